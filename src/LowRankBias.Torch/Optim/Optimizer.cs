@@ -50,12 +50,15 @@ public abstract class Optimizer : IDisposable
     /// <summary>Clears the gradients of every parameter (or zeroes them in place when <paramref name="set_to_none"/> is false).</summary>
     public void zero_grad(bool set_to_none = true)
     {
-        foreach (Tensor p in _groups.SelectMany(g => g.@params))
+        IEnumerable<Tensor> all = _groups.SelectMany(g => g.@params);
+        if (set_to_none)
         {
-            if (set_to_none) { p.grad = null; continue; }
-            using Tensor? g = p.grad;
-            g?.zero_();
+            foreach (Tensor p in all) p.grad = null;
+            return;
         }
+        using var scope = torch.NewDisposeScope();
+        Tensor[] grads = all.Select(p => p.grad).OfType<Tensor>().ToArray();
+        if (grads.Length > 0) Foreach.zero_(grads);
     }
 
     /// <summary>The group's parameters that have a gradient, with those gradients (new handles in the current dispose scope).</summary>

@@ -30,11 +30,12 @@ public sealed class ParamGroup
 
     /// <summary>
     /// The usual two groups for weight decay: one with <paramref name="options"/>, one with the same options but
-    /// weight_decay = 0 holding every parameter with fewer than 2 dimensions (biases, norm scales) and every
-    /// parameter of a module matching <paramref name="no_decay_module"/> (e.g. <c>m =&gt; m is Embedding</c>).
-    /// Empty groups are left out.
+    /// weight_decay = 0 holding every parameter of a module matching <paramref name="no_decay_module"/> (e.g.
+    /// <c>m =&gt; m is Embedding</c>) and, with <paramref name="no_decay_1d"/>, every parameter with fewer than 2
+    /// dimensions (biases, norm scales). Empty groups are left out.
     /// </summary>
-    public static ParamGroup[] WeightDecayGroups(Module model, OptimizerOptions options, Func<Module, bool>? no_decay_module = null)
+    public static ParamGroup[] WeightDecayGroups(Module model, OptimizerOptions options, Func<Module, bool>? no_decay_module = null,
+        bool no_decay_1d = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
@@ -45,7 +46,7 @@ public sealed class ParamGroup
         {
             bool exempt = no_decay_module?.Invoke(module) ?? false;
             foreach (Tensor p in module.parameters(recurse: false))
-                if (seen.Add(p)) (exempt || p.dim() < 2 ? noDecay : decay).Add(p);
+                if (seen.Add(p)) (exempt || (no_decay_1d && p.dim() < 2) ? noDecay : decay).Add(p);
         }
         var groups = new List<ParamGroup>();
         if (decay.Count > 0) groups.Add(new ParamGroup(decay, options));

@@ -137,6 +137,7 @@ public static partial class torch
             {
                 if (tensor.dim() < 2)
                     throw new ArgumentException($"orthogonal_ needs a tensor with at least 2 dimensions, got shape [{string.Join(", ", tensor.shape)}]", nameof(tensor));
+                if (tensor.numel() == 0) return tensor;
                 using var scope = NewDisposeScope();
                 using var _ = no_grad();
                 long rows = tensor.size(0), cols = tensor.numel() / rows;
@@ -160,6 +161,7 @@ public static partial class torch
             {
                 if (tensor.dim() < 2)
                     throw new ArgumentException($"semi_orthogonal_ needs a tensor with at least 2 dimensions, got shape [{string.Join(", ", tensor.shape)}]", nameof(tensor));
+                if (tensor.numel() == 0) return tensor;
                 long dOut = tensor.size(0), dIn = tensor.numel() / dOut;
                 return orthogonal_(tensor, Math.Sqrt((double)dOut / dIn));
             }

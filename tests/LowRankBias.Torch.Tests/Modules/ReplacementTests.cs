@@ -86,6 +86,37 @@ public class ReplacementTests
         Assert.Same(five, seq[1]);
     }
 
+    private sealed class Wrapper(Module inner) : Module
+    {
+        public override Tensor forward(Tensor x) => inner.call(x);
+    }
+
+    [Fact]
+    public void ACapturedPrimaryConstructorParameterIsAReplaceableChild()
+    {
+        using var scope = NewDisposeScope();
+        using var wrapper = new Wrapper(new Scale(2));
+        Assert.Equal(new[] { "inner" }, wrapper.named_children().Select(c => c.name));
+        using var five = new Scale(5);
+        wrapper.set_submodule("inner", five);
+        Assert.Equal(new double[] { 5 }, wrapper.call(tensor(new double[] { 1 })).ToArray<double>());
+    }
+
+    [Fact]
+    public void AGetOnlyAutoPropertyChildCanBeReplaced()
+    {
+        using var scope = NewDisposeScope();
+        using var model = new TinyModel(width: 2, depth: 1);
+        using var silent = new Attention(2);
+        silent.load_state_dict(new Dictionary<string, Tensor>
+        {
+            ["q.weight"] = zeros([2, 2]), ["q.bias"] = zeros([2]), ["o.weight"] = zeros([2, 2]),
+        });
+        model.set_submodule("blocks.0.attn", silent);
+        Tensor x = tensor(new double[,] { { 1.5, -2 } });
+        Assert.Equal(x.ToArray<double>(), model.call(x).ToArray<double>());
+    }
+
     [Fact]
     public void UnknownPathsAreClearErrors()
     {

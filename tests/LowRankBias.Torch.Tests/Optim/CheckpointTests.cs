@@ -111,5 +111,7 @@ public class CheckpointTests
         ParamGroup[] exemptHead = ParamGroup.WeightDecayGroups(model, defaults, m => m is Linear { out_features: 2 });
         Assert.Equal(new[] { model.get_parameter("0.weight") }, exemptHead[0].@params);
         Assert.Equal(3, exemptHead[1].@params.Count);
+        ParamGroup[] decayAll = ParamGroup.WeightDecayGroups(model, defaults, no_decay_1d: false);
+        Assert.Equal(4, Assert.Single(decayAll).@params.Count);
     }
 }
