@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using LowRankBias.Torch.Optim;
 
 namespace LowRankBias.Torch.Modules;
 
@@ -114,15 +115,7 @@ public abstract partial class Module : IDisposable
     }
 
     /// <summary>Clears every parameter's gradient (or zeroes it in place when <paramref name="set_to_none"/> is false).</summary>
-    public void zero_grad(bool set_to_none = true)
-    {
-        foreach (Tensor p in parameters())
-        {
-            if (set_to_none) { p.grad = null; continue; }
-            using Tensor? g = p.grad;
-            g?.zero_();
-        }
-    }
+    public void zero_grad(bool set_to_none = true) => Foreach.zero_grad(parameters(), set_to_none);
 
     /// <summary>Calls <paramref name="fn"/> on every descendant, children first, then on this module; returns this module.</summary>
     public Module apply(Action<Module> fn)

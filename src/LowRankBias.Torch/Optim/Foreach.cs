@@ -35,4 +35,17 @@ internal static class Foreach
     public static Tensor[] norm(Tensor[] x, double p) => s_norm.CallMany(x, p);
     /// <summary>xᵢ = 0</summary>
     public static void zero_(Tensor[] x) => s_zero_.CallInPlace(x);
+
+    /// <summary>Clears the parameters' gradients, or zeroes them in place when <paramref name="setToNone"/> is false.</summary>
+    public static void zero_grad(IEnumerable<Tensor> parameters, bool setToNone)
+    {
+        if (setToNone)
+        {
+            foreach (Tensor p in parameters) p.grad = null;
+            return;
+        }
+        using var scope = torch.NewDisposeScope();
+        Tensor[] grads = parameters.Select(p => p.grad).OfType<Tensor>().ToArray();
+        if (grads.Length > 0) zero_(grads);
+    }
 }

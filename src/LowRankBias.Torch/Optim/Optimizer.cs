@@ -48,18 +48,8 @@ public abstract class Optimizer : IDisposable
     public abstract void step();
 
     /// <summary>Clears the gradients of every parameter (or zeroes them in place when <paramref name="set_to_none"/> is false).</summary>
-    public void zero_grad(bool set_to_none = true)
-    {
-        IEnumerable<Tensor> all = _groups.SelectMany(g => g.@params);
-        if (set_to_none)
-        {
-            foreach (Tensor p in all) p.grad = null;
-            return;
-        }
-        using var scope = torch.NewDisposeScope();
-        Tensor[] grads = all.Select(p => p.grad).OfType<Tensor>().ToArray();
-        if (grads.Length > 0) Foreach.zero_(grads);
-    }
+    public void zero_grad(bool set_to_none = true) =>
+        Foreach.zero_grad(_groups.SelectMany(g => g.@params), set_to_none);
 
     /// <summary>The group's parameters that have a gradient, with those gradients (new handles in the current dispose scope).</summary>
     protected static (Tensor[] parameters, Tensor[] grads) ParametersWithGrad(ParamGroup group)
