@@ -1,0 +1,51 @@
+namespace LowRankBias.Torch.Data;
+
+/// <summary>
+/// Every contiguous block of a token sequence as a sample: sample i is (tokens[i … i+T), tokens[i+1 … i+T+1)),
+/// the inputs and their next-token targets, both int64 [T]. Shuffled by a <see cref="DataLoader"/> this gives
+/// random contiguous blocks with an exactly resumable order.
+/// </summary>
+public sealed class TextBlockDataset : Dataset
+{
+    private readonly Tensor _tokens;
+    private readonly Tensor _offsets;
+
+    /// <summary>The blocks of <paramref name="block_size"/> tokens of a 1-D int64 sequence (which the dataset shares, not copies).</summary>
+    public TextBlockDataset(Tensor tokens, int block_size)
+    {
+        ArgumentNullException.ThrowIfNull(tokens);
+        ArgumentOutOfRangeException.ThrowIfLessThan(block_size, 1);
+        if (tokens.dim() != 1 || tokens.dtype != ScalarType.Int64)
+            throw new ArgumentException($"tokens must be a 1-D int64 tensor, not {tokens.dtype} [{string.Join(", ", tokens.shape)}]", nameof(tokens));
+        if (tokens.size(0) <= block_size)
+            throw new ArgumentException($"{tokens.size(0)} tokens are too few for a block of {block_size} and its target (needs {block_size + 1})", nameof(tokens));
+        this.block_size = block_size;
+        _tokens = tokens.detach().DetachFromDisposeScope();
+        _offsets = torch.arange(block_size, device: tokens.device).DetachFromDisposeScope();
+    }
+
+    /// <summary>Tokens per block (the context length T).</summary>
+    public int block_size { get; }
+
+    /// <inheritdoc />
+    public override long Count => _tokens.size(0) - block_size;
+
+    /// <inheritdoc />
+    public override Tensor[] GetItems(Tensor indices)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor starts = indices.to(_tokens.device).unsqueeze(1);
+        Tensor positions = starts + _offsets;      // [B, T]
+        Tensor next = positions + 1;
+        Tensor x = _tokens.index(positions).MoveToOuterDisposeScope();
+        Tensor y = _tokens.index(next).MoveToOuterDisposeScope();
+        return [x, y];
+    }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        _tokens.Dispose();
+        _offsets.Dispose();
+    }
+}
