@@ -8,7 +8,7 @@ namespace LowRankBias.Torch.Data;
 public sealed class TextBlockDataset : Dataset
 {
     private readonly Tensor _tokens;
-    private readonly Tensor _offsets;
+    private readonly Tensor _inputOffsets, _targetOffsets;
 
     /// <summary>The blocks of <paramref name="block_size"/> tokens of a 1-D int64 sequence (which the dataset shares, not copies).</summary>
     public TextBlockDataset(Tensor tokens, int block_size)
@@ -21,7 +21,8 @@ public sealed class TextBlockDataset : Dataset
             throw new ArgumentException($"{tokens.size(0)} tokens are too few for a block of {block_size} and its target (needs {block_size + 1})", nameof(tokens));
         this.block_size = block_size;
         _tokens = tokens.detach().DetachFromDisposeScope();
-        _offsets = torch.arange(block_size, device: tokens.device).DetachFromDisposeScope();
+        _inputOffsets = torch.arange(0, block_size, device: tokens.device).DetachFromDisposeScope();
+        _targetOffsets = torch.arange(1, block_size + 1, device: tokens.device).DetachFromDisposeScope();
     }
 
     /// <summary>Tokens per block (the context length T).</summary>
@@ -35,10 +36,8 @@ public sealed class TextBlockDataset : Dataset
     {
         using var scope = torch.NewDisposeScope();
         Tensor starts = indices.to(_tokens.device).unsqueeze(1);
-        Tensor positions = starts + _offsets;      // [B, T]
-        Tensor next = positions + 1;
-        Tensor x = _tokens.index(positions).MoveToOuterDisposeScope();
-        Tensor y = _tokens.index(next).MoveToOuterDisposeScope();
+        Tensor x = _tokens.index(starts + _inputOffsets).MoveToOuterDisposeScope();   // [B, T]
+        Tensor y = _tokens.index(starts + _targetOffsets).MoveToOuterDisposeScope();
         return [x, y];
     }
 
@@ -46,6 +45,7 @@ public sealed class TextBlockDataset : Dataset
     protected override void Dispose(bool disposing)
     {
         _tokens.Dispose();
-        _offsets.Dispose();
+        _inputOffsets.Dispose();
+        _targetOffsets.Dispose();
     }
 }
