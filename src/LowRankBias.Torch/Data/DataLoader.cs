@@ -29,7 +29,7 @@ public sealed class DataLoader : IEnumerable<Tensor[]>
     /// <summary>Batches per epoch (<c>len(loader)</c>).</summary>
     public long Count => _loader.Count;
     /// <summary>The epoch the next batch belongs to.</summary>
-    public long epoch => _loader.epoch;
+    public long Epoch => _loader.Epoch;
 
     /// <summary>The next batch; after an epoch's last batch the next epoch begins.</summary>
     public Tensor[] Next() => _loader.Next()[0];

@@ -72,7 +72,7 @@ public sealed class MultiHeadDataLoader : IEnumerable<Tensor[][]>
     public long Count { get; }
 
     /// <summary>The epoch the next step belongs to.</summary>
-    public long epoch => _epoch;
+    public long Epoch => _epoch;
 
     /// <summary>The next step's batches, <c>[head][field]</c>; after an epoch's last step the next epoch begins.</summary>
     public Tensor[][] Next()

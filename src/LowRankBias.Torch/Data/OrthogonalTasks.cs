@@ -14,15 +14,15 @@ public sealed class OrthogonalTasks : IDisposable
     /// <param name="tasks">Number of tasks.</param>
     /// <param name="samples">Samples per task.</param>
     /// <param name="dim">Input dimension d (100 in the paper).</param>
-    /// <param name="subspace_dim">Dimension of each task's subspace; d / tasks by default.</param>
+    /// <param name="subspaceDim">Dimension of each task's subspace; d / tasks by default.</param>
     /// <param name="seed">Seed of subspaces, labelling vectors and samples.</param>
-    public OrthogonalTasks(int tasks, int samples, int dim = 100, int? subspace_dim = null, ulong seed = 0)
+    public OrthogonalTasks(int tasks, int samples, int dim = 100, int? subspaceDim = null, ulong seed = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(tasks, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(samples, 1);
-        int k = subspace_dim ?? dim / tasks;
+        int k = subspaceDim ?? dim / tasks;
         if (k < 1 || (long)k * tasks > dim)
-            throw new ArgumentException($"{tasks} orthogonal subspaces of dimension {k} do not fit in dimension {dim}", nameof(subspace_dim));
+            throw new ArgumentException($"{tasks} orthogonal subspaces of dimension {k} do not fit in dimension {dim}", nameof(subspaceDim));
 
         using var scope = torch.NewDisposeScope();
         var rng = SplitMix64.Derive(seed, 0);
@@ -39,14 +39,14 @@ public sealed class OrthogonalTasks : IDisposable
             Tensor y = (f >= 0).to(ScalarType.Float32) * 2 - 1;
             _tasks[t] = new TensorDataset(x.to(ScalarType.Float32), y);
         }
-        label_weights = w.DetachFromDisposeScope();
+        LabelWeights = w.DetachFromDisposeScope();
     }
 
     /// <summary>The tasks' datasets.</summary>
-    public IReadOnlyList<TensorDataset> datasets => _tasks;
+    public IReadOnlyList<TensorDataset> Datasets => _tasks;
 
     /// <summary>The labelling vectors w_t, float64 [tasks, d] (owned by this object).</summary>
-    public Tensor label_weights { get; }
+    public Tensor LabelWeights { get; }
 
     /// <summary>
     /// Places features in block <paramref name="task"/> of <paramref name="tasks"/> zero blocks ([N, D] → [N, tasks·D]),
@@ -66,6 +66,6 @@ public sealed class OrthogonalTasks : IDisposable
     public void Dispose()
     {
         foreach (TensorDataset d in _tasks) d.Dispose();
-        label_weights.Dispose();
+        LabelWeights.Dispose();
     }
 }

@@ -10,26 +10,26 @@ public sealed class TextBlockDataset : Dataset
     private readonly Tensor _tokens;
     private readonly Tensor _inputOffsets, _targetOffsets;
 
-    /// <summary>The blocks of <paramref name="block_size"/> tokens of a 1-D int64 sequence (which the dataset shares, not copies).</summary>
-    public TextBlockDataset(Tensor tokens, int block_size)
+    /// <summary>The blocks of <paramref name="blockSize"/> tokens of a 1-D int64 sequence (which the dataset shares, not copies).</summary>
+    public TextBlockDataset(Tensor tokens, int blockSize)
     {
         ArgumentNullException.ThrowIfNull(tokens);
-        ArgumentOutOfRangeException.ThrowIfLessThan(block_size, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
         if (tokens.dim() != 1 || tokens.dtype != ScalarType.Int64)
             throw new ArgumentException($"tokens must be a 1-D int64 tensor, not {tokens.dtype} [{string.Join(", ", tokens.shape)}]", nameof(tokens));
-        if (tokens.size(0) <= block_size)
-            throw new ArgumentException($"{tokens.size(0)} tokens are too few for a block of {block_size} and its target (needs {block_size + 1})", nameof(tokens));
-        this.block_size = block_size;
+        if (tokens.size(0) <= blockSize)
+            throw new ArgumentException($"{tokens.size(0)} tokens are too few for a block of {blockSize} and its target (needs {blockSize + 1})", nameof(tokens));
+        BlockSize = blockSize;
         _tokens = tokens.detach().DetachFromDisposeScope();
-        _inputOffsets = torch.arange(0, block_size, device: tokens.device).DetachFromDisposeScope();
-        _targetOffsets = torch.arange(1, block_size + 1, device: tokens.device).DetachFromDisposeScope();
+        _inputOffsets = torch.arange(0, blockSize, device: tokens.device).DetachFromDisposeScope();
+        _targetOffsets = torch.arange(1, blockSize + 1, device: tokens.device).DetachFromDisposeScope();
     }
 
     /// <summary>Tokens per block (the context length T).</summary>
-    public int block_size { get; }
+    public int BlockSize { get; }
 
     /// <inheritdoc />
-    public override long Count => _tokens.size(0) - block_size;
+    public override long Count => _tokens.size(0) - BlockSize;
 
     /// <inheritdoc />
     public override Tensor[] GetItems(Tensor indices)

@@ -28,7 +28,7 @@ public class DataLoaderTests
         Assert.Equal(3, loader.Count);
         long[][] batches = loader.Select(Ids).ToArray();
         Assert.Equal([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]], batches);
-        Assert.Equal(1, loader.epoch);
+        Assert.Equal(1, loader.Epoch);
     }
 
     [Fact]
