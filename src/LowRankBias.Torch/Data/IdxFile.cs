@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 
 namespace LowRankBias.Torch.Data;
 
@@ -32,7 +33,7 @@ public static class IdxFile
         if (bytes.Length < headerLength)
             throw DataFile.Malformed(path, $"header truncated: {dimensions} dimensions need {headerLength} bytes, the file has {bytes.Length}");
         var shape = new int[dimensions];
-        long count = 1;
+        BigInteger count = 1; // exact: a forged header's sizes may multiply past any integer type
         for (int d = 0; d < dimensions; d++)
         {
             shape[d] = BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(4 + 4 * d));

@@ -24,11 +24,17 @@ public sealed class Normalize : IBatchTransform
     public static Normalize FromBatch(Tensor batch)
     {
         ImageBatch.Check(batch, nameof(Normalize));
+        // Reduced in the batch's own dtype: a float64 copy of a whole training set would double its memory.
         using var scope = torch.NewDisposeScope();
-        Tensor asDouble = batch.to(ScalarType.Float64);
-        double[] mean = asDouble.mean([0, 2, 3]).ToArray<double>();
-        double[] std = asDouble.std([0, 2, 3], correction: 0).ToArray<double>();
+        double[] mean = ToDoubles(batch.mean([0, 2, 3]));
+        double[] std = ToDoubles(batch.std([0, 2, 3], correction: 0));
         return new Normalize(mean, std);
+    }
+
+    private static double[] ToDoubles(Tensor t)
+    {
+        using Tensor d = t.to(ScalarType.Float64);
+        return d.ToArray<double>();
     }
 
     /// <inheritdoc />

@@ -1,29 +1,15 @@
 using LowRankBias.Torch.Data;
+using static LowRankBias.Torch.Tests.Data.NumberedDataset;
 
 namespace LowRankBias.Torch.Tests.Data;
 
 public class DataLoaderTests
 {
-    // Sample i is (i, i²), so a batch shows which samples it holds and that its fields stay paired.
-    private static TensorDataset Numbered(long n)
-    {
-        using var scope = NewDisposeScope();
-        Tensor ids = arange(n);
-        return new TensorDataset(ids, ids * ids);
-    }
-
-    private static long[] Ids(Tensor[] batch)
-    {
-        long[] ids = batch[0].ToArray<long>();
-        Assert.Equal(ids.Select(i => i * i), batch[1].ToArray<long>());
-        return ids;
-    }
-
     [Fact]
     public void UnshuffledEpochVisitsSamplesInOrderWithAShortLastBatch()
     {
         using var scope = NewDisposeScope();
-        using TensorDataset data = Numbered(10);
+        using TensorDataset data = Create(10);
         var loader = new DataLoader(data, batch_size: 4);
         Assert.Equal(3, loader.Count);
         long[][] batches = loader.Select(Ids).ToArray();
@@ -35,7 +21,7 @@ public class DataLoaderTests
     public void DropLastLeavesOutTheShortBatch()
     {
         using var scope = NewDisposeScope();
-        using TensorDataset data = Numbered(10);
+        using TensorDataset data = Create(10);
         var loader = new DataLoader(data, batch_size: 4, drop_last: true);
         Assert.Equal(2, loader.Count);
         Assert.All(loader.Select(Ids), ids => Assert.Equal(4, ids.Length));
@@ -45,14 +31,14 @@ public class DataLoaderTests
     public void ShuffledEpochsArePermutationsThatChangeEachEpochAndRepeatBySeed()
     {
         using var scope = NewDisposeScope();
-        using TensorDataset data = Numbered(50);
+        using TensorDataset data = Create(50);
         var loader = new DataLoader(data, batch_size: 8, shuffle: true, seed: 3);
         long[] first = loader.SelectMany(Ids).ToArray();
         long[] second = loader.SelectMany(Ids).ToArray();
-        Assert.Equal(Enumerable.Range(0, 50).Select(i => (long)i), first.Order());
-        Assert.Equal(Enumerable.Range(0, 50).Select(i => (long)i), second.Order());
+        Assert.Equal(Range(50), first.Order());
+        Assert.Equal(Range(50), second.Order());
         Assert.NotEqual(first, second);
-        Assert.NotEqual(Enumerable.Range(0, 50).Select(i => (long)i), first);
+        Assert.NotEqual(Range(50), first);
 
         var again = new DataLoader(data, batch_size: 8, shuffle: true, seed: 3);
         Assert.Equal(first, again.SelectMany(Ids));
@@ -64,7 +50,7 @@ public class DataLoaderTests
     public void ResumedRunYieldsTheSameBatchesAsAnUninterruptedOne()
     {
         using var scope = NewDisposeScope();
-        using TensorDataset data = Numbered(23);
+        using TensorDataset data = Create(23);
         var uninterrupted = new DataLoader(data, batch_size: 5, shuffle: true, seed: 9);
         long[][] expected = Enumerable.Range(0, 17).Select(_ => Ids(uninterrupted.Next())).ToArray();
 
@@ -83,7 +69,7 @@ public class DataLoaderTests
     public void EnumeratingAfterResumeYieldsTheRestOfTheEpoch()
     {
         using var scope = NewDisposeScope();
-        using TensorDataset data = Numbered(12);
+        using TensorDataset data = Create(12);
         var loader = new DataLoader(data, batch_size: 3, shuffle: true, seed: 2);
         long[][] epoch0 = loader.Select(Ids).ToArray();
         var resumed = new DataLoader(data, batch_size: 3, shuffle: true, seed: 2);
@@ -95,7 +81,7 @@ public class DataLoaderTests
     public void RejectsAStateThatDoesNotFitTheLoader()
     {
         using var scope = NewDisposeScope();
-        using TensorDataset data = Numbered(12);
+        using TensorDataset data = Create(12);
         var loader = new DataLoader(data, batch_size: 3);
         Assert.Throws<ArgumentException>(() => loader.load_state_dict(new DataLoaderState(0, 4, 0)));
         Assert.Throws<ArgumentException>(() => new DataLoader(data, batch_size: 13, drop_last: true));
@@ -104,7 +90,7 @@ public class DataLoaderTests
     [Fact]
     public void LoopingInsideAScopeLeaksNothing()
     {
-        using TensorDataset data = Numbered(20);
+        using TensorDataset data = Create(20);
         var loader = new DataLoader(data, batch_size: 6, shuffle: true);
         long before = Tensor.LiveCount;
         using (NewDisposeScope())
@@ -116,7 +102,7 @@ public class DataLoaderTests
     public void MovesBatchesToTheRequestedDevice()
     {
         using var scope = NewDisposeScope();
-        using TensorDataset data = Numbered(4);
+        using TensorDataset data = Create(4);
         Device target = cuda.is_available() ? Device.CUDA(0) : Device.CPU;
         var loader = new DataLoader(data, batch_size: 2, device: target);
         Tensor[] batch = loader.Next();

@@ -62,6 +62,7 @@ public class MnistTests
         { "trailing data", () => Idx([3, 2, 2], [.. Pixels, 1]), "needs 12 bytes, the file holds 13" },
         { "truncated header", () => Idx([3, 2, 2], [])[..9], "header truncated" },
         { "tiny", () => [0, 0], "too short for an IDX header" },
+        { "huge sizes", () => Idx([int.MaxValue, int.MaxValue, int.MaxValue], Pixels), "needs 9903520300447984150353281023 bytes, the file holds 12" },
     };
 
     [Theory]
@@ -95,7 +96,7 @@ public class MnistTests
     }
 
     [Fact]
-    public void TruncatedGzipIsReported()
+    public void TruncatedOrCorruptGzipIsReported()
     {
         using var folder = new TempFolder();
         WriteSplit(folder, gzip: false);
@@ -104,6 +105,11 @@ public class MnistTests
         folder.Write("t10k-images-idx3-ubyte.gz", gz[..(gz.Length / 2)]);
         var e = Assert.Throws<InvalidDataException>(() => Mnist.Load(folder.Path, train: false));
         Assert.Contains("t10k-images-idx3-ubyte.gz: truncated gzip data", e.Message);
+
+        gz[12] ^= 0xFF; // corrupt the deflate stream itself
+        folder.Write("t10k-images-idx3-ubyte.gz", gz);
+        e = Assert.Throws<InvalidDataException>(() => Mnist.Load(folder.Path, train: false));
+        Assert.Contains("t10k-images-idx3-ubyte.gz: corrupt gzip data", e.Message);
     }
 
     [Fact]

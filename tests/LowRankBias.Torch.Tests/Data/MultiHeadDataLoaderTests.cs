@@ -1,30 +1,15 @@
 using LowRankBias.Torch.Data;
+using static LowRankBias.Torch.Tests.Data.NumberedDataset;
 
 namespace LowRankBias.Torch.Tests.Data;
 
 public class MultiHeadDataLoaderTests
 {
-    private static TensorDataset Numbered(long n)
-    {
-        using var scope = NewDisposeScope();
-        Tensor ids = arange(n);
-        return new TensorDataset(ids, ids * ids);
-    }
-
-    private static long[] Ids(Tensor[] batch)
-    {
-        long[] ids = batch[0].ToArray<long>();
-        Assert.Equal(ids.Select(i => i * i), batch[1].ToArray<long>());
-        return ids;
-    }
-
-    private static readonly long[] All24 = Enumerable.Range(0, 24).Select(i => (long)i).ToArray();
-
     [Fact]
     public void SplitGivesEachHeadADisjointShareOfOneCumulativeBatch()
     {
         using var scope = NewDisposeScope();
-        using TensorDataset data = Numbered(24);
+        using TensorDataset data = Create(24);
         var loader = new MultiHeadDataLoader(data, heads: 3, HeadSampling.Split, batch_size: 2, shuffle: true, seed: 1);
         var single = new DataLoader(data, batch_size: 6, shuffle: true, seed: 1);
         Assert.Equal(4, loader.Count);
@@ -37,14 +22,14 @@ public class MultiHeadDataLoaderTests
             Assert.Equal(Ids(single.Next()), cumulative); // the cumulative batch is the one-head loader's batch
             seen.AddRange(cumulative);
         }
-        Assert.Equal(All24, seen.Order());
+        Assert.Equal(Range(24), seen.Order());
     }
 
     [Fact]
     public void SplitSpreadsAShortLastBatchEvenly()
     {
         using var scope = NewDisposeScope();
-        using TensorDataset data = Numbered(11);
+        using TensorDataset data = Create(11);
         var loader = new MultiHeadDataLoader(data, heads: 2, HeadSampling.Split, batch_size: 4);
         loader.Next();
         Assert.Equal([2, 1], loader.Next().Select(h => Ids(h).Length));
@@ -56,13 +41,13 @@ public class MultiHeadDataLoaderTests
     public void IndependentHeadsEachSeeTheWholeDatasetInTheirOwnOrder()
     {
         using var scope = NewDisposeScope();
-        using TensorDataset data = Numbered(24);
+        using TensorDataset data = Create(24);
         var loader = new MultiHeadDataLoader(data, heads: 3, HeadSampling.Independent, batch_size: 4, shuffle: true, seed: 5);
         Assert.Equal(6, loader.Count);
         var orders = new List<long>[3] { [], [], [] };
         foreach (Tensor[][] step in loader)
             for (int h = 0; h < 3; h++) orders[h].AddRange(Ids(step[h]));
-        Assert.All(orders, o => Assert.Equal(All24, o.Order()));
+        Assert.All(orders, o => Assert.Equal(Range(24), o.Order()));
         Assert.NotEqual(orders[0], orders[1]);
         Assert.NotEqual(orders[1], orders[2]);
     }
@@ -71,7 +56,7 @@ public class MultiHeadDataLoaderTests
     public void SameModeHandsEveryHeadTheSameBatch()
     {
         using var scope = NewDisposeScope();
-        using TensorDataset data = Numbered(24);
+        using TensorDataset data = Create(24);
         var loader = new MultiHeadDataLoader(data, heads: 4, HeadSampling.Same, batch_size: 5, shuffle: true, seed: 8);
         var single = new DataLoader(data, batch_size: 5, shuffle: true, seed: 8);
         foreach (Tensor[][] step in loader)
@@ -88,7 +73,7 @@ public class MultiHeadDataLoaderTests
     public void ResumeMatchesAnUninterruptedRun(HeadSampling sampling)
     {
         using var scope = NewDisposeScope();
-        using TensorDataset data = Numbered(24);
+        using TensorDataset data = Create(24);
         MultiHeadDataLoader Make() => new(data, heads: 2, sampling, batch_size: 5, shuffle: true, seed: 77);
         long[][][] Take(MultiHeadDataLoader l, int steps) =>
             Enumerable.Range(0, steps).Select(_ => l.Next().Select(Ids).ToArray()).ToArray();
