@@ -1,0 +1,134 @@
+namespace LowRankBias.Torch.Optim;
+
+/// <summary>
+/// Base of the optimizers (PyTorch's <c>torch.optim.Optimizer</c>): parameter groups with their own
+/// hyper-parameters, per-parameter state owned by the optimizer, and exact save/restore. The parameters
+/// themselves belong to their module. Dispose the optimizer to free its state.
+/// </summary>
+public abstract class Optimizer : IDisposable
+{
+    private readonly List<ParamGroup> _groups = [];
+    private readonly Dictionary<Tensor, ParameterState> _state = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>Adopts <paramref name="groups"/> (see <see cref="add_param_group"/>).</summary>
+    protected Optimizer(IEnumerable<ParamGroup> groups)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        foreach (ParamGroup group in groups) add_param_group(group);
+        if (_groups.All(g => g.@params.Count == 0))
+            throw new ArgumentException($"{GetType().Name} got an empty parameter list", nameof(groups));
+    }
+
+    /// <summary>The options record this optimizer's groups must carry.</summary>
+    protected abstract Type OptionsType { get; }
+
+    /// <summary>The live parameter groups; changing a group's options (e.g. <c>lr</c>) affects the next step.</summary>
+    public IReadOnlyList<ParamGroup> param_groups => _groups;
+
+    /// <summary>Adds a group; the optimizer keeps its own copy of the group's options. Parameters must be
+    /// floating-point leaf tensors and may belong to one group only.</summary>
+    public void add_param_group(ParamGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        if (!OptionsType.IsInstanceOfType(group.options))
+            throw new ArgumentException($"{GetType().Name} needs {OptionsType.Name} for its parameter groups, got {group.options.GetType().Name}", nameof(group));
+        group.options.Validate();
+        var known = new HashSet<Tensor>(_groups.SelectMany(g => g.@params), ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < group.@params.Count; i++)
+        {
+            Tensor p = group.@params[i];
+            if (!p.is_leaf) throw new ArgumentException($"parameter {i} of the group is not a leaf tensor: an optimizer can only update leaves", nameof(group));
+            if (!p.dtype.IsFloatingPoint()) throw new ArgumentException($"parameter {i} of the group has dtype {p.dtype}: only floating-point tensors can be optimized", nameof(group));
+            if (!known.Add(p)) throw new ArgumentException($"parameter {i} of the group appears twice or is already in another group", nameof(group));
+        }
+        _groups.Add(new ParamGroup(group.@params, group.options with { }));
+    }
+
+    /// <summary>Applies one update to every parameter that has a gradient.</summary>
+    public abstract void step();
+
+    /// <summary>Clears the gradients of every parameter (or zeroes them in place when <paramref name="set_to_none"/> is false).</summary>
+    public void zero_grad(bool set_to_none = true) =>
+        Foreach.zero_grad(_groups.SelectMany(g => g.@params), set_to_none);
+
+    /// <summary>The group's parameters that have a gradient, with those gradients (new handles in the current dispose scope).</summary>
+    protected static (Tensor[] parameters, Tensor[] grads) ParametersWithGrad(ParamGroup group)
+    {
+        var parameters = new List<Tensor>();
+        var grads = new List<Tensor>();
+        foreach (Tensor p in group.@params)
+        {
+            if (p.grad is not { } g) continue;
+            parameters.Add(p);
+            grads.Add(g);
+        }
+        return (parameters.ToArray(), grads.ToArray());
+    }
+
+    /// <summary>The state of <paramref name="parameter"/>, created empty on first use.</summary>
+    protected ParameterState StateOf(Tensor parameter)
+    {
+        if (!_state.TryGetValue(parameter, out ParameterState? s)) _state.Add(parameter, s = new ParameterState());
+        return s;
+    }
+
+    /// <summary>A copy of the hyper-parameters and of every parameter's state, owned by the caller.</summary>
+    public OptimizerStateDict state_dict()
+    {
+        var result = new OptimizerStateDict();
+        int index = 0;
+        foreach (ParamGroup group in _groups)
+        {
+            int[] indices = Enumerable.Range(index, group.@params.Count).ToArray();
+            result.param_groups.Add((group.options with { }, indices));
+            foreach (Tensor p in group.@params)
+            {
+                if (_state.TryGetValue(p, out ParameterState? s)) result.state.Add(index, s.CopyFor(p));
+                index++;
+            }
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Restores hyper-parameters and state saved by <see cref="state_dict"/> from an optimizer with the same group
+    /// layout. State tensors are copied (to each parameter's device and dtype), so the dict stays the caller's.
+    /// </summary>
+    public void load_state_dict(OptimizerStateDict state_dict)
+    {
+        ArgumentNullException.ThrowIfNull(state_dict);
+        if (state_dict.param_groups.Count != _groups.Count)
+            throw new ArgumentException($"state dict has {state_dict.param_groups.Count} parameter groups, the optimizer has {_groups.Count}", nameof(state_dict));
+        var all = new List<Tensor>();
+        for (int g = 0; g < _groups.Count; g++)
+        {
+            (OptimizerOptions options, int[] indices) = state_dict.param_groups[g];
+            if (indices.Length != _groups[g].@params.Count)
+                throw new ArgumentException($"group {g}: state dict has {indices.Length} parameters, the optimizer has {_groups[g].@params.Count}", nameof(state_dict));
+            if (!OptionsType.IsInstanceOfType(options))
+                throw new ArgumentException($"group {g}: state dict holds {options.GetType().Name}, {GetType().Name} needs {OptionsType.Name}", nameof(state_dict));
+            options.Validate();
+            all.AddRange(_groups[g].@params);
+        }
+        foreach (int index in state_dict.state.Keys)
+            if (index < 0 || index >= all.Count)
+                throw new ArgumentException($"state dict has state for parameter {index}, the optimizer has {all.Count} parameters", nameof(state_dict));
+
+        for (int g = 0; g < _groups.Count; g++) _groups[g].options = state_dict.param_groups[g].options with { };
+        DisposeState();
+        foreach ((int index, ParameterState s) in state_dict.state) _state.Add(all[index], s.CopyFor(all[index]));
+    }
+
+    /// <summary>Frees the optimizer state.</summary>
+    public void Dispose()
+    {
+        DisposeState();
+        GC.SuppressFinalize(this);
+    }
+
+    private void DisposeState()
+    {
+        foreach (ParameterState s in _state.Values) s.Dispose();
+        _state.Clear();
+    }
+}

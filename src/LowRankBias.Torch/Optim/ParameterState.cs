@@ -1,0 +1,32 @@
+namespace LowRankBias.Torch.Optim;
+
+/// <summary>An optimizer's state for one parameter: its step count and named tensors (e.g. exp_avg). Owns the
+/// tensors.</summary>
+public sealed class ParameterState : IDisposable
+{
+    /// <summary>Updates applied to this parameter so far.</summary>
+    public long step { get; set; }
+
+    /// <summary>The state tensors by name.</summary>
+    public OrderedDictionary<string, Tensor> tensors { get; } = new();
+
+    /// <summary>A deep copy whose tensors are converted to <paramref name="like"/>'s device (and, when floating,
+    /// dtype) and belong to no dispose scope.</summary>
+    internal ParameterState CopyFor(Tensor like)
+    {
+        var copy = new ParameterState { step = step };
+        foreach ((string name, Tensor t) in tensors)
+        {
+            ScalarType dtype = t.dtype.IsFloatingPoint() ? like.dtype : t.dtype;
+            copy.tensors.Add(name, t.to(like.device, dtype, copy: true).DetachFromDisposeScope());
+        }
+        return copy;
+    }
+
+    /// <summary>Frees the state tensors.</summary>
+    public void Dispose()
+    {
+        foreach (Tensor t in tensors.Values) t.Dispose();
+        tensors.Clear();
+    }
+}

@@ -1,0 +1,38 @@
+using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Optim;
+using LowRankBias.Torch.Tests.Modules;
+
+namespace LowRankBias.Torch.Tests.Optim;
+
+[Collection(LeakChecks.Name)]
+public class OptimizerLeakTests
+{
+    [Fact]
+    public void StepsAllocateStateOnceAndDisposeFreesIt()
+    {
+        long start = LeakChecks.Live();
+        var model = new Sequential(new Linear(4, 3), new Linear(3, 2));
+        var adamw = new AdamW(model.parameters(), amsgrad: true);
+        var sgd = new SGD(model.parameters(), momentum: 0.9);
+        void Step(Optimizer opt)
+        {
+            using var scope = NewDisposeScope();
+            opt.zero_grad();
+            model.call(ones([2, 4])).sum().backward();
+            nn.utils.clip_grad_norm_(model.parameters(), 0.1);
+            opt.step();
+        }
+
+        Step(adamw);
+        Step(sgd);
+        long afterFirst = LeakChecks.Live();
+        Assert.Equal(start + 4 + 4 * 3 + 4, afterFirst);
+        for (int i = 0; i < 3; i++) { Step(adamw); Step(sgd); }
+        Assert.Equal(afterFirst, LeakChecks.Live());
+
+        adamw.Dispose();
+        sgd.Dispose();
+        model.Dispose();
+        Assert.Equal(start, LeakChecks.Live());
+    }
+}

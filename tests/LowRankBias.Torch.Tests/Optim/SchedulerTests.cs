@@ -1,0 +1,100 @@
+using LowRankBias.Torch.Optim;
+
+namespace LowRankBias.Torch.Tests.Optim;
+
+public class SchedulerTests
+{
+    private static double[] Rates(LRScheduler scheduler, int epochs)
+    {
+        var rates = new List<double> { scheduler.get_last_lr()[0] };
+        for (int e = 1; e < epochs; e++)
+        {
+            scheduler.step();
+            rates.Add(scheduler.get_last_lr()[0]);
+            Assert.Equal(rates[^1], scheduler.optimizer.param_groups[0].lr);
+        }
+        return rates.ToArray();
+    }
+
+    private static void AssertRates(double[] expected, double[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 1e-12);
+    }
+
+    private static SGD Optimizer(double lr, Tensor p) => new([p], lr);
+
+    [Fact]
+    public void StepLRHalvesEveryThreeEpochs()
+    {
+        using var scope = NewDisposeScope();
+        using var opt = Optimizer(0.8, zeros([1], requires_grad: true));
+        AssertRates([0.8, 0.8, 0.8, 0.4, 0.4, 0.4, 0.2, 0.2], Rates(new StepLR(opt, step_size: 3, gamma: 0.5), 8));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new StepLR(opt, step_size: 0));
+    }
+
+    [Fact]
+    public void MultiStepLRCountsReachedMilestones()
+    {
+        using var scope = NewDisposeScope();
+        using var opt = Optimizer(1, zeros([1], requires_grad: true));
+        AssertRates([1, 1, 0.1, 0.1, 0.1, 0.001, 0.001], Rates(new MultiStepLR(opt, [5, 2, 5], gamma: 0.1), 7));
+    }
+
+    [Fact]
+    public void ConstantLRScalesUntilTotalIters()
+    {
+        using var scope = NewDisposeScope();
+        using var opt = Optimizer(0.4, zeros([1], requires_grad: true));
+        AssertRates([0.1, 0.1, 0.1, 0.4, 0.4], Rates(new ConstantLR(opt, factor: 0.25, total_iters: 3), 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ConstantLR(opt, factor: 2));
+    }
+
+    [Fact]
+    public void WarmupCosineRisesLinearlyThenFollowsHalfACosine()
+    {
+        using var scope = NewDisposeScope();
+        using var opt = Optimizer(1, zeros([1], requires_grad: true));
+        // Warm-up over 4 epochs, cosine over epochs 4…8: (1 + cos(π·k/4))/2 for k = 0…4, then η_min.
+        AssertRates([0.25, 0.5, 0.75, 1, 1, 0.8535533905932737, 0.5, 0.14644660940672624, 0, 0],
+            Rates(new WarmupCosineLR(opt, warmup_steps: 4, total_steps: 8), 10));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new WarmupCosineLR(opt, 4, 4));
+    }
+
+    [Fact]
+    public void EachGroupIsScaledFromItsOwnBaseRate()
+    {
+        using var scope = NewDisposeScope();
+        using var opt = new SGD([
+            new ParamGroup([zeros([1], requires_grad: true)], new SGDOptions { lr = 1 }),
+            new ParamGroup([zeros([1], requires_grad: true)], new SGDOptions { lr = 0.1 }),
+        ]);
+        var scheduler = new WarmupCosineLR(opt, warmup_steps: 2, total_steps: 4, eta_min: 0.01);
+        AssertRates([0.5, 0.05], scheduler.get_last_lr());
+        scheduler.step();
+        scheduler.step();
+        scheduler.step();
+        AssertRates([0.01 + 0.99 * 0.5, 0.01 + 0.09 * 0.5], scheduler.get_last_lr());
+    }
+
+    [Fact]
+    public void StateRoundTripResumesTheSchedule()
+    {
+        using var scope = NewDisposeScope();
+        using var first = Optimizer(1, zeros([1], requires_grad: true));
+        var original = new StepLR(first, step_size: 2, gamma: 0.5);
+        for (int i = 0; i < 3; i++) original.step();
+        SchedulerState saved = original.state_dict();
+
+        using var second = Optimizer(123, zeros([1], requires_grad: true));
+        var resumed = new StepLR(second, step_size: 2, gamma: 0.5);
+        resumed.load_state_dict(saved);
+        Assert.Equal(3, resumed.last_epoch);
+        Assert.Equal(original.get_last_lr(), resumed.get_last_lr());
+        Assert.Equal(0.5, second.param_groups[0].lr);
+        original.step();
+        resumed.step();
+        Assert.Equal(0.25, resumed.get_last_lr()[0]);
+        Assert.Equal(original.get_last_lr(), resumed.get_last_lr());
+    }
+}
