@@ -26,34 +26,35 @@ public sealed record PowerLawFit(double Alpha, double XMin, int TailCount, doubl
         int n = x.Length;
         if (n < minTailCount) return null;
 
-        // suffixLog[i] = Σ_{j ≥ i} ln xⱼ, so each candidate's MLE costs O(1); its KS distance costs O(tail).
+        // logs[i] = ln xᵢ and suffixLog[i] = Σ_{j ≥ i} ln xⱼ, so each candidate's MLE costs O(1).
+        double[] logs = x.Select(v => Math.Log(v)).ToArray();
         var suffixLog = new double[n + 1];
-        for (int i = n - 1; i >= 0; i--) suffixLog[i] = suffixLog[i + 1] + Math.Log(x[i]);
+        for (int i = n - 1; i >= 0; i--) suffixLog[i] = suffixLog[i + 1] + logs[i];
 
         PowerLawFit? best = null;
         for (int start = 0; n - start >= minTailCount; start++)
         {
             if (start > 0 && x[start] == x[start - 1]) continue; // same x_min as the previous candidate
             int tail = n - start;
-            double xmin = x[start];
-            double logSum = suffixLog[start] - tail * Math.Log(xmin);
-            if (logSum <= 0) continue; // every tail value equals x_min: no exponent
+            if (x[n - 1] == x[start]) break; // every tail value equals x_min: no exponent here or further on
+            double logSum = suffixLog[start] - tail * logs[start];
             double alpha = 1 + tail / logSum;
-            double ks = KolmogorovSmirnov(x, start, xmin, alpha);
-            if (best is null || ks < best.KsDistance) best = new PowerLawFit(alpha, xmin, tail, ks);
+            double ks = KolmogorovSmirnov(logs, start, alpha, best?.KsDistance ?? double.PositiveInfinity);
+            if (best is null || ks < best.KsDistance) best = new PowerLawFit(alpha, x[start], tail, ks);
         }
         return best;
     }
 
-    // sup |S(x) − P(x)| over the sorted tail x[start..], with P(x) = 1 − (x/x_min)^(1−α); the empirical CDF S
-    // jumps at each value, so both sides of every jump are compared.
-    private static double KolmogorovSmirnov(double[] x, int start, double xmin, double alpha)
+    // sup |S(x) − P(x)| over the sorted tail x[start..], with P(x) = 1 − (x/x_min)^(1−α); the empirical CDF S jumps
+    // at each value, so both sides of every jump are compared. Stops early once the distance reaches
+    // `bound` (the best so far), which cannot win any more: this keeps the scan over all candidates fast.
+    private static double KolmogorovSmirnov(double[] logs, int start, double alpha, double bound)
     {
-        int tail = x.Length - start;
+        int tail = logs.Length - start;
         double worst = 0;
-        for (int k = 0; k < tail; k++)
+        for (int k = 0; k < tail && worst < bound; k++)
         {
-            double model = 1 - Math.Pow(x[start + k] / xmin, 1 - alpha);
+            double model = 1 - Math.Exp((1 - alpha) * (logs[start + k] - logs[start]));
             double below = (double)k / tail, above = (double)(k + 1) / tail;
             worst = Math.Max(worst, Math.Max(Math.Abs(model - below), Math.Abs(above - model)));
         }

@@ -25,6 +25,10 @@ internal static class TestMatrices
         return t.to(dtype);
     }
 
+    /// <summary>Equally shaped matrices as one [count, rows, cols] float64 tensor.</summary>
+    public static Tensor Stack(params Matrix<double>[] ms) =>
+        tensor(ms.SelectMany(m => m.ToRowMajorArray()).ToArray(), [ms.Length, ms[0].RowCount, ms[0].ColumnCount]);
+
     public static Matrix<double> ToMatrix(Tensor t)
     {
         using Tensor d = t.to(ScalarType.Float64);
