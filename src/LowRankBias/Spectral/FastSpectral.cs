@@ -8,8 +8,6 @@ namespace LowRankBias.Spectral;
 /// </summary>
 public static class FastSpectral
 {
-    private const double Tiny = 1e-30;
-
     /// <summary>
     /// ‖W‖₂ of each matrix in [..., m, n] by power iteration on WᵀW, returned as a tensor [...] on the same device.
     /// The estimate never exceeds σ₁ and its relative error shrinks like (σ₂/σ₁)^(4·iterations), so matrices with
@@ -21,7 +19,7 @@ public static class FastSpectral
         ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        Tensor w = FloatingPoint(matrices);
+        Tensor w = SpectralTensors.FloatingPoint(matrices);
         Tensor wT = w.mT;
         Tensor v = SeededGaussian.Matrix(w.size(-1), 1, seed, w.dtype, w.device);
         for (int i = 0; i < iterations; i++)
@@ -29,7 +27,7 @@ public static class FastSpectral
             using Tensor u = w.matmul(v);
             using Tensor next = wT.matmul(u);
             v.Dispose();
-            v = Normalized(next, dim: -2);
+            v = SpectralTensors.Normalized(next, dim: -2);
         }
         using Tensor image = w.matmul(v);
         using Tensor norms = image.norm(2, [-2]);
@@ -78,7 +76,7 @@ public static class FastSpectral
         ArgumentOutOfRangeException.ThrowIfNegative(powerIterations);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        Tensor a = FloatingPoint(matrices);
+        Tensor a = SpectralTensors.FloatingPoint(matrices);
         Tensor aT = a.mT;
         long sketch = Math.Min(k + (long)oversampling, rank);
         Tensor omega = SeededGaussian.Matrix(n, sketch, seed, a.dtype, a.device);
@@ -96,24 +94,6 @@ public static class FastSpectral
 
     private static Tensor OrthonormalBasis(Tensor columns) => AtenOps.Qr(columns).Q;
 
-    /// <summary>x / ‖x‖ along a dimension; a zero vector stays zero.</summary>
-    internal static Tensor Normalized(Tensor x, long dim)
-    {
-        using Tensor norm = x.norm(2, [dim], keepdim: true);
-        using Tensor safe = norm.clamp(min: Tiny);
-        return x / safe;
-    }
-
-    /// <summary>The tensor itself if float32/float64, else a float32 copy (half types have no LAPACK kernels).</summary>
-    internal static Tensor FloatingPoint(Tensor x) =>
-        x.dtype is ScalarType.Float32 or ScalarType.Float64 ? x.alias() : x.to(ScalarType.Float32);
-
-    private static void CheckMatrices(Tensor matrices, string parameter)
-    {
-        ArgumentNullException.ThrowIfNull(matrices, parameter);
-        long[] shape = matrices.shape;
-        if (shape.Length < 2) throw new ArgumentException($"expected matrices [..., m, n], got [{string.Join(", ", shape)}]", parameter);
-        if (shape.Any(d => d == 0)) throw new ArgumentException($"the matrices [{string.Join(", ", shape)}] are empty", parameter);
-        if (!matrices.dtype.IsFloatingPoint()) throw new ArgumentException($"expected floating-point matrices, got {matrices.dtype}", parameter);
-    }
+    private static void CheckMatrices(Tensor matrices, string parameter) =>
+        SpectralTensors.Check(matrices, parameter, 2, int.MaxValue, "matrices [..., m, n]");
 }
