@@ -1,0 +1,124 @@
+namespace LowRankBias.Spectral;
+
+/// <summary>
+/// Every spectral metric of one weight, all derived from its singular values σ₁ ≥ … ≥ σ_R (R = min(m, n), or the
+/// pooled count for <see cref="ConvolutionLayout.PerKernelPosition"/>). Natural logarithms throughout.
+/// A zero matrix has norms 0 and threshold rank 0, and NaN for every ratio (entropy, effective ranks, stable ranks,
+/// condition number). A matrix with NaN or ±∞ entries has NaN everywhere, a null threshold rank and no power-law fit.
+/// </summary>
+public sealed record MatrixSpectrum : IMatrixNorms
+{
+    /// <inheritdoc />
+    public required string Name { get; init; }
+
+    /// <summary>Shape of the weight as given (before any convolution reshaping).</summary>
+    public required long[] Shape { get; init; }
+
+    /// <summary>Singular values, descending.</summary>
+    public required double[] SingularValues { get; init; }
+
+    /// <summary>Spectral entropy H = −Σ pᵢ ln pᵢ of p = σ/Σσ (or σ²/Σσ², see <see cref="SpectralOptions.EntropyWeighting"/>).
+    /// This is what Yunis et al. eq. (1) and the Huh thesis tables (Def. 2.3.1, "we drop the exponentiation") call effective rank.</summary>
+    public required double Entropy { get; init; }
+
+    /// <summary>exp(H), the effective rank of Roy &amp; Vetterli (2007): n for the n×n identity, 1 for rank 1.</summary>
+    public required double EffectiveRank { get; init; }
+
+    /// <summary>
+    /// exp(H) / R with R = the number of singular values, in [1/R, 1]. Yunis et al. eq. (2) divide by the rank R of W;
+    /// we take R = min(m, n), which equals the rank of the (generically full-rank) weights they study and keeps the
+    /// ratio low for rank-deficient matrices. Note: eq. (1) as printed names the entropy H itself EffRank, so a literal
+    /// reading of eq. (2) would be H / R; exp(H) / R is the normalisation that makes a flat spectrum score 1.
+    /// </summary>
+    public required double NormalizedEffectiveRank { get; init; }
+
+    /// <summary>Number of σᵢ &gt; τ·σ_max, or of σᵢ/Σσ ≥ τ (Huh thesis Def. 7.3.2), per <see cref="SpectralOptions"/>; null for non-finite input.</summary>
+    public required int? ThresholdRank { get; init; }
+
+    /// <inheritdoc />
+    public double StableRank => FrobeniusNorm / SpectralNorm;
+
+    /// <inheritdoc />
+    public double StableRankSquared => StableRank * StableRank;
+
+    /// <summary>‖W‖_* = Σσᵢ.</summary>
+    public required double NuclearNorm { get; init; }
+
+    /// <inheritdoc />
+    public required double FrobeniusNorm { get; init; }
+
+    /// <inheritdoc />
+    public required double SpectralNorm { get; init; }
+
+    /// <summary>σ_max / σ_min; +∞ when the matrix is rank-deficient (σ_min = 0).</summary>
+    public required double ConditionNumber { get; init; }
+
+    /// <summary>Power-law fit of the eigenvalues σᵢ² of WᵀW (heavy-tail exponent α), or null when disabled or the spectrum is too short.</summary>
+    public required PowerLawFit? PowerLaw { get; init; }
+
+    /// <summary>Computes every metric from singular values (any order; negative values are rejected).</summary>
+    public static MatrixSpectrum FromSingularValues(IEnumerable<double> singularValues, string name = "", long[]? shape = null,
+        SpectralOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(singularValues);
+        options ??= SpectralOptions.Default;
+        double[] s = singularValues.OrderDescending().ToArray();
+        if (s.Length == 0) throw new ArgumentException($"'{name}': a spectrum needs at least one singular value", nameof(singularValues));
+        if (s.Any(v => v < 0)) throw new ArgumentException($"'{name}': singular values cannot be negative", nameof(singularValues));
+        shape ??= [];
+        if (s.Any(v => !double.IsFinite(v))) return NonFinite(name, shape, s);
+
+        double nuclear = s.Sum(), frobenius = Math.Sqrt(s.Sum(v => v * v)), spectral = s[0];
+        double entropy = spectral == 0 ? double.NaN : EntropyOf(s, options.EntropyWeighting);
+        return new MatrixSpectrum
+        {
+            Name = name,
+            Shape = shape,
+            SingularValues = s,
+            Entropy = entropy,
+            EffectiveRank = Math.Exp(entropy),
+            NormalizedEffectiveRank = Math.Exp(entropy) / s.Length,
+            ThresholdRank = ThresholdRankOf(s, nuclear, options),
+            NuclearNorm = nuclear,
+            FrobeniusNorm = frobenius,
+            SpectralNorm = spectral,
+            ConditionNumber = spectral == 0 ? double.NaN : spectral / s[^1],
+            PowerLaw = options.FitPowerLaw ? PowerLawFit.Fit(s.Select(v => v * v), options.PowerLawMinTail) : null,
+        };
+    }
+
+    private static double EntropyOf(double[] s, SpectrumWeighting weighting)
+    {
+        double[] w = weighting == SpectrumWeighting.SquaredSingularValues ? s.Select(v => v * v).ToArray() : s;
+        double total = w.Sum();
+        double h = 0;
+        foreach (double v in w)
+        {
+            if (v == 0) continue; // 0 · ln 0 = 0
+            double p = v / total;
+            h -= p * Math.Log(p);
+        }
+        return h;
+    }
+
+    private static int ThresholdRankOf(double[] s, double nuclear, SpectralOptions options) =>
+        options.ThresholdReference == ThresholdReference.LargestSingularValue
+            ? s.Count(v => v > options.ThresholdTau * s[0])
+            : nuclear == 0 ? 0 : s.Count(v => v / nuclear >= options.ThresholdTau);
+
+    private static MatrixSpectrum NonFinite(string name, long[] shape, double[] s) => new()
+    {
+        Name = name,
+        Shape = shape,
+        SingularValues = s,
+        Entropy = double.NaN,
+        EffectiveRank = double.NaN,
+        NormalizedEffectiveRank = double.NaN,
+        ThresholdRank = null,
+        NuclearNorm = double.NaN,
+        FrobeniusNorm = double.NaN,
+        SpectralNorm = double.NaN,
+        ConditionNumber = double.NaN,
+        PowerLaw = null,
+    };
+}
