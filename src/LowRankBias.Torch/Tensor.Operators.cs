@@ -32,6 +32,13 @@ public sealed partial class Tensor
     public static Tensor operator -(Tensor a, Tensor b) => Typed(Binary.Sub, a, b);
     public static Tensor operator *(Tensor a, Tensor b) => Typed(Binary.Mul, a, b);
     public static Tensor operator /(Tensor a, Tensor b) => Typed(Binary.Div, a, b);
+    // Integer scalars stay integers (int64 tensor + 1 is int64, as in PyTorch); the long overloads win for int literals.
+    public static Tensor operator +(Tensor a, long b) => s_addScalar.Call(a, b);
+    public static Tensor operator +(long a, Tensor b) => s_addScalar.Call(b, a);
+    public static Tensor operator -(Tensor a, long b) => s_subScalar.Call(a, b);
+    public static Tensor operator -(long a, Tensor b) => s_rsub.Call(b, a);
+    public static Tensor operator *(Tensor a, long b) => s_mulScalar.Call(a, b);
+    public static Tensor operator *(long a, Tensor b) => s_mulScalar.Call(b, a);
     public static Tensor operator +(Tensor a, double b) => s_addScalar.Call(a, b);
     public static Tensor operator +(double a, Tensor b) => s_addScalar.Call(b, a);
     public static Tensor operator -(Tensor a, double b) => s_subScalar.Call(a, b);
@@ -72,14 +79,20 @@ public sealed partial class Tensor
     public Tensor add(Tensor other, double alpha = 1) => alpha == 1 ? Typed(Binary.Add, this, other) : s_addT.Call(this, other, alpha);
     /// <summary>this + other.</summary>
     public Tensor add(double other) => s_addScalar.Call(this, other);
+    /// <summary>this + other, keeping integer dtypes.</summary>
+    public Tensor add(long other) => s_addScalar.Call(this, other);
     /// <summary>this − alpha · other.</summary>
     public Tensor sub(Tensor other, double alpha = 1) => alpha == 1 ? Typed(Binary.Sub, this, other) : s_subT.Call(this, other, alpha);
     /// <summary>this − other.</summary>
     public Tensor sub(double other) => s_subScalar.Call(this, other);
+    /// <summary>this − other, keeping integer dtypes.</summary>
+    public Tensor sub(long other) => s_subScalar.Call(this, other);
     /// <summary>Elementwise product.</summary>
     public Tensor mul(Tensor other) => Typed(Binary.Mul, this, other);
     /// <summary>this · other.</summary>
     public Tensor mul(double other) => s_mulScalar.Call(this, other);
+    /// <summary>this · other, keeping integer dtypes.</summary>
+    public Tensor mul(long other) => s_mulScalar.Call(this, other);
     /// <summary>Elementwise quotient.</summary>
     public Tensor div(Tensor other) => Typed(Binary.Div, this, other);
     /// <summary>this / other.</summary>

@@ -163,11 +163,18 @@ public sealed partial class Tensor : IDisposable
     // ---- host transfer ---------------------------------------------------------------------------------
 
     /// <summary>Copies the elements (row-major) into <paramref name="destination"/>, whose length must be numel().</summary>
-    public unsafe void CopyTo<T>(Span<T> destination) where T : unmanaged
+    public void CopyTo<T>(Span<T> destination) where T : unmanaged
     {
         CheckHostType<T>();
-        fixed (T* p = destination)
-            NativeMethods.Check(NativeMethods.lrb_tensor_to_host(Handle, p, (long)destination.Length * sizeof(T)));
+        CopyBytesTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(destination));
+    }
+
+    /// <summary>Copies the raw element bytes (row-major, little-endian) into <paramref name="destination"/>, whose
+    /// length must be numel() × element size.</summary>
+    public unsafe void CopyBytesTo(Span<byte> destination)
+    {
+        fixed (byte* p = destination)
+            NativeMethods.Check(NativeMethods.lrb_tensor_to_host(Handle, p, destination.Length));
         GC.KeepAlive(this);
     }
 

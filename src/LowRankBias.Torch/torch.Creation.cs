@@ -15,8 +15,13 @@ public static partial class torch
     private static readonly Op s_fullLike = new("aten::full_like"), s_emptyLike = new("aten::empty_like");
 
     /// <summary>Copies host values into a new tensor of the given shape (a 1-D tensor when shape is omitted).</summary>
-    public static unsafe Tensor from_array<T>(ReadOnlySpan<T> data, ReadOnlySpan<long> shape, Device? device = null, bool requires_grad = false)
-        where T : unmanaged
+    public static Tensor from_array<T>(ReadOnlySpan<T> data, ReadOnlySpan<long> shape, Device? device = null, bool requires_grad = false)
+        where T : unmanaged =>
+        from_bytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(data), ScalarTypeExtensions.Of<T>(), shape, device, requires_grad);
+
+    /// <summary>A new tensor of the given dtype and shape whose row-major little-endian element bytes are
+    /// <paramref name="bytes"/> (the layout safetensors and NumPy use).</summary>
+    public static unsafe Tensor from_bytes(ReadOnlySpan<byte> bytes, ScalarType dtype, ReadOnlySpan<long> shape, Device? device = null, bool requires_grad = false)
     {
         long count = 1;
         foreach (long d in shape)
@@ -24,14 +29,13 @@ public static partial class torch
             if (d < 0) throw new ArgumentException($"negative dimension {d} in shape [{string.Join(", ", shape.ToArray())}]", nameof(shape));
             count *= d;
         }
-        if (count != data.Length)
-            throw new ArgumentException($"shape [{string.Join(", ", shape.ToArray())}] holds {count} elements but {data.Length} values were given", nameof(shape));
+        if (count * dtype.ElementSize() != bytes.Length)
+            throw new ArgumentException($"shape [{string.Join(", ", shape.ToArray())}] of {dtype} holds {count} elements ({count * dtype.ElementSize()} bytes) but {bytes.Length / dtype.ElementSize()} values ({bytes.Length} bytes) were given", nameof(shape));
         Device target = device ?? Device.CPU;
         IntPtr result;
-        fixed (T* p = data)
+        fixed (byte* p = bytes)
         fixed (long* s = shape)
-            Check(lrb_tensor_from_data(p, (long)data.Length * sizeof(T), s, shape.Length, (int)ScalarTypeExtensions.Of<T>(),
-                (int)target.Type, target.Index, requires_grad ? 1 : 0, out result));
+            Check(lrb_tensor_from_data(p, bytes.Length, s, shape.Length, (int)dtype, (int)target.Type, target.Index, requires_grad ? 1 : 0, out result));
         return new Tensor(result);
     }
 

@@ -26,3 +26,19 @@ public class SmokeTests
         Assert.Equal(new double[] { 2, 4, 6 }, x.grad!.ToArray<double>());
     }
 }
+
+public class IntegerScalarTests
+{
+    [Fact]
+    public void IntegerScalarsKeepInt64LikePyTorch()
+    {
+        using var scope = NewDisposeScope();
+        var ids = tensor(new long[] { 1, 2, 3 });
+        var shifted = ids + 1000;
+        Assert.Equal(ScalarType.Int64, shifted.dtype);
+        Assert.Equal(new long[] { 1001, 1002, 1003 }, shifted.ToArray<long>());
+        Assert.Equal(new long[] { 2, 4, 6 }, (2 * ids).ToArray<long>());
+        Assert.Equal(new long[] { -1, 0, 1 }, (ids - 2).ToArray<long>());
+        Assert.Equal(ScalarType.Float32, (ids + 0.5).dtype);
+    }
+}

@@ -48,8 +48,7 @@ public static class FastSpectral
         ConvolutionLayout layout = ConvolutionLayout.Flatten, bool computeInFloat64 = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(iterations, 1);
-        var options = new SpectralOptions { ComputeInFloat64 = computeInFloat64 };
-        double[][][] norms = MatrixBatching.Run(weights, layout, options.ComputeType, group =>
+        double[][][] norms = MatrixBatching.Run(weights, layout, input => SpectralTensors.ComputeType(input, computeInFloat64), group =>
         {
             using Tensor frobenius = group.norm(2, [-2, -1]);
             using Tensor spectral = SpectralNorm(group, iterations);

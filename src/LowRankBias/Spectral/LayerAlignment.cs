@@ -21,7 +21,7 @@ public static class LayerAlignment
     /// <param name="second">Wᵢ₊₁ [p, m] or [H, p, m].</param>
     /// <param name="scoreCount">Diagonal entries averaged into the score (10 in the paper).</param>
     /// <param name="maxDirections">Keep at most this many directions of each matrix in <see cref="AlignmentResult.Matrix"/> (the paper plots 100).</param>
-    /// <param name="computeInFloat64">Run the SVDs in float64.</param>
+    /// <param name="computeInFloat64">Run the SVDs in float64 (otherwise float64 only if an input is float64, else float32).</param>
     public static AlignmentResult Consecutive(Tensor first, Tensor second, int scoreCount = 10, int? maxDirections = null,
         bool computeInFloat64 = false)
     {
@@ -65,17 +65,12 @@ public static class LayerAlignment
         if (maxDirections is < 1) throw new ArgumentOutOfRangeException(nameof(maxDirections), maxDirections, "must be at least 1");
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        ScalarType type = computeInFloat64 ? ScalarType.Float64 : ScalarType.Float32;
+        ScalarType type = SpectralTensors.ComputeType(x.dtype, computeInFloat64 || y.dtype == ScalarType.Float64);
         Tensor matrix = alignment(AtenOps.Svd(x.to(type)), AtenOps.Svd(y.to(type)));
         if (matrix.dim() == 3) matrix = matrix.mean(0);
-        int rows = (int)Math.Min(matrix.size(0), maxDirections ?? long.MaxValue);
-        int cols = (int)Math.Min(matrix.size(1), maxDirections ?? long.MaxValue);
-        double[] values = matrix.narrow(0, 0, rows).narrow(1, 0, cols).contiguous().to(Device.CPU, ScalarType.Float64).ToArray<double>();
-
-        var result = new double[rows, cols];
-        for (int j = 0; j < rows; j++)
-            for (int k = 0; k < cols; k++) result[j, k] = values[j * cols + k];
-        double[] diagonal = Enumerable.Range(0, Math.Min(rows, cols)).Select(j => result[j, j]).ToArray();
+        long rows = Math.Min(matrix.size(0), maxDirections ?? long.MaxValue), cols = Math.Min(matrix.size(1), maxDirections ?? long.MaxValue);
+        double[,] result = SpectralTensors.ToHostMatrix(matrix.narrow(0, 0, rows).narrow(1, 0, cols));
+        double[] diagonal = Enumerable.Range(0, (int)Math.Min(rows, cols)).Select(j => result[j, j]).ToArray();
         return new AlignmentResult(result, diagonal, diagonal.Take(scoreCount).Average());
     }
 

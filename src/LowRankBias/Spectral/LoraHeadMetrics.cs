@@ -12,12 +12,12 @@ public static class LoraHeadMetrics
     /// <summary>[N, N] cosine similarities cos(vec(BᵢAᵢ), vec(BⱼAⱼ)) (signed; 1 on the diagonal).</summary>
     public static double[,] PairwiseCosineSimilarity(Tensor a, Tensor b)
     {
-        int heads = CheckHeads(a, b);
+        CheckHeads(a, b);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         Tensor vectors = Products(a, b).flatten(1);
         Tensor unit = SpectralTensors.Normalized(vectors, 1);
-        return ToSquare(WithNaNForZeroHeads(unit.matmul(unit.t()), vectors), heads);
+        return SpectralTensors.ToHostMatrix(WithNaNForZeroHeads(unit.matmul(unit.t()), vectors));
     }
 
     /// <summary>Mean of <see cref="PairwiseCosineSimilarity"/> over the N(N−1)/2 distinct pairs (the LTE paper's Fig. 5 measure).</summary>
@@ -32,14 +32,14 @@ public static class LoraHeadMetrics
     /// </summary>
     public static double[,] PairwiseGrassmannDistance(Tensor a, Tensor b)
     {
-        int heads = CheckHeads(a, b);
+        CheckHeads(a, b);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         Tensor bases = ColumnSpaces(a.to(ScalarType.Float64), b.to(ScalarType.Float64));
         Tensor overlaps = bases.mT.unsqueeze(1).matmul(bases.unsqueeze(0));          // [N, N, r', r']
         Tensor cosines = AtenOps.Svdvals(overlaps).clamp(0, 1);
         Tensor distance = AtenOps.Acos(cosines).square().sum(-1).sqrt();
-        return ToSquare(WithNaNForZeroHeads(distance, Products(a, b).flatten(1)), heads);
+        return SpectralTensors.ToHostMatrix(WithNaNForZeroHeads(distance, Products(a, b).flatten(1)));
     }
 
     /// <summary>
@@ -66,7 +66,7 @@ public static class LoraHeadMetrics
 
     private static Tensor Products(Tensor a, Tensor b) => b.to(ScalarType.Float64).matmul(a.to(ScalarType.Float64));
 
-    private static int CheckHeads(Tensor a, Tensor b)
+    private static void CheckHeads(Tensor a, Tensor b)
     {
         SpectralTensors.Check(a, nameof(a), 3, 3, "stacked LoRA factors A [N, r, in]");
         SpectralTensors.Check(b, nameof(b), 3, 3, "stacked LoRA factors B [N, out, r]");
@@ -77,16 +77,6 @@ public static class LoraHeadMetrics
         if (a.size(0) < 2) throw new ArgumentException($"pairwise metrics need at least 2 heads, got {a.size(0)}", nameof(a));
         SpectralTensors.RequireFinite(a, nameof(a));
         SpectralTensors.RequireFinite(b, nameof(b));
-        return (int)a.size(0);
-    }
-
-    private static double[,] ToSquare(Tensor values, int n)
-    {
-        double[] flat = values.to(Device.CPU, ScalarType.Float64).ToArray<double>();
-        var square = new double[n, n];
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++) square[i, j] = flat[i * n + j];
-        return square;
     }
 
     private static double MeanOverPairs(double[,] pairwise)

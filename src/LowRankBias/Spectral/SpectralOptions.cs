@@ -50,6 +50,5 @@ public sealed record SpectralOptions
     private readonly int _powerLawMinTail = 10;
 
     /// <summary>The element type the SVD runs in for a weight of type <paramref name="input"/>.</summary>
-    internal ScalarType ComputeType(ScalarType input) =>
-        ComputeInFloat64 || input == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+    internal ScalarType ComputeType(ScalarType input) => SpectralTensors.ComputeType(input, ComputeInFloat64);
 }

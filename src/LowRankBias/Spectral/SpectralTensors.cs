@@ -7,6 +7,10 @@ internal static class SpectralTensors
 {
     private const double Tiny = 1e-30;
 
+    /// <summary>The element type decompositions run in: float64 when asked for or already float64, else float32.</summary>
+    public static ScalarType ComputeType(ScalarType input, bool float64) =>
+        float64 || input == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+
     /// <summary>The tensor itself if float32/float64, else a float32 copy (half types have no LAPACK kernels).</summary>
     public static Tensor FloatingPoint(Tensor x) =>
         x.dtype is ScalarType.Float32 or ScalarType.Float64 ? x.alias() : x.to(ScalarType.Float32);
@@ -19,6 +23,18 @@ internal static class SpectralTensors
         return x / safe;
     }
 
+    /// <summary>A 2-D tensor's values as a host array (any device or floating type).</summary>
+    public static double[,] ToHostMatrix(Tensor matrix)
+    {
+        int rows = (int)matrix.size(0), cols = (int)matrix.size(1);
+        using Tensor converted = matrix.to(ScalarType.Float64);
+        double[] flat = converted.ToArray<double>();
+        var result = new double[rows, cols];
+        Buffer.BlockCopy(flat, 0, result, 0, flat.Length * sizeof(double));
+        return result;
+    }
+
+    /// <summary>"[d0, d1, …]" for messages.</summary>
     public static string ShapeText(Tensor x) => $"[{string.Join(", ", x.shape)}]";
 
     /// <summary>Checks for a non-empty floating-point tensor of <paramref name="minDims"/>..<paramref name="maxDims"/> dimensions.</summary>
