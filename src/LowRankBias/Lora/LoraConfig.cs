@@ -8,7 +8,7 @@ namespace LowRankBias.Lora;
 /// scale, dropout, bias, init and head settings are read) or a whole model (targets, exclusions, per-layer
 /// patterns, modules to save). Records compose with <c>with</c>. <see cref="Validate"/> runs wherever a config is used.
 /// </summary>
-public sealed record LoraConfig
+public sealed partial record LoraConfig
 {
     /// <summary>Rank r of each adapter (of each head for multi-head layers). Default 8.</summary>
     public int r { get; init; } = 8;

@@ -43,17 +43,22 @@ public static class LoraInit
     /// </summary>
     internal static void Apply(string name, Tensor a, Tensor b)
     {
-        long r = a.size(0);
-        switch (name)
-        {
-            case Kaiming or Random: init.kaiming_uniform_(a, a: Math.Sqrt(5)); break;
-            case Gaussian: init.normal_(a, 0, 1.0 / r); break;
-            case Xavier: init.xavier_uniform_(a); break;
-            case Orthogonal: init.orthogonal_(a); break;
-            case SemiOrthogonal: init.semi_orthogonal_(a); break;
-            default: Check(name); break;
-        }
+        Draw(name, a);
         if (name == Random) init.kaiming_uniform_(b, a: Math.Sqrt(5));
         else init.zeros_(b);
+    }
+
+    /// <summary>Draws <paramref name="factor"/> ([r or out, fan_in…]) with the scheme <paramref name="name"/> names.</summary>
+    internal static void Draw(string name, Tensor factor)
+    {
+        switch (name)
+        {
+            case Kaiming or Random: init.kaiming_uniform_(factor, a: Math.Sqrt(5)); break;
+            case Gaussian: init.normal_(factor, 0, 1.0 / factor.size(0)); break;
+            case Xavier: init.xavier_uniform_(factor); break;
+            case Orthogonal: init.orthogonal_(factor); break;
+            case SemiOrthogonal: init.semi_orthogonal_(factor); break;
+            default: Check(name); break;
+        }
     }
 }

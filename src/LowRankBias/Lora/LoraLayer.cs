@@ -21,20 +21,21 @@ public abstract class LoraLayer : Module
     private static readonly HashSet<string> s_reserved =
         ["base_layer", "lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B", "lora_head_scale", "weight", "bias", "base_model", "model", "modules_to_save"];
 
-    private readonly string _factorA, _factorB;
+    private readonly string _factorA, _factorB, _fileSuffix;
     private readonly OrderedDictionary<string, LoraConfig> _configs = new();
     private readonly List<string> _merged = [];
     private string[] _active = [];
 
     /// <summary>Wraps <paramref name="baseLayer"/>, freezing its parameters; the factors are registered under
-    /// <paramref name="factorA"/> and <paramref name="factorB"/>.</summary>
-    private protected LoraLayer(Module baseLayer, string factorA = "lora_A", string factorB = "lora_B")
+    /// <paramref name="factorA"/> and <paramref name="factorB"/>, and PEFT's files name them with
+    /// <paramref name="fileSuffix"/> appended (".weight" where PEFT holds factors as layers).</summary>
+    private protected LoraLayer(Module baseLayer, string factorA = "lora_A", string factorB = "lora_B", string fileSuffix = ".weight")
     {
         ArgumentNullException.ThrowIfNull(baseLayer);
         if (baseLayer is LoraLayer) throw new ArgumentException("the layer already carries LoRA: add an adapter with update_layer instead of wrapping it again", nameof(baseLayer));
         base_layer = baseLayer;
         baseLayer.requires_grad_(false);
-        (_factorA, _factorB) = (factorA, factorB);
+        (_factorA, _factorB, _fileSuffix) = (factorA, factorB, fileSuffix);
         register_module(factorA, new AdapterTensors(asParameters: true));
         register_module(factorB, new AdapterTensors(asParameters: true));
     }
@@ -209,6 +210,15 @@ public abstract class LoraLayer : Module
             result = previous + cast;
         }
         return result;
+    }
+
+    /// <summary>The adapter's factors under their names in PEFT's files, relative to the layer's path
+    /// (<c>lora_A.weight</c>, <c>lora_B.weight</c>; <c>lora_embedding_A</c>, <c>lora_embedding_B</c>).</summary>
+    internal IEnumerable<(string key, Tensor factor)> FileEntries(string adapter)
+    {
+        Config(adapter);
+        yield return (_factorA + _fileSuffix, lora_A[adapter]);
+        yield return (_factorB + _fileSuffix, lora_B[adapter]);
     }
 
     /// <summary>Releases the adapters and hands back the base layer, which this layer no longer owns or runs.</summary>

@@ -16,7 +16,6 @@ public sealed partial class LoraModel : Module
     private readonly OrderedDictionary<string, LoraConfig> _configs = new();
     private readonly List<string> _saved = [];
     private string[] _active = [];
-    private bool _inferenceMode = false;
 
     /// <summary>Wraps <paramref name="model"/> without adapters yet (add them with <see cref="add_adapter"/> or <see cref="load_adapter"/>).</summary>
     public LoraModel(Module model)
@@ -140,6 +139,8 @@ public sealed partial class LoraModel : Module
         foreach ((string path, LoraLayer layer) in lora_layers().ToList()) plain.set_submodule(path, layer.Unwrap());
         model = null!;
         _configs.Clear();
+        _saved.Clear();
+        _inferenceAdapters.Clear();
         _active = [];
         return plain;
     }
@@ -186,19 +187,23 @@ public sealed partial class LoraModel : Module
                 throw new ArgumentException($"adapter name '{adapter_name}' is also a segment of the model's parameter '{key}'; choose a name that does not clash with key segments", nameof(adapter_name));
     }
 
-    // PEFT's _mark_only_adapters_as_trainable: freeze all, then unfreeze active factors, the biases the active
-    // adapters' bias settings name, and the modules to save (nothing at all in inference mode).
+    // PEFT's _mark_only_adapters_as_trainable: freeze all, then unfreeze the active adapters' factors, the biases
+    // their bias settings name and the modules to save; adapters loaded for inference stay frozen.
     private void MarkTrainable()
     {
         Model.requires_grad_(false);
         List<(string path, LoraLayer layer)> layers = lora_layers().ToList();
-        foreach ((_, LoraLayer layer) in layers) layer.set_adapter(_active.Where(layer.adapter_configs.ContainsKey).ToArray());
-        if (_inferenceMode)
+        foreach ((_, LoraLayer layer) in layers)
         {
-            Model.requires_grad_(false);
-            return;
+            layer.set_adapter(_active.Where(layer.adapter_configs.ContainsKey).ToArray());
+            foreach (string name in _inferenceAdapters.Where(layer.adapter_configs.ContainsKey))
+            {
+                layer.lora_A[name].requires_grad = false;
+                layer.lora_B[name].requires_grad = false;
+            }
         }
-        foreach (string name in _active)
+        string[] training = _active.Except(_inferenceAdapters).ToArray();
+        foreach (string name in training)
         {
             string bias = _configs[name].bias;
             if (bias == LoraBias.All)
@@ -209,6 +214,7 @@ public sealed partial class LoraModel : Module
                     foreach ((string key, Tensor p) in layer.base_layer.named_parameters(recurse: false))
                         if (key == "bias") p.requires_grad = true;
         }
-        foreach (string path in _saved) Model.get_submodule(path).requires_grad_(true);
+        if (training.Length > 0)
+            foreach (string path in _saved) Model.get_submodule(path).requires_grad_(true);
     }
 }
