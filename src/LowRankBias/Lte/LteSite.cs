@@ -87,7 +87,7 @@ internal sealed class LteSite : Module
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         (Tensor w, Tensor? b) = BaseTensors;
-        Tensor update = WeightUpdate();
+        using Tensor update = WeightUpdate();
         w.copy_(w.to(update.dtype) + update);
         if (bias_delta is not null) b!.copy_(b + bias_delta.mean(0));
     }
@@ -137,22 +137,34 @@ internal sealed class LteSite : Module
         long batch = input.size(0);
         if (input.dim() < 2 || batch % heads != 0)
             throw new ArgumentException($"LTE layer '{path}': a batch of {batch} rows cannot be divided into {heads} equal groups, one per head", nameof(input));
-        Tensor result;
-        using (var scope = torch.NewDisposeScope())
+        using Tensor x = input.reshape(heads, -1, input.size(-1));
+        Tensor y = output.reshape(heads, -1, output.size(-1));
+        if (bias_delta is not null)
         {
-            Tensor x = input.reshape(heads, -1, input.size(-1));
-            Tensor y = output.reshape(heads, -1, output.size(-1));
-            if (bias_delta is not null) y = y + bias_delta.unsqueeze(1).to(y.dtype);
-            if (weight_delta is not null) y = y + x.to(weight_delta.dtype).bmm(weight_delta.transpose(1, 2)).to(y.dtype);
-            if (correction_A is not null)
-            {
-                Tensor down = x.to(correction_A.dtype).bmm(correction_A.transpose(1, 2)) * Scale;
-                y = y - down.bmm(correction_B!.transpose(1, 2)).to(y.dtype);
-            }
-            result = y.reshape(output.shape).DetachFromDisposeScope();
+            using Tensor b = bias_delta.unsqueeze(1).to(y.dtype);
+            y = Replaced(y, y + b);
         }
+        if (weight_delta is not null)
+        {
+            using Tensor xw = x.to(weight_delta.dtype), wT = weight_delta.transpose(1, 2), product = xw.bmm(wT), cast = product.to(y.dtype);
+            y = Replaced(y, y + cast);
+        }
+        if (correction_A is not null)
+        {
+            using Tensor xa = x.to(correction_A.dtype), aT = correction_A.transpose(1, 2), bT = correction_B!.transpose(1, 2);
+            using Tensor down = xa.bmm(aT), scaled = down * Scale, up = scaled.bmm(bT), cast = up.to(y.dtype);
+            y = Replaced(y, y - cast);
+        }
+        Tensor result = y.reshape(output.shape);
+        y.Dispose();
         output.Dispose();
         return result;
+    }
+
+    private static Tensor Replaced(Tensor previous, Tensor next)
+    {
+        previous.Dispose();
+        return next;
     }
 
     // Holds the layer without making it a child module (it belongs to the wrapped model).
