@@ -11,11 +11,12 @@ namespace LowRankBias.Torch;
 /// </summary>
 public sealed partial class Tensor : IDisposable
 {
-    private readonly TensorHandle _handle;
+    // Null once disposed; never shared, so a disposed tensor cannot reach a recycled handle.
+    private TensorHandle? _handle;
 
     internal Tensor(IntPtr handle)
     {
-        _handle = new TensorHandle(handle);
+        _handle = TensorHandle.Rent(handle);
         DisposeScope.Register(this);
     }
 
@@ -30,19 +31,21 @@ public sealed partial class Tensor : IDisposable
     {
         get
         {
-            ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
-            return _handle.DangerousGetHandle();
+            TensorHandle? handle = _handle;
+            ObjectDisposedException.ThrowIf(handle is null, this);
+            return handle.Native;
         }
     }
 
     /// <summary>True once the native tensor has been freed.</summary>
-    public bool IsDisposed => _handle.IsClosed;
+    public bool IsDisposed => _handle is null;
 
     /// <summary>Frees the native tensor now.</summary>
     public void Dispose()
     {
         Scope?.Release(this);
-        _handle.Dispose();
+        // Exactly one caller takes the handle, even when two threads dispose the same tensor.
+        Interlocked.Exchange(ref _handle, null)?.Release();
     }
 
     /// <summary>Hands this tensor to the enclosing scope's outer scope (or to no scope), so it survives this one.</summary>

@@ -1,27 +1,66 @@
-using System.Runtime.InteropServices;
 using LowRankBias.Torch.Native;
 
 namespace LowRankBias.Torch;
 
-/// <summary>Owns one native at::Tensor; counts how many are alive process-wide.</summary>
-internal sealed class TensorHandle : SafeHandle
+/// <summary>
+/// Owns one native at::Tensor for a <see cref="Tensor"/> and frees it from its finalizer if the tensor was never
+/// disposed; counts how many are alive process-wide. Allocating an object with a finalizer registers it with the
+/// GC, which costs more than a small op itself, so released handles go to a small per-thread pool and are reused:
+/// they stay registered for finalization and, while pooled, hold nothing to free.
+/// </summary>
+internal sealed class TensorHandle
 {
+    private const int PoolSize = 64;
+    [ThreadStatic] private static TensorHandle[]? t_pool;
+    [ThreadStatic] private static int t_pooled;
     private static long s_live;
 
-    internal TensorHandle(IntPtr handle) : base(IntPtr.Zero, ownsHandle: true)
+    private IntPtr _native;
+
+    private TensorHandle() { }
+
+    ~TensorHandle()
     {
-        SetHandle(handle);
-        Interlocked.Increment(ref s_live);
+        if (_native != IntPtr.Zero) Free(_native);
     }
 
     internal static long Live => Interlocked.Read(ref s_live);
 
-    public override bool IsInvalid => handle == IntPtr.Zero;
+    /// <summary>The native at::Tensor pointer.</summary>
+    internal IntPtr Native => _native;
 
-    protected override bool ReleaseHandle()
+    /// <summary>A handle owning <paramref name="native"/>, recycled from this thread's pool when possible.</summary>
+    internal static TensorHandle Rent(IntPtr native)
     {
-        NativeMethods.lrb_tensor_free(handle);
+        TensorHandle[]? pool = t_pool;
+        TensorHandle handle;
+        if (pool is not null && t_pooled > 0)
+        {
+            handle = pool[--t_pooled];
+            pool[t_pooled] = null!;
+        }
+        else
+        {
+            handle = new TensorHandle();
+        }
+        handle._native = native;
+        Interlocked.Increment(ref s_live);
+        return handle;
+    }
+
+    /// <summary>Frees the native tensor and recycles this object. The caller must be its only owner and drop it.</summary>
+    internal void Release()
+    {
+        Free(_native);
+        _native = IntPtr.Zero;
+        TensorHandle[] pool = t_pool ??= new TensorHandle[PoolSize];
+        if (t_pooled < PoolSize) pool[t_pooled++] = this;
+        else GC.SuppressFinalize(this);
+    }
+
+    private static void Free(IntPtr native)
+    {
+        NativeMethods.lrb_tensor_free(native);
         Interlocked.Decrement(ref s_live);
-        return true;
     }
 }

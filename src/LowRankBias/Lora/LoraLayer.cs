@@ -10,7 +10,8 @@ namespace LowRankBias.Lora;
 /// factors live under <c>lora_A.&lt;adapter&gt;</c> and <c>lora_B.&lt;adapter&gt;</c> (PEFT's layout), the active set,
 /// enabling, merging into the base weight and the dtype rules. Subclasses supply the factor shapes, the LoRA path
 /// of the forward pass and the weight update ΔW of one adapter.
-/// <para>Dtypes: the base path runs in the base weight's dtype (which may be bfloat16 or float16) and the adapters
+/// <para>Dtypes: the base path runs in the base weight's dtype (which may be bfloat16, or float16 on devices with
+/// half-precision matrix products such as CUDA; libtorch 1.13's CPU kernels lack them) and the adapters
 /// are float32 (float64 when the base is float64); a floating-point input yields an output of the input's dtype,
 /// an index input (embeddings) one of the adapters' dtype. Merging computes in float32 (float64 for a float64
 /// base) and rounds once into the base weight.</para>

@@ -100,7 +100,7 @@ public sealed partial class LoraModel
         if (config.bias == LoraBias.LoraOnly)
             foreach ((string path, LoraLayer layer) in layers)
                 extra.AddRange(layer.base_layer.named_parameters(recurse: false).Where(p => p.name == "bias").Select(p => (path + ".base_layer.bias", p.parameter)));
-        foreach (string path in _saved)
+        foreach (string path in _saved[adapter])
             extra.AddRange(Model.get_submodule(path).named_parameters(path));
         foreach ((string key, Tensor tensor) in extra.DistinctBy(e => e.key))
             yield return (KeyPrefix + key, tensor);

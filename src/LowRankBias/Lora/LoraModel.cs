@@ -14,7 +14,7 @@ namespace LowRankBias.Lora;
 public sealed partial class LoraModel : Module
 {
     private readonly OrderedDictionary<string, LoraConfig> _configs = new();
-    private readonly List<string> _saved = [];
+    private readonly Dictionary<string, List<string>> _saved = [];
     private string[] _active = [];
 
     /// <summary>Wraps <paramref name="model"/> without adapters yet (add them with <see cref="add_adapter"/> or <see cref="load_adapter"/>).</summary>
@@ -38,7 +38,7 @@ public sealed partial class LoraModel : Module
     public IReadOnlyList<string> active_adapters => _active;
 
     /// <summary>Paths of the modules kept trainable and saved with the adapters.</summary>
-    public IReadOnlyList<string> modules_to_save => _saved;
+    public IReadOnlyList<string> modules_to_save => _saved.Values.SelectMany(p => p).Distinct().ToList();
 
     /// <summary>The LoRA layers of the model with their paths.</summary>
     public IEnumerable<(string path, LoraLayer layer)> lora_layers() =>
@@ -57,9 +57,12 @@ public sealed partial class LoraModel : Module
         CheckNameAgainstModel(adapter_name);
         List<(string path, Module module)> targets = LoraTargets.Resolve(Model, config);
         List<string> saved = LoraTargets.ModulesToSave(Model, config.modules_to_save);
+        CheckSavedAgainstLora(targets, saved);
 
-        // Build every new wrapper before installing any, so a layer that rejects the config leaves the model as it was.
+        // Build every new wrapper before installing any, so a layer that rejects the config leaves the model as it was
+        // (wrapping froze the base layers, so their flags are restored too).
         var created = new List<(string path, LoraLayer layer)>();
+        var flags = Model.parameters().Select(p => (p, p.requires_grad)).ToList();
         try
         {
             foreach ((string path, Module module) in targets)
@@ -69,6 +72,7 @@ public sealed partial class LoraModel : Module
         catch
         {
             foreach ((_, LoraLayer layer) in created) layer.Unwrap();
+            foreach ((Tensor p, bool requiresGrad) in flags) p.requires_grad = requiresGrad;
             throw;
         }
         foreach ((string path, Module module) in targets)
@@ -76,7 +80,7 @@ public sealed partial class LoraModel : Module
         foreach ((string path, LoraLayer layer) in created) Model.set_submodule(path, layer);
 
         _configs.Add(adapter_name, config);
-        _saved.AddRange(saved.Except(_saved));
+        _saved.Add(adapter_name, saved);
         if (_active.Length == 0) _active = [adapter_name];
         MarkTrainable();
     }
@@ -179,6 +183,20 @@ public sealed partial class LoraModel : Module
             throw new ArgumentException($"unknown adapter '{name}' (adapters: {string.Join(", ", _configs.Keys)})", nameof(name));
     }
 
+    // A module is either trained whole and saved (modules_to_save) or carries LoRA, never both: its file keys would differ.
+    private void CheckSavedAgainstLora(List<(string path, Module module)> targets, List<string> saved)
+    {
+        static bool Within(string path, string root) => path == root || path.StartsWith(root + ".", StringComparison.Ordinal);
+        string[] savedBefore = modules_to_save.ToArray();
+        foreach ((string path, _) in targets)
+            if (savedBefore.FirstOrDefault(s => Within(path, s)) is string root)
+                throw new ArgumentException($"'{path}' cannot carry LoRA: it is in modules_to_save ('{root}') of another adapter");
+        string[] loraPaths = lora_layers().Select(l => l.path).ToArray();
+        foreach (string root in saved)
+            if (loraPaths.FirstOrDefault(p => Within(p, root)) is string path)
+                throw new ArgumentException($"modules_to_save entry '{root}' contains '{path}', which carries LoRA; a module is either saved whole or adapted");
+    }
+
     // PEFT-style files and tools find adapters by key segments; a name equal to one of the model's segments would be ambiguous.
     private void CheckNameAgainstModel(string adapter_name)
     {
@@ -215,6 +233,6 @@ public sealed partial class LoraModel : Module
                         if (key == "bias") p.requires_grad = true;
         }
         if (training.Length > 0)
-            foreach (string path in _saved) Model.get_submodule(path).requires_grad_(true);
+            foreach (string path in training.SelectMany(name => _saved[name])) Model.get_submodule(path).requires_grad_(true);
     }
 }

@@ -179,33 +179,47 @@ public sealed class LoraLinearTests
         Assert.True(ToDoubles(lora.weight).All(double.IsNaN));
     }
 
+    private static LoraLinear LowPrecision(ScalarType dtype, int seed)
+    {
+        var linear = new Linear(8, 6, dtype: ScalarType.Float32);
+        linear.to(dtype);
+        var lora = new LoraLinear(linear, new LoraConfig { r = 2, lora_alpha = 2 });
+        Randomize(lora, "default", seed);
+        return lora;
+    }
+
     [Fact]
-    public void BFloat16BaseRunsInItsDtypeAndMergesInFloat32()
+    public void BFloat16BaseRunsInItsDtypeWithFloat32Adapters()
     {
         using var scope = NewDisposeScope();
-        var linear = new Linear(8, 6, dtype: ScalarType.Float32);
-        linear.to(ScalarType.BFloat16);
-        using var lora = new LoraLinear(linear, new LoraConfig { r = 2, lora_alpha = 2 });
+        using var lora = LowPrecision(ScalarType.BFloat16, 70);
         Assert.Equal(ScalarType.BFloat16, lora.weight.dtype);
         Assert.Equal(ScalarType.Float32, lora.lora_A["default"].dtype);
-        Randomize(lora, "default", 70);
         Tensor x = TestData.Randn(71, 5, 8).to(ScalarType.Float32);
 
         Tensor y = lora.call(x);
         Assert.Equal(ScalarType.Float32, y.dtype);
-        Tensor basePath = F.linear(x.to(ScalarType.BFloat16), lora.weight, linear.bias).to(ScalarType.Float32);
+        Tensor basePath = F.linear(x.to(ScalarType.BFloat16), lora.weight, ((Linear)lora.base_layer).bias).to(ScalarType.Float32);
         Tensor loraPath = F.linear(F.linear(x, lora.lora_A["default"]), lora.lora_B["default"]);
         AssertRelative(basePath + loraPath, y, 1e-6, "bf16 base + float32 LoRA");
+    }
 
+    [Theory]
+    [InlineData(ScalarType.BFloat16, 8)]
+    [InlineData(ScalarType.Float16, 11)]
+    public void LowPrecisionBaseMergesInFloat32(ScalarType dtype, int significandBits)
+    {
+        using var scope = NewDisposeScope();
+        using var lora = LowPrecision(dtype, 72);
         Tensor w32 = lora.weight.to(ScalarType.Float32);
         Tensor delta = lora.get_delta_weight("default");
         Assert.Equal(ScalarType.Float32, delta.dtype);
         lora.merge();
-        // One rounding of the float32 sum into bfloat16, not a sum of bfloat16 roundings.
-        Assert.Equal(ToDoubles((w32 + delta).to(ScalarType.BFloat16)), ToDoubles(lora.weight));
+        // One rounding of the float32 sum, not a sum of low-precision roundings.
+        Assert.Equal(ToDoubles((w32 + delta).to(dtype)), ToDoubles(lora.weight));
         lora.unmerge();
-        // Two roundings with unit roundoff u = 2⁻⁸: |W'' − W| ≤ u (max|W + ΔW| + max|W|).
-        double u = Math.Pow(2, -8), bound = u * (ToDoubles(w32 + delta).Max(Math.Abs) + ToDoubles(w32).Max(Math.Abs));
+        // Two roundings with unit roundoff u = 2^−p: |W'' − W| ≤ u (max|W + ΔW| + max|W|).
+        double u = Math.Pow(2, -significandBits), bound = u * (ToDoubles(w32 + delta).Max(Math.Abs) + ToDoubles(w32).Max(Math.Abs));
         double worst = ToDoubles(w32).Zip(ToDoubles(lora.weight), (p, q) => Math.Abs(p - q)).Max();
         Assert.InRange(worst, 0, bound);
     }
