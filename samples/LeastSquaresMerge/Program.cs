@@ -1,7 +1,8 @@
 // LTE paper appendix A.2 / figure 8: a 32×32 linear model trained through one rank-4 LoRA head on least squares
 // with a full-rank target. Without merging the loss plateaus at the best rank-4 fit; merging every T steps (B reset,
-// A redrawn) recovers the full-rank solution, faster for smaller T. Writes the curves to CSV and an SVG plot.
-//   dotnet run --project samples/LeastSquaresMerge -c Release -- [output folder, default docs/results] [steps, default 3000]
+// A redrawn as in the appendix, optimizer state cleared) recovers the full-rank solution, faster for smaller T.
+// Writes the curves to CSV and an SVG plot.
+//   dotnet run --project samples/LeastSquaresMerge -c Release -- [output folder, default docs/results] [steps, default 1500]
 using System.Globalization;
 using LowRankBias.Lte;
 using LowRankBias.Plotting;
@@ -12,7 +13,7 @@ using LowRankBias.Torch.Optim;
 using F = LowRankBias.Torch.torch.nn.functional;
 
 string output = args.Length > 0 ? args[0] : "docs/results";
-int steps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3000;
+int steps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1500;
 int[] periods = [0, 200, 50, 10];
 
 using var task = new LowRankRegression(32, 32, rank: 32, seed: 7);
