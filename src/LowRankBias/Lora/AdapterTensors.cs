@@ -1,0 +1,27 @@
+using LowRankBias.Torch;
+using LowRankBias.Torch.Modules;
+
+namespace LowRankBias.Lora;
+
+/// <summary>
+/// One tensor per adapter name, held as parameters (or non-persistent buffers) of a small module, so a LoRA
+/// layer's factors have PEFT's state-dict paths such as <c>lora_A.default</c> and move with <see cref="Module.to(ScalarType)"/>.
+/// </summary>
+internal sealed class AdapterTensors(bool asParameters) : Module
+{
+    private readonly Dictionary<string, Tensor> _byAdapter = [];
+
+    /// <summary>Registers <paramref name="value"/> for <paramref name="adapter"/> (the module takes ownership).</summary>
+    public Tensor Add(string adapter, Tensor value)
+    {
+        Tensor owned = asParameters ? register_parameter(adapter, value) : register_buffer(adapter, value, persistent: false);
+        _byAdapter.Add(adapter, owned);
+        return owned;
+    }
+
+    /// <summary>The tensor of <paramref name="adapter"/>.</summary>
+    public Tensor this[string adapter] => _byAdapter[adapter];
+
+    /// <summary>The adapters' tensors by name.</summary>
+    public IReadOnlyDictionary<string, Tensor> All => _byAdapter;
+}

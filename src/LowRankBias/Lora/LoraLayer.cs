@@ -1,0 +1,299 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using LowRankBias.Torch;
+using LowRankBias.Torch.Modules;
+
+namespace LowRankBias.Lora;
+
+/// <summary>
+/// What every LoRA layer shares: the wrapped, frozen <see cref="base_layer"/>, any number of named adapters whose
+/// factors live under <c>lora_A.&lt;adapter&gt;</c> and <c>lora_B.&lt;adapter&gt;</c> (PEFT's layout), the active set,
+/// enabling, merging into the base weight and the dtype rules. Subclasses supply the factor shapes, the LoRA path
+/// of the forward pass and the weight update ΔW of one adapter.
+/// <para>Dtypes: the base path runs in the base weight's dtype (which may be bfloat16, or float16 on devices with
+/// half-precision matrix products such as CUDA; libtorch 1.13's CPU kernels lack them) and the adapters
+/// are float32 (float64 when the base is float64); a floating-point input yields an output of the input's dtype,
+/// an index input (embeddings) one of the adapters' dtype. Merging computes in float32 (float64 for a float64
+/// base) and rounds once into the base weight.</para>
+/// </summary>
+public abstract class LoraLayer : Module
+{
+    private static readonly Regex s_adapterName = new("^[A-Za-z_][A-Za-z0-9_-]*$", RegexOptions.CultureInvariant);
+    private static readonly HashSet<string> s_reserved =
+        ["base_layer", "lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B", "lora_head_scale", "weight", "bias", "base_model", "model", "modules_to_save"];
+
+    private readonly string _factorA, _factorB, _fileSuffix;
+    private readonly OrderedDictionary<string, LoraConfig> _configs = new();
+    private readonly List<string> _merged = [];
+    private string[] _active = [];
+
+    /// <summary>Wraps <paramref name="baseLayer"/>, freezing its parameters; the factors are registered under
+    /// <paramref name="factorA"/> and <paramref name="factorB"/>, and PEFT's files name them with
+    /// <paramref name="fileSuffix"/> appended (".weight" where PEFT holds factors as layers).</summary>
+    private protected LoraLayer(Module baseLayer, string factorA = "lora_A", string factorB = "lora_B", string fileSuffix = ".weight")
+    {
+        ArgumentNullException.ThrowIfNull(baseLayer);
+        if (baseLayer is LoraLayer) throw new ArgumentException("the layer already carries LoRA: add an adapter with update_layer instead of wrapping it again", nameof(baseLayer));
+        base_layer = baseLayer;
+        baseLayer.requires_grad_(false);
+        (_factorA, _factorB, _fileSuffix) = (factorA, factorB, fileSuffix);
+        register_module(factorA, new AdapterTensors(asParameters: true));
+        register_module(factorB, new AdapterTensors(asParameters: true));
+    }
+
+    /// <summary>The wrapped layer, whose weight merging changes.</summary>
+    public Module base_layer { get; private set; }
+
+    /// <summary>The base weight that <see cref="merge"/> updates.</summary>
+    public abstract Tensor weight { get; }
+
+    /// <summary>Factor A of every adapter (for embeddings the state-dict name is <c>lora_embedding_A</c>).</summary>
+    public IReadOnlyDictionary<string, Tensor> lora_A => Factors(_factorA).All;
+
+    /// <summary>Factor B of every adapter (for embeddings the state-dict name is <c>lora_embedding_B</c>).</summary>
+    public IReadOnlyDictionary<string, Tensor> lora_B => Factors(_factorB).All;
+
+    /// <summary>The configuration each adapter was created with (after per-layer rank and α overrides).</summary>
+    public IReadOnlyDictionary<string, LoraConfig> adapter_configs => _configs;
+
+    /// <summary>Rank of each adapter (the largest head rank for multi-head adapters).</summary>
+    public IReadOnlyDictionary<string, int> r => _configs.ToDictionary(c => c.Key, c => c.Value.HeadRanks().Max());
+
+    /// <summary>α of each adapter.</summary>
+    public IReadOnlyDictionary<string, double> lora_alpha => _configs.ToDictionary(c => c.Key, c => c.Value.lora_alpha);
+
+    /// <summary>Scale s of each adapter: α/r, or α/√r with rsLoRA.</summary>
+    public IReadOnlyDictionary<string, double> scaling => _configs.ToDictionary(c => c.Key, c => Scaling(c.Key));
+
+    /// <summary>The adapters the forward pass applies, in order.</summary>
+    public IReadOnlyList<string> active_adapters => _active;
+
+    /// <summary>The adapters currently folded into <see cref="weight"/>, in merge order.</summary>
+    public IReadOnlyList<string> merged_adapters => _merged;
+
+    /// <summary>True while at least one adapter is merged.</summary>
+    public bool merged => _merged.Count > 0;
+
+    /// <summary>True after <c>enable_adapters(false)</c>: the layer computes its base output only.</summary>
+    public bool disable_adapters { get; private set; }
+
+    /// <summary>The dtype the factors are created in: float64 for a float64 base, float32 otherwise.</summary>
+    public ScalarType adapter_dtype => weight.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+
+    /// <summary>(rows, columns) of the weight matrix a rank-r update factors: r may not exceed the smaller one.</summary>
+    protected abstract (long rows, long cols) MatrixShape { get; }
+
+    /// <summary>Shapes of A and B for an adapter with <paramref name="config"/>.</summary>
+    protected abstract (long[] a, long[] b) FactorShapes(LoraConfig config);
+
+    /// <summary>The adapter's contribution to the output, in the adapters' dtype (dropout and scale included).</summary>
+    protected abstract Tensor AdapterOutput(string adapter, Tensor input);
+
+    /// <summary>The adapter's weight update ΔW, shaped like <see cref="weight"/>, computed in <paramref name="work"/>.</summary>
+    protected abstract Tensor DeltaWeight(string adapter, ScalarType work);
+
+    /// <summary>
+    /// Adds adapter <paramref name="adapter_name"/> with <paramref name="config"/> (PEFT's <c>update_layer</c>): its
+    /// factors are drawn per <see cref="LoraConfig.init_lora_weights"/>. The first adapter becomes active; later ones
+    /// stay inactive, and frozen, until <see cref="set_adapter"/>.
+    /// </summary>
+    public void update_layer(string adapter_name, LoraConfig config)
+    {
+        CheckAdapterName(adapter_name);
+        ArgumentNullException.ThrowIfNull(config);
+        if (_configs.ContainsKey(adapter_name)) throw new ArgumentException($"{GetType().Name} already has an adapter named '{adapter_name}'", nameof(adapter_name));
+        config.Validate();
+        CheckConfig(config);
+        CheckRank(config);
+
+        (long[] aShape, long[] bShape) = FactorShapes(config);
+        Tensor a = torch.zeros(aShape, adapter_dtype, weight.device);
+        Tensor b = torch.zeros(bShape, adapter_dtype, weight.device);
+        using (torch.no_grad()) InitFactors(config, a, b);
+        Factors(_factorA).Add(adapter_name, a);
+        Factors(_factorB).Add(adapter_name, b);
+        _configs.Add(adapter_name, config);
+        AdapterAdded(adapter_name, config);
+        if (config.bias != LoraBias.None) BaseBias?.requires_grad_(true);
+        set_adapter(_active.Length == 0 ? [adapter_name] : _active);
+    }
+
+    /// <summary>Redraws the adapter's factors as at creation (B zero unless its init is <see cref="LoraInit.Random"/>).</summary>
+    public void reset_lora_parameters(string adapter_name)
+    {
+        LoraConfig config = Config(adapter_name);
+        if (_merged.Contains(adapter_name)) throw new InvalidOperationException($"adapter '{adapter_name}' is merged; unmerge it before resetting its factors");
+        using var noGrad = torch.no_grad();
+        Tensor a = lora_A[adapter_name], b = lora_B[adapter_name];
+        a.zero_();
+        b.zero_();
+        InitFactors(config, a, b);
+    }
+
+    /// <summary>Makes <paramref name="adapter_names"/> the active adapters; their factors train, the others' are frozen.</summary>
+    public void set_adapter(params string[] adapter_names)
+    {
+        ArgumentNullException.ThrowIfNull(adapter_names);
+        foreach (string name in adapter_names) Config(name);
+        _active = adapter_names.Distinct().ToArray();
+        foreach (string name in _configs.Keys)
+        {
+            bool trains = _active.Contains(name);
+            lora_A[name].requires_grad = trains;
+            lora_B[name].requires_grad = trains;
+        }
+    }
+
+    /// <summary>Turns the adapters on or off. Turning them off first unmerges them, so the base weight is clean.</summary>
+    public void enable_adapters(bool enabled)
+    {
+        if (!enabled && merged) unmerge();
+        disable_adapters = !enabled;
+    }
+
+    /// <summary>
+    /// Folds the adapters (<paramref name="adapter_names"/>, default the active ones) into the base weight:
+    /// W ← W + ΔW, computed in float32 (float64 for a float64 base) and rounded once. With
+    /// <paramref name="safe_merge"/> the result is checked first and a non-finite one is refused, leaving W unchanged.
+    /// Merged adapters no longer run in the forward pass.
+    /// </summary>
+    public void merge(bool safe_merge = false, IReadOnlyList<string>? adapter_names = null)
+    {
+        foreach (string name in adapter_names ?? _active)
+        {
+            Config(name);
+            if (_merged.Contains(name)) continue;
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            Tensor sum = weight.to(WorkDtype) + DeltaWeight(name, WorkDtype);
+            if (safe_merge && !sum.isfinite().all().item<bool>())
+                throw new InvalidOperationException($"NaN or infinite values detected in the merged weights of adapter '{name}'; the adapter seems to be broken, so it was not merged");
+            weight.copy_(sum);
+            _merged.Add(name);
+        }
+    }
+
+    /// <summary>Subtracts every merged adapter's ΔW from the base weight again, last merged first.</summary>
+    public void unmerge()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        for (int i = _merged.Count - 1; i >= 0; i--)
+        {
+            weight.copy_(weight.to(WorkDtype) - DeltaWeight(_merged[i], WorkDtype));
+            _merged.RemoveAt(i);
+        }
+    }
+
+    /// <summary>The adapter's weight update ΔW (scale included), shaped like <see cref="weight"/>, in float32 or float64.</summary>
+    public Tensor get_delta_weight(string adapter)
+    {
+        Config(adapter);
+        using var noGrad = torch.no_grad();
+        return DeltaWeight(adapter, WorkDtype);
+    }
+
+    /// <summary>base_layer(x) plus the output of every active adapter that is not merged.</summary>
+    public override Tensor forward(Tensor input)
+    {
+        ScalarType outType = input.dtype.IsFloatingPoint() ? input.dtype : adapter_dtype;
+        Tensor result;
+        using (Tensor baseInput = input.dtype.IsFloatingPoint() ? input.to(weight.dtype) : input.alias())
+        using (Tensor baseOutput = base_layer.call(baseInput))
+            result = baseOutput.to(outType);
+        if (disable_adapters) return result;
+        foreach (string name in _active)
+        {
+            if (_merged.Contains(name)) continue;
+            using Tensor delta = AdapterOutput(name, input);
+            using Tensor cast = delta.to(outType);
+            using Tensor previous = result;
+            result = previous + cast;
+        }
+        return result;
+    }
+
+    /// <summary>The adapter's factors under their names in PEFT's files, relative to the layer's path
+    /// (<c>lora_A.weight</c>, <c>lora_B.weight</c>; <c>lora_embedding_A</c>, <c>lora_embedding_B</c>).</summary>
+    internal IEnumerable<(string key, Tensor factor)> FileEntries(string adapter)
+    {
+        Config(adapter);
+        yield return (_factorA + _fileSuffix, lora_A[adapter]);
+        yield return (_factorB + _fileSuffix, lora_B[adapter]);
+    }
+
+    /// <summary>Releases the adapters and hands back the base layer, which this layer no longer owns or runs.</summary>
+    internal Module Unwrap()
+    {
+        Module baseLayer = base_layer;
+        base_layer = null!;
+        Dispose();
+        return baseLayer;
+    }
+
+    /// <inheritdoc />
+    public override string extra_repr() => string.Join(", ", _configs.Select(c => string.Create(CultureInfo.InvariantCulture,
+        $"{c.Key}: r={r[c.Key]}, lora_alpha={c.Value.lora_alpha}, scaling={Scaling(c.Key):G6}{(_active.Contains(c.Key) ? "" : " (inactive)")}{(_merged.Contains(c.Key) ? " (merged)" : "")}")));
+
+    /// <summary>Throws unless <paramref name="adapter_name"/> can name an adapter: an identifier that is not one of
+    /// the path segments LoRA layers and PEFT's files use (base_layer, lora_A, weight, …).</summary>
+    public static void CheckAdapterName(string adapter_name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(adapter_name);
+        if (!s_adapterName.IsMatch(adapter_name))
+            throw new ArgumentException($"adapter name '{adapter_name}' must be a letter or '_' followed by letters, digits, '_' or '-' (it becomes a state-dict path segment)", nameof(adapter_name));
+        if (s_reserved.Contains(adapter_name))
+            throw new ArgumentException($"adapter name '{adapter_name}' clashes with a path segment LoRA uses ({string.Join(", ", s_reserved)})", nameof(adapter_name));
+    }
+
+    /// <summary>The configuration of <paramref name="adapter"/>; throws for an unknown name.</summary>
+    protected LoraConfig Config(string adapter) =>
+        _configs.TryGetValue(adapter, out LoraConfig? config) ? config
+        : throw new ArgumentException($"{GetType().Name} has no adapter '{adapter}' (adapters: {string.Join(", ", _configs.Keys)})", nameof(adapter));
+
+    /// <summary>The scale of <paramref name="adapter"/>.</summary>
+    protected double Scaling(string adapter)
+    {
+        LoraConfig config = Config(adapter);
+        return config.Scaling(config.r);
+    }
+
+    /// <summary>The input of the LoRA path: cast to the adapters' dtype, then dropout (in training mode).</summary>
+    protected Tensor LoraInput(string adapter, Tensor input)
+    {
+        double p = Config(adapter).lora_dropout;
+        if (p == 0 || !training) return input.to(lora_A[adapter].dtype);
+        using Tensor cast = input.to(lora_A[adapter].dtype);
+        return torch.nn.functional.dropout(cast, p, training: true);
+    }
+
+    /// <summary>Rejects settings this kind of layer cannot honour (default: multi-head settings).</summary>
+    protected virtual void CheckConfig(LoraConfig config)
+    {
+        if (config.num_heads != 1)
+            throw new ArgumentException($"{GetType().Name} has one head; num_heads = {config.num_heads} needs a MultiHeadLoraLinear", nameof(config));
+    }
+
+    /// <summary>Draws fresh factors (both zero on entry) without autograd.</summary>
+    protected virtual void InitFactors(LoraConfig config, Tensor a, Tensor b) => LoraInit.Apply(config.init_lora_weights, a, b);
+
+    /// <summary>Called once an adapter's factors are registered, for per-adapter state of subclasses.</summary>
+    protected virtual void AdapterAdded(string adapter, LoraConfig config) { }
+
+    /// <summary>The registered per-adapter tensors named <paramref name="name"/>.</summary>
+    private protected AdapterTensors Factors(string name) => (AdapterTensors)get_submodule(name);
+
+    private ScalarType WorkDtype => adapter_dtype;
+
+    private Tensor? BaseBias => base_layer.named_parameters(recurse: false).Where(p => p.name == "bias").Select(p => p.parameter).FirstOrDefault();
+
+    private void CheckRank(LoraConfig config)
+    {
+        (long rows, long cols) = MatrixShape;
+        long bound = Math.Min(rows, cols);
+        int rank = config.HeadRanks().Max();
+        if (rank > bound && !config.allow_rank_above_min)
+            throw new ArgumentException($"rank {rank} exceeds min(out, in) = min({rows}, {cols}) = {bound} of the wrapped {base_layer.GetType().Name}: " +
+                "the extra rank adds parameters but no expressiveness. Set allow_rank_above_min to permit it.", nameof(config));
+    }
+}

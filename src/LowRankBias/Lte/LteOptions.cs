@@ -1,0 +1,107 @@
+using LowRankBias.Lora;
+using LowRankBias.Torch.Data;
+
+namespace LowRankBias.Lte;
+
+/// <summary>
+/// Settings of LoRA-the-Explorer (Huh et al., 2024): N LoRA heads of rank r per adapted layer, each trained on its own
+/// share of a cumulative batch with its own optimizer state, merged into the base weights every
+/// <see cref="MergeEvery"/> cumulative batches. Defaults follow the paper (α = 4096, T = 10, semi-orthogonal A,
+/// B reset at merges, A and optimizer state kept). Records compose with <c>with</c>; <see cref="Validate"/> runs
+/// wherever the options are used.
+/// </summary>
+public sealed record LteOptions
+{
+    /// <summary>The paper's rule of thumb for the learning rate: 0.05–0.1 × the full-rank model's; this is the upper end.</summary>
+    public const double PaperLearningRateFactor = 0.1;
+
+    /// <summary>Number of heads N (simulated workers). Default 4.</summary>
+    public int Heads { get; init; } = 4;
+
+    /// <summary>Rank r of every head. Default 8.</summary>
+    public int Rank { get; init; } = 8;
+
+    /// <summary>α in the head scale s = α/r. Default 4096 (the paper uses 4096–8192).</summary>
+    public double Alpha { get; init; } = 4096;
+
+    /// <summary>Merge period T in cumulative batches; 0 never merges (multi-head LoRA with split data). Default 10.</summary>
+    public int MergeEvery { get; init; } = 10;
+
+    /// <summary>What a merge does to the heads. Default <see cref="LteMergeMode.Reset"/> (Algorithm 1).</summary>
+    public LteMergeMode MergeMode { get; init; } = LteMergeMode.Reset;
+
+    /// <summary>Redraw every Aₙ at each merge (appendix A.3 ablation; <see cref="LteMergeMode.Reset"/> only). Default false.</summary>
+    public bool ReinitializeA { get; init; }
+
+    /// <summary>Clear the heads' optimizer state at each merge (appendix A.3 ablation). Default false.</summary>
+    public bool ResetOptimizer { get; init; }
+
+    /// <summary>
+    /// What each head sees of a cumulative batch of B samples: <see cref="HeadSampling.Split"/> (default) or
+    /// <see cref="HeadSampling.Independent"/> cut it into N consecutive groups of B/N; <see cref="HeadSampling.Same"/>
+    /// gives every head all B samples (the paper's "same data" ablation).
+    /// </summary>
+    public HeadSampling Sampling { get; init; } = HeadSampling.Split;
+
+    /// <summary>Initialisation of the A factors. Default <see cref="LteInit.SemiOrthogonal"/> (the paper's).</summary>
+    public LteInit AInit { get; init; } = LteInit.SemiOrthogonal;
+
+    /// <summary>Treatment of parameters without a low-rank form. Default <see cref="LteNonLowRank.Averaged"/>.</summary>
+    public LteNonLowRank NonLowRank { get; init; } = LteNonLowRank.Averaged;
+
+    /// <summary>If set, each head's gradient (all its factors and replicas together) is clipped to this 2-norm, as
+    /// <c>clip_grad_norm_</c> would for that head alone. Default none.</summary>
+    public double? MaxGradNorm { get; init; }
+
+    /// <summary>Layers that get heads (LoRA's target rules). Default every <c>Linear</c>.</summary>
+    public ModuleSelector Targets { get; init; } = ModuleSelector.AllLinear;
+
+    /// <summary>Layers left without heads, e.g. a classifier; their parameters follow <see cref="NonLowRank"/>.</summary>
+    public ModuleSelector? Exclude { get; init; }
+
+    /// <summary>Head scale s = α/r.</summary>
+    public double Scale => Alpha / Rank;
+
+    /// <summary>
+    /// The paper's preset for a model whose largest layer dimension is <paramref name="largestDimension"/>: the
+    /// smallest power-of-two rank with N·r above it (e.g. 32 heads × r 64 for ViT-S's 1536), α = 4096, T = 10,
+    /// semi-orthogonal A. Pair it with <see cref="PaperLearningRateFactor"/> × the full-rank rate and warm-up + cosine decay.
+    /// </summary>
+    public static LteOptions Paper(long largestDimension, int heads = 32)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(largestDimension, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(heads, 1);
+        int rank = 1;
+        while ((long)heads * rank <= largestDimension) rank *= 2;
+        return new LteOptions { Heads = heads, Rank = rank, Alpha = 4096, MergeEvery = 10 };
+    }
+
+    /// <summary>The LoRA configuration of every head: rank, α, targets, split input, and the initialisation A is drawn from.</summary>
+    internal LoraConfig LoraConfig() => new()
+    {
+        r = Rank,
+        lora_alpha = Alpha,
+        num_heads = Heads,
+        head_input = Lora.HeadInput.Split,
+        init_lora_weights = AInit == LteInit.SemiOrthogonal ? LoraInit.SemiOrthogonal : LoraInit.Orthogonal,
+        target_modules = Targets,
+        exclude_modules = Exclude,
+    };
+
+    /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        if (Heads < 1) throw new ArgumentOutOfRangeException(nameof(Heads), Heads, "LTE needs at least one head");
+        if (Rank < 1) throw new ArgumentOutOfRangeException(nameof(Rank), Rank, "the head rank must be positive");
+        if (!(Alpha > 0) || double.IsInfinity(Alpha)) throw new ArgumentOutOfRangeException(nameof(Alpha), Alpha, "alpha must be positive and finite");
+        if (MergeEvery < 0) throw new ArgumentOutOfRangeException(nameof(MergeEvery), MergeEvery, "the merge period must be >= 0 (0: never merge)");
+        if (!Enum.IsDefined(MergeMode)) throw new ArgumentOutOfRangeException(nameof(MergeMode), MergeMode, "unknown merge mode");
+        if (!Enum.IsDefined(Sampling)) throw new ArgumentOutOfRangeException(nameof(Sampling), Sampling, "unknown head sampling");
+        if (!Enum.IsDefined(AInit)) throw new ArgumentOutOfRangeException(nameof(AInit), AInit, "unknown A initialisation");
+        if (!Enum.IsDefined(NonLowRank)) throw new ArgumentOutOfRangeException(nameof(NonLowRank), NonLowRank, "unknown treatment of non-low-rank parameters");
+        if (MaxGradNorm is { } max && !(max > 0)) throw new ArgumentOutOfRangeException(nameof(MaxGradNorm), max, "the per-head gradient norm bound must be positive");
+        if (ReinitializeA && MergeMode == LteMergeMode.Correction)
+            throw new ArgumentException("ReinitializeA contradicts the correction merge mode, whose heads are never reset", nameof(ReinitializeA));
+        ArgumentNullException.ThrowIfNull(Targets);
+    }
+}

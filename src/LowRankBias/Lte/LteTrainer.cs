@@ -1,0 +1,114 @@
+using LowRankBias.Torch;
+using LowRankBias.Torch.Data;
+using LowRankBias.Torch.Optim;
+
+namespace LowRankBias.Lte;
+
+/// <summary>
+/// LTE's training loop on one device. Each <see cref="Step"/> takes one cumulative batch of B samples, gives each head
+/// its share (B/N consecutive samples, or all B with <see cref="HeadSampling.Same"/>), and minimises Σₙ Lₙ where Lₙ is
+/// the loss function's value on head n's samples: head n's gradient is exactly that of a lone LoRA model trained on
+/// its share. Each head is then clipped on its own (<see cref="LteOptions.MaxGradNorm"/>) and updated by the
+/// optimizer; since every trained tensor is stacked per head and the optimizer is element-wise, head n has its own
+/// optimizer state, as with N separate optimizers. Every <see cref="LteOptions.MergeEvery"/> steps the heads are
+/// merged (and with <see cref="LteOptions.ResetOptimizer"/> their optimizer state cleared). Iterations count
+/// cumulative batches, as in the paper. Each step runs in its own dispose scope.
+/// </summary>
+public sealed class LteTrainer
+{
+    private readonly Func<Tensor, Tensor, Tensor> _loss;
+
+    /// <summary>
+    /// Trains <paramref name="model"/> with <paramref name="optimizer"/> (which must hold exactly the model's
+    /// <see cref="Lte.head_parameters"/>, e.g. <c>new AdamW(model.ParameterGroups(options))</c>); the optional
+    /// <paramref name="scheduler"/> steps once per cumulative batch. <paramref name="loss"/>(output, target) must
+    /// return the mean loss of the samples it is given.
+    /// </summary>
+    public LteTrainer(Lte model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, LRScheduler? scheduler = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(loss);
+        if (scheduler is not null && !ReferenceEquals(scheduler.optimizer, optimizer))
+            throw new ArgumentException("the scheduler drives a different optimizer", nameof(scheduler));
+        var held = new HashSet<Tensor>(optimizer.param_groups.SelectMany(g => g.@params), ReferenceEqualityComparer.Instance);
+        Tensor[] trained = model.head_parameters().ToArray();
+        if (held.Count != trained.Length || !trained.All(held.Contains))
+            throw new ArgumentException($"the optimizer must hold exactly the LTE model's {trained.Length} head parameters (it holds {held.Count} tensors); build it from model.ParameterGroups(...)", nameof(optimizer));
+        this.model = model;
+        this.optimizer = optimizer;
+        this.scheduler = scheduler;
+        _loss = loss;
+    }
+
+    /// <summary>The model being trained.</summary>
+    public Lte model { get; }
+
+    /// <summary>The optimizer of every head.</summary>
+    public Optimizer optimizer { get; }
+
+    /// <summary>The learning-rate schedule, if any.</summary>
+    public LRScheduler? scheduler { get; }
+
+    /// <summary>Cumulative batches trained so far.</summary>
+    public long Iteration { get; private set; }
+
+    /// <summary>Merges done so far.</summary>
+    public long Merges { get; private set; }
+
+    /// <summary>The per-head gradient norms of the last step, before clipping (empty without <see cref="LteOptions.MaxGradNorm"/>).</summary>
+    public IReadOnlyList<double> LastHeadGradNorms { get; private set; } = [];
+
+    /// <summary>
+    /// Trains one cumulative batch (<paramref name="input"/> and <paramref name="target"/> with the batch first) and
+    /// returns the mean of the heads' losses. Merges afterwards when the iteration count reaches a multiple of T.
+    /// </summary>
+    public double Step(Tensor input, Tensor target)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(target);
+        if (!model.training) throw new InvalidOperationException("the LTE model is in evaluation mode; call model.train() before training steps");
+        int heads = model.heads;
+        long batch = input.size(0);
+        if (target.size(0) != batch) throw new ArgumentException($"input has {batch} samples but target has {target.size(0)}", nameof(target));
+        bool same = model.options.Sampling == HeadSampling.Same;
+        if (!same && batch % heads != 0)
+            throw new ArgumentException($"a cumulative batch of {batch} samples cannot be split evenly among {heads} heads", nameof(input));
+        double mean;
+        using (var scope = torch.NewDisposeScope())
+        {
+            optimizer.zero_grad();
+            Tensor x = same ? Repeated(input, heads) : input;
+            Tensor y = same ? Repeated(target, heads) : target;
+            Tensor output = model.call(x);
+            long share = x.size(0) / heads;
+            Tensor total = Enumerable.Range(0, heads)
+                .Select(n => _loss(output.narrow(0, n * share, share), y.narrow(0, n * share, share)))
+                .Aggregate((a, b) => a + b);
+            total.backward();
+            if (model.options.MaxGradNorm is { } max) LastHeadGradNorms = model.ClipGradNormPerHead(max);
+            optimizer.step();
+            mean = total.to(ScalarType.Float64).item<double>() / heads;
+        }
+        scheduler?.step();
+        Iteration++;
+        int period = model.options.MergeEvery;
+        if (period > 0 && Iteration % period == 0) Merge();
+        return mean;
+    }
+
+    /// <summary>Merges now (see <see cref="Lte.Merge"/>) and, with <see cref="LteOptions.ResetOptimizer"/>, clears the heads' optimizer state.</summary>
+    public void Merge()
+    {
+        model.Merge();
+        Merges++;
+        if (model.options.ResetOptimizer) OptimizerState.Clear(optimizer, model.head_parameters());
+    }
+
+    private static Tensor Repeated(Tensor t, int heads)
+    {
+        long[] repeats = Enumerable.Repeat(1L, (int)t.dim()).ToArray();
+        repeats[0] = heads;
+        return t.repeat(repeats);
+    }
+}
