@@ -12,7 +12,7 @@ internal sealed class LiveProgress(long totalSteps) : TrainingProgress
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                new ElapsedTimeColumn(), new RemainingTimeColumn())
+                new RemainingTimeColumn())
             .Start(context =>
             {
                 _task = context.AddTask("training", maxValue: totalSteps);
@@ -26,9 +26,8 @@ internal sealed class LiveProgress(long totalSteps) : TrainingProgress
 
     public override void Report(MetricsRecord record)
     {
-        string text = Markup.Escape(MetricsText.Format(record));
-        if (record.Split == "train" && _task is not null) _task.Description = text;
-        else AnsiConsole.MarkupLine(text);
+        if (record.Split == "train" && _task is not null) _task.Description = Markup.Escape(MetricsText.Compact(record));
+        else AnsiConsole.MarkupLine(Markup.Escape(MetricsText.Format(record)));
     }
 
     public override void Note(string message) => AnsiConsole.MarkupLine(Markup.Escape(message));

@@ -20,7 +20,7 @@ public sealed record MetricsRecord(long Step, long Epoch, string Split)
     /// <summary>Fraction of correctly classified samples, when the loss function counts them.</summary>
     public double? Accuracy { get; init; }
 
-    /// <summary>Learning rate of the first parameter group.</summary>
+    /// <summary>Learning rate of the first parameter group in the record's last step.</summary>
     public double? LearningRate { get; init; }
 
     /// <summary>Throughput over the measured samples.</summary>

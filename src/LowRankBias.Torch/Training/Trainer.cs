@@ -25,6 +25,7 @@ public sealed partial class Trainer : IDisposable
     private MetricsWriter? _metrics;
     private TrainingProgress? _progress;
     private bool _stopRequested;
+    private double _lastLearningRate = double.NaN;
 
     /// <summary>A trainer of <paramref name="model"/>; <paramref name="scheduler"/>, when given, must schedule
     /// <paramref name="optimizer"/> and is stepped after every optimizer step.</summary>
@@ -198,6 +199,7 @@ public sealed partial class Trainer : IDisposable
         result.Loss.backward();
         if (Options.MaxGradNorm is { } maxNorm) torch.nn.utils.clip_grad_norm_(Model.parameters(), maxNorm);
         Optimizer.step();
+        _lastLearningRate = Optimizer.param_groups[0].lr;
         long samples = batch[0].size(0);
         _window.Add(result, samples);
         _epochSums.Add(result, samples);
@@ -234,7 +236,7 @@ public sealed partial class Trainer : IDisposable
         {
             Loss = loss,
             Accuracy = accuracy,
-            LearningRate = Optimizer.param_groups[0].lr,
+            LearningRate = _lastLearningRate,
             SamplesPerSecond = rate,
             WallTime = WallTime,
         });
