@@ -4,4 +4,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 dotnet build LowRankBias.sln -c Release --nologo -v quiet
-dotnet test LowRankBias.sln -c Release --no-build --nologo
+log=$(mktemp)
+status=0
+dotnet test LowRankBias.sln -c Release --no-build --nologo 2>&1 | tee "$log" || status=$?
+# One closing line over all test projects: "N passed, N failed, N skipped".
+awk '/(Passed|Failed)!  - Failed:/ { gsub(",", ""); f += $4; p += $6; s += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+rm -f "$log"
+exit $status

@@ -30,7 +30,7 @@ public static partial class torch
             count *= d;
         }
         if (count * dtype.ElementSize() != bytes.Length)
-            throw new ArgumentException($"shape [{string.Join(", ", shape.ToArray())}] of {dtype} holds {count} elements ({count * dtype.ElementSize()} bytes) but {bytes.Length / dtype.ElementSize()} values ({bytes.Length} bytes) were given", nameof(shape));
+            throw new ArgumentException($"shape [{string.Join(", ", shape.ToArray())}] holds {count} elements but {bytes.Length / dtype.ElementSize()} values were given ({bytes.Length} bytes of {dtype})", nameof(shape));
         Device target = device ?? Device.CPU;
         IntPtr result;
         fixed (byte* p = bytes)

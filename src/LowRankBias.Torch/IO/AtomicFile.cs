@@ -1,29 +1,31 @@
 namespace LowRankBias.Torch.IO;
 
 /// <summary>
-/// Writes files so that readers only ever see the old content or the complete new content: the data goes to a
-/// temporary file in the same directory, is flushed to disk, and is then renamed over the target (an atomic
-/// replace on POSIX file systems). A writer that fails midway leaves the previous file intact.
+/// Replaces a file all at once: readers (and a crash) see either the previous content or the complete new one,
+/// never a partial write. Used for safetensors files and checkpoints.
 /// </summary>
 public static class AtomicFile
 {
-    /// <summary>Writes <paramref name="path"/> atomically with the bytes <paramref name="write"/> puts into the stream.</summary>
+    /// <summary>
+    /// Lets <paramref name="write"/> fill a temporary file next to <paramref name="path"/>, flushes it to disk and
+    /// renames it over <paramref name="path"/>. If <paramref name="write"/> throws, the temporary file is deleted,
+    /// the exception propagates and any existing file at <paramref name="path"/> is left untouched.
+    /// </summary>
     public static void Write(string path, Action<Stream> write)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(write);
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        string temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        string target = Path.GetFullPath(path);
+        // Same directory as the target so that the final rename stays within one file system (and is atomic).
+        string temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
             {
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
-            File.Move(temp, full, overwrite: true);
+            File.Move(temp, target, overwrite: true);
         }
         catch
         {

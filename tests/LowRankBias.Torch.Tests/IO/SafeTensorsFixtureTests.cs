@@ -1,0 +1,54 @@
+using LowRankBias.Torch.IO;
+
+namespace LowRankBias.Torch.Tests.IO;
+
+/// <summary>
+/// Reads tests/fixtures/sample.safetensors, written by tests/fixtures/make_safetensors.py with Python's standard
+/// library alone. The expected values follow the formulas documented in that script, over the flat index i.
+/// </summary>
+public class SafeTensorsFixtureTests
+{
+    private static readonly string Sample = Path.Combine(AppContext.BaseDirectory, "fixtures", "sample.safetensors");
+
+    private static T[] Expected<T>(int count, Func<int, T> formula) => Enumerable.Range(0, count).Select(formula).ToArray();
+
+    private static void AssertFixtureContents(Dictionary<string, Tensor> t)
+    {
+        Assert.Equal(["bf16", "bool", "empty", "f16", "f32", "f64", "i32", "i64", "scalar"], t.Keys.Order());
+
+        Assert.Equal([2L, 3], t["f32"].shape);
+        Assert.Equal(Expected(6, i => i * 0.5f - 1), t["f32"].ToArray<float>());
+        Assert.Equal([4L], t["f64"].shape);
+        Assert.Equal(Expected(4, i => i + 0.1), t["f64"].ToArray<double>());
+        Assert.Equal([3L, 2], t["bf16"].shape);
+        Assert.Equal(Expected(6, i => (i - 2) * 0.25f), t["bf16"].ToArray<BFloat16>().Select(v => (float)v));
+        Assert.Equal([5L], t["f16"].shape);
+        Assert.Equal(Expected(5, i => i * 1.5f - 3), t["f16"].ToArray<Half>().Select(v => (float)v));
+        Assert.Equal([2L, 2], t["i64"].shape);
+        Assert.Equal(Expected(4, i => i * (1L << 40) - 3), t["i64"].ToArray<long>());
+        Assert.Equal([3L], t["i32"].shape);
+        Assert.Equal(Expected(3, i => -100000 * i + 7), t["i32"].ToArray<int>());
+        Assert.Equal([2L, 2], t["bool"].shape);
+        Assert.Equal(Expected(4, i => i % 3 == 0), t["bool"].ToArray<bool>());
+        Assert.Empty(t["scalar"].shape);
+        Assert.Equal(42f, t["scalar"].item<float>());
+        Assert.Equal([0L, 3], t["empty"].shape);
+        Assert.Equal(ScalarType.Int32, t["empty"].dtype);
+    }
+
+    [Fact]
+    public void ReadsAFileWrittenIndependentlyFromTheSpecification()
+    {
+        using var scope = NewDisposeScope();
+        AssertFixtureContents(SafeTensors.load_file(Sample));
+        Assert.Equal(new Dictionary<string, string> { ["format"] = "pt", ["producer"] = "make_safetensors.py" }, SafeTensors.load_metadata(Sample));
+    }
+
+    [Fact]
+    public void RewritingTheFixtureKeepsEveryValue()
+    {
+        using var scope = NewDisposeScope();
+        var again = SafeTensors.load(SafeTensors.save(SafeTensors.load_file(Sample)));
+        AssertFixtureContents(again);
+    }
+}
