@@ -29,7 +29,7 @@ public sealed class MetricsWriter : IDisposable
         }
     }
 
-    /// <summary>Starts new logs in <paramref name="directory"/>; refuses to overwrite the logs of another run.</summary>
+    /// <summary>Starts new logs in <paramref name="directory"/>; refuses to overwrite existing ones, which would lose them.</summary>
     public static MetricsWriter Create(string directory)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
@@ -37,7 +37,8 @@ public sealed class MetricsWriter : IDisposable
         {
             string path = Path.Combine(directory, name);
             if (File.Exists(path) && new FileInfo(path).Length > 0)
-                throw new IOException($"{path} already holds metrics of another run; resume that run or choose another directory");
+                throw new IOException($"{path} already holds metrics, but there is no checkpoint to resume from (another run, or one " +
+                    "that stopped before its first checkpoint): delete the metrics files or choose another directory");
         }
         return new MetricsWriter(directory, long.MaxValue);
     }

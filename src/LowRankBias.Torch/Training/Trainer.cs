@@ -106,7 +106,6 @@ public sealed partial class Trainer : IDisposable
         _metrics = output is null ? null : resumedFrom is null ? MetricsWriter.Create(output) : MetricsWriter.Resume(output, Step);
         _progress = TrainingProgress.Create(Options.Progress, TotalSteps(train));
         _stopRequested = false;
-        long firstStep = Step, lastEvaluation = -1, lastCheckpoint = -1;
         EvaluationResult? evaluation = null;
         Model.train();
         _clock.Restart();
@@ -115,33 +114,7 @@ public sealed partial class Trainer : IDisposable
             _progress.Run(() =>
             {
                 if (resumedFrom is not null) _progress.Note($"resumed from {resumedFrom} at step {Step}");
-                _progress.Advance(Step);
-                while (!_stopRequested && !BudgetSpent(train))
-                {
-                    Epoch = train.Epoch;
-                    TrainStep(train);
-                    Step++;
-                    Scheduler?.step();
-                    RunCallbacks();
-                    if (Step % Options.LogEvery == 0) LogWindow();
-                    bool epochEnded = train.Epoch != Epoch;
-                    if (epochEnded) LogEpoch();
-                    if (test is not null && (Options.EvalEvery > 0 ? Step % Options.EvalEvery == 0 : epochEnded))
-                    {
-                        evaluation = EvaluateAndLog(test);
-                        lastEvaluation = Step;
-                    }
-                    if (checkpoints is not null && Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0)
-                    {
-                        SaveCheckpoint(checkpoints, train, test);
-                        lastCheckpoint = Step;
-                    }
-                    _progress.Advance(Step);
-                }
-                if (Step == firstStep) return; // a finished run resumed again: everything was logged and saved
-                if (!_window.IsEmpty) LogWindow();
-                if (test is not null && lastEvaluation != Step) evaluation = EvaluateAndLog(test);
-                if (checkpoints is not null && lastCheckpoint != Step) SaveCheckpoint(checkpoints, train, test);
+                evaluation = RunSteps(train, test, checkpoints);
             });
         }
         finally
@@ -187,6 +160,34 @@ public sealed partial class Trainer : IDisposable
     {
         _window.Dispose();
         _epochSums.Dispose();
+    }
+
+    // The loop. The last step also logs its unfinished record and evaluates before its checkpoint, so that the final
+    // checkpoint follows everything the run writes, and resuming a finished run has nothing left to do.
+    private EvaluationResult? RunSteps(DataLoader train, DataLoader? test, CheckpointDirectory? checkpoints)
+    {
+        EvaluationResult? evaluation = null;
+        _progress!.Advance(Step);
+        while (!_stopRequested && !BudgetSpent(train))
+        {
+            Epoch = train.Epoch;
+            TrainStep(train);
+            Step++;
+            Scheduler?.step();
+            RunCallbacks();
+            bool epochEnded = train.Epoch != Epoch;
+            bool evaluationDue = test is not null && (Options.EvalEvery > 0 ? Step % Options.EvalEvery == 0 : epochEnded);
+            if (Step % Options.LogEvery == 0) LogWindow();
+            if (epochEnded) LogEpoch();
+            if (evaluationDue) evaluation = EvaluateAndLog(test!);
+            bool last = _stopRequested || BudgetSpent(train);
+            if (last && !_window.IsEmpty) LogWindow();
+            if (last && test is not null && !evaluationDue) evaluation = EvaluateAndLog(test);
+            if (checkpoints is not null && (last || (Options.CheckpointEvery > 0 && Step % Options.CheckpointEvery == 0)))
+                SaveCheckpoint(checkpoints, train, test);
+            _progress.Advance(Step);
+        }
+        return evaluation;
     }
 
     private void TrainStep(DataLoader train)

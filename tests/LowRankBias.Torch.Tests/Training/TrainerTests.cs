@@ -205,8 +205,10 @@ public class TrainerTests
     {
         using var scope = NewDisposeScope();
         using var folder = new TempFolder();
-        var options = new TrainerOptions { MaxSteps = 6, LogEvery = 2, OutputDirectory = folder.Path };
+        // The last step is also a periodic checkpoint step, with a record in progress (steps 5–6).
+        var options = new TrainerOptions { MaxSteps = 6, LogEvery = 4, CheckpointEvery = 3, OutputDirectory = folder.Path };
         using (var first = new Setup(options)) first.Trainer.Fit(first.Train, first.Test);
+        Assert.Equal(["4 train", "6 train", "6 test"], MetricsLog.Read(folder.Path).Select(r => $"{r.Step} {r.Split}"));
         string[] logged = File.ReadAllLines(Path.Combine(folder.Path, MetricsWriter.JsonlFileName));
 
         using var again = new Setup(options);
