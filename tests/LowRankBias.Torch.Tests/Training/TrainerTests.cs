@@ -164,6 +164,9 @@ public class TrainerTests
     [Fact]
     public void CallbacksRunEveryNStepsAndStepsDoNotAccumulateTensors()
     {
+        // Tensors other tests dropped must not be finalised mid-run, where they would change the count.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
         using var scope = NewDisposeScope();
         using var setup = new Setup(new TrainerOptions { MaxSteps = 20, LogEvery = 5 });
         var thirds = new List<long>();
