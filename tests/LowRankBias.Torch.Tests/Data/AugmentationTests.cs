@@ -2,6 +2,8 @@ using LowRankBias.Torch.Data;
 
 namespace LowRankBias.Torch.Tests.Data;
 
+// Counts live tensors (Tensor.LiveCount), a process-wide number: serial.
+[Collection(SerialCollection.Name)]
 public class AugmentationTests
 {
     private const int B = 16, C = 2, H = 5, W = 6;

@@ -3,6 +3,8 @@ using static LowRankBias.Torch.Tests.Data.NumberedDataset;
 
 namespace LowRankBias.Torch.Tests.Data;
 
+// Counts live tensors (Tensor.LiveCount), a process-wide number: serial.
+[Collection(SerialCollection.Name)]
 public class DataLoaderTests
 {
     [Fact]

@@ -2,6 +2,8 @@ using LowRankBias.Torch.Data;
 
 namespace LowRankBias.Torch.Tests.Data;
 
+// Counts live tensors (Tensor.LiveCount), a process-wide number: serial.
+[Collection(SerialCollection.Name)]
 public class TensorDatasetTests
 {
     [Fact]

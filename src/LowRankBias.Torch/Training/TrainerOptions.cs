@@ -1,0 +1,67 @@
+using LowRankBias.Torch.Data;
+
+namespace LowRankBias.Torch.Training;
+
+/// <summary>How a <see cref="Trainer"/> runs: budget, clipping, logging, evaluation, checkpoints and early stop.
+/// Step counts are optimizer steps, counted over resumed runs.</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Stop after this many steps in total (null: no step limit).</summary>
+    public long? MaxSteps { get; init; }
+
+    /// <summary>Stop after this many epochs in total (null: no epoch limit). At least one budget must be set.</summary>
+    public long? Epochs { get; init; }
+
+    /// <summary>Clip the global 2-norm of the gradients to this value before each step (null: no clipping).</summary>
+    public double? MaxGradNorm { get; init; }
+
+    /// <summary>Write a <c>train</c> record every this many steps (the mean over those steps). Each epoch's end also
+    /// writes a <c>train_epoch</c> record.</summary>
+    public long LogEvery { get; init; } = 50;
+
+    /// <summary>Evaluate on the test loader every this many steps; 0 evaluates at the end of every epoch. The end of
+    /// training always evaluates.</summary>
+    public long EvalEvery { get; init; }
+
+    /// <summary>Checkpoint every this many steps; 0 checkpoints only at the end of training. Needs
+    /// <see cref="OutputDirectory"/>.</summary>
+    public long CheckpointEvery { get; init; }
+
+    /// <summary>How many checkpoints to keep.</summary>
+    public int KeepCheckpoints { get; init; } = 3;
+
+    /// <summary>
+    /// Where the run writes <c>metrics.jsonl</c>, <c>metrics.csv</c> and <c>checkpoints/</c> (null: nothing is
+    /// written). When the folder holds a checkpoint, training resumes from the newest one.
+    /// </summary>
+    public string? OutputDirectory { get; init; }
+
+    /// <summary>How progress is shown.</summary>
+    public ProgressMode Progress { get; init; } = ProgressMode.Auto;
+
+    /// <summary>Early stop: training ends after the step at which this returns true for a written record, e.g.
+    /// <c>r =&gt; r.Split == "test" &amp;&amp; r.Accuracy &gt;= 0.9</c>.</summary>
+    public Func<MetricsRecord, bool>? StopWhen { get; init; }
+
+    /// <summary>Generators whose state checkpoints keep, by name (e.g. those of random augmentations).</summary>
+    public IReadOnlyDictionary<string, SplitMix64> Generators { get; init; } = new Dictionary<string, SplitMix64>();
+
+    /// <summary>User metadata written into every checkpoint.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Throws a clear exception for inconsistent settings.</summary>
+    public void Validate()
+    {
+        if (MaxSteps is null && Epochs is null) throw new ArgumentException("set MaxSteps or Epochs: training needs a budget");
+        if (MaxSteps is < 0) throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, "must be >= 0");
+        if (Epochs is < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "must be >= 0");
+        if (MaxGradNorm is { } norm && !(norm > 0)) throw new ArgumentOutOfRangeException(nameof(MaxGradNorm), norm, "must be > 0");
+        ArgumentOutOfRangeException.ThrowIfLessThan(LogEvery, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(EvalEvery);
+        ArgumentOutOfRangeException.ThrowIfNegative(CheckpointEvery);
+        ArgumentOutOfRangeException.ThrowIfLessThan(KeepCheckpoints, 1);
+        if (CheckpointEvery > 0 && OutputDirectory is null)
+            throw new ArgumentException("CheckpointEvery needs an OutputDirectory to write the checkpoints to");
+        if (!Enum.IsDefined(Progress)) throw new ArgumentOutOfRangeException(nameof(Progress), Progress, "unknown progress mode");
+    }
+}
