@@ -38,8 +38,7 @@ public sealed class ConvNet : Module
         internal void Validate()
         {
             if (channels.Count == 0 || channels.Any(c => c < 1)) throw new ArgumentException("channels must list at least one positive width");
-            foreach ((string name, long value) in new[] { ("in_channels", in_channels), ("num_classes", num_classes), ("hidden_features", hidden_features) })
-                if (value < 1) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
+            ModelChecks.Positive(("in_channels", in_channels), ("num_classes", num_classes), ("hidden_features", hidden_features));
         }
     }
 

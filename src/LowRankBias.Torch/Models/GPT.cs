@@ -59,9 +59,8 @@ public sealed class GPT : Module
 
         internal void Validate()
         {
-            foreach ((string name, long value) in new[] { ("vocab_size", vocab_size), ("block_size", block_size), ("n_layer", n_layer),
-                ("n_head", n_head), ("n_embd", n_embd), ("mlp_dim", mlp_dim) })
-                if (value < 1) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
+            ModelChecks.Positive(("vocab_size", vocab_size), ("block_size", block_size), ("n_layer", n_layer), ("n_head", n_head),
+                ("n_embd", n_embd), ("mlp_dim", mlp_dim));
             if (n_embd % n_head != 0) throw new ArgumentException($"n_head {n_head} does not divide n_embd {n_embd}");
         }
     }
@@ -126,11 +125,8 @@ public sealed class GPT : Module
     /// <summary>Next-token logits [N, T, vocab_size] for token ids [N, T] with T ≤ block_size.</summary>
     public override Tensor forward(Tensor input)
     {
-        if (input.dim() != 2)
-            throw new ArgumentException($"GPT expects token ids [N, T], got shape [{string.Join(", ", input.shape)}]", nameof(input));
+        ModelChecks.Tokens(input, nameof(GPT), config.block_size, "the block size");
         long length = input.size(1);
-        if (length > config.block_size)
-            throw new ArgumentException($"sequence length {length} exceeds the block size {config.block_size}", nameof(input));
         using DisposeScope scope = torch.NewDisposeScope();
         Tensor positions = torch.arange(length, ScalarType.Int64, input.device);
         Tensor h = drop.call(wte.call(input) + wpe.call(positions));

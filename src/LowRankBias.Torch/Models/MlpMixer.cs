@@ -56,10 +56,8 @@ public sealed class MlpMixer : Module
 
         internal void Validate()
         {
-            foreach ((string name, long value) in new[] { ("image_size", image_size), ("patch_size", patch_size), ("in_channels", in_channels),
-                ("num_classes", num_classes), ("num_blocks", num_blocks), ("hidden_dim", hidden_dim), ("tokens_mlp_dim", tokens_mlp_dim),
-                ("channels_mlp_dim", channels_mlp_dim) })
-                if (value < 1) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
+            ModelChecks.Positive(("image_size", image_size), ("patch_size", patch_size), ("in_channels", in_channels), ("num_classes", num_classes),
+                ("num_blocks", num_blocks), ("hidden_dim", hidden_dim), ("tokens_mlp_dim", tokens_mlp_dim), ("channels_mlp_dim", channels_mlp_dim));
             if (image_size % patch_size != 0)
                 throw new ArgumentException($"image_size {image_size} is not divisible by patch_size {patch_size}");
         }
@@ -96,9 +94,7 @@ public sealed class MlpMixer : Module
     /// <summary>Class logits [N, num_classes] for images [N, in_channels, image_size, image_size].</summary>
     public override Tensor forward(Tensor input)
     {
-        if (input.dim() != 4 || input.size(2) != config.image_size || input.size(3) != config.image_size)
-            throw new ArgumentException($"MlpMixer expects images [N, {config.in_channels}, {config.image_size}, {config.image_size}], " +
-                $"got shape [{string.Join(", ", input.shape)}]", nameof(input));
+        ModelChecks.Images(input, nameof(MlpMixer), config.in_channels, config.image_size);
         using DisposeScope scope = torch.NewDisposeScope();
         Tensor h = stem.call(input).flatten(2).transpose(1, 2);
         foreach (Module block in blocks) h = block.call(h);

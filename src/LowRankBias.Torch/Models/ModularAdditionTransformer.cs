@@ -48,9 +48,7 @@ public sealed class ModularAdditionTransformer : Module
 
         internal void Validate()
         {
-            foreach ((string name, long value) in new[] { ("d_model", d_model), ("num_heads", num_heads), ("d_mlp", d_mlp),
-                ("num_layers", num_layers), ("n_ctx", n_ctx) })
-                if (value < 1) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
+            ModelChecks.Positive(("d_model", d_model), ("num_heads", num_heads), ("d_mlp", d_mlp), ("num_layers", num_layers), ("n_ctx", n_ctx));
             if (p < 2) throw new ArgumentOutOfRangeException(nameof(p), p, "the modulus must be at least 2");
             if (d_model % num_heads != 0) throw new ArgumentException($"num_heads {num_heads} does not divide d_model {d_model}");
         }
@@ -125,11 +123,8 @@ public sealed class ModularAdditionTransformer : Module
     /// <summary>Logits [N, p] for token sequences [N, T] (T ≤ n_ctx), read at the last position.</summary>
     public override Tensor forward(Tensor input)
     {
-        if (input.dim() != 2)
-            throw new ArgumentException($"ModularAdditionTransformer expects token ids [N, T], got shape [{string.Join(", ", input.shape)}]", nameof(input));
+        ModelChecks.Tokens(input, nameof(ModularAdditionTransformer), config.n_ctx, "n_ctx");
         long length = input.size(1);
-        if (length > config.n_ctx)
-            throw new ArgumentException($"sequence length {length} exceeds n_ctx {config.n_ctx}", nameof(input));
         using DisposeScope scope = torch.NewDisposeScope();
         Tensor positions = pos_embed is null
             ? pos_encoding!.narrow(0, 0, length)

@@ -63,9 +63,10 @@ public sealed class VisionTransformer : Module
 
         /// <summary>
         /// A CPU-sized ViT for Fashion-MNIST: 28×28 grey images in 4×4 patches (49 tokens + class token), 10 classes,
-        /// 4 blocks of width 128 with 4 heads of 32 and MLP 256 (2×), ≈ 0.54M parameters. Width and depth are the
-        /// smallest of the usual "tiny" range: a training step costs ≈ 0.2 GFLOP per image, which keeps a 2-core CPU at
-        /// a few hundred images per second while the model still fits Fashion-MNIST well.
+        /// 4 blocks of width 128 with 4 heads of 32 and MLP 256 (2×), 0.54M parameters. The smallest width and depth
+        /// of the usual tiny range, because CPU time grows with both: a forward pass costs ≈ 58 MFLOP per image
+        /// (≈ 0.17 GFLOP per training step), about a third of width 192 / depth 6 (≈ 0.19 GFLOP forward), so a
+        /// 2-core CPU that sustains a few tens of GFLOP/s trains a few hundred images per second.
         /// </summary>
         public static Config ViT_Tiny => new()
         {
@@ -75,9 +76,8 @@ public sealed class VisionTransformer : Module
 
         internal void Validate()
         {
-            foreach ((string name, long value) in new[] { ("image_size", image_size), ("patch_size", patch_size), ("in_channels", in_channels),
-                ("num_classes", num_classes), ("num_layers", num_layers), ("num_heads", num_heads), ("hidden_dim", hidden_dim), ("mlp_dim", mlp_dim) })
-                if (value < 1) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive");
+            ModelChecks.Positive(("image_size", image_size), ("patch_size", patch_size), ("in_channels", in_channels), ("num_classes", num_classes),
+                ("num_layers", num_layers), ("num_heads", num_heads), ("hidden_dim", hidden_dim), ("mlp_dim", mlp_dim));
             if (image_size % patch_size != 0)
                 throw new ArgumentException($"image_size {image_size} is not divisible by patch_size {patch_size}");
             if (hidden_dim % num_heads != 0)
@@ -130,9 +130,7 @@ public sealed class VisionTransformer : Module
     /// <summary>Class logits [N, num_classes] for images [N, in_channels, image_size, image_size].</summary>
     public override Tensor forward(Tensor input)
     {
-        if (input.dim() != 4 || input.size(2) != config.image_size || input.size(3) != config.image_size)
-            throw new ArgumentException($"VisionTransformer expects images [N, {config.in_channels}, {config.image_size}, {config.image_size}], " +
-                $"got shape [{string.Join(", ", input.shape)}]", nameof(input));
+        ModelChecks.Images(input, nameof(VisionTransformer), config.in_channels, config.image_size);
         using DisposeScope scope = torch.NewDisposeScope();
         long n = input.size(0);
         Tensor patches = conv_proj.call(input).flatten(2).transpose(1, 2);
