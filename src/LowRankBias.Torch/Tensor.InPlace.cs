@@ -15,6 +15,8 @@ public sealed partial class Tensor
     public Tensor add_(Tensor other, double alpha = 1) { s_add_.CallInPlace(this, other, alpha); return this; }
     /// <summary>this += other</summary>
     public Tensor add_(double other) { s_addS_.CallInPlace(this, other); return this; }
+    /// <summary>this += other, for integer tensors too (an int64 counter stays int64).</summary>
+    public Tensor add_(long other) { s_addS_.CallInPlace(this, other); return this; }
     /// <summary>this −= alpha · other</summary>
     public Tensor sub_(Tensor other, double alpha = 1) { s_sub_.CallInPlace(this, other, alpha); return this; }
     /// <summary>this *= other</summary>
