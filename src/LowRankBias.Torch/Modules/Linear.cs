@@ -48,10 +48,7 @@ public sealed class Linear : Module
         long last = input.dim() == 0 ? 0 : input.size(-1);
         if (last != in_features)
             throw new ArgumentException($"Linear expects inputs whose last dimension is {in_features}, got shape [{string.Join(", ", input.shape)}]", nameof(input));
-        using Tensor weightT = weight.t();
-        Tensor product = input.matmul(weightT);
-        if (bias is null) return product;
-        using (product) return product + bias;
+        return torch.nn.functional.linear(input, weight, bias);
     }
 
     /// <inheritdoc />
