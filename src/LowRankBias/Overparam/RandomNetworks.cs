@@ -15,7 +15,7 @@ public static class RandomNetworks
 
     /// <summary>
     /// ρ (the spectral entropy, <see cref="MatrixSpectrum.Entropy"/>, as the thesis reports it) of
-    /// <see cref="GramMatrix.Spectrum"/> for <paramref name="samples"/> independent networks of depth
+    /// the cosine Gram matrix (<see cref="GramEntropy"/>) for <paramref name="samples"/> independent networks of depth
     /// <paramref name="depth"/> on one fixed set of <paramref name="inputs"/> standard normal inputs. Computed in float64.
     /// </summary>
     public static double[] GramEntropies(int depth, int width, int inputs, int samples, bool relu,
@@ -37,9 +37,23 @@ public static class RandomNetworks
                 h = h.mm(Draw(random, width, width, distribution, 1.0 / width).t());
                 if (relu && layer < depth - 1) h = h.relu();
             }
-            entropies[s] = GramMatrix.Spectrum(h, GramKernel.Cosine, s_options).Entropy;
+            entropies[s] = GramEntropy(h);
         }
         return entropies;
+    }
+
+    /// <summary>
+    /// ρ of the cosine Gram matrix K = F̂F̂ᵀ of the rows of <paramref name="features"/> [n, w] (F̂: rows scaled to unit
+    /// length). When w &lt; n it is computed from the w × w dual F̂ᵀF̂, which has the same non-zero eigenvalues (and zeros
+    /// add nothing to the entropy), at a fraction of the cost of the n × n decomposition.
+    /// </summary>
+    public static double GramEntropy(Tensor features)
+    {
+        SpectralTensors.Check(features, nameof(features), 2, 2, "features [n, w]");
+        if (features.size(1) >= features.size(0)) return GramMatrix.Spectrum(features, GramKernel.Cosine, s_options).Entropy;
+        using var scope = torch.NewDisposeScope();
+        Tensor unitRows = SpectralTensors.Normalized(SpectralTensors.FloatingPoint(features), 1);
+        return GramMatrix.Spectrum(unitRows.t(), GramKernel.Linear, s_options).Entropy;
     }
 
     private static Tensor Draw(Random random, long rows, long cols, WeightDistribution distribution, double variance)

@@ -1,4 +1,6 @@
 using LowRankBias.Overparam;
+using LowRankBias.Spectral;
+using TestData = LowRankBias.Torch.Tests.TestData;
 
 namespace LowRankBias.Tests.Overparam;
 
@@ -12,6 +14,16 @@ public sealed class RandomNetworksTests
         Assert.Equal(a, b);
         // The 32 × 32 Gram matrix of 8-dimensional features has rank ≤ 8, so ρ ≤ ln 8.
         Assert.All(a, r => Assert.InRange(r, 0, Math.Log(8) + 1e-9));
+    }
+
+    [Theory]
+    [InlineData(40, 6)]
+    [InlineData(6, 9)]
+    public void Gram_entropy_equals_that_of_the_full_cosine_gram_matrix(long n, long w)
+    {
+        using var scope = NewDisposeScope();
+        Tensor features = TestData.Randn(8, n, w) * TestData.Uniform(9, 0.1, 3, n, 1);
+        Assert.Equal(GramMatrix.Spectrum(features).Entropy, RandomNetworks.GramEntropy(features), 10);
     }
 
     [Fact]
