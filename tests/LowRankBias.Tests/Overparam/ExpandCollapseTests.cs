@@ -7,6 +7,8 @@ namespace LowRankBias.Tests.Overparam;
 
 using Overparam = LowRankBias.Overparam.Overparam;
 
+/// <summary>Creates layers, which draw from libtorch's global generator: runs alone so tests that watch the generator are not disturbed.</summary>
+[Collection(OverparamSerial.Name)]
 public sealed class ExpandCollapseTests
 {
     /// <summary>‖a − b‖ / ‖a‖ over all entries.</summary>
@@ -53,7 +55,7 @@ public sealed class ExpandCollapseTests
     public void Expanded_linear_matches_a_float64_product_of_its_factors()
     {
         using var scope = NewDisposeScope();
-        var source = new Linear(5, 3, dtype: ScalarType.Float64);
+        using var source = new Linear(5, 3, dtype: ScalarType.Float64);
         double[] originalBias = source.bias!.ToArray<double>();
         using var layer = new ExpandedLinear(source, new ExpansionOptions { Depth = 3, WidthFactor = 2 });
         Assert.Equal([[10L, 5], [10, 10], [3, 10]], layer.factors.Select(f => f.shape));
@@ -66,7 +68,6 @@ public sealed class ExpandCollapseTests
 
         TestData.AssertClose(expected.ToRowMajorArray(), layer.call(x), 1e-12);
         TestData.AssertClose(product.ToRowMajorArray(), layer.EffectiveWeight(), 1e-12);
-        source.Dispose();
     }
 
     [Theory]

@@ -6,6 +6,8 @@ namespace LowRankBias.Tests.Overparam;
 
 using Overparam = LowRankBias.Overparam.Overparam;
 
+/// <summary>Creates layers, which draw from libtorch's global generator: runs alone so tests that watch the generator are not disturbed.</summary>
+[Collection(OverparamSerial.Name)]
 public sealed class ExpansionErrorTests
 {
     [Fact]
@@ -112,9 +114,11 @@ public sealed class ExpansionErrorTests
     public void Expanded_layers_reject_inputs_of_the_wrong_size()
     {
         using var scope = NewDisposeScope();
-        using var linear = new ExpandedLinear(new Linear(4, 2));
+        using var plainLinear = new Linear(4, 2);
+        using var linear = new ExpandedLinear(plainLinear);
         Assert.Contains("last dimension is 4", Assert.Throws<ArgumentException>(() => linear.call(zeros([3, 5]))).Message);
-        using var conv = new ExpandedConv2d(new Conv2d(3, 2, 1));
+        using var plainConv = new Conv2d(3, 2, 1);
+        using var conv = new ExpandedConv2d(plainConv);
         Assert.Contains("3 input channels", Assert.Throws<ArgumentException>(() => conv.call(zeros([1, 2, 4, 4]))).Message);
     }
 }

@@ -84,11 +84,3 @@ public sealed class InitVarianceTests
     private static void AssertWithinTenPercent(double expected, double actual) =>
         Assert.True(Math.Abs(actual / expected - 1) <= 0.10, $"mean squared output {actual:F4}, expected {expected:F4} ± 10%");
 }
-
-/// <summary>Tests that draw from libtorch's global generator after seeding it run alone, so draws are reproducible.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class OverparamSerial
-{
-    /// <summary>The collection's name.</summary>
-    public const string Name = "Overparam serial";
-}

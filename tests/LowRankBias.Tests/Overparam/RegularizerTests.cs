@@ -6,6 +6,8 @@ using TestData = LowRankBias.Torch.Tests.TestData;
 
 namespace LowRankBias.Tests.Overparam;
 
+/// <summary>Creates layers, which draw from libtorch's global generator: runs alone so tests that watch the generator are not disturbed.</summary>
+[Collection(OverparamSerial.Name)]
 public sealed class RegularizerTests
 {
     private static double Value(Tensor t)
@@ -71,7 +73,8 @@ public sealed class RegularizerTests
     public void Rank_penalties_of_expanded_layers_act_on_the_effective_weight()
     {
         using var scope = NewDisposeScope();
-        using var layer = new ExpandedLinear(new LowRankBias.Torch.Modules.Linear(4, 3, dtype: ScalarType.Float64), new ExpansionOptions { Depth = 3 });
+        using var source = new LowRankBias.Torch.Modules.Linear(4, 3, dtype: ScalarType.Float64);
+        using var layer = new ExpandedLinear(source, new ExpansionOptions { Depth = 3 });
         Tensor penalty = Regularizers.NuclearNorm([layer.EffectiveWeight()]);
         penalty.backward();
         Assert.All(layer.factors, f => Assert.True(f.grad is not null && f.grad.abs().sum().item<double>() > 0));
