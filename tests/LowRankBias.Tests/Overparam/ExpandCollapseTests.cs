@@ -1,4 +1,5 @@
 using LowRankBias.Overparam;
+using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using MathNet.Numerics.LinearAlgebra;
 using TestData = LowRankBias.Torch.Tests.TestData;
@@ -117,6 +118,38 @@ public sealed class ExpandCollapseTests
         Assert.Equal([1L, 1], ((Conv2d)model.conv1).padding);
         Assert.Equal([2L, 2], ((Conv2d)model.conv3).dilation);
         model.Dispose();
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float64, 1e-10)]
+    [InlineData(ScalarType.Float32, 1e-5)]
+    public void Thesis_convnet_round_trip_computes_the_same_function(ScalarType dtype, double tolerance)
+    {
+        using var scope = NewDisposeScope();
+        using Tensor x = TestData.Randn(6, 4, 3, 16, 16).to(dtype);
+        using var model = new ConvNet(new ConvNet.Config { channels = [8, 16, 16, 24], hidden_features = 16 }, dtype: dtype);
+        RoundTrip(model, x, new ExpansionOptions { Depth = 4 }, tolerance,
+            expanded => Assert.Equal(6, expanded.modules().Count(m => m is ExpandedLayer)));
+        Assert.Equal(6, model.modules().Count(m => m is Linear or Conv2d));
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float64, 1e-10)]
+    [InlineData(ScalarType.Float32, 1e-5)]
+    public void Vision_transformer_round_trip_computes_the_same_function(ScalarType dtype, double tolerance)
+    {
+        using var scope = NewDisposeScope();
+        using Tensor x = TestData.Randn(7, 3, 1, 8, 8).to(dtype);
+        var config = new VisionTransformer.Config
+        {
+            image_size = 8, patch_size = 4, in_channels = 1, num_classes = 5, num_layers = 2, num_heads = 2, hidden_dim = 16, mlp_dim = 32,
+        };
+        using var model = new VisionTransformer(config, dtype: dtype);
+        model.eval();
+        int plainLayers = model.modules().Count(m => m is Linear or Conv2d);
+        RoundTrip(model, x, new ExpansionOptions { Depth = 2, WidthFactor = 2 }, tolerance,
+            expanded => Assert.Equal(plainLayers, expanded.modules().Count(m => m is ExpandedLayer)));
+        Assert.Equal(plainLayers, model.modules().Count(m => m is Linear or Conv2d));
     }
 
     [Fact]
