@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Security;
+using System.Text;
+
+namespace LowRankBias.Plotting;
+
+/// <summary>One line of a <see cref="SvgLineChart"/>: a legend label and its (x, y) points, drawn in the given order.</summary>
+public sealed record ChartSeries(string Label, IReadOnlyList<(double X, double Y)> Points);
+
+/// <summary>
+/// A dependency-free line chart written as a standalone SVG document, for experiment outputs: axes with five ticks
+/// each, optional log₁₀ y axis, one coloured polyline with markers per series and a legend. Non-finite points (and
+/// non-positive ones on a log axis) are skipped.
+/// </summary>
+public sealed record SvgLineChart
+{
+    private static readonly string[] s_palette =
+        ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+    private const double Width = 640, Height = 420, Left = 70, Right = 150, Top = 40, Bottom = 55;
+
+    /// <summary>Title above the plot.</summary>
+    public string Title { get; init; } = "";
+
+    /// <summary>Label of the x axis.</summary>
+    public string XLabel { get; init; } = "";
+
+    /// <summary>Label of the y axis.</summary>
+    public string YLabel { get; init; } = "";
+
+    /// <summary>Plot y on a log₁₀ scale.</summary>
+    public bool LogY { get; init; }
+
+    /// <summary>Renders <paramref name="series"/> as an SVG document.</summary>
+    public string Render(IReadOnlyList<ChartSeries> series)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        var points = series.Select(s => s.Points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y) && (!LogY || p.Y > 0))
+            .Select(p => (p.X, Y: LogY ? Math.Log10(p.Y) : p.Y)).ToArray()).ToArray();
+        var all = points.SelectMany(p => p).ToArray();
+        if (all.Length == 0) throw new ArgumentException("no finite points to plot", nameof(series));
+        (double x0, double x1) = Range(all.Select(p => p.X));
+        (double y0, double y1) = Range(all.Select(p => p.Y));
+        double plotW = Width - Left - Right, plotH = Height - Top - Bottom;
+        double Px(double x) => Left + (x - x0) / (x1 - x0) * plotW;
+        double Py(double y) => Top + (1 - (y - y0) / (y1 - y0)) * plotH;
+
+        var svg = new StringBuilder();
+        Append(svg, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" font-family=\"sans-serif\" font-size=\"12\">");
+        Append(svg, $"<rect width=\"{Width}\" height=\"{Height}\" fill=\"white\"/>");
+        Append(svg, $"<text x=\"{Left + plotW / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{Escape(Title)}</text>");
+        Append(svg, $"<rect x=\"{Left}\" y=\"{Top}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"black\"/>");
+        for (int i = 0; i <= 4; i++)
+        {
+            double x = x0 + (x1 - x0) * i / 4, y = y0 + (y1 - y0) * i / 4;
+            Append(svg, $"<text x=\"{Px(x)}\" y=\"{Top + plotH + 16}\" text-anchor=\"middle\">{Tick(x, false)}</text>");
+            Append(svg, $"<line x1=\"{Left}\" x2=\"{Left + plotW}\" y1=\"{Py(y)}\" y2=\"{Py(y)}\" stroke=\"#ddd\"/>");
+            Append(svg, $"<text x=\"{Left - 6}\" y=\"{Py(y) + 4}\" text-anchor=\"end\">{Tick(y, LogY)}</text>");
+        }
+        Append(svg, $"<text x=\"{Left + plotW / 2}\" y=\"{Height - 14}\" text-anchor=\"middle\">{Escape(XLabel)}</text>");
+        Append(svg, $"<text transform=\"translate(16,{Top + plotH / 2}) rotate(-90)\" text-anchor=\"middle\">{Escape(YLabel)}</text>");
+        for (int s = 0; s < series.Count; s++)
+        {
+            string colour = s_palette[s % s_palette.Length];
+            string path = string.Join(" ", points[s].Select(p => Invariant($"{Px(p.X):F1},{Py(p.Y):F1}")));
+            Append(svg, $"<polyline points=\"{path}\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.8\"/>");
+            foreach ((double x, double y) in points[s]) Append(svg, $"<circle cx=\"{Px(x):F1}\" cy=\"{Py(y):F1}\" r=\"2.5\" fill=\"{colour}\"/>");
+            double ly = Top + 10 + 18 * s;
+            Append(svg, $"<line x1=\"{Width - Right + 12}\" x2=\"{Width - Right + 32}\" y1=\"{ly}\" y2=\"{ly}\" stroke=\"{colour}\" stroke-width=\"2\"/>");
+            Append(svg, $"<text x=\"{Width - Right + 38}\" y=\"{ly + 4}\">{Escape(series[s].Label)}</text>");
+        }
+        svg.AppendLine("</svg>");
+        return svg.ToString();
+    }
+
+    private static (double, double) Range(IEnumerable<double> values)
+    {
+        double lo = values.Min(), hi = values.Max();
+        if (hi > lo) return (lo, hi);
+        double pad = lo == 0 ? 1 : Math.Abs(lo) * 0.1;
+        return (lo - pad, hi + pad);
+    }
+
+    private static string Tick(double v, bool log) => log ? Invariant($"1e{v:0.#}") : v.ToString("G3", CultureInfo.InvariantCulture);
+
+    private static string Escape(string text) => SecurityElement.Escape(text) ?? "";
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private static void Append(StringBuilder svg, FormattableString line) => svg.AppendLine(Invariant(line));
+}

@@ -1,0 +1,36 @@
+using System.Xml.Linq;
+using LowRankBias.Plotting;
+
+namespace LowRankBias.Tests.Plotting;
+
+public sealed class SvgLineChartTests
+{
+    private static readonly XNamespace s_svg = "http://www.w3.org/2000/svg";
+
+    [Fact]
+    public void Renders_one_polyline_per_series_with_escaped_labels()
+    {
+        var chart = new SvgLineChart { Title = "a < b & c", XLabel = "x", YLabel = "y" };
+        XDocument doc = XDocument.Parse(chart.Render([
+            new ChartSeries("first", [(0, 0), (1, 1), (2, 4)]),
+            new ChartSeries("second", [(0, 1), (2, double.NaN)]),
+        ]));
+        XElement[] lines = doc.Descendants(s_svg + "polyline").ToArray();
+        Assert.Equal(2, lines.Length);
+        Assert.Equal(3, lines[0].Attribute("points")!.Value.Split(' ').Length);
+        Assert.Single(lines[1].Attribute("points")!.Value.Split(' '));
+        Assert.Contains(doc.Descendants(s_svg + "text"), t => t.Value == "a < b & c");
+    }
+
+    [Fact]
+    public void Log_axis_places_points_by_their_logarithm_and_skips_non_positive_ones()
+    {
+        var chart = new SvgLineChart { LogY = true };
+        XDocument doc = XDocument.Parse(chart.Render([new ChartSeries("s", [(0, 1e-4), (1, 1e-2), (2, 1), (3, 0)])]));
+        double[] ys = doc.Descendants(s_svg + "circle").Select(c => double.Parse(c.Attribute("cy")!.Value, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(3, ys.Length);
+        // Equal steps in log10 give equal steps on screen.
+        Assert.Equal(ys[0] - ys[1], ys[1] - ys[2], 1);
+        Assert.Throws<ArgumentException>(() => chart.Render([new ChartSeries("s", [(0, 0)])]));
+    }
+}
