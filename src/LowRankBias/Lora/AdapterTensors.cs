@@ -24,4 +24,8 @@ internal sealed class AdapterTensors(bool asParameters) : Module
 
     /// <summary>The adapters' tensors by name.</summary>
     public IReadOnlyDictionary<string, Tensor> All => _byAdapter;
+
+    /// <inheritdoc />
+    public override string extra_repr() =>
+        string.Join(", ", _byAdapter.Select(a => $"{a.Key}: [{string.Join(", ", a.Value.shape)}] {a.Value.dtype}"));
 }

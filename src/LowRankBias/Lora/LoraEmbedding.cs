@@ -9,7 +9,7 @@ namespace LowRankBias.Lora;
 /// <c>lora_embedding_B</c> [embedding_dim, r]; row i of the output gains s·B A[:, i], so ΔW = s (B A)ᵀ. A starts at
 /// zero and B ~ N(0, 1) for the kaiming and gaussian inits (PEFT's); xavier, orthogonal and semi_orthogonal draw B
 /// with that scheme instead. Dropout does not apply (the input is indices). The base's padding row gets no gradient
-/// in A either.
+/// in A either. Merging changes the table in place, so a table tied to an output layer changes for both.
 /// </summary>
 public sealed class LoraEmbedding : LoraLayer
 {

@@ -99,12 +99,7 @@ public abstract class LoraLayer : Module
     /// </summary>
     public void update_layer(string adapter_name, LoraConfig config)
     {
-        CheckAdapterName(adapter_name);
-        ArgumentNullException.ThrowIfNull(config);
-        if (_configs.ContainsKey(adapter_name)) throw new ArgumentException($"{GetType().Name} already has an adapter named '{adapter_name}'", nameof(adapter_name));
-        config.Validate();
-        CheckConfig(config);
-        CheckRank(config);
+        CheckFits(adapter_name, config);
 
         (long[] aShape, long[] bShape) = FactorShapes(config);
         Tensor a = torch.zeros(aShape, adapter_dtype, weight.device);
@@ -116,6 +111,17 @@ public abstract class LoraLayer : Module
         AdapterAdded(adapter_name, config);
         if (config.bias != LoraBias.None) BaseBias?.requires_grad_(true);
         set_adapter(_active.Length == 0 ? [adapter_name] : _active);
+    }
+
+    /// <summary>Throws if adapter <paramref name="adapter_name"/> with <paramref name="config"/> cannot be added to this layer.</summary>
+    internal void CheckFits(string adapter_name, LoraConfig config)
+    {
+        CheckAdapterName(adapter_name);
+        ArgumentNullException.ThrowIfNull(config);
+        if (_configs.ContainsKey(adapter_name)) throw new ArgumentException($"{GetType().Name} already has an adapter named '{adapter_name}'", nameof(adapter_name));
+        config.Validate();
+        CheckConfig(config);
+        CheckRank(config);
     }
 
     /// <summary>Redraws the adapter's factors as at creation (B zero unless its init is <see cref="LoraInit.Random"/>).</summary>

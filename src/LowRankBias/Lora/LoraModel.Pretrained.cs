@@ -69,15 +69,17 @@ public sealed partial class LoraModel
     /// <summary>
     /// Adapts <paramref name="model"/> with the PEFT adapter in directory <paramref name="model_id"/> (see
     /// <see cref="load_adapter"/>). With <paramref name="strict"/> (the default) missing or unexpected keys are an
-    /// error and the model is restored to its plain form.
+    /// error and the model is restored to its plain form (modules and requires_grad flags).
     /// </summary>
     public static LoraModel from_pretrained(Module model, string model_id, string adapter_name = "default", bool is_trainable = false, bool strict = true)
     {
+        var flags = model.parameters().Select(p => (p, p.requires_grad)).ToList();
         var lora = new LoraModel(model);
         AdapterLoadResult result = lora.load_adapter(model_id, adapter_name, is_trainable);
         if (strict && !result.is_complete)
         {
             lora.unload();
+            foreach ((Tensor p, bool requiresGrad) in flags) p.requires_grad = requiresGrad;
             throw new InvalidDataException($"adapter in '{model_id}' does not fit the model: missing keys [{string.Join(", ", result.missing_keys)}], " +
                 $"unexpected keys [{string.Join(", ", result.unexpected_keys)}]");
         }

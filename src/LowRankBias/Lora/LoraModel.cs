@@ -59,8 +59,10 @@ public sealed partial class LoraModel : Module
         List<string> saved = LoraTargets.ModulesToSave(Model, config.modules_to_save);
         CheckSavedAgainstLora(targets, saved);
 
-        // Build every new wrapper before installing any, so a layer that rejects the config leaves the model as it was
-        // (wrapping froze the base layers, so their flags are restored too).
+        // Check the layers that already carry LoRA and build every new wrapper before changing anything, so a layer
+        // that rejects the config leaves the model as it was (wrapping froze the base layers: their flags are restored).
+        foreach ((string path, Module module) in targets)
+            if (module is LoraLayer existing) existing.CheckFits(adapter_name, config.ForModule(path));
         var created = new List<(string path, LoraLayer layer)>();
         var flags = Model.parameters().Select(p => (p, p.requires_grad)).ToList();
         try

@@ -123,6 +123,7 @@ public sealed class AdapterFileTests
         Assert.Contains("missing keys [base_model.model.blocks.0.fc1.lora_B.weight]", error.Message);
         Assert.Contains("unexpected keys [base_model.model.blocks.0.attn.lora_A.weight]", error.Message);
         Assert.IsType<Linear>(((Block)model.blocks[0]).fc1);                  // strict failure restores the plain model
+        Assert.All(model.parameters(), p => Assert.True(p.requires_grad));
 
         using var lenient = new LoraModel(new TokenNet());
         AdapterLoadResult result = lenient.load_adapter(dir.Path);
@@ -149,6 +150,23 @@ public sealed class AdapterFileTests
         Assert.Contains("use_dora", Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(json.Replace("\"peft_type\": \"LORA\",", "\"peft_type\": \"LORA\", \"use_dora\": true,"))).Message);
         Assert.Contains("peft_type is IA3", Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(json.Replace("\"LORA\"", "\"IA3\""))).Message);
         Assert.Contains("r must be positive", Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(json.Replace("\"r\": 2", "\"r\": 0"))).Message);
+    }
+
+    [Fact]
+    public void MultiHeadAdaptersRoundTripWithStackedFactors()
+    {
+        using var dir = new TempDirectory();
+        using var saved = new LoraModel(new TokenNet(), new LoraConfig
+            { r = 2, num_heads = 3, head_input = HeadInput.Split, head_ranks = [1, 2, 2], target_modules = new[] { "fc1" } });
+        foreach ((_, LoraLayer layer) in saved.lora_layers()) Randomize(layer, "default", 90);
+        saved.save_pretrained(dir.Path);
+        using var scope = NewDisposeScope();
+        Assert.Equal([3, 2, TokenNet.Width], SafeTensors.load_file(dir.File(LoraModel.WeightsFileName))["base_model.model.blocks.0.fc1.lora_A.weight"].shape);
+
+        using var loaded = LoraModel.from_pretrained(new TokenNet(), dir.Path);
+        Assert.All(loaded.lora_layers(), l => Assert.IsType<MultiHeadLoraLinear>(l.layer));
+        Tensor tokens = TokenNet.Tokens(4, 3, 2);
+        Assert.Equal(ToDoubles(saved.call(tokens)), ToDoubles(loaded.call(tokens)));
     }
 
     [Fact]

@@ -245,5 +245,12 @@ public sealed class LoraModelTests
         Assert.IsType<Linear>(((Block)model.blocks[0]).fc1);
         Assert.IsType<Linear>(model.head);
         Assert.All(model.parameters(), p => Assert.True(p.requires_grad));
+
+        // A second adapter that an already wrapped layer rejects (one head vs. several) changes nothing either.
+        using var lora = new LoraModel(new TokenNet(), new LoraConfig { r = 2, target_modules = new[] { "fc1" } });
+        Assert.Throws<ArgumentException>(() => lora.add_adapter("multi", new LoraConfig { r = 2, num_heads = 2, target_modules = new[] { "fc1", "fc2" } }));
+        Assert.Equal(["blocks.0.fc1", "blocks.1.fc1"], Wrapped(lora));
+        Assert.All(lora.lora_layers(), l => Assert.Equal(["default"], l.layer.adapter_configs.Keys));
+        Assert.Equal(["default"], lora.peft_config.Keys);
     }
 }

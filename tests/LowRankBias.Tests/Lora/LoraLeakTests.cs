@@ -1,0 +1,45 @@
+using LowRankBias.Lora;
+using LowRankBias.Torch.Tests;
+
+namespace LowRankBias.Tests.Lora;
+
+/// <summary>Tests that count live tensors, which are process-wide: xunit runs this collection alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class LoraSerialCollection
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "LoraSerial";
+}
+
+[Collection(LoraSerialCollection.Name)]
+public sealed class LoraLeakTests
+{
+    [Theory]
+    [InlineData(1, HeadInput.Shared)]
+    [InlineData(3, HeadInput.Shared)]
+    [InlineData(3, HeadInput.Split)]
+    public void ForwardBackwardAndMergingFreeEveryTemporary(int heads, HeadInput mode)
+    {
+        using var lora = new LoraModel(new TokenNet(), new LoraConfig
+        {
+            r = 2, lora_dropout = heads == 1 ? 0.25 : 0, num_heads = heads, head_input = mode,
+            target_modules = heads == 1 ? new[] { "embed", "fc1", "fc2" } : new[] { "fc1", "fc2" },
+        });
+        using Tensor tokens = TokenNet.Tokens(1, 6, 4);
+        void Step()
+        {
+            using Tensor y = lora.call(tokens);
+            using Tensor squared = y.square();
+            using Tensor loss = squared.sum();
+            loss.backward();
+            lora.zero_grad();
+            lora.merge();
+            lora.unmerge();
+        }
+
+        Step();                                                              // first use may create lasting state
+        long before = Tensor.LiveCount;
+        Step();
+        Assert.Equal(before, Tensor.LiveCount);
+    }
+}
