@@ -20,25 +20,24 @@ using var task = new LowRankRegression(32, 32, rank: 32, seed: 7);
 using TensorDataset data = task.Sample(512, seed: 1);
 Tensor x = data.tensors[0], y = data.tensors[1];
 
-var curves = new List<PlotSeries>();
+var curves = new List<ChartSeries>();
 foreach (int period in periods)
 {
     double[] losses = Run(period);
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"T = {(period == 0 ? "never" : period.ToString(CultureInfo.InvariantCulture)),5}: loss/initial after {steps} steps = {losses[^1] / losses[0]:E2}"));
-    curves.Add(new PlotSeries(period == 0 ? "no merge" : $"merge every {period}", losses.Select((l, i) => ((double)i, l / losses[0])).ToArray()));
+    curves.Add(new ChartSeries(period == 0 ? "no merge" : $"merge every {period}", losses.Select((l, i) => ((double)i, l / losses[0])).ToArray()));
 }
 
 Directory.CreateDirectory(output);
 using (var csv = new StreamWriter(Path.Combine(output, "lte-least-squares.csv")))
 {
-    csv.WriteLine("step," + string.Join(",", curves.Select(c => c.Name.Replace(' ', '_'))));
+    csv.WriteLine("step," + string.Join(",", curves.Select(c => c.Label.Replace(' ', '_'))));
     for (int i = 0; i <= steps; i++)
-        csv.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{i},{string.Join(",", curves.Select(c => c.Points[i].y.ToString("R", CultureInfo.InvariantCulture)))}"));
+        csv.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{i},{string.Join(",", curves.Select(c => c.Points[i].Y.ToString("R", CultureInfo.InvariantCulture)))}"));
 }
-var plot = new SvgLinePlot { Title = "Least squares 32×32, full-rank target, LoRA rank 4", XLabel = "step", YLabel = "loss / initial loss", LogY = true };
-plot.Series.AddRange(curves);
-File.WriteAllText(Path.Combine(output, "lte-least-squares.svg"), plot.Render());
+var plot = new SvgLineChart { Title = "Least squares 32×32, full-rank target, LoRA rank 4", XLabel = "step", YLabel = "loss / initial loss", LogY = true };
+File.WriteAllText(Path.Combine(output, "lte-least-squares.svg"), plot.Render(curves));
 Console.WriteLine($"wrote {output}/lte-least-squares.csv and .svg");
 
 // One LTE head (N = 1) of rank 4 on a zero-initialised 32×32 weight; full-batch AdamW; loss after every step.
