@@ -1,5 +1,6 @@
 // Per-op floor: the benchmark's workloads on 4x4 float32 CPU tensors, called on libtorch directly from C++,
-// one intra-op thread, timed like the C# quick mode (warm-up, then the median of repeated timed loops).
+// one intra-op thread, timed like the C# quick mode (warm-up, then the median of repeated timed loops, in CPU time
+// of this thread so that time spent descheduled on a busy machine does not count).
 // Prints "name<TAB>ns/op". Usage: per_op_floor [iterations] [repeats]
 //
 // Two floors per op: the direct C++ call (at::add, ...) and the boxed dispatcher call with an IValue stack,
@@ -10,7 +11,7 @@
 #include <ATen/core/stack.h>
 
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -18,14 +19,19 @@
 
 namespace {
 
+double thread_cpu_ns() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
 double median_ns_per_op(const std::function<void()>& run, int iterations, int repeats) {
   for (int i = 0; i < std::max(iterations, 50000); ++i) run();
   std::vector<double> samples;
   for (int r = 0; r < repeats; ++r) {
-    auto start = std::chrono::steady_clock::now();
+    double start = thread_cpu_ns();
     for (int i = 0; i < iterations; ++i) run();
-    std::chrono::duration<double, std::nano> elapsed = std::chrono::steady_clock::now() - start;
-    samples.push_back(elapsed.count() / iterations);
+    samples.push_back((thread_cpu_ns() - start) / iterations);
   }
   std::sort(samples.begin(), samples.end());
   return samples[samples.size() / 2];

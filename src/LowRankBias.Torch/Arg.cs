@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace LowRankBias.Torch;
 
 /// <summary>
@@ -44,9 +46,13 @@ public readonly struct Arg
     public static implicit operator Arg(ScalarType? v) => v is null ? None : new(Kinds.Int, i: (long)v.Value);
 #pragma warning restore CS1591
 
-    internal int ListLength => O switch
+    // 8-byte words of scratch space the call needs for this argument: the list's elements, one for an int that the
+    // schema may want as a one-element list, or a NUL-terminated UTF-8 string.
+    internal int ScratchLength => Kind switch
     {
-        Array a => a.Length,
+        Kinds.TensorList or Kinds.OptionalTensorList or Kinds.IntList or Kinds.DoubleList or Kinds.BoolList => ((Array)O!).Length,
+        Kinds.Int => 1,
+        Kinds.String => (Encoding.UTF8.GetMaxByteCount(((string)O!).Length) + 1 + 7) / 8,
         _ => 0,
     };
 

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Text;
 using LowRankBias.Torch.Native;
 using static LowRankBias.Torch.Native.NativeMethods;
 
@@ -77,9 +79,12 @@ public sealed class Op
 
     private sealed record Schema(IntPtr Handle, int[] Codes, bool[] HasDefault, string[] Names, string[] Types, string Text);
 
-    private Schema Resolve()
+    // Every call after the first is one field read; the one-time lookup stays out of the inlinable fast path.
+    private Schema Resolve() => _schema ?? Lookup();
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Schema Lookup()
     {
-        if (_schema is { } s) return s;
         Check(lrb_op_find(_name, _overload, out IntPtr handle, out int nargs, out _));
         var codes = new int[nargs];
         var hasDefault = new bool[nargs];
@@ -96,6 +101,7 @@ public sealed class Op
         return _schema = new Schema(handle, codes, hasDefault, names, types, text);
     }
 
+    [SkipLocalsInit]  // the stack buffers (~800 bytes) are always written before they are read: zeroing them is wasted work
     private unsafe int Invoke(ReadOnlySpan<Arg> args, ref Result first, List<Result>? all)
     {
         Schema schema = Resolve();
@@ -103,26 +109,20 @@ public sealed class Op
             throw new ArgumentException($"{schema.Text}: takes {schema.Codes.Length} arguments, {args.Length} were given");
 
         int scratchLength = 0;
-        foreach (ref readonly Arg a in args) scratchLength += a.ListLength;
+        foreach (ref readonly Arg a in args) scratchLength += a.ScratchLength;
         long[]? heapScratch = scratchLength > 64 ? new long[scratchLength] : null;
         Span<long> scratch = heapScratch ?? stackalloc long[64];
         ArgValue* native = stackalloc ArgValue[Math.Max(args.Length, 1)];
-        IntPtr[]? strings = null;
         OutValue* outs = stackalloc OutValue[InlineOutputs];
         int nouts;
-        try
+        // Strings live in the scratch space, so nothing needs freeing and the native call sits in no try block
+        // (on x64 the JIT does not inline a P/Invoke transition inside one).
+        fixed (long* scratchBase = scratch)
         {
-            fixed (long* scratchBase = scratch)
-            {
-                long* cursor = scratchBase;
-                for (int i = 0; i < args.Length; i++)
-                    native[i] = Convert(schema, i, in args[i], ref cursor, ref strings);
-                Check(lrb_op_call(schema.Handle, native, args.Length, outs, InlineOutputs, out nouts));
-            }
-        }
-        finally
-        {
-            if (strings is not null) foreach (IntPtr p in strings) Marshal.FreeCoTaskMem(p);
+            long* cursor = scratchBase;
+            for (int i = 0; i < args.Length; i++)
+                native[i] = Convert(schema, i, in args[i], ref cursor);
+            Check(lrb_op_call(schema.Handle, native, args.Length, outs, InlineOutputs, out nouts));
         }
         for (int i = 0; i < args.Length; i++) GC.KeepAlive(args[i].O);
 
@@ -151,7 +151,7 @@ public sealed class Op
         else if (index > 0) r.Tensor?.Dispose();
     }
 
-    private unsafe ArgValue Convert(Schema schema, int i, in Arg a, ref long* cursor, ref IntPtr[]? strings)
+    private unsafe ArgValue Convert(Schema schema, int i, in Arg a, ref long* cursor)
     {
         int code = schema.Codes[i];
         int baseType = code & BaseMask;
@@ -215,10 +215,12 @@ public sealed class Op
                 return CopyList(Arg.Kinds.DoubleList, Array.ConvertAll((double[])a.O!, BitConverter.DoubleToInt64Bits), ref cursor);
             case Arg.Kinds.String when baseType == TString && !isList:
             {
-                IntPtr p = Marshal.StringToCoTaskMemUTF8((string)a.O!);
-                strings = strings is null ? [p] : [.. strings, p];
+                // NUL-terminated UTF-8 in the scratch words that Arg.ScratchLength reserved for it.
+                var bytes = new Span<byte>(cursor, a.ScratchLength * sizeof(long));
+                bytes[Encoding.UTF8.GetBytes((string)a.O!, bytes)] = 0;
                 v.Kind = (int)Arg.Kinds.String;
-                v.P = p;
+                v.P = (IntPtr)cursor;
+                cursor += a.ScratchLength;
                 return v;
             }
             case Arg.Kinds.Device when baseType == TDevice && !isList:

@@ -151,26 +151,29 @@ const char* lrb_op_schema(lrb_op* op) { return op->schema.c_str(); }
 
 int32_t lrb_op_call(lrb_op* op, const lrb_arg* args, int32_t nargs, lrb_out* outs, int32_t cap, int32_t* nouts) {
   LRB_GUARD({
+    // A thread_local of a shared library costs a __tls_get_addr call per use: look each up once.
+    torch::jit::Stack& values = stack;
+    std::vector<lrb_out>& results = pending;
     const auto& schema_args = op->handle.schema().arguments();
     const char* op_name = op->schema.c_str();
-    stack.clear();
+    values.clear();
     for (size_t i = 0; i < schema_args.size(); ++i) {
       if (static_cast<int32_t>(i) < nargs) {
-        stack.push_back(to_ivalue(args[i], schema_args[i], op_name));
+        values.push_back(to_ivalue(args[i], schema_args[i], op_name));
       } else {
         TORCH_CHECK(schema_args[i].default_value().has_value(), op_name, ": missing argument '",
                     schema_args[i].name(), "'");
-        stack.push_back(*schema_args[i].default_value());
+        values.push_back(*schema_args[i].default_value());
       }
     }
-    op->handle.callBoxed(stack);
-    pending.clear();
-    for (auto& v : stack) flatten(std::move(v), pending);
-    stack.clear();
-    *nouts = static_cast<int32_t>(pending.size());
+    op->handle.callBoxed(values);
+    results.clear();
+    for (auto& v : values) flatten(std::move(v), results);
+    values.clear();
+    *nouts = static_cast<int32_t>(results.size());
     if (*nouts <= cap) {
-      std::copy(pending.begin(), pending.end(), outs);
-      pending.clear();
+      std::copy(results.begin(), results.end(), outs);
+      results.clear();
     }
   });
 }
