@@ -95,6 +95,15 @@ public class MultiHeadLoraBenchmarks
         _layer.zero_grad();
     }
 
+    /// <summary>The frozen base layer's forward alone, the part both variants share (so adapter-only costs can be read off).</summary>
+    [Benchmark(Description = "frozen base only")]
+    public void BaseOnly()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        _layer.base_layer.call(_x);
+    }
+
     /// <summary>The same function as a loop over heads, each head a pair of matrix products on views of the stacked factors.</summary>
     [Benchmark(Description = "loop over heads")]
     public void Loop()
