@@ -7,8 +7,9 @@ using F = LowRankBias.Torch.torch.nn.functional;
 namespace LowRankBias.Benchmarks;
 
 /// <summary>
-/// Forward + backward of one layer of ViT-S width (384 → 384) on 1024 rows, float32: a trainable plain Linear, the
-/// same Linear frozen (inference cost of the base), and LoRA of rank 8 on the frozen Linear (A and B train).
+/// Forward + backward of one layer of ViT-S width (384 → 384) on 1024 rows, float32: a trainable plain Linear
+/// (full fine-tuning) against LoRA of rank 8 on the same layer frozen (only A and B train). Both LoRA benchmark
+/// classes run libtorch on one intra-op thread (<see cref="LoraBenchmarkThreads"/>).
 /// </summary>
 [MemoryDiagnoser]
 public class LoraOverheadBenchmarks
@@ -21,6 +22,7 @@ public class LoraOverheadBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        LoraBenchmarkThreads.Pin();
         torch.manual_seed(0);
         _plain = new Linear(Width, Width);
         _lora = new LoraLinear(new Linear(Width, Width), new LoraConfig { r = 8, lora_alpha = 16, init_lora_weights = LoraInit.Random });
@@ -73,6 +75,7 @@ public class MultiHeadLoraBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        LoraBenchmarkThreads.Pin();
         torch.manual_seed(0);
         _layer = new MultiHeadLoraLinear(new Linear(Width, Width),
             new LoraConfig { r = Rank, lora_alpha = 16, num_heads = Heads, head_input = Mode, init_lora_weights = LoraInit.Random });
@@ -126,4 +129,14 @@ public class MultiHeadLoraBenchmarks
         (baseOut + lora).sum().backward();
         _layer.zero_grad();
     }
+}
+
+/// <summary>
+/// One libtorch intra-op thread for the LoRA benchmarks: on a small shared machine, OpenMP's threads spin-wait on any
+/// core another process holds, which slows every kernel several-fold at random; one thread measures the work.
+/// </summary>
+internal static class LoraBenchmarkThreads
+{
+    /// <summary>Sets libtorch to one intra-op thread (each benchmark runs in its own process).</summary>
+    public static void Pin() => torch.set_num_threads(1);
 }
