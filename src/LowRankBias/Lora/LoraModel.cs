@@ -69,7 +69,7 @@ public sealed partial class LoraModel : Module
         {
             foreach ((string path, Module module) in targets)
                 if (module is not LoraLayer)
-                    created.Add((path, LoraLayers.Create(module, config.ForModule(path), adapter_name)));
+                    created.Add((path, LoraLayerFactory.Create(module, config.ForModule(path), adapter_name)));
         }
         catch
         {

@@ -30,8 +30,8 @@ internal static class LoraTargets
         if (matched.Count == 0) throw NothingMatched(model, $"target_modules {target}", candidates.Count != eligible.Count);
 
         foreach ((string path, Module module) in matched)
-            if (!LoraLayers.IsSupported(Unwrapped(module)))
-                throw new ArgumentException($"target_modules {target} selects '{path}', a {module.GetType().Name}; LoRA supports {string.Join(", ", LoraLayers.SupportedTypes)}. " +
+            if (!LoraLayerFactory.IsSupported(Unwrapped(module)))
+                throw new ArgumentException($"target_modules {target} selects '{path}', a {module.GetType().Name}; LoRA supports {string.Join(", ", LoraLayerFactory.SupportedTypes)}. " +
                     "Name the layers inside it instead.", nameof(config));
 
         foreach (string key in config.rank_pattern.Keys.Concat(config.alpha_pattern.Keys))

@@ -3,7 +3,7 @@ using LowRankBias.Torch.Modules;
 namespace LowRankBias.Lora;
 
 /// <summary>The layer types LoRA can wrap, and the wrapper each one gets.</summary>
-public static class LoraLayers
+public static class LoraLayerFactory
 {
     /// <summary>Names of the wrappable types, for error messages.</summary>
     public static IReadOnlyList<string> SupportedTypes { get; } = [nameof(Linear), nameof(Conv2d), nameof(Embedding)];
