@@ -1,15 +1,20 @@
 using BenchmarkDotNet.Running;
 using LowRankBias.Benchmarks;
 
-// `--quick [iterations] [repeats]`: the Stopwatch mode used by benchmarks/compare/per_op.sh.
+// `--quick [iterations] [repeats]`: the per-op Stopwatch mode used by benchmarks/compare/per_op.sh.
+// `--step MODEL [batch] [steps] [repeats]`: one training step, used by benchmarks/compare/train_step.sh.
 // Anything else goes to BenchmarkDotNet, e.g. `-- --filter '*'`.
-if (args.Length > 0 && args[0] == "--quick")
+int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index]) : fallback;
+
+switch (args.FirstOrDefault())
 {
-    int iterations = args.Length > 1 ? int.Parse(args[1]) : 20_000;
-    int repeats = args.Length > 2 ? int.Parse(args[2]) : 15;
-    QuickRunner.Run(iterations, repeats);
-}
-else
-{
-    BenchmarkSwitcher.FromAssembly(typeof(PerOpBenchmarks).Assembly).Run(args);
+    case "--quick":
+        QuickRunner.Run(Arg(1, 20_000), Arg(2, 15));
+        break;
+    case "--step" when args.Length > 1:
+        TrainingStepRunner.Run(args[1], Arg(2, 128), Arg(3, 10), Arg(4, 3));
+        break;
+    default:
+        BenchmarkSwitcher.FromAssembly(typeof(PerOpBenchmarks).Assembly).Run(args);
+        break;
 }

@@ -18,7 +18,7 @@ Console.WriteLine($"Fashion-MNIST: {train.Count} train / {test.Count} test image
 
 var runs = new (string name, Func<Module> build, double lr, int defaultEpochs)[]
 {
-    ("cnn", () => new ConvNet(ConvNet.Config.FashionMnist), 1e-3, 2),
+    ("cnn", () => new ConvNet(ConvNet.Config.FashionMnist), 1e-3, 3),
     ("vit-tiny", () => new VisionTransformer(VisionTransformer.Config.ViT_Tiny), 1e-3, 5),
 };
 foreach (var run in runs.Where(r => which == "all" || r.name == which))

@@ -11,12 +11,36 @@ struct lrb_op {
   std::vector<std::string> names;
   std::vector<std::string> types;
   std::string schema;
+  bool functional;  // no argument or return aliases: neither in-place nor a view
 };
 
 namespace {
 
 using lrb::T;
 using lrb::wrap;
+
+bool is_functional(const c10::FunctionSchema& schema) {
+  for (const auto& arg : schema.arguments())
+    if (arg.alias_info()) return false;
+  for (const auto& ret : schema.returns())
+    if (ret.alias_info()) return false;
+  return true;
+}
+
+bool any_requires_grad(const torch::jit::Stack& values) {
+  for (const auto& v : values) {
+    if (v.isTensor()) {
+      if (v.toTensor().requires_grad()) return true;
+    } else if (v.isTensorList()) {
+      for (const at::Tensor& t : v.toTensorList().vec())
+        if (t.requires_grad()) return true;
+    } else if (v.isList()) {  // Tensor?[]
+      for (const c10::IValue& e : v.toListRef())
+        if (e.isTensor() && e.toTensor().requires_grad()) return true;
+    }
+  }
+  return false;
+}
 
 int32_t classify(c10::TypePtr type) {
   int32_t flags = 0;
@@ -127,7 +151,7 @@ int32_t lrb_op_find(const char* name, const char* overload, lrb_op** op, int32_t
     TORCH_CHECK(handle.has_value(), "operator ", name, (*overload ? "." : ""), overload,
                 " is not registered in this libtorch");
     const auto& schema = handle->schema();
-    auto result = new lrb_op{*handle, {}, {}, {}, c10::toString(schema)};
+    auto result = new lrb_op{*handle, {}, {}, {}, c10::toString(schema), is_functional(schema)};
     for (const auto& arg : schema.arguments()) {
       result->codes.push_back(classify(arg.type()));
       result->names.push_back(arg.name());
@@ -166,6 +190,10 @@ int32_t lrb_op_call(lrb_op* op, const lrb_arg* args, int32_t nargs, lrb_out* out
         values.push_back(*schema_args[i].default_value());
       }
     }
+    // A functional op none of whose inputs requires grad goes straight to its kernel, as in inference mode: the
+    // autograd layer would only forward the call. In-place and view ops keep it (version counters, view bases).
+    c10::optional<at::AutoDispatchBelowADInplaceOrView> below_autograd;
+    if (op->functional && !any_requires_grad(values)) below_autograd.emplace();
     op->handle.callBoxed(values);
     results.clear();
     for (auto& v : values) flatten(std::move(v), results);

@@ -80,6 +80,12 @@ int32_t lrb_binary(int32_t op, lrb_tensor* a, lrb_tensor* b, lrb_tensor** out) {
   LRB_GUARD({
     const at::Tensor& x = T(a);
     const at::Tensor& y = T(b);
+    // When no input requires grad, autograd would only forward the call: go straight to the kernel, as
+    // inference mode does, and save the autograd layer's dispatch. The result is the same fresh tensor without
+    // grad_fn. Not for matmul, which may return a view whose base autograd must track; and the library exposes
+    // no forward-mode AD, so there are no dual inputs to miss.
+    c10::optional<at::AutoDispatchBelowADInplaceOrView> below_autograd;
+    if (op != LRB_MATMUL && !x.requires_grad() && !y.requires_grad()) below_autograd.emplace();
     switch (op) {
       case LRB_ADD: *out = wrap(at::add(x, y)); break;
       case LRB_SUB: *out = wrap(at::sub(x, y)); break;

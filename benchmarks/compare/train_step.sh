@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# A full training step (forward, cross-entropy, backward, AdamW, zero_grad; batch 128, 28x28 grey images) of the same
+# model in our C# library and in PyTorch eager (Debian's python3-torch, the same libtorch, the same thread count),
+# alternating the two for ROUNDS rounds; prints per model the lowest round's median ms/step and the ratio ours/PyTorch.
+# The lowest round is the least disturbed one: load from other processes only ever adds time.
+#
+# Usage: benchmarks/compare/train_step.sh [MODEL ...]   (default: vit-tiny cnn; env: ROUNDS=3 BATCH=128 STEPS=10 REPEATS=3)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+models=("${@:-vit-tiny cnn}")
+read -r -a models <<<"${models[*]}"
+rounds="${ROUNDS:-3}" batch="${BATCH:-128}" steps="${STEPS:-10}" repeats="${REPEATS:-3}"
+python="${PYTHON:-/usr/bin/python3}"
+bench_dll="$root/benchmarks/LowRankBias.Benchmarks/bin/Release/net10.0/LowRankBias.Benchmarks.dll"
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+
+echo "building the C# benchmark ..." >&2
+dotnet build -c Release -nologo -v q "$root/benchmarks/LowRankBias.Benchmarks" >&2
+for round in $(seq "$rounds"); do
+  for model in "${models[@]}"; do
+    echo "round $round/$rounds: $model, ours then PyTorch ($steps steps x $repeats repeats, batch $batch) ..." >&2
+    dotnet "$bench_dll" --step "$model" "$batch" "$steps" "$repeats" | sed 's/^/ours\t/' >>"$results"
+    "$python" "$root/benchmarks/compare/train_step_pytorch.py" "$model" "$batch" "$steps" "$repeats" | sed 's/^/pytorch\t/' >>"$results"
+  done
+done
+
+awk -F'\t' -v threads="$(nproc)" '
+  { key = $1 "/" $2; if (!(key in best) || $3 < best[key]) best[key] = $3; seen[$2] = 1 }
+  END {
+    printf "| model (batch, %d threads) | ours ms/step | PyTorch ms/step | ours/PyTorch |\n|---|---:|---:|---:|\n", threads
+    for (m in seen) printf "| %s | %.1f | %.1f | %.2f |\n", m, best["ours/" m], best["pytorch/" m], best["ours/" m] / best["pytorch/" m]
+  }' "$results"
