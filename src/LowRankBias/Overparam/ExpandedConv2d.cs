@@ -78,7 +78,8 @@ public sealed class ExpandedConv2d : ExpandedLayer
         if (source.groups != 1)
             throw new NotSupportedException(
                 $"{ExpansionOptions.Where(path)}Conv2d with groups = {source.groups} cannot be expanded (only groups = 1 is supported); exclude it with {nameof(ExpansionOptions.Exclude)}");
-        return options.WidthFor(source.out_channels, source.in_channels, path);
+        long flattenedInputs = source.in_channels * source.kernel_size[0] * source.kernel_size[1];
+        return options.WidthFor(source.in_channels, Math.Min(source.out_channels, flattenedInputs), path);
     }
 
     private static long[][] Shapes(Conv2d source, ExpansionOptions options, string path)

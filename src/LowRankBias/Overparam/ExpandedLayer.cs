@@ -6,7 +6,7 @@ namespace LowRankBias.Overparam;
 
 /// <summary>
 /// A linear layer W over-parameterised as a product of d factors, y = W_d(⋯W_1(x)) + b (Huh thesis, App. 7.2): it
-/// computes exactly the functions the original layer can (for inner width h ≥ min(m, n)) but trains with the
+/// computes exactly the functions the original layer can (for an inner width h at least the rank the original weight can reach) but trains with the
 /// low-rank bias of depth. Factors are parameters <c>weight_1</c> … <c>weight_d</c> (W_1 is applied first); the bias
 /// stays on the last factor. Initialisation keeps the original layer's output variance: W_1 ~ N(0, (g·s)²) with s² the
 /// mean square of the original weight (W_1 has the original fan-in), and every later factor ~ N(0, 1/h), which

@@ -48,7 +48,7 @@ public sealed class ExpandedLinear : ExpandedLayer
     {
         ArgumentNullException.ThrowIfNull(source);
         options.Validate();
-        return options.WidthFor(source.out_features, source.in_features, path);
+        return options.WidthFor(source.in_features, Math.Min(source.out_features, source.in_features), path);
     }
 
     private static long[][] Shapes(Linear source, ExpansionOptions options, string path)

@@ -14,12 +14,15 @@ public sealed record ExpansionOptions
     /// <summary>Inner width h for every layer; null uses <see cref="WidthFactor"/>. Set at most one of the two.</summary>
     public long? Width { get; init; }
 
-    /// <summary>Inner width as a multiple of each layer's input size n (in_features or in_channels), rounded up;
-    /// null with a null <see cref="Width"/> means h = n, the thesis's default (it used h = 2n on ImageNet).</summary>
+    /// <summary>Inner width as a multiple of each layer's default width, rounded up. The default (factor 1) is h = n,
+    /// the input size (the thesis's choice; it used 2n on ImageNet), raised for a convolution to the rank its flattened
+    /// weight m×(n·k·k) can reach, min(m, n·k·k), where that is larger, so that h = n cannot cap it (a grey-scale first
+    /// convolution has n = 1).</summary>
     public double? WidthFactor { get; init; }
 
-    /// <summary>Permits h &lt; min(m, n), which caps the rank of the effective weight and so changes what the layer
-    /// can express. Off by default, so a width that is too small fails instead of silently constraining the model.</summary>
+    /// <summary>Permits an inner width below the rank the layer's weight can reach (min(m, n) for Linear,
+    /// min(m, n·k·k) for Conv2d), which caps the rank of the effective weight and so changes what the layer can
+    /// express. Off by default, so a width that is too small fails instead of silently constraining the model.</summary>
     public bool AllowRankBottleneck { get; init; }
 
     /// <summary>Layer types to expand. Default <see cref="ExpansionTargets.All"/>.</summary>
@@ -56,15 +59,14 @@ public sealed record ExpansionOptions
         }
     }
 
-    /// <summary>The inner width for a layer with <paramref name="outputs"/> outputs and <paramref name="inputs"/>
-    /// inputs (channels for convolutions); throws when it would cap the rank and that is not allowed.</summary>
-    internal long WidthFor(long outputs, long inputs, string path)
+    /// <summary>The inner width for a layer with <paramref name="inputs"/> inputs (channels for convolutions) whose
+    /// weight can reach rank <paramref name="rankCapacity"/>; throws when it would cap the rank and that is not allowed.</summary>
+    internal long WidthFor(long inputs, long rankCapacity, string path)
     {
-        long h = Width ?? (long)Math.Ceiling((WidthFactor ?? 1) * inputs);
-        long limit = Math.Min(outputs, inputs);
-        if (h < limit && !AllowRankBottleneck)
+        long h = Width ?? (long)Math.Ceiling((WidthFactor ?? 1) * Math.Max(inputs, rankCapacity));
+        if (h < rankCapacity && !AllowRankBottleneck)
             throw new ArgumentException(
-                $"{Where(path)}inner width h = {h} is below min(m, n) = min({outputs}, {inputs}) = {limit}, which caps the rank of the " +
+                $"{Where(path)}inner width h = {h} is below {rankCapacity}, the rank the layer's weight can reach, so it caps the rank of the " +
                 $"effective weight; use a larger width or set {nameof(AllowRankBottleneck)} to accept the bottleneck");
         return h;
     }

@@ -82,7 +82,7 @@ public sealed class ExpandCollapseTests
         using Tensor x = TestData.Randn(3, 2, 4, 9, 9).to(dtype);
         var conv = new Conv2d(4, 6, 3, stride, padding, dilation, dtype: dtype);
         using Module collapsed = RoundTrip(conv, x, new ExpansionOptions { Depth = depth }, tolerance,
-            expanded => Assert.Equal(depth == 1 ? new long[] { 6, 4, 3, 3 } : [4, 4, 3, 3], Assert.IsType<ExpandedConv2d>(expanded).factors[0].shape));
+            expanded => Assert.Equal(depth == 1 ? new long[] { 6, 4, 3, 3 } : [6, 4, 3, 3], Assert.IsType<ExpandedConv2d>(expanded).factors[0].shape));
         var plain = Assert.IsType<Conv2d>(collapsed);
         Assert.Equal([stride, stride], plain.stride);
         Assert.Equal([padding, padding], plain.padding);
@@ -91,13 +91,33 @@ public sealed class ExpandCollapseTests
     }
 
     [Fact]
-    public void Conv2d_factors_follow_the_thesis_rule()
+    public void Conv2d_factors_follow_the_thesis_rule_when_h_equals_n_does_not_cap_the_rank()
     {
         using var scope = NewDisposeScope();
-        using var conv = new Conv2d(4, 6, 3, dtype: ScalarType.Float64);
+        using var conv = new Conv2d(8, 6, 3, dtype: ScalarType.Float64);
         using var layer = new ExpandedConv2d(conv, new ExpansionOptions { Depth = 3 });
-        Assert.Equal([[4L, 4, 3, 3], [4, 4, 1, 1], [6, 4, 1, 1]], layer.factors.Select(f => f.shape));
-        Assert.Equal([6L, 4, 3, 3], layer.EffectiveWeight().shape);
+        Assert.Equal([[8L, 8, 3, 3], [8, 8, 1, 1], [6, 8, 1, 1]], layer.factors.Select(f => f.shape));
+        Assert.Equal([6L, 8, 3, 3], layer.EffectiveWeight().shape);
+    }
+
+    [Theory]
+    [InlineData(1, 16, 9)]   // grey-scale first convolution: the flattened weight 16×9 reaches rank 9, not n = 1
+    [InlineData(4, 6, 6)]    // 6×36 reaches rank 6
+    public void Conv2d_default_width_is_the_rank_the_flattened_weight_can_reach(long inChannels, long outChannels, long expectedWidth)
+    {
+        using var scope = NewDisposeScope();
+        using var conv = new Conv2d(inChannels, outChannels, 3, dtype: ScalarType.Float64);
+        using var layer = new ExpandedConv2d(conv, new ExpansionOptions { Depth = 2 });
+        Assert.Equal(expectedWidth, layer.factors[0].size(0));
+        // The expanded layer can express a weight of full flattened rank: the effective weight of random factors has it.
+        using Tensor flattened = layer.EffectiveWeight().reshape(outChannels, -1);
+        Assert.Equal(expectedWidth, linalg.matrix_rank(flattened).item<long>());
+        // h = n would cap that rank, so it is refused unless explicitly allowed.
+        if (inChannels < expectedWidth)
+        {
+            var e = Assert.Throws<ArgumentException>(() => new ExpandedConv2d(conv, new ExpansionOptions { Width = inChannels }));
+            Assert.Contains("caps the rank", e.Message);
+        }
     }
 
     [Theory]
