@@ -1,0 +1,63 @@
+using LowRankBias.Torch.Models;
+
+namespace VitPretraining;
+
+/// <summary>
+/// A budget and configuration for the comparison. Learning rates: AdamW for full-rank training; the low-rank methods
+/// use the paper's rule (LTE paper appendix A: α = 4096, about 0.1× the full-rank rate, cosine decay with warm-up).
+/// </summary>
+internal sealed record Preset
+{
+    public required string Name { get; init; }
+    /// <summary>The ViT; image size, channels and classes are taken from the data.</summary>
+    public required VisionTransformer.Config Model { get; init; }
+    /// <summary>Training images used (the first ones of the training set; null: all).</summary>
+    public int? TrainSubset { get; init; }
+    /// <summary>Test images used for evaluation (null: all).</summary>
+    public int? TestSubset { get; init; }
+    /// <summary>Cumulative training samples for full-rank training and the single-head baselines.</summary>
+    public required long Samples { get; init; }
+    /// <summary>LTE may see this many times the cumulative samples (the paper allows up to 2×).</summary>
+    public double LteSampleFactor { get; init; } = 2;
+    public int Batch { get; init; } = 128;
+    public int Evaluations { get; init; } = 10;
+    public double FullRankLr { get; init; } = 1e-3;
+    public double LowRankLrFactor { get; init; } = 0.1;
+    public double Alpha { get; init; } = 4096;
+    public int Heads { get; init; } = 4;
+    public int Rank { get; init; } = 64;
+    public int MergeEvery { get; init; } = 10;
+    /// <summary>Rank of the single-head "low-rank LoRA" baselines.</summary>
+    public int LoraRank { get; init; } = 8;
+    /// <summary>Cumulative samples of each LTE run of the grid.</summary>
+    public long GridSamples { get; init; }
+    public int[] GridHeads { get; init; } = [2, 4, 8];
+    public int[] GridRanks { get; init; } = [8, 16, 32, 64];
+    public int[] GridMergeEvery { get; init; } = [5, 10, 20, 50];
+
+    public static Preset Parse(string name) => name switch
+    {
+        // Seconds, for CI: proves the program runs end to end and writes its outputs.
+        "tiny" => new()
+        {
+            Name = name, Model = VisionTransformer.Config.ViT_Tiny with { num_layers = 1, hidden_dim = 32, mlp_dim = 64 },
+            TrainSubset = 512, TestSubset = 256, Samples = 1024, Batch = 64, Evaluations = 2, Heads = 2, Rank = 8, LoraRank = 2,
+            GridSamples = 1024, GridHeads = [2], GridRanks = [4, 8], GridMergeEvery = [5],
+        },
+        // Tens of minutes on a 2-core CPU: ViT-Tiny on 20,000 Fashion-MNIST images for 2 epochs (LTE: 4), and a
+        // 2 × 2 × 2 grid of one-epoch LTE runs.
+        "quick" => new()
+        {
+            Name = name, Model = VisionTransformer.Config.ViT_Tiny, TrainSubset = 20_000, Samples = 40_000,
+            GridSamples = 20_000, GridHeads = [2, 8], GridRanks = [16, 64], GridMergeEvery = [5, 20],
+        },
+        // The paper's Table 1 grid and ViT-S on a GPU (LTE paper, Table 2 and appendix A).
+        "paper" => new()
+        {
+            Name = name, Model = VisionTransformer.Config.ViT_S with { patch_size = 4 },
+            Samples = 60_000 * 100L, GridSamples = 60_000 * 100L, Batch = 4096, Evaluations = 50, FullRankLr = 1e-3, Heads = 32, Rank = 64,
+            GridHeads = [2, 8, 32], GridRanks = [8, 16, 32, 64, 128], GridMergeEvery = [5, 10, 20, 50, 100],
+        },
+        _ => throw new ArgumentException($"unknown preset '{name}': use tiny, quick or paper"),
+    };
+}

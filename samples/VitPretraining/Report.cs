@@ -1,0 +1,67 @@
+using System.Globalization;
+using LowRankBias.Plotting;
+using Spectre.Console;
+
+namespace VitPretraining;
+
+/// <summary>Writes the comparison's CSV, summary table and plots.</summary>
+internal static class Report
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public static void Curves(IReadOnlyList<Point> points, string output, string title)
+    {
+        using (var csv = new StreamWriter(Path.Combine(output, "curves.csv")))
+        {
+            csv.WriteLine("method,step,samples,samples_per_device,train_loss,test_loss,test_accuracy,head_cosine_similarity,seconds");
+            foreach (Point p in points)
+                csv.WriteLine(string.Create(Invariant,
+                    $"{p.Method},{p.Step},{p.Samples},{p.SamplesPerDevice},{p.TrainLoss:R},{p.TestLoss:R},{p.TestAccuracy:R},{p.HeadCosineSimilarity?.ToString("R", Invariant)},{p.Seconds:F1}"));
+        }
+        var byMethod = points.GroupBy(p => p.Method).ToArray();
+        ChartSeries Series(IGrouping<string, Point> g, Func<Point, double> x, Func<Point, double> y) => new(g.Key, g.Select(p => (x(p), y(p))).ToArray());
+        void Plot(string file, SvgLineChart chart, Func<Point, double> x, Func<Point, double> y, IEnumerable<IGrouping<string, Point>> groups) =>
+            File.WriteAllText(Path.Combine(output, file), chart.Render(groups.Select(g => Series(g, x, y)).ToArray()));
+
+        Plot("accuracy-vs-samples.svg", new SvgLineChart { Title = $"{title}: test accuracy", XLabel = "cumulative training samples", YLabel = "test accuracy (%)" },
+            p => p.Samples, p => 100 * p.TestAccuracy, byMethod);
+        Plot("accuracy-vs-samples-per-device.svg", new SvgLineChart { Title = $"{title}: test accuracy", XLabel = "training samples per device", YLabel = "test accuracy (%)" },
+            p => p.SamplesPerDevice, p => 100 * p.TestAccuracy, byMethod);
+        Plot("train-loss.svg", new SvgLineChart { Title = $"{title}: training loss", XLabel = "cumulative training samples", YLabel = "cross-entropy", LogY = true },
+            p => p.Samples, p => p.TrainLoss, byMethod);
+        var lte = byMethod.Where(g => g.All(p => p.HeadCosineSimilarity is not null)).ToArray();
+        if (lte.Length > 0)
+            Plot("head-similarity.svg", new SvgLineChart { Title = $"{title}: LTE heads' mean pairwise cosine similarity of BₙAₙ", XLabel = "cumulative training samples", YLabel = "cosine similarity" },
+                p => p.Samples, p => p.HeadCosineSimilarity!.Value, lte);
+    }
+
+    public static void Summary(IReadOnlyList<Point> points, string output)
+    {
+        var table = new Table().AddColumns("method", "samples", "samples/device", "final test acc.", "best test acc.", "train loss", "time (s)");
+        var lines = new List<string> { "| method | samples | samples/device | final test acc. | best test acc. | train loss | time (s) |", "|---|---:|---:|---:|---:|---:|---:|" };
+        foreach (IGrouping<string, Point> g in points.GroupBy(p => p.Method))
+        {
+            Point last = g.Last();
+            string[] cells =
+            [
+                g.Key, last.Samples.ToString("N0", Invariant), last.SamplesPerDevice.ToString("N0", Invariant),
+                (100 * last.TestAccuracy).ToString("F2", Invariant) + " %", (100 * g.Max(p => p.TestAccuracy)).ToString("F2", Invariant) + " %",
+                last.TrainLoss.ToString("F3", Invariant), last.Seconds.ToString("F0", Invariant),
+            ];
+            table.AddRow(cells);
+            lines.Add("| " + string.Join(" | ", cells) + " |");
+        }
+        AnsiConsole.Write(table);
+        File.WriteAllLines(Path.Combine(output, "summary.md"), lines);
+    }
+
+    public static void Grid(IReadOnlyList<(int heads, int rank, int mergeEvery, double accuracy)> cells, string output)
+    {
+        using var csv = new StreamWriter(Path.Combine(output, "grid.csv"));
+        csv.WriteLine("heads,rank,merge_every,test_accuracy");
+        foreach (var c in cells) csv.WriteLine(string.Create(Invariant, $"{c.heads},{c.rank},{c.mergeEvery},{c.accuracy:R}"));
+        var table = new Table().AddColumns("heads", "rank", "merge every", "test acc.");
+        foreach (var c in cells) table.AddRow($"{c.heads}", $"{c.rank}", $"{c.mergeEvery}", (100 * c.accuracy).ToString("F2", Invariant) + " %");
+        AnsiConsole.Write(table);
+    }
+}
