@@ -4,7 +4,7 @@ using OverparamExperiments;
 // Over-parameterisation experiments of the Huh thesis, ch. 2:
 //   least-squares  Fig. 2.1: training loss of depth-d linear networks on least squares with targets of rank r.
 //   random-rank    Fig. 2.2 / Obs. 2.4.1: distribution of the Gram effective rank of random linear and ReLU networks.
-// Usage: dotnet run -c Release --project samples/OverparamExperiments -- [least-squares|random-rank|all] [--preset quick|full] [--out DIR]
+// Usage: dotnet run -c Release --project samples/OverparamExperiments -- [least-squares|random-rank|all] [--preset tiny|quick|full] [--out DIR]
 string experiment = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 Preset preset = Preset.Parse(Option("--preset") ?? "quick");
 string outDir = Option("--out") ?? Path.Combine("docs", "results", "overparam");
