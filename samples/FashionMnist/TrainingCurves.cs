@@ -1,0 +1,26 @@
+using System.Globalization;
+using LowRankBias.Plotting;
+
+/// <summary>Renders a run's metrics.csv (written by the Trainer) as loss and accuracy curves against the epoch.</summary>
+internal static class TrainingCurves
+{
+    public static void Render(string runDirectory, string title)
+    {
+        string[] lines = File.ReadAllLines(Path.Combine(runDirectory, "metrics.csv"));
+        string[] header = lines[0].Split(',');
+        int Column(string name) => Array.IndexOf(header, name);
+        int step = Column("step"), split = Column("split"), loss = Column("loss"), accuracy = Column("accuracy");
+        var rows = lines.Skip(1).Select(l => l.Split(',')).ToArray();
+        double stepsPerEpoch = rows.Where(r => r[split] == "test").Select(r => double.Parse(r[step], CultureInfo.InvariantCulture)).DefaultIfEmpty(1).Min();
+
+        ChartSeries Series(string label, string which, int column, double scale) => new(label, rows
+            .Where(r => r[split] == which && r[column].Length > 0)
+            .Select(r => (double.Parse(r[step], CultureInfo.InvariantCulture) / stepsPerEpoch, scale * double.Parse(r[column], CultureInfo.InvariantCulture)))
+            .ToArray());
+
+        var losses = new SvgLineChart { Title = $"{title}: cross-entropy", XLabel = "epoch", YLabel = "loss", LogY = true };
+        File.WriteAllText(Path.Combine(runDirectory, "loss.svg"), losses.Render([Series("train (mean over 100 steps)", "train", loss, 1), Series("test", "test", loss, 1)]));
+        var accuracies = new SvgLineChart { Title = $"{title}: accuracy", XLabel = "epoch", YLabel = "accuracy (%)" };
+        File.WriteAllText(Path.Combine(runDirectory, "accuracy.svg"), accuracies.Render([Series("train (mean over 100 steps)", "train", accuracy, 100), Series("test", "test", accuracy, 100)]));
+    }
+}
