@@ -44,12 +44,12 @@ internal sealed record Preset
             TrainSubset = 512, TestSubset = 256, Samples = 1024, Batch = 64, Evaluations = 2, Heads = 2, Rank = 8, LoraRank = 2,
             GridSamples = 1024, GridHeads = [2], GridRanks = [4, 8], GridMergeEvery = [5],
         },
-        // Tens of minutes on a 2-core CPU: ViT-Tiny on 20,000 Fashion-MNIST images for 2 epochs (LTE: 4), and a
+        // About half an hour on a 2-core CPU: ViT-Tiny on 10,000 Fashion-MNIST images for 2 epochs (LTE: 4), and a
         // 2 × 2 × 2 grid of one-epoch LTE runs.
         "quick" => new()
         {
-            Name = name, Model = VisionTransformer.Config.ViT_Tiny, TrainSubset = 20_000, Samples = 40_000,
-            GridSamples = 20_000, GridHeads = [2, 8], GridRanks = [16, 64], GridMergeEvery = [5, 20],
+            Name = name, Model = VisionTransformer.Config.ViT_Tiny, TrainSubset = 10_000, Samples = 20_000,
+            GridSamples = 10_000, GridHeads = [2, 8], GridRanks = [16, 64], GridMergeEvery = [5, 20],
         },
         // The paper's Table 1 grid and ViT-S on a GPU (LTE paper, Table 2 and appendix A).
         "paper" => new()
