@@ -48,7 +48,7 @@ internal sealed record Preset
         // 2 × 2 × 2 grid of one-epoch LTE runs.
         "quick" => new()
         {
-            Name = name, Model = VisionTransformer.Config.ViT_Tiny, TrainSubset = 10_000, Samples = 20_000,
+            Name = name, Model = VisionTransformer.Config.ViT_Tiny, TrainSubset = 10_000, Samples = 20_000, Evaluations = 5,
             GridSamples = 10_000, GridHeads = [2, 8], GridRanks = [16, 64], GridMergeEvery = [5, 20],
         },
         // The paper's Table 1 grid and ViT-S on a GPU (LTE paper, Table 2 and appendix A).
