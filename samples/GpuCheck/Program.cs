@@ -1,5 +1,6 @@
 // Checks the CUDA path end to end: device visible, float32 and bfloat16 matmul agree with the CPU, autograd on the
-// GPU matches the CPU gradient, memory statistics readable. Exit code 0 only when every check passes.
+// GPU matches the CPU gradient, memory statistics readable, mixed-precision training (autocast, loss scaling, master
+// weights) tracks float32 training. Exit code 0 only when every check passes.
 using LowRankBias.Torch;
 using static LowRankBias.Torch.torch;
 
@@ -45,5 +46,6 @@ using (NewDisposeScope())
     Report("memory statistics", allocated > 0 && peak >= allocated && reserved >= allocated,
         $"allocated {allocated} B, peak {peak} B, reserved {reserved} B");
 }
+MixedPrecisionCheck.Run(Report);
 Console.WriteLine(failures == 0 ? "GPU check passed" : $"GPU check failed: {failures} check(s)");
 return failures == 0 ? 0 : 1;

@@ -35,6 +35,14 @@ public sealed class Op
     /// <summary>The operator's schema as libtorch prints it.</summary>
     public string SchemaText => Resolve().Text;
 
+    /// <summary>Whether the operator has a kernel registered directly for <paramref name="device_type"/>'s backend
+    /// (some ops, e.g. the AMP kernels of libtorch 1.13, exist for CUDA only).</summary>
+    internal bool HasKernel(DeviceType device_type)
+    {
+        Check(lrb_op_has_kernel(Resolve().Handle, (int)device_type, out int hasKernel));
+        return hasKernel != 0;
+    }
+
     /// <summary>Calls the operator and returns its first output, which must be a tensor.</summary>
     public Tensor Call(params ReadOnlySpan<Arg> args)
     {

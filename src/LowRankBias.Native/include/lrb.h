@@ -35,6 +35,16 @@ LRB_API int32_t lrb_cuda_reset_peak_memory_stats(int32_t device);
 LRB_API int32_t lrb_rng_get_state(lrb_tensor** out);
 LRB_API int32_t lrb_rng_set_state(lrb_tensor* state);
 
+// ---- autocast (thread-local, like PyTorch's) ------------------------------------------------------------
+// device_type is a c10::DeviceType (0 = cpu, 1 = cuda; others fail), dtype a c10::ScalarType.
+LRB_API int32_t lrb_autocast_set(int32_t device_type, int32_t enabled, int32_t dtype);
+LRB_API int32_t lrb_autocast_get(int32_t device_type, int32_t* enabled, int32_t* dtype);
+// Depth of nested autocast regions (shared by all device types); both return the new depth.
+LRB_API int32_t lrb_autocast_increment_nesting(void);
+LRB_API int32_t lrb_autocast_decrement_nesting(void);
+// Drops the cached low-precision copies of leaf tensors (done when the outermost region ends).
+LRB_API void lrb_autocast_clear_cache(void);
+
 // ---- tensors --------------------------------------------------------------------------------------
 LRB_API void lrb_tensor_free(lrb_tensor* t);
 LRB_API lrb_tensor* lrb_tensor_alias(lrb_tensor* t);  // a second handle to the same tensor
@@ -102,6 +112,8 @@ LRB_API int32_t lrb_op_find(const char* name, const char* overload, lrb_op** op,
 LRB_API void lrb_op_arg(lrb_op* op, int32_t i, int32_t* type_code, int32_t* has_default, const char** name,
                         const char** type_str);
 LRB_API const char* lrb_op_schema(lrb_op* op);
+// Whether the operator has a kernel registered directly for the backend of a device type (c10::DeviceType).
+LRB_API int32_t lrb_op_has_kernel(lrb_op* op, int32_t device_type, int32_t* has_kernel);
 // Calls the operator with nargs leading arguments (the rest take their schema defaults). Writes up to cap
 // outputs to outs and the total count to nouts; when nouts > cap, fetch all with lrb_op_take_results.
 LRB_API int32_t lrb_op_call(lrb_op* op, const lrb_arg* args, int32_t nargs, lrb_out* outs, int32_t cap,

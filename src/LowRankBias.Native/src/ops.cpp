@@ -173,6 +173,13 @@ void lrb_op_arg(lrb_op* op, int32_t i, int32_t* type_code, int32_t* has_default,
 
 const char* lrb_op_schema(lrb_op* op) { return op->schema.c_str(); }
 
+int32_t lrb_op_has_kernel(lrb_op* op, int32_t device_type, int32_t* has_kernel) {
+  LRB_GUARD({
+    c10::Device device(static_cast<c10::DeviceType>(device_type));
+    *has_kernel = op->handle.hasKernelForDispatchKey(c10::computeDispatchKey(c10::nullopt, c10::nullopt, device)) ? 1 : 0;
+  });
+}
+
 int32_t lrb_op_call(lrb_op* op, const lrb_arg* args, int32_t nargs, lrb_out* outs, int32_t cap, int32_t* nouts) {
   LRB_GUARD({
     // A thread_local of a shared library costs a __tls_get_addr call per use: look each up once.

@@ -42,6 +42,12 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int lrb_rng_get_state(out IntPtr state);
     [LibraryImport(Library)] internal static partial int lrb_rng_set_state(IntPtr state);
 
+    [LibraryImport(Library)] internal static partial int lrb_autocast_set(int deviceType, int enabled, int dtype);
+    [LibraryImport(Library)] internal static partial int lrb_autocast_get(int deviceType, out int enabled, out int dtype);
+    [LibraryImport(Library)] internal static partial int lrb_autocast_increment_nesting();
+    [LibraryImport(Library)] internal static partial int lrb_autocast_decrement_nesting();
+    [LibraryImport(Library)] internal static partial void lrb_autocast_clear_cache();
+
     [LibraryImport(Library), SuppressGCTransition] internal static partial void lrb_tensor_free(IntPtr t);
     [LibraryImport(Library)] internal static partial IntPtr lrb_tensor_alias(IntPtr t);
     [LibraryImport(Library)]
@@ -67,6 +73,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     internal static partial void lrb_op_arg(IntPtr op, int i, out int typeCode, out int hasDefault, out IntPtr name, out IntPtr typeStr);
     [LibraryImport(Library)] internal static partial IntPtr lrb_op_schema(IntPtr op);
+    [LibraryImport(Library)] internal static partial int lrb_op_has_kernel(IntPtr op, int deviceType, out int hasKernel);
     [LibraryImport(Library)]
     internal static partial int lrb_op_call(IntPtr op, ArgValue* args, int nargs, OutValue* outs, int cap, out int nouts);
     [LibraryImport(Library)] internal static partial int lrb_op_take_results(OutValue* outs, int n);

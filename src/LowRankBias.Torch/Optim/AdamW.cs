@@ -23,30 +23,22 @@ public sealed class AdamW : Optimizer
     protected override Type OptionsType => typeof(AdamWOptions);
 
     /// <inheritdoc />
-    public override void step()
+    protected override void Update(OptimizerOptions options, Tensor[] parameters, Tensor[] grads, ParameterState[] states)
     {
-        using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        foreach (ParamGroup group in param_groups)
+        var o = (AdamWOptions)options;
+        for (int i = 0; i < states.Length; i++) Prepare(states[i], parameters[i], o.amsgrad);
+        // Bias corrections depend on the step count, so parameters that joined later are updated separately.
+        foreach (IGrouping<long, int> same in Enumerable.Range(0, parameters.Length).GroupBy(i => states[i].step))
         {
-            var o = (AdamWOptions)group.options;
-            o.Validate();
-            (Tensor[] parameters, Tensor[] grads) = ParametersWithGrad(group);
-            ParameterState[] states = parameters.Select(p => Prepared(p, o.amsgrad)).ToArray();
-            foreach (ParameterState s in states) s.step++;
-            // Bias corrections depend on the step count, so parameters that joined later are updated separately.
-            foreach (IGrouping<long, int> same in Enumerable.Range(0, parameters.Length).GroupBy(i => states[i].step))
-            {
-                int[] at = same.ToArray();
-                Tensor[] Pick(Tensor[] all) => at.Select(i => all[i]).ToArray();
-                Tensor[] State(string name) => at.Select(i => states[i].tensors[name]).ToArray();
-                Update(o, same.Key, Pick(parameters), Pick(grads), State("exp_avg"), State("exp_avg_sq"),
-                    o.amsgrad ? State("max_exp_avg_sq") : null);
-            }
+            int[] at = same.ToArray();
+            Tensor[] Pick(Tensor[] all) => at.Select(i => all[i]).ToArray();
+            Tensor[] State(string name) => at.Select(i => states[i].tensors[name]).ToArray();
+            Step(o, same.Key, Pick(parameters), Pick(grads), State("exp_avg"), State("exp_avg_sq"),
+                o.amsgrad ? State("max_exp_avg_sq") : null);
         }
     }
 
-    private static void Update(AdamWOptions o, long t, Tensor[] p, Tensor[] g, Tensor[] m, Tensor[] v, Tensor[]? vMax)
+    private static void Step(AdamWOptions o, long t, Tensor[] p, Tensor[] g, Tensor[] m, Tensor[] v, Tensor[]? vMax)
     {
         (double beta1, double beta2) = o.betas;
         if (o.weight_decay != 0) Foreach.mul_(p, 1 - o.lr * o.weight_decay);
@@ -64,15 +56,14 @@ public sealed class AdamW : Optimizer
         Foreach.addcdiv_(p, m, denominator, -o.lr / biasCorrection1);
     }
 
-    // The parameter's state with its moment buffers, created as zeros on first use (and the AMSGrad maximum when
+    // Counts the step and creates missing moment buffers as zeros like the parameter (the AMSGrad maximum too when
     // AMSGrad is switched on later).
-    private ParameterState Prepared(Tensor parameter, bool amsgrad)
+    private static void Prepare(ParameterState state, Tensor parameter, bool amsgrad)
     {
-        ParameterState state = StateOf(parameter);
+        state.step++;
         string[] names = amsgrad ? ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"] : ["exp_avg", "exp_avg_sq"];
         foreach (string name in names)
             if (!state.tensors.ContainsKey(name))
                 state.tensors.Add(name, torch.zeros_like(parameter).DetachFromDisposeScope());
-        return state;
     }
 }

@@ -3,9 +3,10 @@ namespace LowRankBias.Torch.Optim;
 /// <summary>
 /// Base of the optimizers (PyTorch's <c>torch.optim.Optimizer</c>): parameter groups with their own
 /// hyper-parameters, per-parameter state owned by the optimizer, and exact save/restore. The parameters
-/// themselves belong to their module. Dispose the optimizer to free its state.
+/// themselves belong to their module. Dispose the optimizer to free its state. With <see cref="MasterWeights"/>,
+/// float16/bfloat16 parameters are stepped through float32 master copies.
 /// </summary>
-public abstract class Optimizer : IDisposable
+public abstract partial class Optimizer : IDisposable
 {
     private readonly List<ParamGroup> _groups = [];
     private readonly Dictionary<Tensor, ParameterState> _state = new(ReferenceEqualityComparer.Instance);
@@ -45,28 +46,48 @@ public abstract class Optimizer : IDisposable
     }
 
     /// <summary>Applies one update to every parameter that has a gradient.</summary>
-    public abstract void step();
-
-    /// <summary>Clears the gradients of every parameter (or zeroes them in place when <paramref name="set_to_none"/> is false).</summary>
-    public void zero_grad(bool set_to_none = true) =>
-        Foreach.zero_grad(_groups.SelectMany(g => g.@params), set_to_none);
-
-    /// <summary>The group's parameters that have a gradient, with those gradients (new handles in the current dispose scope).</summary>
-    protected static (Tensor[] parameters, Tensor[] grads) ParametersWithGrad(ParamGroup group)
+    public void step()
     {
-        var parameters = new List<Tensor>();
-        var grads = new List<Tensor>();
-        foreach (Tensor p in group.@params)
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        foreach (ParamGroup group in _groups)
         {
-            if (p.grad is not { } g) continue;
-            parameters.Add(p);
-            grads.Add(g);
+            group.options.Validate();
+            var parameters = new List<Tensor>();
+            var targets = new List<Tensor>();
+            var grads = new List<Tensor>();
+            foreach (Tensor p in group.@params)
+            {
+                Tensor target = StepTarget(p);
+                if (target.grad is not { } g) continue;
+                parameters.Add(p);
+                targets.Add(target);
+                grads.Add(g);
+            }
+            if (targets.Count == 0) continue;
+            Update(group.options, targets.ToArray(), grads.ToArray(), parameters.Select(StateOf).ToArray());
+            CopyMastersBack(parameters, targets);
         }
-        return (parameters.ToArray(), grads.ToArray());
     }
 
-    /// <summary>The state of <paramref name="parameter"/>, created empty on first use.</summary>
-    protected ParameterState StateOf(Tensor parameter)
+    /// <summary>
+    /// Updates <paramref name="parameters"/> in place by <paramref name="grads"/> (same order) with the group's
+    /// <paramref name="options"/>, keeping per-parameter state (e.g. moments) in <paramref name="states"/>. Under
+    /// <see cref="MasterWeights"/>, low-precision parameters arrive as their float32 masters, with float32 gradients.
+    /// Runs without autograd inside a dispose scope; the lists are not empty.
+    /// </summary>
+    protected abstract void Update(OptimizerOptions options, Tensor[] parameters, Tensor[] grads, ParameterState[] states);
+
+    /// <summary>Clears the gradients of every parameter (or zeroes them in place when <paramref name="set_to_none"/> is
+    /// false) and drops the masters' gradient copies.</summary>
+    public void zero_grad(bool set_to_none = true)
+    {
+        Foreach.zero_grad(_groups.SelectMany(g => g.@params), set_to_none);
+        ClearMasterGrads();
+    }
+
+    // The state of a parameter, created empty on first use.
+    private ParameterState StateOf(Tensor parameter)
     {
         if (!_state.TryGetValue(parameter, out ParameterState? s)) _state.Add(parameter, s = new ParameterState());
         return s;
@@ -83,7 +104,7 @@ public abstract class Optimizer : IDisposable
             result.param_groups.Add((group.options with { }, indices));
             foreach (Tensor p in group.@params)
             {
-                if (_state.TryGetValue(p, out ParameterState? s)) result.state.Add(index, s.CopyFor(p));
+                if (_state.TryGetValue(p, out ParameterState? s)) result.state.Add(index, s.CopyFor(p.device, StateDtype(p)));
                 index++;
             }
         }
@@ -110,13 +131,16 @@ public abstract class Optimizer : IDisposable
             options.Validate();
             all.AddRange(_groups[g].@params);
         }
-        foreach (int index in state_dict.state.Keys)
+        foreach ((int index, ParameterState s) in state_dict.state)
+        {
             if (index < 0 || index >= all.Count)
                 throw new ArgumentException($"state dict has state for parameter {index}, the optimizer has {all.Count} parameters", nameof(state_dict));
+            CheckMasterFits(index, s, all[index]);
+        }
 
         for (int g = 0; g < _groups.Count; g++) _groups[g].options = state_dict.param_groups[g].options with { };
         DisposeState();
-        foreach ((int index, ParameterState s) in state_dict.state) _state.Add(all[index], s.CopyFor(all[index]));
+        foreach ((int index, ParameterState s) in state_dict.state) _state.Add(all[index], s.CopyFor(all[index].device, StateDtype(all[index])));
     }
 
     /// <summary>Frees the optimizer state.</summary>

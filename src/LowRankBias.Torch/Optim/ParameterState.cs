@@ -10,15 +10,15 @@ public sealed class ParameterState : IDisposable
     /// <summary>The state tensors by name.</summary>
     public OrderedDictionary<string, Tensor> tensors { get; } = new();
 
-    /// <summary>A deep copy whose tensors are converted to <paramref name="like"/>'s device (and, when floating,
-    /// dtype) and belong to no dispose scope.</summary>
-    internal ParameterState CopyFor(Tensor like)
+    /// <summary>A deep copy whose tensors are on <paramref name="device"/>, floating ones in
+    /// <paramref name="floating"/>, and belong to no dispose scope.</summary>
+    internal ParameterState CopyFor(Device device, ScalarType floating)
     {
         var copy = new ParameterState { step = step };
         foreach ((string name, Tensor t) in tensors)
         {
-            ScalarType dtype = t.dtype.IsFloatingPoint() ? like.dtype : t.dtype;
-            copy.tensors.Add(name, t.to(like.device, dtype, copy: true).DetachFromDisposeScope());
+            ScalarType dtype = t.dtype.IsFloatingPoint() ? floating : t.dtype;
+            copy.tensors.Add(name, t.to(device, dtype, copy: true).DetachFromDisposeScope());
         }
         return copy;
     }

@@ -22,35 +22,26 @@ public sealed class SGD : Optimizer
     protected override Type OptionsType => typeof(SGDOptions);
 
     /// <inheritdoc />
-    public override void step()
+    protected override void Update(OptimizerOptions options, Tensor[] parameters, Tensor[] grads, ParameterState[] states)
     {
-        using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        foreach (ParamGroup group in param_groups)
+        var o = (SGDOptions)options;
+        Tensor[] direction = o.weight_decay != 0 ? Foreach.add(grads, parameters, o.weight_decay) : grads;
+        if (o.momentum != 0)
         {
-            var o = (SGDOptions)group.options;
-            o.Validate();
-            (Tensor[] parameters, Tensor[] grads) = ParametersWithGrad(group);
-            if (parameters.Length == 0) continue;
-            Tensor[] direction = o.weight_decay != 0 ? Foreach.add(grads, parameters, o.weight_decay) : grads;
-            if (o.momentum != 0)
-            {
-                Tensor[] buffers = MomentumBuffers(parameters, direction, o);
-                direction = o.nesterov ? Foreach.add(direction, buffers, o.momentum) : buffers;
-            }
-            Foreach.add_(parameters, direction, -o.lr);
+            Tensor[] buffers = MomentumBuffers(states, direction, o);
+            direction = o.nesterov ? Foreach.add(direction, buffers, o.momentum) : buffers;
         }
+        Foreach.add_(parameters, direction, -o.lr);
     }
 
     // Updates the existing momentum buffers and starts missing ones as a copy of the direction.
-    private Tensor[] MomentumBuffers(Tensor[] parameters, Tensor[] direction, SGDOptions o)
+    private static Tensor[] MomentumBuffers(ParameterState[] states, Tensor[] direction, SGDOptions o)
     {
-        var buffers = new Tensor[parameters.Length];
+        var buffers = new Tensor[states.Length];
         var running = new List<int>();
-        for (int i = 0; i < parameters.Length; i++)
+        for (int i = 0; i < states.Length; i++)
         {
-            ParameterState state = StateOf(parameters[i]);
-            if (state.tensors.TryGetValue("momentum_buffer", out Tensor? buffer))
+            if (states[i].tensors.TryGetValue("momentum_buffer", out Tensor? buffer))
             {
                 buffers[i] = buffer;
                 running.Add(i);
@@ -58,7 +49,7 @@ public sealed class SGD : Optimizer
             else
             {
                 buffers[i] = direction[i].clone().DetachFromDisposeScope();
-                state.tensors.Add("momentum_buffer", buffers[i]);
+                states[i].tensors.Add("momentum_buffer", buffers[i]);
             }
         }
         if (running.Count > 0)

@@ -1,3 +1,4 @@
+using LowRankBias.Torch.Amp;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
@@ -6,8 +7,8 @@ namespace LowRankBias.Torch.Training;
 
 /// <summary>
 /// Everything needed to continue a training run exactly: model weights, optimizer state (tensors, hyper-parameters,
-/// step counts), scheduler state, the CPU generator's state, data-loader positions, augmentation generator states,
-/// step/epoch counters and user metadata. <see cref="Save"/> writes one safetensors file atomically;
+/// step counts), scheduler and loss-scaler states, the CPU generator's state, data-loader positions, augmentation
+/// generator states, step/epoch counters and user metadata. <see cref="Save"/> writes one safetensors file atomically;
 /// <see cref="Load"/> reads it back. The checkpoint owns, and disposes, every tensor it holds.
 /// </summary>
 /// <remarks>
@@ -15,8 +16,8 @@ namespace LowRankBias.Torch.Training;
 /// (the state dict), <c>optim.{parameter index}.{name}</c> (e.g. <c>optim.0.exp_avg</c>), <c>rng</c> and
 /// <c>extra.{name}</c>. Everything else is one JSON document in the <c>__metadata__</c> entry
 /// <c>lowrankbias.checkpoint</c>: format version, step, epoch, wall time, the optimizer's groups (options type and
-/// values, parameter indices) and per-parameter step counts and state names, the scheduler state, loader positions,
-/// generator states and the user metadata.
+/// values, parameter indices) and per-parameter step counts and state names, the scheduler and loss-scaler states,
+/// loader positions, generator states and the user metadata.
 /// </remarks>
 public sealed class Checkpoint : IDisposable
 {
@@ -38,6 +39,9 @@ public sealed class Checkpoint : IDisposable
     /// <summary>The learning-rate scheduler's state, if saved.</summary>
     public SchedulerState? Scheduler { get; set; }
 
+    /// <summary>The loss scaler's state, if saved.</summary>
+    public GradScalerState? Scaler { get; set; }
+
     /// <summary>The CPU generator's state (<see cref="torch.get_rng_state"/>), if saved.</summary>
     public Tensor? RngState { get; set; }
 
@@ -57,11 +61,11 @@ public sealed class Checkpoint : IDisposable
     public string? Path { get; internal set; }
 
     /// <summary>
-    /// A snapshot of <paramref name="model"/> (copied to the host), of <paramref name="optimizer"/> and
-    /// <paramref name="scheduler"/> when given, and of the CPU generator. Counters, loaders and generators are left
-    /// for the caller to fill in.
+    /// A snapshot of <paramref name="model"/> (copied to the host), of <paramref name="optimizer"/>,
+    /// <paramref name="scheduler"/> and <paramref name="scaler"/> when given, and of the CPU generator. Counters,
+    /// loaders and generators are left for the caller to fill in.
     /// </summary>
-    public static Checkpoint Capture(Module model, Optimizer? optimizer = null, LRScheduler? scheduler = null)
+    public static Checkpoint Capture(Module model, Optimizer? optimizer = null, LRScheduler? scheduler = null, GradScaler? scaler = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         var checkpoint = new Checkpoint();
@@ -72,6 +76,7 @@ public sealed class Checkpoint : IDisposable
                     checkpoint.Model.Add(key, value.to(Device.CPU, copy: true).DetachFromDisposeScope());
             checkpoint.Optimizer = optimizer?.state_dict();
             checkpoint.Scheduler = scheduler?.state_dict();
+            checkpoint.Scaler = scaler?.state_dict();
             checkpoint.RngState = torch.get_rng_state().DetachFromDisposeScope();
             return checkpoint;
         }
@@ -84,18 +89,21 @@ public sealed class Checkpoint : IDisposable
 
     /// <summary>
     /// Loads the saved state into <paramref name="model"/> (strictly: same parameter names and shapes), into
-    /// <paramref name="optimizer"/> and <paramref name="scheduler"/> when given, and restores the CPU generator.
-    /// Throws <see cref="InvalidDataException"/> naming the file when the state does not fit; the model is checked
-    /// before anything changes, but a misfit optimizer or scheduler is found after the model was loaded.
+    /// <paramref name="optimizer"/>, <paramref name="scheduler"/> and an enabled <paramref name="scaler"/> when given,
+    /// and restores the CPU generator. Throws <see cref="InvalidDataException"/> naming the file when the state does
+    /// not fit; the model is checked before anything changes, but a misfit optimizer, scheduler or scaler is found
+    /// after the model was loaded.
     /// </summary>
-    public void Restore(Module model, Optimizer? optimizer = null, LRScheduler? scheduler = null)
+    public void Restore(Module model, Optimizer? optimizer = null, LRScheduler? scheduler = null, GradScaler? scaler = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (optimizer is not null && Optimizer is null) throw Misfit("holds no optimizer state");
         if (scheduler is not null && Scheduler is null) throw Misfit("holds no scheduler state");
+        if (scaler is not null && scaler.is_enabled() && Scaler is null) throw Misfit("holds no loss-scaler state");
         Fit($"does not fit the model {model.GetType().Name}", () => model.load_state_dict(Model));
         if (optimizer is not null) Fit($"does not fit the optimizer {optimizer.GetType().Name}", () => optimizer.load_state_dict(Optimizer!));
         if (scheduler is not null) Fit($"does not fit the scheduler {scheduler.GetType().Name}", () => scheduler.load_state_dict(Scheduler!));
+        if (scaler is not null) Fit("does not fit the loss scaler", () => scaler.load_state_dict(Scaler));
         if (RngState is not null) torch.set_rng_state(RngState);
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LowRankBias.Torch.Amp;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Optim;
@@ -54,6 +55,7 @@ internal static class CheckpointFile
             WallTime = checkpoint.WallTime,
             Optimizer = optimizer,
             Scheduler = checkpoint.Scheduler,
+            Scaler = checkpoint.Scaler,
             Loaders = checkpoint.Loaders,
             Generators = checkpoint.Generators,
             Metadata = checkpoint.Metadata,
@@ -75,7 +77,8 @@ internal static class CheckpointFile
 
         using var scope = torch.NewDisposeScope(); // frees every loaded tensor the checkpoint does not adopt
         Dictionary<string, Tensor> tensors = SafeTensors.load_file(path);
-        var checkpoint = new Checkpoint { Path = path, Step = header.Step, Epoch = header.Epoch, WallTime = header.WallTime, Scheduler = header.Scheduler };
+        var checkpoint = new Checkpoint { Path = path, Step = header.Step, Epoch = header.Epoch, WallTime = header.WallTime,
+            Scheduler = header.Scheduler, Scaler = header.Scaler };
         try
         {
             foreach ((string name, Tensor t) in tensors.OrderBy(p => p.Key, StringComparer.Ordinal))
@@ -148,6 +151,7 @@ internal static class CheckpointFile
         public double WallTime { get; init; }
         public OptimizerHeader? Optimizer { get; init; }
         public SchedulerState? Scheduler { get; init; }
+        public GradScalerState? Scaler { get; init; }
         public Dictionary<string, DataLoaderState> Loaders { get; init; } = [];
         public Dictionary<string, ulong> Generators { get; init; } = [];
         public Dictionary<string, string> Metadata { get; init; } = [];

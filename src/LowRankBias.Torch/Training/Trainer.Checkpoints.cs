@@ -9,7 +9,7 @@ public sealed partial class Trainer
 
     private void SaveCheckpoint(CheckpointDirectory checkpoints, DataLoader train, DataLoader? test)
     {
-        using Checkpoint checkpoint = Checkpoint.Capture(Model, Optimizer, Scheduler);
+        using Checkpoint checkpoint = Checkpoint.Capture(Model, Optimizer, Scheduler, Options.GradScaler);
         checkpoint.Step = Step;
         checkpoint.Epoch = train.Epoch;
         checkpoint.WallTime = WallTime;
@@ -27,7 +27,7 @@ public sealed partial class Trainer
     private void Resume(string path, DataLoader train, DataLoader? test)
     {
         using Checkpoint checkpoint = Checkpoint.Load(path);
-        checkpoint.Restore(Model, Optimizer, Scheduler);
+        checkpoint.Restore(Model, Optimizer, Scheduler, Options.GradScaler);
         checkpoint.RestoreLoader(TrainSplit, train);
         if (test is not null && checkpoint.Loaders.ContainsKey(TestSplit)) checkpoint.RestoreLoader(TestSplit, test);
         foreach ((string name, SplitMix64 generator) in Options.Generators) checkpoint.RestoreGenerator(name, generator);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LowRankBias.Torch.Amp;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
@@ -9,7 +10,8 @@ namespace LowRankBias.Torch.Training;
 /// Trains a model with a <see cref="LossFunction"/>, an optimizer and an optional per-step learning-rate scheduler:
 /// epochs or a step budget over a <see cref="DataLoader"/>, optional gradient clipping, loss and accuracy logged as
 /// <see cref="MetricsRecord"/>s (metrics files, progress display), evaluation on a test loader, early stop, callbacks
-/// every N steps, and checkpoints from which a new process resumes bit-identically (see <see cref="Fit"/>).
+/// every N steps, mixed precision (<see cref="TrainerOptions.Autocast"/>, <see cref="TrainerOptions.GradScaler"/>), and
+/// checkpoints from which a new process resumes bit-identically (see <see cref="Fit"/>).
 /// Each step runs in its own dispose scope; losses are summed on the device and read back only when logged.
 /// </summary>
 public sealed partial class Trainer : IDisposable
@@ -91,7 +93,7 @@ public sealed partial class Trainer : IDisposable
     /// <summary>
     /// Trains until the budget of <see cref="Options"/> is spent or <see cref="TrainerOptions.StopWhen"/> fires.
     /// With an <see cref="TrainerOptions.OutputDirectory"/> holding checkpoints, first resumes from the newest:
-    /// model, optimizer, scheduler, CPU generator, loader positions, registered generators, counters and running
+    /// model, optimizer, scheduler, loss scaler, CPU generator, loader positions, registered generators, counters and running
     /// metric sums are restored, so the run continues exactly as if it had not stopped. Metrics records logged after
     /// that checkpoint are dropped, since the resumed run logs them again. Ends with a record of the last steps, an
     /// evaluation on <paramref name="test"/> and a checkpoint, unless the latest step already had them.
@@ -144,7 +146,7 @@ public sealed partial class Trainer : IDisposable
             {
                 using var scope = torch.NewDisposeScope();
                 Tensor[] batch = loader.Next();
-                sums.Add(_loss(Model, batch), batch[0].size(0));
+                sums.Add(ComputeLoss(batch), batch[0].size(0));
             } while (loader.Epoch == epoch);
         }
         finally
@@ -195,15 +197,32 @@ public sealed partial class Trainer : IDisposable
         using var scope = torch.NewDisposeScope();
         Tensor[] batch = train.Next();
         Optimizer.zero_grad();
-        LossResult result = _loss(Model, batch);
+        LossResult result = ComputeLoss(batch);
         if (result.Loss is null) throw new InvalidOperationException("the loss function returned no loss tensor");
-        result.Loss.backward();
-        if (Options.MaxGradNorm is { } maxNorm) torch.nn.utils.clip_grad_norm_(Model.parameters(), maxNorm);
-        Optimizer.step();
+        GradScaler? scaler = Options.GradScaler;
+        (scaler?.scale(result.Loss) ?? result.Loss).backward();
+        if (Options.MaxGradNorm is { } maxNorm)
+        {
+            scaler?.unscale_(Optimizer);
+            torch.nn.utils.clip_grad_norm_(Optimizer.master_params(), maxNorm);
+        }
+        if (scaler is null) Optimizer.step();
+        else
+        {
+            scaler.step(Optimizer);
+            scaler.update();
+        }
         _lastLearningRate = Optimizer.param_groups[0].lr;
         long samples = batch[0].size(0);
         _window.Add(result, samples);
         _epochSums.Add(result, samples);
+    }
+
+    // The loss of a batch, under autocast on the model's device type when the options ask for it.
+    private LossResult ComputeLoss(Tensor[] batch)
+    {
+        using torch.AutocastScope? autocast = Options.Autocast is { } dtype ? torch.autocast(_device.Type, dtype) : null;
+        return _loss(Model, batch);
     }
 
     private bool BudgetSpent(DataLoader train) =>

@@ -1,4 +1,6 @@
+using LowRankBias.Torch.Amp;
 using LowRankBias.Torch.Data;
+using LowRankBias.Torch.Optim;
 
 namespace LowRankBias.Torch.Training;
 
@@ -12,8 +14,17 @@ public sealed record TrainerOptions
     /// <summary>Stop after this many epochs in total (null: no epoch limit). At least one budget must be set.</summary>
     public long? Epochs { get; init; }
 
-    /// <summary>Clip the global 2-norm of the gradients to this value before each step (null: no clipping).</summary>
+    /// <summary>Clip the global 2-norm of the gradients the optimizer applies (<see cref="Optimizer.master_params"/>,
+    /// unscaled) to this value before each step (null: no clipping).</summary>
     public double? MaxGradNorm { get; init; }
+
+    /// <summary>Run the forward pass and loss (training and evaluation) under <see cref="torch.autocast(DeviceType, ScalarType?, bool)"/>
+    /// with this dtype, float16 or bfloat16, on the model's device type (null: in the parameters' precision).</summary>
+    public ScalarType? Autocast { get; init; }
+
+    /// <summary>Scale the loss with this scaler, unscale before clipping and skip steps with inf/NaN gradients (for
+    /// float16 training). Its state goes into the checkpoints.</summary>
+    public GradScaler? GradScaler { get; init; }
 
     /// <summary>Write a <c>train</c> record every this many steps (the mean over those steps). Each epoch's end also
     /// writes a <c>train_epoch</c> record.</summary>
@@ -56,6 +67,8 @@ public sealed record TrainerOptions
         if (MaxSteps is < 0) throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, "must be >= 0");
         if (Epochs is < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "must be >= 0");
         if (MaxGradNorm is { } norm && !(norm > 0)) throw new ArgumentOutOfRangeException(nameof(MaxGradNorm), norm, "must be > 0");
+        if (Autocast is { } dtype && dtype is not (ScalarType.Float16 or ScalarType.BFloat16))
+            throw new ArgumentOutOfRangeException(nameof(Autocast), dtype, "autocast runs in float16 or bfloat16");
         ArgumentOutOfRangeException.ThrowIfLessThan(LogEvery, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(EvalEvery);
         ArgumentOutOfRangeException.ThrowIfNegative(CheckpointEvery);

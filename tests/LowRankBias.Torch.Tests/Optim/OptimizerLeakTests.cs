@@ -1,3 +1,4 @@
+using LowRankBias.Torch.Amp;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using LowRankBias.Torch.Tests.Modules;
@@ -32,6 +33,37 @@ public class OptimizerLeakTests
 
         adamw.Dispose();
         sgd.Dispose();
+        model.Dispose();
+        Assert.Equal(start, LeakChecks.Live());
+    }
+
+    [Fact]
+    public void MasterWeightsAndTheScalerKeepAFixedSetOfTensors()
+    {
+        long start = LeakChecks.Live();
+        var model = new Sequential(new Linear(4, 3), new Linear(3, 2));
+        model.to(ScalarType.BFloat16);
+        var adamw = new AdamW(model.parameters()) { MasterWeights = true };
+        var scaler = new GradScaler();
+        void Step()
+        {
+            using var scope = NewDisposeScope();
+            adamw.zero_grad();
+            scaler.scale(model.call(ones([2, 4], ScalarType.BFloat16)).@float().sum()).backward();
+            scaler.unscale_(adamw);
+            nn.utils.clip_grad_norm_(adamw.master_params(), 0.1);
+            scaler.step(adamw);
+            scaler.update();
+        }
+
+        Step();
+        long afterFirst = LeakChecks.Live();
+        Assert.Equal(start + 4 + 4 * 3 + 2, afterFirst); // parameters; master, exp_avg, exp_avg_sq each; scale, tracker
+        for (int i = 0; i < 3; i++) Step();
+        Assert.Equal(afterFirst, LeakChecks.Live());
+
+        scaler.Dispose();
+        adamw.Dispose();
         model.Dispose();
         Assert.Equal(start, LeakChecks.Live());
     }
