@@ -12,7 +12,7 @@ using static LowRankBias.Torch.torch;
 
 if (args.FirstOrDefault() == "plot")
 {
-    foreach (string directory in args.Skip(1)) TrainingCurves.Render(directory, Path.GetFileName(Path.TrimEndingDirectorySeparator(directory)));
+    foreach (string directory in args.Skip(1)) TrainingCurves.Render(directory, $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(directory))} on Fashion-MNIST");
     return;
 }
 int maxStepsAt = Array.IndexOf(args, "--max-steps");
@@ -48,7 +48,7 @@ foreach (var run in runs.Where(r => which == "all" || r.name == which))
     long parameters = model.parameters().Sum(p => p.numel());
     Console.WriteLine($"{run.name}: {parameters:N0} parameters, AdamW lr {run.lr} wd 0.05, warm-up + cosine, batch 128, {runEpochs} epochs");
     TrainingResult result = trainer.Fit(loader, new DataLoader(test, batch_size: 1000));
-    TrainingCurves.Render(runDirectory, run.name);
+    TrainingCurves.Render(runDirectory, $"{run.name} on Fashion-MNIST");
     Console.WriteLine($"{run.name}: test accuracy {100 * result.LastEvaluation!.Accuracy:F2}% after {result.Epochs} epochs in {result.WallTime:F0} s; " +
                       $"metrics and curves (loss.svg, accuracy.svg) in {Path.GetFullPath(runDirectory)}");
 }

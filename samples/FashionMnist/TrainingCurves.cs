@@ -1,7 +1,8 @@
 using System.Globalization;
 using LowRankBias.Plotting;
 
-/// <summary>Renders a run's metrics.csv (written by the Trainer) as loss and accuracy curves against the epoch.</summary>
+/// <summary>Renders a run's metrics.csv (written by the Trainer) as loss and accuracy curves against the epoch (train: the
+/// mean over each logging window; test: each evaluation).</summary>
 internal static class TrainingCurves
 {
     public static void Render(string runDirectory, string title)
@@ -19,8 +20,8 @@ internal static class TrainingCurves
             .ToArray());
 
         var losses = new SvgLineChart { Title = $"{title}: cross-entropy", XLabel = "epoch", YLabel = "loss", LogY = true };
-        File.WriteAllText(Path.Combine(runDirectory, "loss.svg"), losses.Render([Series("train (mean over 100 steps)", "train", loss, 1), Series("test", "test", loss, 1)]));
+        File.WriteAllText(Path.Combine(runDirectory, "loss.svg"), losses.Render([Series("train", "train", loss, 1), Series("test", "test", loss, 1)]));
         var accuracies = new SvgLineChart { Title = $"{title}: accuracy", XLabel = "epoch", YLabel = "accuracy (%)" };
-        File.WriteAllText(Path.Combine(runDirectory, "accuracy.svg"), accuracies.Render([Series("train (mean over 100 steps)", "train", accuracy, 100), Series("test", "test", accuracy, 100)]));
+        File.WriteAllText(Path.Combine(runDirectory, "accuracy.svg"), accuracies.Render([Series("train", "train", accuracy, 100), Series("test", "test", accuracy, 100)]));
     }
 }

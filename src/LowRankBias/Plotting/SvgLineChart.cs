@@ -81,7 +81,11 @@ public sealed record SvgLineChart
         return (lo - pad, hi + pad);
     }
 
-    private static string Tick(double v, bool log) => log ? Invariant($"1e{v:0.#}") : v.ToString("G3", CultureInfo.InvariantCulture);
+    // A log axis is labelled with the values themselves: whole decades as 1e-3, anything between as 0.0316.
+    private static string Tick(double v, bool log) =>
+        !log ? v.ToString("G3", CultureInfo.InvariantCulture)
+        : Math.Abs(v - Math.Round(v)) < 1e-9 ? Invariant($"1e{Math.Round(v):0}")
+        : Math.Pow(10, v).ToString("G3", CultureInfo.InvariantCulture);
 
     private static string Escape(string text) => SecurityElement.Escape(text) ?? "";
 

@@ -33,4 +33,19 @@ public sealed class SvgLineChartTests
         Assert.Equal(ys[0] - ys[1], ys[1] - ys[2], 1);
         Assert.Throws<ArgumentException>(() => chart.Render([new ChartSeries("s", [(0, 0)])]));
     }
+
+    [Fact]
+    public void Log_axis_ticks_show_the_values_not_their_exponents()
+    {
+        // Data spanning 1e-4 … 1 puts ticks at every decade; 0.5 … 2 puts them between decades.
+        var chart = new SvgLineChart { LogY = true };
+        string[] Labels(params double[] ys) => XDocument.Parse(chart.Render([new ChartSeries("s", ys.Select((y, i) => ((double)i, y)).ToArray())]))
+            .Descendants(s_svg + "text").Select(t => t.Value).ToArray();
+        Assert.Contains("1e-4", Labels(1e-4, 1));
+        Assert.Contains("1e0", Labels(1e-4, 1));
+        string[] between = Labels(0.5, 2);
+        Assert.Contains("0.5", between);
+        Assert.Contains("2", between);
+        Assert.DoesNotContain(between, l => l.StartsWith("1e-0.", StringComparison.Ordinal));
+    }
 }
