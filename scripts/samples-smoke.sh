@@ -16,4 +16,6 @@ run OverparamExperiments all --preset tiny --out "$out/overparam"
 expect overparam/least_squares.svg overparam/random_rank_linear.svg
 run VitPretraining --preset tiny --grid --out "$out/vit"
 expect vit/curves.csv vit/summary.md vit/grid.csv vit/accuracy-vs-samples.svg vit/accuracy-vs-samples-per-device.svg vit/head-similarity.svg
+run ModelMerging --preset tiny --out "$out/merging"
+expect merging/merging.csv merging/summary.md merging/merging-loss.svg merging/stable-rank.svg merging/weight-decay-sweep.svg
 echo "samples: all ran and wrote their outputs"
