@@ -29,7 +29,8 @@ internal static class Report
             p => p.SamplesPerDevice, p => 100 * p.TestAccuracy, byMethod);
         Plot("train-loss.svg", new SvgLineChart { Title = $"{title}: training loss", XLabel = "cumulative training samples", YLabel = "cross-entropy", LogY = true },
             p => p.Samples, p => p.TrainLoss, byMethod);
-        var lte = byMethod.Where(g => g.All(p => p.HeadCosineSimilarity is not null)).ToArray();
+        var lte = byMethod.Select(g => g.Where(p => p.HeadCosineSimilarity is not null)).Where(g => g.Any())
+            .Select(g => g.GroupBy(p => p.Method).Single()).ToArray();
         if (lte.Length > 0)
             Plot("head-similarity.svg", new SvgLineChart { Title = $"{title}: LTE heads' mean pairwise cosine similarity of BₙAₙ", XLabel = "cumulative training samples", YLabel = "cosine similarity" },
                 p => p.Samples, p => p.HeadCosineSimilarity!.Value, lte);

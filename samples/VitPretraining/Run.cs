@@ -33,7 +33,9 @@ internal static class Run
             }
             if (step % every != 0 && step != steps) continue;
             (double testLoss, double accuracy) = Evaluate(method, test);
+            // Right after a merge every Bₙ is zero and the heads' similarity undefined (NaN): left out.
             double? similarity = method.Lte is { heads: > 1 } lte ? LteDiagnostics.Measure(lte).Average(d => d.MeanCosineSimilarity) : null;
+            if (similarity is double s && !double.IsFinite(s)) similarity = null;
             var point = new Point(method.Name, step, step * batch, step * batch / method.Devices, lossSum / lossCount, testLoss, accuracy,
                 similarity, clock.Elapsed.TotalSeconds);
             points.Add(point);

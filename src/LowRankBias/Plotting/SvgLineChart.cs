@@ -81,9 +81,10 @@ public sealed record SvgLineChart
         return (lo - pad, hi + pad);
     }
 
-    // A log axis is labelled with the values themselves: whole decades as 1e-3, anything between as 0.0316.
+    // A log axis is labelled with the values themselves: whole decades as 1e-3, anything between as 0.0316; a linear
+    // axis in thousands to millions with digit grouping (39,936 rather than 3.99E+04).
     private static string Tick(double v, bool log) =>
-        !log ? v.ToString("G3", CultureInfo.InvariantCulture)
+        !log ? (Math.Abs(v) is >= 1000 and < 1e7 ? v.ToString("#,0", CultureInfo.InvariantCulture) : v.ToString("G3", CultureInfo.InvariantCulture))
         : Math.Abs(v - Math.Round(v)) < 1e-9 ? Invariant($"1e{Math.Round(v):0}")
         : Math.Pow(10, v).ToString("G3", CultureInfo.InvariantCulture);
 
