@@ -13,8 +13,11 @@ namespace OverparamExperiments;
 /// <summary>
 /// Thesis Tables 2.1 and 2.3 on Fashion-MNIST: the appendix-7.5 CNN as is, with its FC layers, its convolutions or
 /// both linearly over-parameterised by factor d ∈ {2, 4, 8}, and with each explicit regulariser of Table 2.3; several
-/// seeds each. SGD with momentum 0.9, learning rate 0.02 stepped ×0.1 at 50% and 83% of training (the thesis' 90 and
-/// 150 of 180 epochs), random horizontal flips; the best test accuracy over the run, as the thesis reports.
+/// seeds each. The thesis' SGD with momentum 0.9 and learning rate 0.02 (the <c>full</c> preset) leaves this plain CNN
+/// at chance for the first hundreds of steps, so the short presets use AdamW (lr 10⁻³, no weight decay, which would
+/// act as a regulariser of its own). Either way the learning rate is stepped ×0.1 at 50% and 83% of training (the
+/// thesis' 90 and 150 of 180 epochs), with random horizontal flips; the best test accuracy over the run is reported,
+/// as in the thesis.
 /// </summary>
 internal static class CnnComparison
 {
@@ -31,7 +34,7 @@ internal static class CnnComparison
     public static void Run(Preset p, string outDir)
     {
         using TensorDataset trainAll = FashionMnist.Load(train: true), testAll = FashionMnist.Load(train: false);
-        using TensorDataset train = Subset(trainAll, p.CnnTrainImages), test = Subset(testAll, p.CnnTestImages);
+        using TensorDataset train = trainAll.Take(p.CnnTrainImages), test = testAll.Take(p.CnnTestImages);
         var configs = new List<Config> { new("original", 1, ExpansionTargets.All, null, 0) };
         foreach (int d in p.CnnFactors)
         {
@@ -67,7 +70,9 @@ internal static class CnnComparison
         if (config.Depth > 1) Overparam.Expand(model, new ExpansionOptions { Depth = config.Depth, Targets = config.Targets });
         var loader = new DataLoader(train, batch_size: 128, shuffle: true, seed: (ulong)seed);
         var flip = new RandomHorizontalFlip(seed: (ulong)seed);
-        using var optimizer = new SGD(model.parameters(), lr: 0.02, momentum: 0.9);
+        using Optimizer optimizer = p.CnnAdamW
+            ? new AdamW(model.parameters(), lr: 1e-3, weight_decay: 0)
+            : new SGD(model.parameters(), lr: 0.02, momentum: 0.9);
         long steps = p.CnnEpochs * loader.Count;
         var schedule = new MultiStepLR(optimizer, [steps / 2, 5 * steps / 6]);
         double best = 0, accuracy = 0;
@@ -120,8 +125,4 @@ internal static class CnnComparison
         AnsiConsole.Write(table);
         File.WriteAllLines(path, lines);
     }
-
-    // The first n samples (the files are already shuffled), as a dataset of its own.
-    private static TensorDataset Subset(TensorDataset all, int n) =>
-        new(all.tensors.Select(t => t.narrow(0, 0, Math.Min(n, all.Count)).clone()).ToArray());
 }

@@ -77,13 +77,11 @@ static void Print(Point p) => Console.WriteLine(string.Create(CultureInfo.Invari
 
 static string Required(string? folder) => folder ?? throw new ArgumentException("CIFAR needs --data-dir: the folder with the binary-format files");
 
-// The first n samples (the files are already shuffled), as a dataset of its own.
+// The first n samples (the files are already shuffled); the full set is let go once cut.
 static TensorDataset Subset(TensorDataset all, int? n)
 {
     if (n is not { } count || count >= all.Count) return all;
-    var subset = new TensorDataset(all.tensors.Select(t => t.narrow(0, 0, count).clone()).ToArray());
-    all.Dispose();
-    return subset;
+    using (all) return all.Take(count);
 }
 
 string? Option(string name)

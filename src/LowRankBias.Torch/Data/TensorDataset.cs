@@ -31,6 +31,17 @@ public sealed class TensorDataset : Dataset
     /// <inheritdoc />
     public override long Count => _tensors[0].size(0);
 
+    /// <summary>
+    /// A dataset of its own holding copies of the first <paramref name="count"/> samples (all of them when there are
+    /// fewer): a quick subset when the data are already shuffled, after which this dataset may be disposed.
+    /// </summary>
+    public TensorDataset Take(long count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        using var scope = torch.NewDisposeScope();
+        return new TensorDataset(Array.ConvertAll(_tensors, t => t.narrow(0, 0, Math.Min(count, Count)).clone()));
+    }
+
     /// <inheritdoc />
     public override Tensor[] GetItems(Tensor indices)
     {
