@@ -1,3 +1,5 @@
+using LowRankBias.Torch.Native;
+
 namespace LowRankBias.Torch;
 
 // Views, reshapes, joins and indexing (torch.Tensor methods of the same names).
@@ -28,6 +30,9 @@ public sealed partial class Tensor
     public Tensor T => t();
     /// <summary>Transpose of the last two dimensions.</summary>
     public Tensor mT => transpose(-2, -1);
+    /// <summary>Whether the elements lie in memory in row-major order without gaps.</summary>
+    public bool is_contiguous() { bool r = NativeMethods.lrb_tensor_is_contiguous(Handle) != 0; GC.KeepAlive(this); return r; }
+
     /// <summary>A contiguous tensor with the same values.</summary>
     public Tensor contiguous() => s_contiguous.Call(this);
     /// <summary>The slice [start, start+length) along a dimension (a view).</summary>

@@ -62,6 +62,7 @@ LRB_API void lrb_tensor_device(lrb_tensor* t, int32_t* type, int32_t* index);
 LRB_API int32_t lrb_tensor_requires_grad(lrb_tensor* t);
 LRB_API int32_t lrb_tensor_set_requires_grad(lrb_tensor* t, int32_t value);
 LRB_API int32_t lrb_tensor_is_leaf(lrb_tensor* t);
+LRB_API int32_t lrb_tensor_is_contiguous(lrb_tensor* t);
 LRB_API int32_t lrb_tensor_backward(lrb_tensor* t, lrb_tensor* grad /*nullable*/, int32_t retain_graph,
                                     int32_t create_graph);
 LRB_API int32_t lrb_tensor_grad(lrb_tensor* t, lrb_tensor** out /* null when no gradient */);
@@ -119,6 +120,36 @@ LRB_API int32_t lrb_op_has_kernel(lrb_op* op, int32_t device_type, int32_t* has_
 LRB_API int32_t lrb_op_call(lrb_op* op, const lrb_arg* args, int32_t nargs, lrb_out* outs, int32_t cap,
                             int32_t* nouts);
 LRB_API int32_t lrb_op_take_results(lrb_out* outs, int32_t n);
+
+// ---- distributed (c10d) ------------------------------------------------------------------------------
+// Handles own their c10d objects; free them with the matching _free. Collectives run in place and return once
+// complete; they fail (status 1) when a peer fails or the group's timeout passes.
+typedef struct lrb_store lrb_store;
+typedef struct lrb_process_group lrb_process_group;
+// Whether this build has the backend ("gloo", "nccl").
+LRB_API int32_t lrb_dist_has_backend(const char* name);
+// A TCPStore client of host:port, or its server too (is_server); world_size <= 0 leaves it unknown.
+LRB_API int32_t lrb_tcp_store_create(const char* host, int32_t port, int32_t is_server, int32_t world_size,
+                                     int64_t timeout_ms, lrb_store** out);
+// A view of the store whose keys all start with prefix (a new rendezvous round).
+LRB_API int32_t lrb_store_prefixed(lrb_store* store, const char* prefix, lrb_store** out);
+LRB_API void lrb_store_free(lrb_store* store);
+LRB_API int32_t lrb_store_set(lrb_store* store, const char* key, const uint8_t* value, int64_t length);
+// Waits (up to the store's timeout) for the key and returns its value as a uint8 tensor.
+LRB_API int32_t lrb_store_get(lrb_store* store, const char* key, lrb_tensor** out);
+LRB_API int32_t lrb_store_add(lrb_store* store, const char* key, int64_t delta, int64_t* out);
+LRB_API int32_t lrb_store_check(lrb_store* store, const char* key, int32_t* out);
+LRB_API int32_t lrb_store_set_timeout(lrb_store* store, int64_t timeout_ms);
+// backend "gloo" (device from gloo_interface, else gloo_hostname, else the default) or "nccl".
+LRB_API int32_t lrb_process_group_create(const char* backend, lrb_store* store, int32_t rank, int32_t size,
+                                         int64_t timeout_ms, const char* gloo_interface,
+                                         const char* gloo_hostname, lrb_process_group** out);
+LRB_API void lrb_process_group_free(lrb_process_group* group);
+// op: c10d's ReduceOp codes (0 sum, 1 avg (NCCL only), 2 product, 3 min, 4 max).
+LRB_API int32_t lrb_all_reduce(lrb_process_group* group, lrb_tensor* tensor, int32_t op);
+LRB_API int32_t lrb_all_gather(lrb_process_group* group, lrb_tensor* input, lrb_tensor** outputs, int32_t count);
+LRB_API int32_t lrb_broadcast(lrb_process_group* group, lrb_tensor* tensor, int32_t root);
+LRB_API int32_t lrb_barrier(lrb_process_group* group);
 
 #ifdef __cplusplus
 }

@@ -55,6 +55,7 @@ int32_t lrb_tensor_set_requires_grad(lrb_tensor* t, int32_t value) {
   LRB_GUARD(T(t).set_requires_grad(value != 0));
 }
 int32_t lrb_tensor_is_leaf(lrb_tensor* t) { return T(t).is_leaf() ? 1 : 0; }
+int32_t lrb_tensor_is_contiguous(lrb_tensor* t) { return T(t).is_contiguous() ? 1 : 0; }
 
 int32_t lrb_tensor_backward(lrb_tensor* t, lrb_tensor* grad, int32_t retain_graph, int32_t create_graph) {
   LRB_GUARD({
