@@ -14,7 +14,7 @@ namespace LowRankBias.Lte;
 /// weights. In evaluation mode (or inside <see cref="Evaluating"/>) the forward pass uses the current merged model
 /// W + (s/N) Σₙ (BₙAₙ − Vₙ) with averaged replicas, not the stale W. Train it with <see cref="LteTrainer"/>.
 /// </summary>
-public sealed class Lte : Module
+public sealed partial class Lte : Module
 {
     private int _evaluating;
 

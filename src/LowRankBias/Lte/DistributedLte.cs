@@ -1,0 +1,147 @@
+using System.Security.Cryptography;
+using System.Text;
+using LowRankBias.Torch;
+using LowRankBias.Torch.Data;
+using LowRankBias.Torch.Distributed;
+using LowRankBias.Torch.Modules;
+
+namespace LowRankBias.Lte;
+
+/// <summary>
+/// LoRA-the-Explorer over a c10d <see cref="ProcessGroup"/> (LTE paper §4.5): the N heads are split evenly among the
+/// ranks — rank r holds heads r·k … r·k + k − 1, k = N / world size, batched as in <see cref="Lte"/> — and train with
+/// no communication between merges. A merge folds each rank's heads locally, then all-reduces what the fold changed
+/// (the summed low-rank updates and replica offsets), so every rank ends with the same main weights
+/// W + (s/N) Σₙ BₙAₙ and averaged replicas. At start-up the ranks check that they were given the same options and
+/// model, rank 0's weights are broadcast (as DDP does), and the heads are drawn with <see cref="Lte.ReseedHeads(ulong)"/>,
+/// so with the same seed a run reproduces the single-device simulation of N heads. Heads re-drawn at merges
+/// (<see cref="LteOptions.ReinitializeA"/>) come from each rank's own generator. Train it with <see cref="DistributedLteTrainer"/>.
+/// </summary>
+public sealed class DistributedLte
+{
+    private readonly Tensor[] _merged;
+
+    /// <summary>Adapts <paramref name="model"/> (in place) to hold this rank's share of the heads.</summary>
+    /// <param name="model">The plain model, built the same way on every rank.</param>
+    /// <param name="options">The LTE options of the whole run (<see cref="LteOptions.Heads"/> = N, a multiple of the world size).</param>
+    /// <param name="group">The process group; every rank calls this constructor.</param>
+    /// <param name="head_seed">Seed of the heads' initial A factors (see <see cref="Lte.ReseedHeads(ulong)"/>); the same on every rank.</param>
+    public DistributedLte(Module model, LteOptions options, ProcessGroup group, ulong head_seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(group);
+        options.Validate();
+        if (options.Heads % group.world_size != 0)
+            throw new ArgumentException($"{options.Heads} heads cannot be split evenly among {group.world_size} ranks; use a multiple of the world size", nameof(options));
+        group.CheckSameConfiguration("LTE configuration", Fingerprint(model, options, head_seed));
+        Broadcast(model, group);
+        this.group = group;
+        this.options = options;
+        local_heads = options.Heads / group.world_size;
+        first_head = group.rank * local_heads;
+        local = new Lte(model, options with { Heads = local_heads, MergeEvery = 0 });
+        local.ReseedHeads(head_seed, first_head);
+        // Everything a local merge may write: the frozen tensors of the model and the replicas' shared values.
+        _merged = local.model.parameters().Where(p => !p.requires_grad).ToArray();
+    }
+
+    /// <summary>This rank's part of the model: <see cref="local_heads"/> heads, merging only when told to.</summary>
+    public Lte local { get; }
+
+    /// <summary>The options of the whole run.</summary>
+    public LteOptions options { get; }
+
+    /// <summary>The process group the merges run over.</summary>
+    public ProcessGroup group { get; }
+
+    /// <summary>Number of heads on this rank, k = N / world size.</summary>
+    public int local_heads { get; }
+
+    /// <summary>Global index of this rank's first head.</summary>
+    public int first_head { get; }
+
+    /// <summary>After each merge, check with a collective that every rank holds bit-identical main weights (debug mode; one extra small all-gather).</summary>
+    public bool VerifyMerges { get; init; }
+
+    /// <summary>Merges done so far.</summary>
+    public long Merges { get; private set; }
+
+    /// <summary>
+    /// This rank's rows of a cumulative batch of B samples (the same on every rank): rows first_head·B/N … for
+    /// <see cref="HeadSampling.Split"/>, all of them for <see cref="HeadSampling.Same"/>. A view; owned by the caller.
+    /// </summary>
+    public Tensor ShareOf(Tensor cumulative)
+    {
+        ArgumentNullException.ThrowIfNull(cumulative);
+        if (options.Sampling == HeadSampling.Same) return cumulative.alias();
+        long batch = cumulative.size(0);
+        if (batch % options.Heads != 0)
+            throw new ArgumentException($"a cumulative batch of {batch} samples cannot be split evenly among {options.Heads} heads", nameof(cumulative));
+        long share = batch / options.Heads;
+        return cumulative.narrow(0, first_head * share, local_heads * share);
+    }
+
+    /// <summary>
+    /// Folds every rank's heads into the main weights: each rank folds its own, then the changes are summed over
+    /// the ranks (one all-reduce per dtype) and averaged, so W ← W + (s/N) Σₙ BₙAₙ on every rank; heads restart
+    /// as in <see cref="Lte.Merge"/>. Every rank must call it at the same step.
+    /// </summary>
+    public void Merge()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        Tensor[] before = Array.ConvertAll(_merged, p => p.clone());
+        local.Merge();
+        Tensor[] deltas = _merged.Select((p, i) => p - before[i]).ToArray();
+        // Ranks agree on which tensors changed anywhere (one tiny all-reduce), then only those travel.
+        Tensor changedAnywhere = torch.stack(deltas.Select(d => (d != 0).any().to(ScalarType.Float32)).ToArray());
+        group.all_reduce(changedAnywhere, ReduceOp.MAX);
+        float[] changed = changedAnywhere.ToArray<float>();
+        foreach (IGrouping<ScalarType, int> sameType in Enumerable.Range(0, deltas.Length).Where(i => changed[i] > 0).GroupBy(i => deltas[i].dtype))
+        {
+            int[] members = sameType.ToArray();
+            Tensor flat = torch.cat(members.Select(i => deltas[i].reshape(-1)).ToArray());
+            group.all_reduce(flat);
+            flat.div_(group.world_size);
+            long offset = 0;
+            foreach (int i in members)
+            {
+                long n = deltas[i].numel();
+                _merged[i].copy_(before[i] + flat.narrow(0, offset, n).view(deltas[i].shape));
+                offset += n;
+            }
+        }
+        Merges++;
+        if (VerifyMerges) Verify();
+    }
+
+    private void Verify()
+    {
+        Tensor digest = torch.stack(_merged.Select((p, i) => (p.to(ScalarType.Float64) * (i + 1.0)).sum()).ToArray());
+        Tensor all = group.all_gather(digest);
+        Tensor spread = (all - digest.unsqueeze(0)).abs().max();
+        if (spread.item<double>() != 0)
+            throw new DistributedException($"rank {group.rank}: main weights differ between ranks after merge {Merges} (checksum spread {spread.item<double>():G3})");
+    }
+
+    // Same model shapes and dtypes and same options on every rank: a short digest of the parameter list keeps the
+    // message readable when the models differ.
+    private static object Fingerprint(Module model, LteOptions o, ulong seed)
+    {
+        string layout = string.Join(";", model.named_parameters().Select(p => $"{p.name}:{string.Join("x", p.parameter.shape)}:{p.parameter.dtype}"));
+        string digest = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(layout)))[..12];
+        return new
+        {
+            o.Heads, o.Rank, o.Alpha, o.MergeEvery, MergeMode = o.MergeMode.ToString(), o.ReinitializeA, o.ResetOptimizer,
+            Sampling = o.Sampling.ToString(), AInit = o.AInit.ToString(), NonLowRank = o.NonLowRank.ToString(), o.MaxGradNorm,
+            HeadSeed = seed, Model = $"{model.GetType().Name} {digest}",
+        };
+    }
+
+    private static void Broadcast(Module model, ProcessGroup group)
+    {
+        using var noGrad = torch.no_grad();
+        foreach (Tensor t in model.parameters().Concat(model.buffers())) group.broadcast(t, src: 0);
+    }
+}

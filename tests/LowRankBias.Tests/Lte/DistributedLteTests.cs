@@ -1,0 +1,114 @@
+using LowRankBias.Lte;
+using LowRankBias.Torch.Distributed;
+using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Optim;
+using LowRankBias.Torch.Tests.Distributed;
+using static LowRankBias.Tests.Lte.LteTestKit;
+
+namespace LowRankBias.Tests.Lte;
+
+/// <summary>LTE over a Gloo group of ranks (threads of this process on loopback) against the single-device simulation.</summary>
+public sealed class DistributedLteTests
+{
+    private const int Heads = 4, Steps = 7, Batch = 8;
+    private const ulong HeadSeed = 11;
+
+    private static readonly LteOptions Options = new() { Heads = Heads, Rank = 2, Alpha = 4, MergeEvery = 3, MaxGradNorm = 0.5 };
+
+    [Theory]
+    [InlineData(2, ScalarType.Float64, 1e-12)]
+    [InlineData(4, ScalarType.Float64, 1e-12)]
+    [InlineData(2, ScalarType.Float32, 1e-5)]
+    public void RanksEndWithTheMainWeightsOfTheSingleDeviceSimulation(int world, ScalarType dtype, double tolerance)
+    {
+        double[][] expected = SingleDevice(dtype);
+        double[][][] ranks = LocalRanks.Run(world, group => Distributed(group, dtype, verify: true));
+        foreach (double[][] weights in ranks)
+            for (int i = 0; i < expected.Length; i++)
+                for (int j = 0; j < expected[i].Length; j++)
+                    Assert.True(Math.Abs(weights[i][j] - expected[i][j]) <= tolerance * (1 + Math.Abs(expected[i][j])),
+                        $"tensor {i} element {j}: {weights[i][j]} vs single-device {expected[i][j]}");
+        // The heads actually moved the weights: the comparison is not between two untouched copies.
+        double[][] initial = Initial(dtype);
+        Assert.Contains(Enumerable.Range(0, initial.Length), i => initial[i].Zip(expected[i]).Any(p => Math.Abs(p.First - p.Second) > 1e-3));
+    }
+
+    [Fact]
+    public void MergesSendTheChangedTensorsOnlyAndNothingBetweenMerges()
+    {
+        long[] bytes = LocalRanks.Run(2, group =>
+        {
+            Distributed(group, ScalarType.Float64, verify: false);
+            return group.stats.PayloadBytes(CollectiveKind.AllReduce);
+        });
+        // 3 merges (steps 3, 6, and the final one), each: the change flags of the 4 base tensors (fc1.weight 8×6,
+        // fc1.bias 8, head.weight 3×8, head.bias 3, float32 flags) and the changes themselves in float64.
+        long perMerge = 4 * 4 + (48 + 8 + 24 + 3) * 8;
+        Assert.Equal(3 * perMerge, bytes[0]);
+    }
+
+    [Fact]
+    public void HeadsThatDoNotSplitEvenlyAndDifferentOptionsAreRefused()
+    {
+        string[] outcomes = LocalRanks.Run(2, group =>
+        {
+            Assert.Throws<ArgumentException>(() => new DistributedLte(new Mlp(1), Options with { Heads = 3 }, group));
+            try
+            {
+                _ = new DistributedLte(new Mlp(1), Options with { Rank = 2 + group.rank }, group);
+                return "accepted";
+            }
+            catch (DistributedException e)
+            {
+                return e.Message;
+            }
+        });
+        Assert.All(outcomes, m => Assert.Contains("Rank: rank 0 has 2, rank 1 has 3", m));
+    }
+
+    private static double[][] SingleDevice(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        using var lte = new LowRankBias.Lte.Lte(Model(dtype), Options);
+        lte.ReseedHeads(HeadSeed);
+        using var adamW = new AdamW(lte.ParameterGroups(new AdamWOptions { lr = 0.05, weight_decay = 0.1 }));
+        var trainer = new LteTrainer(lte, adamW, Mse);
+        for (int step = 0; step < Steps; step++)
+        {
+            (Tensor x, Tensor y) = Batch(step, Batch);
+            trainer.Step(x.to(dtype), y.to(dtype));
+        }
+        trainer.Merge();
+        return MainWeights(lte.model);
+    }
+
+    private static double[][] Distributed(ProcessGroup group, ScalarType dtype, bool verify)
+    {
+        using var scope = NewDisposeScope();
+        var lte = new DistributedLte(Model(dtype), Options, group, HeadSeed) { VerifyMerges = verify };
+        using var adamW = new AdamW(lte.local.ParameterGroups(new AdamWOptions { lr = 0.05, weight_decay = 0.1 }));
+        var trainer = new DistributedLteTrainer(lte, adamW, Mse);
+        for (int step = 0; step < Steps; step++)
+        {
+            (Tensor x, Tensor y) = Batch(step, Batch);
+            trainer.Step(x.to(dtype), y.to(dtype));
+        }
+        lte.Merge();
+        Assert.Equal(3, lte.Merges);
+        double[][] weights = MainWeights(lte.local.model);
+        lte.local.Dispose();
+        return weights;
+    }
+
+    private static Module Model(ScalarType dtype) => new Mlp(1).to(dtype);
+
+    private static double[][] Initial(ScalarType dtype)
+    {
+        using Module model = Model(dtype);
+        return MainWeights(model);
+    }
+
+    private static double[][] MainWeights(Module model) =>
+        [.. new[] { "fc1", "head" }.SelectMany(path => { Linear l = BaseLinear(model, path); return new[] { l.weight, l.bias! }; })
+            .Select(t => t.to(ScalarType.Float64).reshape(-1).ToArray<double>())];
+}
