@@ -6,7 +6,8 @@ namespace LowRankBias.Torch.Native;
 
 /// <summary>
 /// Finds libLowRankBiasNative.so (next to the app, next to this assembly, or in NuGet's runtimes/linux-x64/native)
-/// and, once loaded, gives libtorch as many intra-op threads as there are cores (libtorch here starts with one).
+/// and, once loaded, gives libtorch as many intra-op threads as there are cores (libtorch here starts with one), or
+/// <c>OMP_NUM_THREADS</c> when set.
 /// A missing library or libtorch yields one message saying what was looked for, where, and how to fix it.
 /// </summary>
 internal static class NativeLoader
@@ -31,6 +32,10 @@ internal static class NativeLoader
         return s_handle;
     }
 
+    // OMP_NUM_THREADS, as launchers such as torchrun set it for several processes per machine; else every core.
+    private static int IntraOpThreads() =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"), out int n) && n > 0 ? n : Environment.ProcessorCount;
+
     private static IntPtr Load(Assembly assembly)
     {
         var errors = new List<string>();
@@ -43,7 +48,7 @@ internal static class NativeLoader
                 unsafe
                 {
                     var setThreads = (delegate* unmanaged<int, void>)NativeLibrary.GetExport(handle, "lrb_set_num_threads");
-                    setThreads(Environment.ProcessorCount);
+                    setThreads(IntraOpThreads());
                 }
                 return handle;
             }

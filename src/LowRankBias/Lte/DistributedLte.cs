@@ -1,5 +1,4 @@
-using System.Security.Cryptography;
-using System.Text;
+using LowRankBias.Lora;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Distributed;
@@ -20,6 +19,7 @@ namespace LowRankBias.Lte;
 public sealed class DistributedLte
 {
     private readonly Tensor[] _merged;
+    private readonly (MultiHeadLoraLinear lora, Tensor weight)[] _gathered;
 
     /// <summary>Adapts <paramref name="model"/> (in place) to hold this rank's share of the heads.</summary>
     /// <param name="model">The plain model, built the same way on every rank.</param>
@@ -42,8 +42,15 @@ public sealed class DistributedLte
         first_head = group.rank * local_heads;
         local = new Lte(model, options with { Heads = local_heads, MergeEvery = 0 });
         local.ReseedHeads(head_seed, first_head);
-        // Everything a local merge may write: the frozen tensors of the model and the replicas' shared values.
-        _merged = local.model.parameters().Where(p => !p.requires_grad).ToArray();
+        // Layers whose factors are smaller than their weight send the factors (all-gather): per rank (W − 1)·k·r·(m + n)
+        // against 2(W − 1)/W·m·n for an all-reduce of the update, i.e. when N·r·(m + n) < 2·m·n. Everything else a local
+        // merge writes — the other weights, biases, replicas' shared values — travels as an all-reduce of its change.
+        _gathered = options.MergeMode != LteMergeMode.Reset ? [] : local.lora_layers()
+            .Select(l => (l.layer, weight: ((Linear)l.layer.base_layer).weight))
+            .Where(l => options.Heads * options.Rank * (l.weight.size(0) + l.weight.size(1)) < 2 * l.weight.size(0) * l.weight.size(1))
+            .ToArray();
+        var gatheredWeights = new HashSet<Tensor>(_gathered.Select(g => g.weight), ReferenceEqualityComparer.Instance);
+        _merged = local.model.parameters().Where(p => !p.requires_grad && !gatheredWeights.Contains(p)).ToArray();
     }
 
     /// <summary>This rank's part of the model: <see cref="local_heads"/> heads, merging only when told to.</summary>
@@ -91,8 +98,11 @@ public sealed class DistributedLte
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
+        (Tensor a, Tensor b)[] factors = GatherFactors();
         Tensor[] before = Array.ConvertAll(_merged, p => p.clone());
+        Tensor[] gatheredBefore = _gathered.Select(g => g.weight.clone()).ToArray();
         local.Merge();
+        for (int i = 0; i < _gathered.Length; i++) FoldAllHeads(_gathered[i].lora, _gathered[i].weight, gatheredBefore[i], factors[i]);
         Tensor[] deltas = _merged.Select((p, i) => p - before[i]).ToArray();
         // Ranks agree on which tensors changed anywhere (one tiny all-reduce), then only those travel.
         Tensor changedAnywhere = torch.stack(deltas.Select(d => (d != 0).any().to(ScalarType.Float32)).ToArray());
@@ -116,6 +126,37 @@ public sealed class DistributedLte
         if (VerifyMerges) Verify();
     }
 
+    // Every rank's A [k, r, in] and B [k, out, r] of the gathered layers, in one all-gather, as [N, …] in head order.
+    private (Tensor a, Tensor b)[] GatherFactors()
+    {
+        if (_gathered.Length == 0) return [];
+        Tensor[] mine = _gathered.SelectMany(g => new[] { g.lora.lora_A[LteSite.Adapter], g.lora.lora_B[LteSite.Adapter] }).ToArray();
+        Tensor all = group.all_gather(torch.cat(mine.Select(t => t.reshape(-1)).ToArray()));
+        var result = new (Tensor a, Tensor b)[_gathered.Length];
+        long offset = 0;
+        for (int i = 0; i < _gathered.Length; i++)
+        {
+            Tensor Next(Tensor local)
+            {
+                Tensor part = all.narrow(1, offset, local.numel());
+                offset += local.numel();
+                return part.reshape([options.Heads, .. local.shape.Skip(1)]);
+            }
+            result[i] = (Next(mine[2 * i]), Next(mine[2 * i + 1]));
+        }
+        return result;
+    }
+
+    // W ← W + (s/N) Σₙ BₙAₙ over all N heads, computed as the single-device merge computes it.
+    private void FoldAllHeads(MultiHeadLoraLinear lora, Tensor weight, Tensor before, (Tensor a, Tensor b) factors)
+    {
+        (Tensor a, Tensor b) = factors;
+        long heads = a.size(0), rank = a.size(1);
+        Tensor coefficient = torch.full([heads * rank], lora.scaling[LteSite.Adapter], a.dtype, a.device);
+        Tensor update = (b.permute(1, 0, 2).reshape(b.size(1), heads * rank) * coefficient).mm(a.reshape(heads * rank, a.size(2))) * (1.0 / heads);
+        weight.copy_(before.to(update.dtype) + update);
+    }
+
     private void Verify()
     {
         Tensor digest = torch.stack(_merged.Select((p, i) => (p.to(ScalarType.Float64) * (i + 1.0)).sum()).ToArray());
@@ -125,19 +166,14 @@ public sealed class DistributedLte
             throw new DistributedException($"rank {group.rank}: main weights differ between ranks after merge {Merges} (checksum spread {spread.item<double>():G3})");
     }
 
-    // Same model shapes and dtypes and same options on every rank: a short digest of the parameter list keeps the
-    // message readable when the models differ.
-    private static object Fingerprint(Module model, LteOptions o, ulong seed)
-    {
-        string layout = string.Join(";", model.named_parameters().Select(p => $"{p.name}:{string.Join("x", p.parameter.shape)}:{p.parameter.dtype}"));
-        string digest = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(layout)))[..12];
-        return new
+    // Same model and same options on every rank.
+    private static object Fingerprint(Module model, LteOptions o, ulong seed) =>
+        new
         {
             o.Heads, o.Rank, o.Alpha, o.MergeEvery, MergeMode = o.MergeMode.ToString(), o.ReinitializeA, o.ResetOptimizer,
             Sampling = o.Sampling.ToString(), AInit = o.AInit.ToString(), NonLowRank = o.NonLowRank.ToString(), o.MaxGradNorm,
-            HeadSeed = seed, Model = $"{model.GetType().Name} {digest}",
+            HeadSeed = seed, Model = ModelFingerprint.Of(model),
         };
-    }
 
     private static void Broadcast(Module model, ProcessGroup group)
     {

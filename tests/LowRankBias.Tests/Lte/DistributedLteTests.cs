@@ -2,6 +2,7 @@ using LowRankBias.Lte;
 using LowRankBias.Torch.Distributed;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
+using LowRankBias.Torch.Tests;
 using LowRankBias.Torch.Tests.Distributed;
 using static LowRankBias.Tests.Lte.LteTestKit;
 
@@ -16,20 +17,22 @@ public sealed class DistributedLteTests
     private static readonly LteOptions Options = new() { Heads = Heads, Rank = 2, Alpha = 4, MergeEvery = 3, MaxGradNorm = 0.5 };
 
     [Theory]
-    [InlineData(2, ScalarType.Float64, 1e-12)]
-    [InlineData(4, ScalarType.Float64, 1e-12)]
-    [InlineData(2, ScalarType.Float32, 1e-5)]
-    public void RanksEndWithTheMainWeightsOfTheSingleDeviceSimulation(int world, ScalarType dtype, double tolerance)
+    [InlineData(2, ScalarType.Float64, 1e-12, false)]
+    [InlineData(4, ScalarType.Float64, 1e-12, false)]
+    [InlineData(2, ScalarType.Float32, 1e-5, false)]
+    [InlineData(4, ScalarType.Float64, 1e-12, true)]
+    [InlineData(2, ScalarType.Float32, 1e-5, true)]
+    public void RanksEndWithTheMainWeightsOfTheSingleDeviceSimulation(int world, ScalarType dtype, double tolerance, bool wide)
     {
-        double[][] expected = SingleDevice(dtype);
-        double[][][] ranks = LocalRanks.Run(world, group => Distributed(group, dtype, verify: true));
+        double[][] expected = SingleDevice(dtype, wide);
+        double[][][] ranks = LocalRanks.Run(world, group => Distributed(group, dtype, verify: true, wide));
         foreach (double[][] weights in ranks)
             for (int i = 0; i < expected.Length; i++)
                 for (int j = 0; j < expected[i].Length; j++)
                     Assert.True(Math.Abs(weights[i][j] - expected[i][j]) <= tolerance * (1 + Math.Abs(expected[i][j])),
                         $"tensor {i} element {j}: {weights[i][j]} vs single-device {expected[i][j]}");
         // The heads actually moved the weights: the comparison is not between two untouched copies.
-        double[][] initial = Initial(dtype);
+        double[][] initial = Initial(dtype, wide);
         Assert.Contains(Enumerable.Range(0, initial.Length), i => initial[i].Zip(expected[i]).Any(p => Math.Abs(p.First - p.Second) > 1e-3));
     }
 
@@ -38,13 +41,27 @@ public sealed class DistributedLteTests
     {
         long[] bytes = LocalRanks.Run(2, group =>
         {
-            Distributed(group, ScalarType.Float64, verify: false);
+            Distributed(group, ScalarType.Float64, verify: false, wide: false);
             return group.stats.PayloadBytes(CollectiveKind.AllReduce);
         });
         // 3 merges (steps 3, 6, and the final one), each: the change flags of the 4 base tensors (fc1.weight 8×6,
         // fc1.bias 8, head.weight 3×8, head.bias 3, float32 flags) and the changes themselves in float64.
         long perMerge = 4 * 4 + (48 + 8 + 24 + 3) * 8;
         Assert.Equal(3 * perMerge, bytes[0]);
+    }
+
+    [Fact]
+    public void ALayerWhoseFactorsAreSmallerThanItsWeightSendsTheFactors()
+    {
+        CommunicationStats[] stats = LocalRanks.Run(2, group =>
+        {
+            Distributed(group, ScalarType.Float64, verify: false, wide: true);
+            return group.stats;
+        });
+        // fc1 (32 → 32): N·r·(m + n) = 4·2·64 < 2·32·32, so each rank sends its 2 heads' A [2, 2, 32] and B [2, 32, 2]
+        // once per merge; the rest — fc1.bias 32, head.weight 3×32, head.bias 3 — goes by all-reduce with the 3 flags.
+        Assert.Equal(3 * (2 * 2 * 64) * 8, stats[0].PayloadBytes(CollectiveKind.AllGather));
+        Assert.Equal(3 * (3 * 4 + (32 + 96 + 3) * 8), stats[0].PayloadBytes(CollectiveKind.AllReduce));
     }
 
     [Fact]
@@ -66,31 +83,31 @@ public sealed class DistributedLteTests
         Assert.All(outcomes, m => Assert.Contains("Rank: rank 0 has 2, rank 1 has 3", m));
     }
 
-    private static double[][] SingleDevice(ScalarType dtype)
+    private static double[][] SingleDevice(ScalarType dtype, bool wide)
     {
         using var scope = NewDisposeScope();
-        using var lte = new LowRankBias.Lte.Lte(Model(dtype), Options);
+        using var lte = new LowRankBias.Lte.Lte(Model(dtype, wide), Options);
         lte.ReseedHeads(HeadSeed);
         using var adamW = new AdamW(lte.ParameterGroups(new AdamWOptions { lr = 0.05, weight_decay = 0.1 }));
         var trainer = new LteTrainer(lte, adamW, Mse);
         for (int step = 0; step < Steps; step++)
         {
-            (Tensor x, Tensor y) = Batch(step, Batch);
+            (Tensor x, Tensor y) = Data(step, wide);
             trainer.Step(x.to(dtype), y.to(dtype));
         }
         trainer.Merge();
         return MainWeights(lte.model);
     }
 
-    private static double[][] Distributed(ProcessGroup group, ScalarType dtype, bool verify)
+    private static double[][] Distributed(ProcessGroup group, ScalarType dtype, bool verify, bool wide)
     {
         using var scope = NewDisposeScope();
-        var lte = new DistributedLte(Model(dtype), Options, group, HeadSeed) { VerifyMerges = verify };
+        var lte = new DistributedLte(Model(dtype, wide), Options, group, HeadSeed) { VerifyMerges = verify };
         using var adamW = new AdamW(lte.local.ParameterGroups(new AdamWOptions { lr = 0.05, weight_decay = 0.1 }));
         var trainer = new DistributedLteTrainer(lte, adamW, Mse);
         for (int step = 0; step < Steps; step++)
         {
-            (Tensor x, Tensor y) = Batch(step, Batch);
+            (Tensor x, Tensor y) = Data(step, wide);
             trainer.Step(x.to(dtype), y.to(dtype));
         }
         lte.Merge();
@@ -100,12 +117,30 @@ public sealed class DistributedLteTests
         return weights;
     }
 
-    private static Module Model(ScalarType dtype) => new Mlp(1).to(dtype);
+    private static Module Model(ScalarType dtype, bool wide) => (wide ? new Wide() : (Module)new Mlp(1)).to(dtype);
 
-    private static double[][] Initial(ScalarType dtype)
+    private static (Tensor x, Tensor y) Data(int step, bool wide) =>
+        wide ? (TestData.Randn(1000 + step, Batch, Wide.In), TestData.Randn(2000 + step, Batch, Mlp.Out)) : LteTestKit.Batch(step, Batch);
+
+    private static double[][] Initial(ScalarType dtype, bool wide)
     {
-        using Module model = Model(dtype);
+        using Module model = Model(dtype, wide);
         return MainWeights(model);
+    }
+
+    /// <summary>fc1 (32 → 32) → tanh → head (32 → 3) in float64: a first layer wide enough for its factors to be the cheaper message.</summary>
+    private sealed class Wide : Module
+    {
+        public const long In = 32;
+        public Module fc1 = LowRankBias.Tests.Lora.LoraTestKit.Linear64(In, In, 5);
+        public Module head = LowRankBias.Tests.Lora.LoraTestKit.Linear64(In, Mlp.Out, 6);
+
+        public override Tensor forward(Tensor input)
+        {
+            using Tensor h = fc1.call(input);
+            using Tensor a = h.tanh();
+            return head.call(a);
+        }
     }
 
     private static double[][] MainWeights(Module model) =>

@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Globalization;
+using LowRankBias.Lte;
+using LowRankBias.Torch;
+using LowRankBias.Torch.Data;
+using LowRankBias.Torch.Distributed;
+using LowRankBias.Torch.Models;
+using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Optim;
+using static LowRankBias.Torch.torch;
+
+namespace DistributedLte;
+
+/// <summary>One rank's training run in each mode, on the same data stream: every rank draws the same cumulative batches.</summary>
+internal static class Runs
+{
+    private const ulong HeadSeed = 7;
+    private const double FullRankLr = 1e-3;
+
+    public static Report Train(Settings s, DistributedEnvironment place)
+    {
+        manual_seed(0);
+        using TensorDataset trainAll = FashionMnist.Load(train: true), testAll = FashionMnist.Load(train: false);
+        using TensorDataset train = Flat(trainAll, s.Train, s.DType), test = Flat(testAll, 5_000, s.DType);
+        using Module model = new MLP(new MLP.Config { widths = [784, 256, 256, 10] }).to(s.DType);
+        long modelBytes = model.parameters().Sum(p => p.numel() * p.dtype.ElementSize());
+        var loader = new DataLoader(train, batch_size: s.Batch, shuffle: true, drop_last: true, seed: 1);
+        var options = new LteOptions { Heads = s.Heads, Rank = s.Rank, MergeEvery = s.MergeEvery, Exclude = "layers.2" }; // the classifier: averaged replicas
+        ProcessGroup? group = s.Mode == "single" ? null : ProcessGroup.init_process_group("gloo", TimeSpan.FromMinutes(2), place);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            (Func<Tensor, Tensor, double> step, Module evaluated, long headBytes) = s.Mode switch
+            {
+                "single" => Single(model, options),
+                "lte" => Lte(model, options, group!),
+                _ => DataParallel(model, group!),
+            };
+            var losses = new List<double>();
+            for (int i = 0; i < s.Steps; i++)
+            {
+                using var scope = NewDisposeScope();
+                Tensor[] batch = loader.Next();
+                losses.Add(step(batch[0], batch[1]));
+                if (place.Rank == 0 && (i + 1) % 50 == 0)
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Mode} step {i + 1}/{s.Steps}: loss {losses.TakeLast(50).Average():F4} ({clock.Elapsed.TotalSeconds:F0} s)"));
+            }
+            double accuracy = Accuracy(evaluated, test);
+            CommunicationStats? stats = group?.stats;
+            int world = group?.world_size ?? 1;
+            return new Report(s.Mode, world, s.Steps, losses.TakeLast(20).Average(), accuracy, Digest(evaluated),
+                stats?.PayloadBytes(CollectiveKind.AllReduce) ?? 0, stats?.PayloadBytes(CollectiveKind.AllGather) ?? 0,
+                stats?.PayloadBytes(CollectiveKind.Broadcast) ?? 0, stats?.WireBytes(world) ?? 0, modelBytes, headBytes, clock.Elapsed.TotalSeconds);
+        }
+        finally
+        {
+            group?.Dispose();
+        }
+    }
+
+    private static (Func<Tensor, Tensor, double>, Module, long) Single(Module model, LteOptions options)
+    {
+        var lte = new LowRankBias.Lte.Lte(model, options);
+        lte.ReseedHeads(HeadSeed);
+        var trainer = new LteTrainer(lte, new AdamW(lte.ParameterGroups(LteOptimizer())), (o, t) => nn.functional.cross_entropy(o, t));
+        return ((x, y) => trainer.Step(x, y), new FinalMerge(lte.Merge, lte), HeadBytes(lte));
+    }
+
+    private static (Func<Tensor, Tensor, double>, Module, long) Lte(Module model, LteOptions options, ProcessGroup group)
+    {
+        var lte = new LowRankBias.Lte.DistributedLte(model, options, group, HeadSeed) { VerifyMerges = true };
+        var trainer = new DistributedLteTrainer(lte, new AdamW(lte.local.ParameterGroups(LteOptimizer())), (o, t) => nn.functional.cross_entropy(o, t));
+        return ((x, y) => trainer.Step(x, y), new FinalMerge(lte.Merge, lte.local), HeadBytes(lte.local));
+    }
+
+    private static (Func<Tensor, Tensor, double>, Module, long) DataParallel(Module model, ProcessGroup group)
+    {
+        var ddp = new DistributedDataParallel(model, group);
+        var optimizer = new AdamW(model.parameters(), lr: FullRankLr, weight_decay: 0.05);
+        double Step(Tensor x, Tensor y)
+        {
+            long share = x.size(0) / group.world_size;
+            Tensor loss = nn.functional.cross_entropy(ddp.call(x.narrow(0, group.rank * share, share)), y.narrow(0, group.rank * share, share));
+            optimizer.zero_grad();
+            loss.backward();
+            ddp.all_reduce_gradients();
+            optimizer.step();
+            return loss.item<float>();
+        }
+        return (Step, ddp, 0);
+    }
+
+    // The paper's rule: LTE's learning rate is 0.05–0.1 × the full-rank one (with α = 4096).
+    private static AdamWOptions LteOptimizer() => new() { lr = LteOptions.PaperLearningRateFactor * FullRankLr, weight_decay = 0.05 };
+
+    private static long HeadBytes(LowRankBias.Lte.Lte lte) => lte.lora_layers().Sum(l =>
+        (l.layer.lora_A["default"].numel() + l.layer.lora_B["default"].numel()) * l.layer.lora_A["default"].dtype.ElementSize()) / lte.heads;
+
+    private static TensorDataset Flat(TensorDataset all, int count, ScalarType dtype)
+    {
+        using TensorDataset part = all.Take(count);
+        using var scope = NewDisposeScope();
+        return new TensorDataset(part.tensors[0].reshape(-1, 784).to(dtype), part.tensors[1]);
+    }
+
+    private static double Accuracy(Module model, TensorDataset test)
+    {
+        model.eval();
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        Tensor predicted = model.call(test.tensors[0]).argmax(1);
+        return (predicted == test.tensors[1]).to(ScalarType.Float64).mean().item<double>();
+    }
+
+    // Σᵢ (i + 1)·Σ pᵢ in float64 over the parameters: equal models give equal digests.
+    private static double Digest(Module model)
+    {
+        using var scope = NewDisposeScope();
+        return model.parameters().Where(p => !p.requires_grad || model is DistributedDataParallel)
+            .Select((p, i) => (i + 1) * p.to(ScalarType.Float64).sum().item<double>()).Sum();
+    }
+
+    /// <summary>Evaluates an LTE model after a last merge, so its base weights are the trained model.</summary>
+    private sealed class FinalMerge(Action merge, Module lte) : Module
+    {
+        private bool _merged;
+
+        public Module model => lte;
+
+        public override Tensor forward(Tensor input)
+        {
+            if (!_merged) { merge(); _merged = true; }
+            return lte.call(input);
+        }
+    }
+}
+
+/// <summary>What one rank reports (rank 0's is printed and saved).</summary>
+internal sealed record Report(
+    string Mode, int World, int Steps, double FinalTrainLoss, double TestAccuracy, double WeightsDigest,
+    long AllReduceBytes, long AllGatherBytes, long BroadcastBytes, double WireBytes, long ModelBytes, long HeadBytes, double Seconds)
+{
+    public void Print(Settings s)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{Mode} on {World} rank(s): test accuracy {100 * TestAccuracy:F2}%, final train loss {FinalTrainLoss:F4}, weights digest {WeightsDigest:R}, {Seconds:F0} s"));
+        if (World == 1) return;
+        double perStep = WireBytes / Steps;
+        // The paper's totals over all N workers per step: LTE (1/T)·N(N−1)·M_lte, DDP N(N−1)·M.
+        double n = s.Heads, formula = Mode == "lte" ? n * (n - 1) * HeadBytes / s.MergeEvery : World * (World - 1.0) * ModelBytes;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  rank 0 sent {AllReduceBytes:N0} B in all-reduces (+{BroadcastBytes:N0} B set-up broadcast); ring estimate {perStep:N0} B per step per rank, {perStep * World:N0} B per step in all; paper's formula {formula:N0} B per step"));
+    }
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace LowRankBias.Torch.Distributed;
+
+/// <summary>
+/// Starts the processes of a one-machine job the way <c>torchrun --nproc-per-node N</c> does: N copies of a command,
+/// each with torchrun's variables (<c>RANK</c>, <c>WORLD_SIZE</c>, <c>LOCAL_RANK</c>, <c>MASTER_ADDR</c> = 127.0.0.1, a
+/// free <c>MASTER_PORT</c>) and <c>OMP_NUM_THREADS</c> = cores / N; their output is forwarded line by line with a
+/// <c>[rank r]</c> prefix. When one process fails the others are stopped, so nothing is left hanging. On several
+/// machines, start each process with the same variables (or under Slurm / Open MPI) instead.
+/// </summary>
+public static class LocalLauncher
+{
+    /// <summary>Runs <paramref name="fileName"/> <paramref name="arguments"/> as <paramref name="nproc"/> ranks and returns their exit codes.</summary>
+    /// <param name="fileName">The program.</param>
+    /// <param name="arguments">Its arguments, the same for every rank.</param>
+    /// <param name="nproc">Number of processes (the world size).</param>
+    /// <param name="timeout">Every process still running after this is stopped (exit code -1). Default: none.</param>
+    /// <param name="output">Receives each line of output as (rank, line); default: written to the console.</param>
+    public static int[] Run(string fileName, IEnumerable<string> arguments, int nproc, TimeSpan? timeout = null, Action<int, string>? output = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(fileName);
+        ArgumentNullException.ThrowIfNull(arguments);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nproc);
+        output ??= (rank, line) => Console.WriteLine($"[rank {rank}] {line}");
+        string[] args = arguments.ToArray();
+        int port = FreePort();
+        var processes = new Process[nproc];
+        try
+        {
+            for (int rank = 0; rank < nproc; rank++) processes[rank] = Start(fileName, args, rank, nproc, port, output);
+            var exited = processes.Select(p => p.WaitForExitAsync()).ToList();
+            var deadline = timeout is { } t ? Task.Delay(t) : Task.Delay(Timeout.Infinite);
+            while (exited.Any(e => !e.IsCompleted))
+            {
+                Task first = Task.WhenAny(Task.WhenAny(exited.Where(e => !e.IsCompleted)), deadline).GetAwaiter().GetResult();
+                if (first == deadline || processes.Any(p => p.HasExited && p.ExitCode != 0)) break;
+            }
+            return processes.Select(Finish).ToArray();
+        }
+        finally
+        {
+            foreach (Process? p in processes) p?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Runs this program again as <paramref name="nproc"/> ranks with <paramref name="arguments"/> (see
+    /// <see cref="Run"/>), whether it was started as an executable or with <c>dotnet app.dll</c>.
+    /// </summary>
+    public static int[] RunSelf(IEnumerable<string> arguments, int nproc, TimeSpan? timeout = null, Action<int, string>? output = null)
+    {
+        ArgumentNullException.ThrowIfNull(arguments);
+        string host = Environment.ProcessPath ?? throw new InvalidOperationException("the path of this process is unknown");
+        bool viaDotnet = Path.GetFileNameWithoutExtension(host) == "dotnet";
+        string[] prefix = viaDotnet ? [Environment.GetCommandLineArgs()[0]] : [];
+        return Run(host, prefix.Concat(arguments), nproc, timeout, output);
+    }
+
+    private static Process Start(string fileName, string[] args, int rank, int nproc, int port, Action<int, string> output)
+    {
+        var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string a in args) info.ArgumentList.Add(a);
+        var place = new DistributedEnvironment { Rank = rank, WorldSize = nproc, LocalRank = rank, MasterAddress = "127.0.0.1", MasterPort = port };
+        foreach ((string name, string value) in place.ToVariables()) info.Environment[name] = value;
+        info.Environment["OMP_NUM_THREADS"] = Math.Max(1, Environment.ProcessorCount / nproc).ToString(CultureInfo.InvariantCulture);
+        var process = new Process { StartInfo = info };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) output(rank, e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output(rank, e.Data); };
+        if (!process.Start()) throw new InvalidOperationException($"could not start rank {rank}: {fileName}");
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static int Finish(Process process)
+    {
+        if (process.HasExited)
+        {
+            process.WaitForExit(); // drains the redirected output
+            return process.ExitCode;
+        }
+        process.Kill(entireProcessTree: true);
+        process.WaitForExit();
+        return -1;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
