@@ -18,4 +18,15 @@ run VitPretraining --preset tiny --grid --out "$out/vit"
 expect vit/curves.csv vit/summary.md vit/grid.csv vit/accuracy-vs-samples.svg vit/accuracy-vs-samples-per-device.svg vit/head-similarity.svg
 run ModelMerging --preset tiny --out "$out/merging"
 expect merging/merging.csv merging/summary.md merging/merging-loss.svg merging/stable-rank.svg merging/weight-decay-sweep.svg
+# Distributed LTE in 2 processes over Gloo (launched like torchrun) must end with the single-device run's weights.
+run DistributedLte --mode single --dtype float64 --steps 12 --train 512 --batch 32 --merge-every 4 --out "$out/dist"
+run DistributedLte --nproc-per-node 2 --mode lte --dtype float64 --steps 12 --train 512 --batch 32 --merge-every 4 --out "$out/dist"
+run DistributedLte --nproc-per-node 2 --mode ddp --steps 12 --train 512 --batch 32 --out "$out/dist"
+expect dist/single-w1.json dist/lte-w2.json dist/ddp-w2.json dist/lte-w2-loopback.json
+python3 - "$out/dist" <<'PY'
+import json, sys
+single, lte = (json.load(open(f"{sys.argv[1]}/{n}.json"))["WeightsDigest"] for n in ("single-w1", "lte-w2"))
+assert abs(single - lte) <= 1e-10 * abs(single), f"2-process LTE digest {lte} differs from single-device {single}"
+print(f"distributed LTE in 2 processes reproduces the single-device weights (digest {lte:.12g})")
+PY
 echo "samples: all ran and wrote their outputs"
