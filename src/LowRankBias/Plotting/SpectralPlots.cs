@@ -1,0 +1,76 @@
+using System.Globalization;
+using LowRankBias.Spectral;
+
+namespace LowRankBias.Plotting;
+
+/// <summary>
+/// The figures of Yunis et al. from <see cref="SpectralMonitor"/> records: a layer × time heatmap of normalised effective
+/// rank (figure 3, bottom), one matrix's singular values over time (figure 3, top), consecutive-layer alignment over
+/// time (figure 5) and agreement with the previous record (figure 9), the last two as heatmaps of their scores.
+/// </summary>
+public static class SpectralPlots
+{
+    /// <summary>Layers × records, coloured by normalised effective rank exp(H)/R in [0, 1].</summary>
+    public static string EffectiveRankHeatmap(IReadOnlyList<SpectralRecord> records) =>
+        Heatmap(records, r => r.Layers.Select(l => (l.Name, l.NormalizedEffectiveRank)), "Normalised effective rank exp(H)/R", "exp(H)/R", 0, 1);
+
+    /// <summary>Alignment score of each consecutive pair of layers over the records.</summary>
+    public static string AlignmentHeatmap(IReadOnlyList<SpectralRecord> records) =>
+        Heatmap(records, r => r.Alignment.Select(a => (a.Name, a.Score)), "Alignment of consecutive layers (mean of the top diagonal)", "alignment", 0, 1);
+
+    /// <summary>Each layer's agreement with its previous record over the records.</summary>
+    public static string AgreementHeatmap(IReadOnlyList<SpectralRecord> records) =>
+        Heatmap(records, r => r.Agreement.Select(a => (a.Name, a.Score)), "Singular-vector agreement with the previous record", "agreement", 0, 1);
+
+    /// <summary>The <paramref name="count"/> largest singular values of <paramref name="layer"/> over the records (log scale).</summary>
+    public static string SingularValues(IReadOnlyList<SpectralRecord> records, string layer, int count = 10)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        var points = records.Select(r => (r.Step, values: r.Layers.FirstOrDefault(l => l.Name == layer)?.SingularValues)).Where(p => p.values is not null).ToList();
+        if (points.Count == 0) throw new ArgumentException($"no record has layer '{layer}'", nameof(layer));
+        int shown = Math.Min(count, points.Max(p => p.values!.Length));
+        var series = Enumerable.Range(0, shown).Select(i => new ChartSeries($"σ{i + 1}",
+            points.Where(p => p.values!.Length > i).Select(p => ((double)p.Step, p.values![i])).ToList())).ToList();
+        return new SvgLineChart { Title = $"Singular values of {layer}", XLabel = "step", YLabel = "singular value", LogY = true }.Render(series);
+    }
+
+    /// <summary>Writes the four figures into <paramref name="directory"/>; the singular values are those of <paramref name="layer"/> (default: the first layer).</summary>
+    public static IReadOnlyList<string> WriteAll(IReadOnlyList<SpectralRecord> records, string directory, string? layer = null)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        if (records.Count == 0) throw new ArgumentException("no records to plot", nameof(records));
+        Directory.CreateDirectory(directory);
+        var written = new List<string>();
+        void Write(string name, string svg)
+        {
+            string path = Path.Combine(directory, name);
+            File.WriteAllText(path, svg);
+            written.Add(path);
+        }
+        Write("effective-rank.svg", EffectiveRankHeatmap(records));
+        Write("singular-values.svg", SingularValues(records, layer ?? records[0].Layers[0].Name));
+        if (records.Any(r => r.Alignment.Count > 0)) Write("alignment.svg", AlignmentHeatmap(records));
+        if (records.Any(r => r.Agreement.Count > 0)) Write("agreement.svg", AgreementHeatmap(records));
+        return written;
+    }
+
+    // Rows: every name any record has, in first-seen order; columns: the records; missing cells are NaN (grey).
+    private static string Heatmap(IReadOnlyList<SpectralRecord> records, Func<SpectralRecord, IEnumerable<(string name, double value)>> cells,
+        string title, string valueLabel, double min, double max)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var rows = new List<string>();
+        var index = new Dictionary<string, int>();
+        foreach (SpectralRecord r in records)
+            foreach ((string name, _) in cells(r))
+                if (index.TryAdd(name, rows.Count)) rows.Add(name);
+        if (rows.Count == 0) throw new ArgumentException($"the records hold no values for '{valueLabel}'", nameof(records));
+        var values = new double[rows.Count, records.Count];
+        for (int i = 0; i < rows.Count; i++) for (int j = 0; j < records.Count; j++) values[i, j] = double.NaN;
+        for (int j = 0; j < records.Count; j++)
+            foreach ((string name, double value) in cells(records[j])) values[index[name], j] = value;
+        string[] steps = records.Select(r => r.Step.ToString("#,0", CultureInfo.InvariantCulture)).ToArray();
+        return new SvgHeatmap { Title = title, XLabel = "step", ValueLabel = valueLabel, Min = min, Max = max }.Render(rows, steps, values);
+    }
+}

@@ -1,0 +1,189 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LowRankBias.Lora;
+using LowRankBias.Overparam;
+using LowRankBias.Torch;
+using LowRankBias.Torch.Modules;
+
+namespace LowRankBias.Spectral;
+
+/// <summary>
+/// Records the spectra of a model's weight matrices during training: call <see cref="Step"/> from any training loop
+/// and every <see cref="SpectralMonitorOptions.Every"/> steps each Linear, Conv2d and Embedding weight — LoRA and
+/// over-parameterised layers on their effective weight — gets its effective rank, normalised effective rank, stable
+/// rank, norms and top singular values (one batched <c>svdvals</c> per group of equal shapes), plus the alignment of
+/// consecutive layers and each layer's agreement with the previous record (Yunis et al. eq. 3–5). Each record is
+/// appended to <c>spectral.jsonl</c> and <c>spectral.csv</c> and flushed, so a run that dies keeps what it recorded;
+/// <see cref="Plotting.SpectralPlots"/> draws the figures from them.
+/// </summary>
+public sealed class SpectralMonitor : IDisposable
+{
+    internal static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    private readonly Module _model;
+    private readonly StreamWriter _jsonl, _csv;
+    private readonly List<SpectralRecord> _records = [];
+    private Dictionary<string, Tensor>? _previous;
+
+    /// <summary>Monitors <paramref name="model"/>, appending to the files in <paramref name="directory"/> (created if needed).</summary>
+    public SpectralMonitor(Module model, string directory, SpectralMonitorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        this.options = options ?? new SpectralMonitorOptions();
+        this.options.Validate();
+        using (var scope = torch.NewDisposeScope())
+            if (Weights(model).Count == 0) throw new ArgumentException($"{model.GetType().Name} has no Linear, Conv2d or Embedding weight to monitor", nameof(model));
+        _model = model;
+        Directory.CreateDirectory(directory);
+        JsonlPath = Path.Combine(directory, "spectral.jsonl");
+        CsvPath = Path.Combine(directory, "spectral.csv");
+        _jsonl = new StreamWriter(JsonlPath, append: true);
+        bool newCsv = !File.Exists(CsvPath) || new FileInfo(CsvPath).Length == 0;
+        _csv = new StreamWriter(CsvPath, append: true);
+        if (newCsv) _csv.WriteLine("step,layer,shape,effective_rank,normalized_effective_rank,stable_rank,frobenius_norm,spectral_norm,nuclear_norm");
+    }
+
+    /// <summary>What is recorded, and how often.</summary>
+    public SpectralMonitorOptions options { get; }
+
+    /// <summary>The JSON-lines file: one <see cref="SpectralRecord"/> per line.</summary>
+    public string JsonlPath { get; }
+
+    /// <summary>The CSV file: one row per layer and record.</summary>
+    public string CsvPath { get; }
+
+    /// <summary>The records made by this monitor so far.</summary>
+    public IReadOnlyList<SpectralRecord> Records => _records;
+
+    /// <summary>Records if <paramref name="step"/> is a multiple of <see cref="SpectralMonitorOptions.Every"/>; returns whether it did.</summary>
+    public bool Step(long step)
+    {
+        if (step % options.Every != 0) return false;
+        Record(step);
+        return true;
+    }
+
+    /// <summary>Records now, whatever the step, and returns the record.</summary>
+    public SpectralRecord Record(long step)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        IReadOnlyList<(string name, Tensor weight)> weights = Weights(_model);
+        IReadOnlyList<MatrixSpectrum> spectra = SpectralMetrics.Analyze(weights, options.Spectral);
+        LayerSpectrumRecord[] layers = spectra.Select((s, i) => new LayerSpectrumRecord(
+            weights[i].name, s.Shape, s.EffectiveRank, s.NormalizedEffectiveRank, s.StableRank, s.FrobeniusNorm, s.SpectralNorm,
+            s.NuclearNorm, s.SingularValues.Take(options.TopSingularValues).ToArray())).ToArray();
+        var record = new SpectralRecord(step, layers, options.Alignment ? Alignment(weights) : [], options.Agreement ? Agreement(weights) : []);
+        Write(record);
+        _records.Add(record);
+        return record;
+    }
+
+    /// <summary>Reads the records of a <c>spectral.jsonl</c> file.</summary>
+    public static IReadOnlyList<SpectralRecord> Read(string jsonlPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(jsonlPath);
+        return File.ReadLines(jsonlPath).Where(l => l.Length > 0)
+            .Select(l => JsonSerializer.Deserialize<SpectralRecord>(l, Json) ?? throw new InvalidDataException($"{jsonlPath}: empty record"))
+            .ToList();
+    }
+
+    /// <summary>
+    /// The matrices the monitor measures, by module path: a LoRA layer's W + Σ (active, unmerged) BA, an expanded
+    /// layer's product of factors, any other Linear, Conv2d or Embedding weight; owned by the current dispose scope.
+    /// </summary>
+    public static IReadOnlyList<(string name, Tensor weight)> Weights(Module model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var result = new List<(string, Tensor)>();
+        string? inside = null; // a LoRA or expanded layer whose own children are not measured separately
+        foreach ((string name, Module module) in model.named_modules())
+        {
+            if (inside is not null && (inside.Length == 0 || name.StartsWith(inside + ".", StringComparison.Ordinal))) continue;
+            inside = null;
+            Tensor? weight = module switch
+            {
+                LoraLayer lora => Effective(lora),
+                ExpandedLayer expanded => expanded.EffectiveWeight(),
+                Linear linear => linear.weight.detach(),
+                Conv2d conv => conv.weight.detach(),
+                Embedding embedding => embedding.weight.detach(),
+                _ => null,
+            };
+            if (weight is null) continue;
+            if (module is LoraLayer or ExpandedLayer) inside = name;
+            result.Add((name, weight));
+        }
+        return result;
+    }
+
+    private static Tensor Effective(LoraLayer lora)
+    {
+        Tensor weight = lora.weight.detach();
+        if (lora.disable_adapters) return weight;
+        foreach (string adapter in lora.active_adapters.Except(lora.merged_adapters))
+            weight = weight.to(lora.adapter_dtype) + lora.get_delta_weight(adapter);
+        return weight;
+    }
+
+    // Consecutive matrices whose shapes chain: Wᵢ₊₁ (a convolution: its centre tap) takes Wᵢ's output.
+    private DiagonalRecord[] Alignment(IReadOnlyList<(string name, Tensor weight)> weights)
+    {
+        var pairs = new List<DiagonalRecord>();
+        for (int i = 0; i + 1 < weights.Count; i++)
+        {
+            Tensor first = WeightMatrices.AsMatrix(weights[i].weight, weights[i].name);
+            Tensor second = weights[i + 1].weight.dim() == 4 ? WeightMatrices.CentreSlice(weights[i + 1].weight, weights[i + 1].name) : weights[i + 1].weight;
+            if (second.dim() != 2 || second.size(1) != first.size(0)) continue;
+            AlignmentResult a = LayerAlignment.Consecutive(first, second, options.ScoreCount, options.ScoreCount);
+            pairs.Add(new DiagonalRecord($"{weights[i].name} → {weights[i + 1].name}", a.Score, a.Diagonal));
+        }
+        return [.. pairs];
+    }
+
+    private DiagonalRecord[] Agreement(IReadOnlyList<(string name, Tensor weight)> weights)
+    {
+        var records = new List<DiagonalRecord>();
+        var current = new Dictionary<string, Tensor>();
+        foreach ((string name, Tensor weight) in weights)
+        {
+            Tensor matrix = WeightMatrices.AsMatrix(weight, name);
+            if (_previous?.GetValueOrDefault(name) is { } before && before.shape.SequenceEqual(matrix.shape))
+            {
+                AlignmentResult a = LayerAlignment.SingularVectorAgreement(before, matrix, options.ScoreCount, options.ScoreCount);
+                records.Add(new DiagonalRecord(name, a.Score, a.Diagonal));
+            }
+            current[name] = matrix.clone().DetachFromDisposeScope();
+        }
+        DisposePrevious();
+        _previous = current;
+        return [.. records];
+    }
+
+    private void Write(SpectralRecord record)
+    {
+        _jsonl.WriteLine(JsonSerializer.Serialize(record, Json));
+        _jsonl.Flush();
+        foreach (LayerSpectrumRecord l in record.Layers)
+            _csv.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{record.Step},{l.Name},{string.Join("x", l.Shape)},{l.EffectiveRank:R},{l.NormalizedEffectiveRank:R},{l.StableRank:R},{l.FrobeniusNorm:R},{l.SpectralNorm:R},{l.NuclearNorm:R}"));
+        _csv.Flush();
+    }
+
+    private void DisposePrevious()
+    {
+        if (_previous is null) return;
+        foreach (Tensor t in _previous.Values) t.Dispose();
+        _previous = null;
+    }
+
+    /// <summary>Closes the files and frees the kept copies of the weights.</summary>
+    public void Dispose()
+    {
+        DisposePrevious();
+        _jsonl.Dispose();
+        _csv.Dispose();
+    }
+}
