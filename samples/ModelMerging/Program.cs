@@ -4,6 +4,7 @@
 // decay, which also drives the stable rank ‖W‖F/‖W‖₂ of every weight matrix down. Writes curves (CSV, SVG) and a table.
 // Usage: ModelMerging [--preset tiny|quick|paper] [--out DIR]
 using System.Globalization;
+using LowRankBias.Merging;
 using LowRankBias.Plotting;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
@@ -116,10 +117,7 @@ static void Step(Module model, Optimizer optimizer, TensorDataset data)
 MLP Sum(MLP x, MLP y)
 {
     MLP merged = Network();
-    using var noGrad = no_grad();
-    var other = y.state_dict();
-    foreach (var (name, tensor) in x.state_dict())
-        merged.state_dict()[name].copy_(tensor + other[name]);
+    ModelSpace.Sum(merged, x, y);
     return merged;
 }
 
