@@ -8,7 +8,7 @@ namespace LowRankBias.Torch;
 /// </summary>
 public readonly struct Arg
 {
-    internal enum Kinds { None, Tensor, TensorList, Int, IntList, Double, DoubleList, Bool, String, Device, OptionalTensorList, BoolList, Default }
+    internal enum Kinds { None, Tensor, TensorList, Int, IntList, Double, DoubleList, Bool, String, Device, OptionalTensorList, BoolList, Default, Generator }
 
     internal readonly Kinds Kind;
     internal readonly long I;
@@ -44,6 +44,7 @@ public readonly struct Arg
     public static implicit operator Arg(Device? v) => v is null ? None : (Arg)v.Value;
     public static implicit operator Arg(ScalarType v) => new(Kinds.Int, i: (long)v);
     public static implicit operator Arg(ScalarType? v) => v is null ? None : new(Kinds.Int, i: (long)v.Value);
+    public static implicit operator Arg(Generator? v) => v is null ? None : new(Kinds.Generator, o: v);
 #pragma warning restore CS1591
 
     // 8-byte words of scratch space the call needs for this argument: the list's elements, one for an int that the
@@ -70,6 +71,7 @@ public readonly struct Arg
         Kinds.BoolList => "bool[]",
         Kinds.OptionalTensorList => "Tensor?[]",
         Kinds.Device => "Device",
+        Kinds.Generator => "Generator",
         _ => Kind.ToString(),
     };
 }

@@ -16,7 +16,7 @@ namespace LowRankBias.Torch;
 public sealed class Op
 {
     // Schema type codes (lrb.h: lrb_type_code).
-    private const int TTensor = 1, TInt = 2, TFloat = 3, TBool = 4, TScalar = 5, TString = 6, TDevice = 7;
+    private const int TTensor = 1, TInt = 2, TFloat = 3, TBool = 4, TScalar = 5, TString = 6, TDevice = 7, TGenerator = 9;
     private const int TList = 16, TOptional = 32, TElemOptional = 64, BaseMask = 15;
     private const int OutNone = 0, OutTensor = 1, OutInt = 2, OutDouble = 3, OutBool = 4;
     private const int InlineOutputs = 8;
@@ -235,6 +235,10 @@ public sealed class Op
                 v.Kind = (int)Arg.Kinds.Device;
                 v.I = a.I;
                 v.Len = (int)a.D;
+                return v;
+            case Arg.Kinds.Generator when baseType == TGenerator && !isList:
+                v.Kind = (int)Arg.Kinds.Generator;
+                v.P = ((Generator)a.O!).Handle;
                 return v;
             default:
                 throw Mismatch(schema, i, a);

@@ -41,10 +41,10 @@ public sealed partial class Tensor
     public Tensor clamp_(double? min = null, double? max = null) { s_clamp_.CallInPlace(this, min, max); return this; }
     /// <summary>Square root in place.</summary>
     public Tensor sqrt_() { s_sqrt_.CallInPlace(this); return this; }
-    /// <summary>Fills with normal samples N(mean, std²).</summary>
-    public Tensor normal_(double mean = 0, double std = 1) { s_normal_.CallInPlace(this, mean, std); return this; }
-    /// <summary>Fills with uniform samples in [from, to).</summary>
-    public Tensor uniform_(double from = 0, double to = 1) { s_uniform_.CallInPlace(this, from, to); return this; }
+    /// <summary>Fills with normal samples N(mean, std²), drawn from <paramref name="generator"/> (CPU tensors) or the global generator.</summary>
+    public Tensor normal_(double mean = 0, double std = 1, Generator? generator = null) { s_normal_.CallInPlace(this, mean, std, generator); return this; }
+    /// <summary>Fills with uniform samples in [from, to), drawn from <paramref name="generator"/> (CPU tensors) or the global generator.</summary>
+    public Tensor uniform_(double from = 0, double to = 1, Generator? generator = null) { s_uniform_.CallInPlace(this, from, to, generator); return this; }
     /// <summary>Fills with Bernoulli(p) samples (0 or 1).</summary>
     public Tensor bernoulli_(double p = 0.5) { s_bernoulli_.CallInPlace(this, p); return this; }
     /// <summary>Writes <paramref name="value"/> where <paramref name="mask"/> is true.</summary>

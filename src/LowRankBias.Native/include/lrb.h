@@ -16,6 +16,7 @@ extern "C" {
 
 typedef struct lrb_tensor lrb_tensor;
 typedef struct lrb_op lrb_op;
+typedef struct lrb_generator lrb_generator;
 
 // ---- errors and runtime -------------------------------------------------------------------------
 LRB_API const char* lrb_last_error(void);
@@ -34,6 +35,10 @@ LRB_API int32_t lrb_cuda_reset_peak_memory_stats(int32_t device);
 // CPU generator state as a uint8 tensor (for exact resume), and restoring it.
 LRB_API int32_t lrb_rng_get_state(lrb_tensor** out);
 LRB_API int32_t lrb_rng_set_state(lrb_tensor* state);
+// A CPU generator of its own (torch.Generator), seeded; ops take it as an LRB_ARG_GENERATOR argument. Its draws
+// do not touch the global generator, so threads seeding their own generators cannot disturb each other.
+LRB_API int32_t lrb_generator_create(uint64_t seed, lrb_generator** out);
+LRB_API void lrb_generator_free(lrb_generator* generator);
 
 // ---- autocast (thread-local, like PyTorch's) ------------------------------------------------------------
 // device_type is a c10::DeviceType (0 = cpu, 1 = cuda; others fail), dtype a c10::ScalarType.
@@ -79,14 +84,15 @@ enum lrb_arg_kind {
   LRB_ARG_NONE = 0, LRB_ARG_TENSOR = 1, LRB_ARG_TENSOR_LIST = 2, LRB_ARG_INT = 3, LRB_ARG_INT_LIST = 4,
   LRB_ARG_DOUBLE = 5, LRB_ARG_DOUBLE_LIST = 6, LRB_ARG_BOOL = 7, LRB_ARG_STRING = 8, LRB_ARG_DEVICE = 9,
   LRB_ARG_OPT_TENSOR_LIST = 10, LRB_ARG_BOOL_LIST = 11,
-  LRB_ARG_DEFAULT = 12  // take the schema's default value for this position
+  LRB_ARG_DEFAULT = 12,  // take the schema's default value for this position
+  LRB_ARG_GENERATOR = 13
 };
 typedef struct lrb_arg {
   int32_t kind;
   int32_t len;  // list length; device index for LRB_ARG_DEVICE
   int64_t i;    // int / bool / device type
   double d;
-  const void* p;  // tensor handle, array of handles, int64 (ints, bools) or double array, or UTF-8 string
+  const void* p;  // tensor or generator handle, array of handles, int64 (ints, bools) or double array, or UTF-8 string
 } lrb_arg;
 
 // Output values: tensors, and scalars for ops returning int/float/bool. Lists and tuples are flattened.
@@ -102,7 +108,7 @@ typedef struct lrb_out {
 // Schema type codes reported per argument: base | flags.
 enum lrb_type_code {
   LRB_T_TENSOR = 1, LRB_T_INT = 2, LRB_T_FLOAT = 3, LRB_T_BOOL = 4, LRB_T_SCALAR = 5, LRB_T_STRING = 6,
-  LRB_T_DEVICE = 7, LRB_T_OTHER = 8,
+  LRB_T_DEVICE = 7, LRB_T_OTHER = 8, LRB_T_GENERATOR = 9,
   LRB_T_LIST = 16, LRB_T_OPTIONAL = 32, LRB_T_ELEM_OPTIONAL = 64
 };
 

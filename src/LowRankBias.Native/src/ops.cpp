@@ -65,6 +65,7 @@ int32_t classify(c10::TypePtr type) {
   else if (s == "Scalar" || s == "number") base = LRB_T_SCALAR;
   else if (s == "str") base = LRB_T_STRING;
   else if (s == "Device") base = LRB_T_DEVICE;
+  else if (s == "Generator") base = LRB_T_GENERATOR;
   return base | flags;
 }
 
@@ -106,6 +107,7 @@ c10::IValue to_ivalue(const lrb_arg& a, const c10::Argument& schema_arg, const c
     case LRB_ARG_STRING: return c10::IValue(std::string(static_cast<const char*>(a.p)));
     case LRB_ARG_DEVICE:
       return c10::IValue(c10::Device(static_cast<c10::DeviceType>(a.i), static_cast<c10::DeviceIndex>(a.len)));
+    case LRB_ARG_GENERATOR: return c10::IValue(*static_cast<const at::Generator*>(a.p));
     case LRB_ARG_DEFAULT: {
       TORCH_CHECK(schema_arg.default_value().has_value(), op_name, ": argument '", schema_arg.name(),
                   "' has no default value");

@@ -80,4 +80,10 @@ int32_t lrb_rng_set_state(lrb_tensor* state) {
   });
 }
 
+int32_t lrb_generator_create(uint64_t seed, lrb_generator** out) {
+  LRB_GUARD(*out = reinterpret_cast<lrb_generator*>(new at::Generator(at::make_generator<at::CPUGeneratorImpl>(seed))));
+}
+
+void lrb_generator_free(lrb_generator* generator) { delete reinterpret_cast<at::Generator*>(generator); }
+
 }  // extern "C"

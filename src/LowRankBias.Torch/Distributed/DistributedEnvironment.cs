@@ -32,6 +32,12 @@ public sealed record DistributedEnvironment
     /// <summary>Network interface for Gloo, or null for the default.</summary>
     public string? GlooInterface { get; init; }
 
+    /// <summary>
+    /// The rendezvous store is hosted by the launcher's agent, not by rank 0 (torchrun's
+    /// <c>TORCHELASTIC_USE_AGENT_STORE</c>), so that any rank, rank 0 included, may die without taking the store along.
+    /// </summary>
+    public bool AgentStore { get; init; }
+
     /// <summary>Which convention the values came from: torchrun, slurm, openmpi or none.</summary>
     public string Source { get; init; } = "none";
 
@@ -43,6 +49,7 @@ public sealed record DistributedEnvironment
         ["LOCAL_RANK"] = LocalRank.ToString(CultureInfo.InvariantCulture),
         ["MASTER_ADDR"] = MasterAddress,
         ["MASTER_PORT"] = MasterPort.ToString(CultureInfo.InvariantCulture),
+        ["TORCHELASTIC_USE_AGENT_STORE"] = AgentStore ? "True" : "False",
     };
 
     /// <summary>This process's place, from its environment variables.</summary>
@@ -60,7 +67,11 @@ public sealed record DistributedEnvironment
         string master = variable("MASTER_ADDR") ?? (convention?.source == "slurm" ? variable("SLURM_LAUNCH_NODE_IPADDR") : null) ?? "127.0.0.1";
         int port = Integer(variable, "MASTER_PORT", DefaultPort);
         if (port is < 1 or > 65535) throw new ArgumentException($"MASTER_PORT={port} is not a TCP port");
-        var env = new DistributedEnvironment { MasterAddress = master, MasterPort = port, GlooInterface = variable("GLOO_SOCKET_IFNAME") };
+        var env = new DistributedEnvironment
+        {
+            MasterAddress = master, MasterPort = port, GlooInterface = variable("GLOO_SOCKET_IFNAME"),
+            AgentStore = variable("TORCHELASTIC_USE_AGENT_STORE") is { } agent && (agent.Equals("true", StringComparison.OrdinalIgnoreCase) || agent == "1"),
+        };
         if (convention is not { } c) return env;
         env = env with
         {

@@ -9,8 +9,10 @@ namespace LowRankBias.Torch.Distributed;
 /// Starts the processes of a one-machine job the way <c>torchrun --nproc-per-node N</c> does: N copies of a command,
 /// each with torchrun's variables (<c>RANK</c>, <c>WORLD_SIZE</c>, <c>LOCAL_RANK</c>, <c>MASTER_ADDR</c> = 127.0.0.1, a
 /// free <c>MASTER_PORT</c>) and <c>OMP_NUM_THREADS</c> = cores / N; their output is forwarded line by line with a
-/// <c>[rank r]</c> prefix. When one process fails the others are stopped, so nothing is left hanging. On several
-/// machines, start each process with the same variables (or under Slurm / Open MPI) instead.
+/// <c>[rank r]</c> prefix. The launcher hosts the rendezvous store itself (torchrun's agent store), so any rank may
+/// die without taking the store along. When one process fails the others are stopped, so nothing is left hanging —
+/// unless the job is elastic (its survivors re-form their group and go on). On several machines, start each process
+/// with the same variables (or under Slurm / Open MPI) instead.
 /// </summary>
 public static class LocalLauncher
 {
@@ -20,7 +22,9 @@ public static class LocalLauncher
     /// <param name="nproc">Number of processes (the world size).</param>
     /// <param name="timeout">Every process still running after this is stopped (exit code -1). Default: none.</param>
     /// <param name="output">Receives each line of output as (rank, line); default: written to the console.</param>
-    public static int[] Run(string fileName, IEnumerable<string> arguments, int nproc, TimeSpan? timeout = null, Action<int, string>? output = null)
+    /// <param name="stopAllOnFailure">Stop every process when one fails (default); false for elastic jobs.</param>
+    public static int[] Run(string fileName, IEnumerable<string> arguments, int nproc, TimeSpan? timeout = null, Action<int, string>? output = null,
+        bool stopAllOnFailure = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(fileName);
         ArgumentNullException.ThrowIfNull(arguments);
@@ -28,6 +32,7 @@ public static class LocalLauncher
         output ??= (rank, line) => Console.WriteLine($"[rank {rank}] {line}");
         string[] args = arguments.ToArray();
         int port = FreePort();
+        using var store = new TCPStore("127.0.0.1", port, is_server: true, timeout ?? TimeSpan.FromHours(1), nproc);
         var processes = new Process[nproc];
         try
         {
@@ -37,7 +42,7 @@ public static class LocalLauncher
             while (exited.Any(e => !e.IsCompleted))
             {
                 Task first = Task.WhenAny(Task.WhenAny(exited.Where(e => !e.IsCompleted)), deadline).GetAwaiter().GetResult();
-                if (first == deadline || processes.Any(p => p.HasExited && p.ExitCode != 0)) break;
+                if (first == deadline || (stopAllOnFailure && processes.Any(p => p.HasExited && p.ExitCode != 0))) break;
             }
             return processes.Select(Finish).ToArray();
         }
@@ -51,20 +56,21 @@ public static class LocalLauncher
     /// Runs this program again as <paramref name="nproc"/> ranks with <paramref name="arguments"/> (see
     /// <see cref="Run"/>), whether it was started as an executable or with <c>dotnet app.dll</c>.
     /// </summary>
-    public static int[] RunSelf(IEnumerable<string> arguments, int nproc, TimeSpan? timeout = null, Action<int, string>? output = null)
+    public static int[] RunSelf(IEnumerable<string> arguments, int nproc, TimeSpan? timeout = null, Action<int, string>? output = null,
+        bool stopAllOnFailure = true)
     {
         ArgumentNullException.ThrowIfNull(arguments);
         string host = Environment.ProcessPath ?? throw new InvalidOperationException("the path of this process is unknown");
         bool viaDotnet = Path.GetFileNameWithoutExtension(host) == "dotnet";
         string[] prefix = viaDotnet ? [Environment.GetCommandLineArgs()[0]] : [];
-        return Run(host, prefix.Concat(arguments), nproc, timeout, output);
+        return Run(host, prefix.Concat(arguments), nproc, timeout, output, stopAllOnFailure);
     }
 
     private static Process Start(string fileName, string[] args, int rank, int nproc, int port, Action<int, string> output)
     {
         var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in args) info.ArgumentList.Add(a);
-        var place = new DistributedEnvironment { Rank = rank, WorldSize = nproc, LocalRank = rank, MasterAddress = "127.0.0.1", MasterPort = port };
+        var place = new DistributedEnvironment { Rank = rank, WorldSize = nproc, LocalRank = rank, MasterAddress = "127.0.0.1", MasterPort = port, AgentStore = true };
         foreach ((string name, string value) in place.ToVariables()) info.Environment[name] = value;
         info.Environment["OMP_NUM_THREADS"] = Math.Max(1, Environment.ProcessorCount / nproc).ToString(CultureInfo.InvariantCulture);
         var process = new Process { StartInfo = info };

@@ -9,11 +9,12 @@ namespace LowRankBias.Torch.Distributed;
 /// fails or the group's timeout passes. Build one with <see cref="init_process_group"/> from the launch environment
 /// (torchrun, Slurm, Open MPI) or from a <see cref="TCPStore"/> you made.
 /// </summary>
-public sealed class ProcessGroup : IDisposable
+public sealed partial class ProcessGroup : IDisposable
 {
     private IntPtr _handle;
     private readonly TCPStore _store;
     private readonly bool _ownsStore;
+    private readonly string? _glooInterface, _glooHostname;
 
     /// <summary>Joins the group of <paramref name="world_size"/> ranks that rendezvous on <paramref name="store"/>.</summary>
     /// <param name="backend"><c>"gloo"</c> or <c>"nccl"</c>.</param>
@@ -44,6 +45,10 @@ public sealed class ProcessGroup : IDisposable
         this.timeout = timeout;
         _store = store;
         _ownsStore = ownsStore;
+        _glooInterface = glooInterface;
+        _glooHostname = glooHostname;
+        _rendezvous = store;
+        _ownsRendezvous = ownsStore;
     }
 
     /// <summary>
@@ -55,7 +60,7 @@ public sealed class ProcessGroup : IDisposable
     {
         DistributedEnvironment env = environment ?? DistributedEnvironment.FromEnvironment();
         TimeSpan limit = timeout ?? TimeSpan.FromMinutes(5);
-        var store = new TCPStore(env.MasterAddress, env.MasterPort, is_server: env.Rank == 0, limit, env.WorldSize);
+        var store = new TCPStore(env.MasterAddress, env.MasterPort, is_server: env.Rank == 0 && !env.AgentStore, limit, env.WorldSize);
         try
         {
             return new ProcessGroup(backend, store, env.Rank, env.WorldSize, limit, env.GlooInterface, GlooHostname(env.GlooInterface, env.MasterAddress), ownsStore: true);
@@ -66,6 +71,9 @@ public sealed class ProcessGroup : IDisposable
             throw;
         }
     }
+
+    /// <summary>Number of times the group was re-formed after failures (see <see cref="Reform"/>).</summary>
+    public int generation { get; private init; }
 
     /// <summary>Whether this build of the native library has <paramref name="backend"/> (<c>"gloo"</c>, <c>"nccl"</c>).</summary>
     public static bool is_backend_available(string backend) => lrb_dist_has_backend(backend ?? throw new ArgumentNullException(nameof(backend))) != 0;
@@ -178,6 +186,7 @@ public sealed class ProcessGroup : IDisposable
         if (handle == IntPtr.Zero) return;
         lrb_process_group_free(handle);
         if (_ownsStore) _store.Dispose();
+        if (_ownsRendezvous && !ReferenceEquals(_rendezvous, _store)) _rendezvous.Dispose();
         GC.SuppressFinalize(this);
     }
 

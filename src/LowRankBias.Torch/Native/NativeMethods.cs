@@ -41,6 +41,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int lrb_cuda_reset_peak_memory_stats(int device);
     [LibraryImport(Library)] internal static partial int lrb_rng_get_state(out IntPtr state);
     [LibraryImport(Library)] internal static partial int lrb_rng_set_state(IntPtr state);
+    [LibraryImport(Library)] internal static partial int lrb_generator_create(ulong seed, out IntPtr generator);
+    [LibraryImport(Library)] internal static partial void lrb_generator_free(IntPtr generator);
 
     [LibraryImport(Library)] internal static partial int lrb_autocast_set(int deviceType, int enabled, int dtype);
     [LibraryImport(Library)] internal static partial int lrb_autocast_get(int deviceType, out int enabled, out int dtype);

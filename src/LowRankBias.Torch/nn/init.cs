@@ -7,7 +7,9 @@ public static partial class torch
     {
         /// <summary>
         /// Weight initialisers (<c>torch.nn.init</c>). Each fills its tensor in place without autograd and returns it.
-        /// Fans follow PyTorch: for a weight [out, in, k…], fan_in = in·∏k and fan_out = out·∏k.
+        /// Fans follow PyTorch: for a weight [out, in, k…], fan_in = in·∏k and fan_out = out·∏k. Given a
+        /// <see cref="Generator"/>, they draw from it alone (on the CPU, then copy to the tensor's device), so a seed
+        /// gives the same values on every device and whatever other threads draw meanwhile.
         /// </summary>
         public static class init
         {
@@ -40,21 +42,29 @@ public static partial class torch
             }
 
             /// <summary>Fills with U(<paramref name="a"/>, <paramref name="b"/>).</summary>
-            public static Tensor uniform_(Tensor tensor, double a = 0, double b = 1)
-            {
-                using var _ = no_grad();
-                return tensor.uniform_(a, b);
-            }
+            public static Tensor uniform_(Tensor tensor, double a = 0, double b = 1, Generator? generator = null) =>
+                Fill(tensor, generator, t => t.uniform_(a, b, generator));
 
             /// <summary>Fills with N(<paramref name="mean"/>, <paramref name="std"/>²).</summary>
-            public static Tensor normal_(Tensor tensor, double mean = 0, double std = 1)
+            public static Tensor normal_(Tensor tensor, double mean = 0, double std = 1, Generator? generator = null) =>
+                Fill(tensor, generator, t => t.normal_(mean, std, generator));
+
+            // Runs the draw without autograd, on a CPU copy when a generator (CPU-only) fills a tensor elsewhere.
+            private static Tensor Fill(Tensor tensor, Generator? generator, Action<Tensor> draw)
             {
                 using var _ = no_grad();
-                return tensor.normal_(mean, std);
+                if (generator is null || tensor.device.Type == DeviceType.CPU)
+                {
+                    draw(tensor);
+                    return tensor;
+                }
+                using Tensor host = empty(tensor.shape, tensor.dtype);
+                draw(host);
+                return tensor.copy_(host);
             }
 
             /// <summary>Fills with N(mean, std²) restricted to [<paramref name="a"/>, <paramref name="b"/>] (absolute bounds).</summary>
-            public static Tensor trunc_normal_(Tensor tensor, double mean = 0, double std = 1, double a = -2, double b = 2)
+            public static Tensor trunc_normal_(Tensor tensor, double mean = 0, double std = 1, double a = -2, double b = 2, Generator? generator = null)
             {
                 ArgumentOutOfRangeException.ThrowIfNegativeOrZero(std);
                 if (!(a < b)) throw new ArgumentException($"trunc_normal_ needs a < b, got a = {a}, b = {b}");
@@ -62,7 +72,7 @@ public static partial class torch
                 // Inverse-CDF sampling: u uniform between the CDF values of the bounds, mapped back through
                 // Φ⁻¹(p) = √2·erfinv(2p − 1). Working on the erf scale (2p − 1) avoids forming p.
                 double[] erfBounds = ErfOf((a - mean) / (std * Math.Sqrt(2)), (b - mean) / (std * Math.Sqrt(2)));
-                tensor.uniform_(erfBounds[0], erfBounds[1]);
+                uniform_(tensor, erfBounds[0], erfBounds[1], generator);
                 s_erfinv_.CallInPlace(tensor);
                 return tensor.mul_(std * Math.Sqrt(2)).add_(mean).clamp_(a, b);
             }
@@ -88,14 +98,15 @@ public static partial class torch
             public static Tensor ones_(Tensor tensor) => constant_(tensor, 1);
 
             /// <summary>Glorot: U(−a, a) with a = gain·√(6/(fan_in + fan_out)).</summary>
-            public static Tensor xavier_uniform_(Tensor tensor, double gain = 1)
+            public static Tensor xavier_uniform_(Tensor tensor, double gain = 1, Generator? generator = null)
             {
                 double std = XavierStd(tensor, gain);
-                return uniform_(tensor, -Math.Sqrt(3) * std, Math.Sqrt(3) * std);
+                return uniform_(tensor, -Math.Sqrt(3) * std, Math.Sqrt(3) * std, generator);
             }
 
             /// <summary>Glorot: N(0, std²) with std = gain·√(2/(fan_in + fan_out)).</summary>
-            public static Tensor xavier_normal_(Tensor tensor, double gain = 1) => normal_(tensor, 0, XavierStd(tensor, gain));
+            public static Tensor xavier_normal_(Tensor tensor, double gain = 1, Generator? generator = null) =>
+                normal_(tensor, 0, XavierStd(tensor, gain), generator);
 
             private static double XavierStd(Tensor tensor, double gain)
             {
@@ -105,15 +116,17 @@ public static partial class torch
 
             /// <summary>He: U(−bound, bound) with bound = √3·gain/√fan, fan chosen by <paramref name="mode"/>
             /// ("fan_in" or "fan_out") and gain = calculate_gain(nonlinearity, a).</summary>
-            public static Tensor kaiming_uniform_(Tensor tensor, double a = 0, string mode = "fan_in", string nonlinearity = "leaky_relu")
+            public static Tensor kaiming_uniform_(Tensor tensor, double a = 0, string mode = "fan_in", string nonlinearity = "leaky_relu",
+                Generator? generator = null)
             {
                 double bound = Math.Sqrt(3) * KaimingStd(tensor, a, mode, nonlinearity);
-                return uniform_(tensor, -bound, bound);
+                return uniform_(tensor, -bound, bound, generator);
             }
 
             /// <summary>He: N(0, std²) with std = gain/√fan (see <see cref="kaiming_uniform_"/>).</summary>
-            public static Tensor kaiming_normal_(Tensor tensor, double a = 0, string mode = "fan_in", string nonlinearity = "leaky_relu") =>
-                normal_(tensor, 0, KaimingStd(tensor, a, mode, nonlinearity));
+            public static Tensor kaiming_normal_(Tensor tensor, double a = 0, string mode = "fan_in", string nonlinearity = "leaky_relu",
+                Generator? generator = null) =>
+                normal_(tensor, 0, KaimingStd(tensor, a, mode, nonlinearity), generator);
 
             private static double KaimingStd(Tensor tensor, double a, string mode, string nonlinearity)
             {
@@ -133,7 +146,7 @@ public static partial class torch
             /// gets orthonormal rows or columns, whichever are fewer. Drawn as the Q of a Gaussian matrix's QR with the
             /// signs of R's diagonal folded into Q, which makes Q Haar-distributed.
             /// </summary>
-            public static Tensor orthogonal_(Tensor tensor, double gain = 1)
+            public static Tensor orthogonal_(Tensor tensor, double gain = 1, Generator? generator = null)
             {
                 if (tensor.dim() < 2)
                     throw new ArgumentException($"orthogonal_ needs a tensor with at least 2 dimensions, got shape [{string.Join(", ", tensor.shape)}]", nameof(tensor));
@@ -144,7 +157,7 @@ public static partial class torch
                 bool wide = rows < cols;
                 // QR needs a tall matrix; float32 at least, since half types have no QR.
                 ScalarType work = tensor.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
-                Tensor gaussian = randn([Math.Max(rows, cols), Math.Min(rows, cols)], work, tensor.device);
+                Tensor gaussian = normal_(empty([Math.Max(rows, cols), Math.Min(rows, cols)], work, generator is null ? tensor.device : Device.CPU), generator: generator);
                 Tensor[] qr = s_qr.CallMany(gaussian);
                 Tensor q = qr[0].mul(qr[1].diagonal().sign());
                 if (wide) q = q.t();
@@ -157,13 +170,13 @@ public static partial class torch
             /// singular value of the [d_out, d_in] matrix (d_out = size(0)) equals √(d_out/d_in), so the layer preserves
             /// the spectral scale of its input relative to its shape.
             /// </summary>
-            public static Tensor semi_orthogonal_(Tensor tensor)
+            public static Tensor semi_orthogonal_(Tensor tensor, Generator? generator = null)
             {
                 if (tensor.dim() < 2)
                     throw new ArgumentException($"semi_orthogonal_ needs a tensor with at least 2 dimensions, got shape [{string.Join(", ", tensor.shape)}]", nameof(tensor));
                 if (tensor.numel() == 0) return tensor;
                 long dOut = tensor.size(0), dIn = tensor.numel() / dOut;
-                return orthogonal_(tensor, Math.Sqrt((double)dOut / dIn));
+                return orthogonal_(tensor, Math.Sqrt((double)dOut / dIn), generator);
             }
         }
     }

@@ -48,16 +48,17 @@ public static class LoraInit
         else init.zeros_(b);
     }
 
-    /// <summary>Draws <paramref name="factor"/> ([r or out, fan_in…]) with the scheme <paramref name="name"/> names.</summary>
-    internal static void Draw(string name, Tensor factor)
+    /// <summary>Draws <paramref name="factor"/> ([r or out, fan_in…]) with the scheme <paramref name="name"/> names,
+    /// from <paramref name="generator"/> when given, else from the global generator.</summary>
+    internal static void Draw(string name, Tensor factor, Generator? generator = null)
     {
         switch (name)
         {
-            case Kaiming or Random: init.kaiming_uniform_(factor, a: Math.Sqrt(5)); break;
-            case Gaussian: init.normal_(factor, 0, 1.0 / factor.size(0)); break;
-            case Xavier: init.xavier_uniform_(factor); break;
-            case Orthogonal: init.orthogonal_(factor); break;
-            case SemiOrthogonal: init.semi_orthogonal_(factor); break;
+            case Kaiming or Random: init.kaiming_uniform_(factor, a: Math.Sqrt(5), generator: generator); break;
+            case Gaussian: init.normal_(factor, 0, 1.0 / factor.size(0), generator); break;
+            case Xavier: init.xavier_uniform_(factor, generator: generator); break;
+            case Orthogonal: init.orthogonal_(factor, generator: generator); break;
+            case SemiOrthogonal: init.semi_orthogonal_(factor, generator); break;
             default: Check(name); break;
         }
     }

@@ -59,8 +59,22 @@ public sealed class DistributedLte
     /// <summary>The options of the whole run.</summary>
     public LteOptions options { get; }
 
-    /// <summary>The process group the merges run over.</summary>
-    public ProcessGroup group { get; }
+    /// <summary>The process group the merges run over (a re-formed one after a failure, with <see cref="Elastic"/>).</summary>
+    public ProcessGroup group { get; private set; }
+
+    /// <summary>
+    /// Survive ranks that die or stall: when a merge's collective fails, this rank's state is rolled back to before
+    /// the merge, the survivors re-form their group (<see cref="ProcessGroup.Reform"/>) and merge again over the heads
+    /// that are left — the dead ranks' heads are dropped, so W ← W + (s/N′) Σ over the N′ surviving heads — and
+    /// training goes on. Without it the failure is raised. Default false.
+    /// </summary>
+    public bool Elastic { get; init; }
+
+    /// <summary>Heads that take part in merges: N, or fewer after ranks were lost.</summary>
+    public int heads_alive => group.world_size * local_heads;
+
+    /// <summary>Raised on every rank that re-formed its group, with the old ranks of the survivors.</summary>
+    public event Action<ProcessGroup>? Reformed;
 
     /// <summary>Number of heads on this rank, k = N / world size.</summary>
     public int local_heads { get; }
@@ -95,6 +109,33 @@ public sealed class DistributedLte
     /// as in <see cref="Lte.Merge"/>. Every rank must call it at the same step.
     /// </summary>
     public void Merge()
+    {
+        if (!Elastic)
+        {
+            MergeOnce();
+            return;
+        }
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        Tensor[] state = local.parameters().Concat(local.buffers()).ToArray();
+        Tensor[] saved = Array.ConvertAll(state, t => t.clone());
+        while (true)
+        {
+            try
+            {
+                MergeOnce();
+                return;
+            }
+            catch (DistributedException) when (group.world_size > 1)
+            {
+                for (int i = 0; i < state.Length; i++) state[i].copy_(saved[i]);
+                group = group.Reform();
+                Reformed?.Invoke(group);
+            }
+        }
+    }
+
+    private void MergeOnce()
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
@@ -140,7 +181,7 @@ public sealed class DistributedLte
             {
                 Tensor part = all.narrow(1, offset, local.numel());
                 offset += local.numel();
-                return part.reshape([options.Heads, .. local.shape.Skip(1)]);
+                return part.reshape([heads_alive, .. local.shape.Skip(1)]);
             }
             result[i] = (Next(mine[2 * i]), Next(mine[2 * i + 1]));
         }

@@ -6,10 +6,11 @@ namespace LowRankBias.Lte;
 public sealed partial class Lte
 {
     /// <summary>
-    /// Redraws every head's A from a seed of its own, derived from <paramref name="seed"/>, the layer and the head's
-    /// index, and zeroes B; the global generator's state is left as it was. Head n of a layer then starts the same
-    /// wherever it lives — in this model, or on one rank of a <see cref="DistributedLte"/> run with the same seed —
-    /// which makes a distributed run reproduce the single-device one. Call it before training.
+    /// Redraws every head's A from a generator of its own, seeded from <paramref name="seed"/>, the layer and the
+    /// head's index, and zeroes B; the global generator is not touched. Head n of a layer then starts the same
+    /// wherever it lives — in this model, or on one rank of a <see cref="DistributedLte"/> run with the same seed, even
+    /// when ranks are threads of one process — which makes a distributed run reproduce the single-device one. Call it
+    /// before training.
     /// </summary>
     public void ReseedHeads(ulong seed) => ReseedHeads(seed, firstHead: 0);
 
@@ -18,27 +19,19 @@ public sealed partial class Lte
         if (_evaluating > 0) throw new InvalidOperationException("cannot reseed heads inside Evaluating()");
         string scheme = options.LoraConfig().init_lora_weights;
         using var noGrad = torch.no_grad();
-        using Tensor saved = torch.get_rng_state();
-        try
+        int layer = 0;
+        foreach ((_, MultiHeadLoraLinear lora) in lora_layers())
         {
-            int layer = 0;
-            foreach ((_, MultiHeadLoraLinear lora) in lora_layers())
+            lora.lora_B[LteSite.Adapter].zero_();
+            Tensor a = lora.lora_A[LteSite.Adapter];
+            for (int n = 0; n < heads; n++)
             {
-                lora.lora_B[LteSite.Adapter].zero_();
-                Tensor a = lora.lora_A[LteSite.Adapter];
-                for (int n = 0; n < heads; n++)
-                {
-                    torch.manual_seed(HeadSeed(seed, layer, firstHead + n));
-                    using Tensor head = a.select(0, n);
-                    LoraInit.Draw(scheme, head);
-                    if (options.AInit == LteInit.ScaledOrthogonal) head.mul_(Math.Sqrt((double)head.size(1) / head.size(0)));
-                }
-                layer++;
+                using var generator = new Generator(HeadSeed(seed, layer, firstHead + n));
+                using Tensor head = a.select(0, n);
+                LoraInit.Draw(scheme, head, generator);
+                if (options.AInit == LteInit.ScaledOrthogonal) head.mul_(Math.Sqrt((double)head.size(1) / head.size(0)));
             }
-        }
-        finally
-        {
-            torch.set_rng_state(saved);
+            layer++;
         }
     }
 

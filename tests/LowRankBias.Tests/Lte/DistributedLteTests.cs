@@ -65,6 +65,49 @@ public sealed class DistributedLteTests
     }
 
     [Fact]
+    public void WhenARankDiesTheSurvivorsReformTheirGroupAndFinishWithTheSameWeights()
+    {
+        // 4 ranks of one head each; rank 2 leaves for good after step 4, mid-way through the second merge cycle.
+        var outcomes = LocalRanks.Run(4, group =>
+        {
+            using var scope = NewDisposeScope();
+            var lte = new DistributedLte(Model(ScalarType.Float64, wide: false), Options, group, HeadSeed) { Elastic = true, VerifyMerges = true };
+            using var adamW = new AdamW(lte.local.ParameterGroups(new AdamWOptions { lr = 0.05, weight_decay = 0.1 }));
+            var trainer = new DistributedLteTrainer(lte, adamW, Mse);
+            int reformations = 0;
+            lte.Reformed += _ => reformations++;
+            double loss = 0;
+            for (int step = 0; step < 9; step++)
+            {
+                if (group.rank == 2 && step == 4)
+                {
+                    group.Dispose(); // its sockets close, as when the process dies
+                    return new RankOutcome(false, [], loss, reformations, lte.heads_alive, []);
+                }
+                (Tensor x, Tensor y) = Data(step, wide: false);
+                loss = trainer.Step(x, y);
+            }
+            double[][] weights = MainWeights(lte.local.model);
+            var result = new RankOutcome(true, weights, loss, reformations, lte.heads_alive, [.. lte.group.previous_ranks]);
+            if (!ReferenceEquals(lte.group, group)) lte.group.Dispose();
+            return result;
+        }, timeout: TimeSpan.FromSeconds(10));
+
+        RankOutcome[] survivors = outcomes.Where(o => o.Alive).ToArray();
+        Assert.Equal(3, survivors.Length);
+        foreach (RankOutcome s in survivors)
+        {
+            Assert.Equal(1, s.Reformations);
+            Assert.Equal(3, s.HeadsAlive);
+            Assert.Equal([0, 1, 3], s.PreviousRanks);
+            Assert.True(double.IsFinite(s.Loss));
+            for (int i = 0; i < s.Weights.Length; i++) Assert.Equal(survivors[0].Weights[i], s.Weights[i]);
+        }
+    }
+
+    private sealed record RankOutcome(bool Alive, double[][] Weights, double Loss, int Reformations, int HeadsAlive, int[] PreviousRanks);
+
+    [Fact]
     public void HeadsThatDoNotSplitEvenlyAndDifferentOptionsAreRefused()
     {
         string[] outcomes = LocalRanks.Run(2, group =>
