@@ -7,21 +7,25 @@ using LowRankBias.Torch.Distributed;
 // Fashion-MNIST MLP; every rank reports what it sent, the launcher what crossed the loopback interface.
 // Usage: dotnet run -c Release --project samples/DistributedLte -- [--nproc-per-node N] [--mode lte|ddp|single]
 //        [--steps 300] [--heads 4] [--rank 16] [--merge-every 10] [--batch 128] [--train 10000] [--dtype float32|float64] [--out DIR]
+//        [--elastic] [--fail-rank R --fail-at-step S] [--max-restarts K]
+//        (rank R kills itself before step S; elastic survivors go on; the launcher restarts it up to K times and it rejoins)
 var settings = Settings.Parse(args);
 var place = DistributedEnvironment.FromEnvironment();
 if (settings.ProcessesPerNode is { } nproc && place.Source == "none")
 {
     long before = Loopback.Bytes();
-    int[] codes = LocalLauncher.RunSelf(Settings.WithoutLauncherOptions(args), nproc, TimeSpan.FromMinutes(30));
+    int[] codes = LocalLauncher.RunSelf(Settings.WithoutLauncherOptions(args), nproc, TimeSpan.FromMinutes(30), stopAllOnFailure: !settings.Elastic, maxRestarts: settings.MaxRestarts);
     long crossed = Loopback.Bytes() - before;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"launcher: {nproc} ranks exited with [{string.Join(", ", codes)}]; {crossed:N0} bytes crossed the loopback interface ({crossed / (double)settings.Steps:N0} per step)"));
     if (settings.Out is { } dir) File.WriteAllText(Path.Combine(dir, $"{settings.Mode}-w{nproc}-loopback.json"), JsonSerializer.Serialize(new { ranks = nproc, settings.Steps, loopback_bytes = crossed }));
-    return codes.All(c => c == 0) ? 0 : 1;
+    // An elastic run succeeds when every rank finished, but the one told to die unless it was restarted.
+    return codes.Where((_, rank) => rank != settings.FailRank || settings.MaxRestarts > 0).All(c => c == 0) ? 0 : 1;
 }
 Report report = Runs.Train(settings, place);
-if (place.Rank == 0) report.Print(settings);
-if (place.Rank == 0 && settings.Out is { } folder)
+if (!report.Leader) return 0;
+report.Print(settings);
+if (settings.Out is { } folder)
 {
     Directory.CreateDirectory(folder);
     File.WriteAllText(Path.Combine(folder, $"{settings.Mode}-w{place.WorldSize}.json"), JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));

@@ -4,6 +4,7 @@ using LowRankBias.Lte;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Distributed;
+using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
@@ -26,36 +27,84 @@ internal static class Runs
         long modelBytes = model.parameters().Sum(p => p.numel() * p.dtype.ElementSize());
         var loader = new DataLoader(train, batch_size: s.Batch, shuffle: true, drop_last: true, seed: 1);
         var options = new LteOptions { Heads = s.Heads, Rank = s.Rank, MergeEvery = s.MergeEvery, Exclude = "layers.2" }; // the classifier: averaged replicas
-        ProcessGroup? group = s.Mode == "single" ? null : ProcessGroup.init_process_group("gloo", TimeSpan.FromMinutes(2), place);
+        // Elastic runs detect a silent rank within 30 s; a killed one closes its sockets and is noticed at once.
+        // A restarted rank (the launcher's --max-restarts) asks the running group to take it back.
+        ProcessGroup? group = s.Mode == "single" ? null
+            : place.RestartCount > 0 ? ProcessGroup.rejoin("gloo", TimeSpan.FromMinutes(2), place)
+            : ProcessGroup.init_process_group("gloo", TimeSpan.FromSeconds(s.Elastic ? 30 : 120), place);
+        LowRankBias.Lte.DistributedLte? lte = null;
         try
         {
             var clock = Stopwatch.StartNew();
             (Func<Tensor, Tensor, double> step, Module evaluated, long headBytes) = s.Mode switch
             {
                 "single" => Single(model, options),
-                "lte" => Lte(model, options, group!),
+                "lte" => Lte(model, options, group!, s.Elastic, out lte),
                 _ => DataParallel(model, group!),
             };
+            using StreamWriter? log = s.Out is { } dir ? StepLog(dir, s.Mode, place) : null;
             var losses = new List<double>();
-            for (int i = 0; i < s.Steps; i++)
+            long merges = lte?.Merges ?? 0;
+            int start = (int)merges * s.MergeEvery; // a rank that rejoined goes on from the group's last merge
+            for (int i = 0; i < start; i++) DisposeAll(loader.Next());
+            for (int i = start; i < s.Steps; i++)
             {
                 using var scope = NewDisposeScope();
+                if (place.Rank == s.FailRank && i == s.FailAtStep && place.RestartCount == 0) Die(i);
                 Tensor[] batch = loader.Next();
                 losses.Add(step(batch[0], batch[1]));
+                log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{{\"step\":{i + 1},\"loss\":{losses[^1]:R}}}"));
+                if (lte is not null && lte.Merges != merges && lte.group.rank == 0 && s.Out is { } folder) SaveMergeCheckpoint(lte, i + 1, folder);
+                merges = lte?.Merges ?? 0;
                 if (place.Rank == 0 && (i + 1) % 50 == 0)
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Mode} step {i + 1}/{s.Steps}: loss {losses.TakeLast(50).Average():F4} ({clock.Elapsed.TotalSeconds:F0} s)"));
             }
-            double accuracy = Accuracy(evaluated, test);
+            (double accuracy, double testLoss) = Evaluate(evaluated, test);
+            group = lte?.group ?? group;
             CommunicationStats? stats = group?.stats;
             int world = group?.world_size ?? 1;
-            return new Report(s.Mode, world, s.Steps, losses.TakeLast(20).Average(), accuracy, Digest(evaluated),
+            return new Report(s.Mode, world, s.Steps, losses.TakeLast(20).Average(), accuracy, testLoss, Digest(evaluated),
                 stats?.PayloadBytes(CollectiveKind.AllReduce) ?? 0, stats?.PayloadBytes(CollectiveKind.AllGather) ?? 0,
-                stats?.PayloadBytes(CollectiveKind.Broadcast) ?? 0, stats?.WireBytes(world) ?? 0, modelBytes, headBytes, clock.Elapsed.TotalSeconds);
+                stats?.PayloadBytes(CollectiveKind.Broadcast) ?? 0, stats?.WireBytes(world) ?? 0, modelBytes, headBytes, clock.Elapsed.TotalSeconds,
+                lte?.heads_alive ?? s.Heads, group?.generation ?? 0, Leader: (group?.rank ?? 0) == 0);
         }
         finally
         {
             group?.Dispose();
         }
+    }
+
+    // Every step's loss, one JSON line each, flushed as written: a rank that dies keeps everything up to its death.
+    private static StreamWriter StepLog(string dir, string mode, DistributedEnvironment place)
+    {
+        Directory.CreateDirectory(dir);
+        return new StreamWriter(Path.Combine(dir, $"{mode}-w{place.WorldSize}-rank{place.Rank}.jsonl"), append: place.RestartCount > 0) { AutoFlush = true };
+    }
+
+    // The main weights after a merge (heads are reset then), written atomically: a crash mid-write leaves the previous one.
+    private static void SaveMergeCheckpoint(LowRankBias.Lte.DistributedLte lte, int step, string dir)
+    {
+        var metadata = new Dictionary<string, string>
+        {
+            ["step"] = step.ToString(CultureInfo.InvariantCulture),
+            ["merges"] = lte.Merges.ToString(CultureInfo.InvariantCulture),
+            ["heads_alive"] = lte.heads_alive.ToString(CultureInfo.InvariantCulture),
+        };
+        SafeTensors.save_file(lte.local.model.state_dict(), Path.Combine(dir, "lte-merge-checkpoint.safetensors"), metadata);
+    }
+
+    private static void DisposeAll(Tensor[] tensors)
+    {
+        foreach (Tensor t in tensors) t.Dispose();
+    }
+
+    // As if killed from outside: SIGKILL, no clean-up, sockets closed by the kernel.
+    private static void Die(int step)
+    {
+        Console.WriteLine($"killing myself before step {step + 1}");
+        Console.Out.Flush();
+        Process.GetCurrentProcess().Kill();
+        Thread.Sleep(Timeout.Infinite);
     }
 
     private static (Func<Tensor, Tensor, double>, Module, long) Single(Module model, LteOptions options)
@@ -66,9 +115,10 @@ internal static class Runs
         return ((x, y) => trainer.Step(x, y), new FinalMerge(lte.Merge, lte), HeadBytes(lte));
     }
 
-    private static (Func<Tensor, Tensor, double>, Module, long) Lte(Module model, LteOptions options, ProcessGroup group)
+    private static (Func<Tensor, Tensor, double>, Module, long) Lte(Module model, LteOptions options, ProcessGroup group, bool elastic, out LowRankBias.Lte.DistributedLte lte)
     {
-        var lte = new LowRankBias.Lte.DistributedLte(model, options, group, HeadSeed) { VerifyMerges = true };
+        lte = new LowRankBias.Lte.DistributedLte(model, options, group, HeadSeed) { VerifyMerges = true, Elastic = elastic };
+        lte.Reformed += g => Console.WriteLine($"group re-formed (generation {g.generation}): members' previous ranks [{string.Join(", ", g.previous_ranks)}] (−1: restarted), now rank {g.rank} of {g.world_size}");
         var trainer = new DistributedLteTrainer(lte, new AdamW(lte.local.ParameterGroups(LteOptimizer())), (o, t) => nn.functional.cross_entropy(o, t));
         return ((x, y) => trainer.Step(x, y), new FinalMerge(lte.Merge, lte.local), HeadBytes(lte.local));
     }
@@ -103,13 +153,14 @@ internal static class Runs
         return new TensorDataset(part.tensors[0].reshape(-1, 784).to(dtype), part.tensors[1]);
     }
 
-    private static double Accuracy(Module model, TensorDataset test)
+    private static (double accuracy, double loss) Evaluate(Module model, TensorDataset test)
     {
         model.eval();
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        Tensor predicted = model.call(test.tensors[0]).argmax(1);
-        return (predicted == test.tensors[1]).to(ScalarType.Float64).mean().item<double>();
+        Tensor logits = model.call(test.tensors[0]);
+        double accuracy = (logits.argmax(1) == test.tensors[1]).to(ScalarType.Float64).mean().item<double>();
+        return (accuracy, nn.functional.cross_entropy(logits, test.tensors[1]).to(ScalarType.Float64).item<double>());
     }
 
     // Σᵢ (i + 1)·Σ pᵢ in float64 over the parameters: equal models give equal digests.
@@ -137,13 +188,14 @@ internal static class Runs
 
 /// <summary>What one rank reports (rank 0's is printed and saved).</summary>
 internal sealed record Report(
-    string Mode, int World, int Steps, double FinalTrainLoss, double TestAccuracy, double WeightsDigest,
-    long AllReduceBytes, long AllGatherBytes, long BroadcastBytes, double WireBytes, long ModelBytes, long HeadBytes, double Seconds)
+    string Mode, int World, int Steps, double FinalTrainLoss, double TestAccuracy, double TestLoss, double WeightsDigest,
+    long AllReduceBytes, long AllGatherBytes, long BroadcastBytes, double WireBytes, long ModelBytes, long HeadBytes, double Seconds,
+    int HeadsAlive, int Generation, bool Leader)
 {
     public void Print(Settings s)
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{Mode} on {World} rank(s): test accuracy {100 * TestAccuracy:F2}%, final train loss {FinalTrainLoss:F4}, weights digest {WeightsDigest:R}, {Seconds:F0} s"));
+            $"{Mode} on {World} rank(s) ({HeadsAlive} heads at the end): test accuracy {100 * TestAccuracy:F2}%, test loss {TestLoss:F4}, final train loss {FinalTrainLoss:F4}, weights digest {WeightsDigest:R}, {Seconds:F0} s"));
         if (World == 1) return;
         double perStep = WireBytes / Steps;
         // The paper's totals over all N workers per step: LTE (1/T)·N(N−1)·M_lte, DDP N(N−1)·M.

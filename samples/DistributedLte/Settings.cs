@@ -5,7 +5,8 @@ namespace DistributedLte;
 
 /// <summary>The command line.</summary>
 internal sealed record Settings(
-    int? ProcessesPerNode, string Mode, int Steps, int Heads, int Rank, int MergeEvery, int Batch, int Train, ScalarType DType, string? Out)
+    int? ProcessesPerNode, string Mode, int Steps, int Heads, int Rank, int MergeEvery, int Batch, int Train, ScalarType DType, string? Out,
+    bool Elastic, int? FailRank, int FailAtStep, int MaxRestarts)
 {
     public static Settings Parse(string[] args)
     {
@@ -19,16 +20,20 @@ internal sealed record Settings(
             "float64" => ScalarType.Float64,
             string other => throw new ArgumentException($"unknown --dtype '{other}': use float32 or float64"),
         };
+        int? failRank = Option("--fail-rank") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : null;
+        bool elastic = args.Contains("--elastic");
+        if (elastic && mode != "lte") throw new ArgumentException("--elastic needs --mode lte");
         return new(Option("--nproc-per-node") is { } n ? int.Parse(n, CultureInfo.InvariantCulture) : null, mode, Int("--steps", 300),
-            Int("--heads", 4), Int("--rank", 16), Int("--merge-every", 10), Int("--batch", 128), Int("--train", 10_000), dtype, Option("--out"));
+            Int("--heads", 4), Int("--rank", 16), Int("--merge-every", 10), Int("--batch", 128), Int("--train", 10_000), dtype, Option("--out"),
+            elastic, failRank, Int("--fail-at-step", 0), Int("--max-restarts", 0));
     }
 
-    /// <summary>The arguments each rank gets: the launcher's own option removed.</summary>
+    /// <summary>The arguments each rank gets: the launcher's own options removed.</summary>
     public static IEnumerable<string> WithoutLauncherOptions(string[] args)
     {
         for (int i = 0; i < args.Length; i++)
         {
-            if (args[i] == "--nproc-per-node") { i++; continue; }
+            if (args[i] is "--nproc-per-node" or "--max-restarts") { i++; continue; }
             yield return args[i];
         }
     }

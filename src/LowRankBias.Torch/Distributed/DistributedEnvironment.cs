@@ -38,6 +38,9 @@ public sealed record DistributedEnvironment
     /// </summary>
     public bool AgentStore { get; init; }
 
+    /// <summary>How many times this rank's process was restarted after failing (torchrun's <c>TORCHELASTIC_RESTART_COUNT</c>); 0 at first start.</summary>
+    public int RestartCount { get; init; }
+
     /// <summary>Which convention the values came from: torchrun, slurm, openmpi or none.</summary>
     public string Source { get; init; } = "none";
 
@@ -50,6 +53,7 @@ public sealed record DistributedEnvironment
         ["MASTER_ADDR"] = MasterAddress,
         ["MASTER_PORT"] = MasterPort.ToString(CultureInfo.InvariantCulture),
         ["TORCHELASTIC_USE_AGENT_STORE"] = AgentStore ? "True" : "False",
+        ["TORCHELASTIC_RESTART_COUNT"] = RestartCount.ToString(CultureInfo.InvariantCulture),
     };
 
     /// <summary>This process's place, from its environment variables.</summary>
@@ -71,6 +75,7 @@ public sealed record DistributedEnvironment
         {
             MasterAddress = master, MasterPort = port, GlooInterface = variable("GLOO_SOCKET_IFNAME"),
             AgentStore = variable("TORCHELASTIC_USE_AGENT_STORE") is { } agent && (agent.Equals("true", StringComparison.OrdinalIgnoreCase) || agent == "1"),
+            RestartCount = Integer(variable, "TORCHELASTIC_RESTART_COUNT", 0),
         };
         if (convention is not { } c) return env;
         env = env with

@@ -23,9 +23,15 @@ public static class LocalLauncher
     /// <param name="timeout">Every process still running after this is stopped (exit code -1). Default: none.</param>
     /// <param name="output">Receives each line of output as (rank, line); default: written to the console.</param>
     /// <param name="stopAllOnFailure">Stop every process when one fails (default); false for elastic jobs.</param>
+    /// <param name="maxRestarts">With <paramref name="stopAllOnFailure"/> false: a rank that fails is started again, up to
+    /// this many times, with <c>TORCHELASTIC_RESTART_COUNT</c> counting its restarts (see
+    /// <see cref="DistributedEnvironment.RestartCount"/>); it should come back with <see cref="ProcessGroup.rejoin"/>.</param>
+    /// <returns>The exit code of each rank's last process.</returns>
     public static int[] Run(string fileName, IEnumerable<string> arguments, int nproc, TimeSpan? timeout = null, Action<int, string>? output = null,
-        bool stopAllOnFailure = true)
+        bool stopAllOnFailure = true, int maxRestarts = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxRestarts);
+        if (maxRestarts > 0 && stopAllOnFailure) throw new ArgumentException("restarting failed ranks needs stopAllOnFailure: false", nameof(maxRestarts));
         ArgumentException.ThrowIfNullOrEmpty(fileName);
         ArgumentNullException.ThrowIfNull(arguments);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(nproc);
@@ -34,21 +40,29 @@ public static class LocalLauncher
         int port = FreePort();
         using var store = new TCPStore("127.0.0.1", port, is_server: true, timeout ?? TimeSpan.FromHours(1), nproc);
         var processes = new Process[nproc];
+        var restarts = new int[nproc];
+        var finished = new List<Process>();
         try
         {
-            for (int rank = 0; rank < nproc; rank++) processes[rank] = Start(fileName, args, rank, nproc, port, output);
-            var exited = processes.Select(p => p.WaitForExitAsync()).ToList();
+            for (int rank = 0; rank < nproc; rank++) processes[rank] = Start(fileName, args, rank, nproc, port, 0, output);
             var deadline = timeout is { } t ? Task.Delay(t) : Task.Delay(Timeout.Infinite);
-            while (exited.Any(e => !e.IsCompleted))
+            while (processes.Any(p => !p.HasExited))
             {
-                Task first = Task.WhenAny(Task.WhenAny(exited.Where(e => !e.IsCompleted)), deadline).GetAwaiter().GetResult();
+                Task first = Task.WhenAny(Task.WhenAny(processes.Where(p => !p.HasExited).Select(p => p.WaitForExitAsync())), deadline).GetAwaiter().GetResult();
                 if (first == deadline || (stopAllOnFailure && processes.Any(p => p.HasExited && p.ExitCode != 0))) break;
+                for (int rank = 0; rank < nproc; rank++)
+                {
+                    if (!processes[rank].HasExited || processes[rank].ExitCode == 0 || restarts[rank] == maxRestarts) continue;
+                    output(rank, $"exited with code {processes[rank].ExitCode}; restarting it ({++restarts[rank]} of {maxRestarts})");
+                    finished.Add(processes[rank]);
+                    processes[rank] = Start(fileName, args, rank, nproc, port, restarts[rank], output);
+                }
             }
             return processes.Select(Finish).ToArray();
         }
         finally
         {
-            foreach (Process? p in processes) p?.Dispose();
+            foreach (Process? p in processes.Concat(finished)) p?.Dispose();
         }
     }
 
@@ -57,20 +71,20 @@ public static class LocalLauncher
     /// <see cref="Run"/>), whether it was started as an executable or with <c>dotnet app.dll</c>.
     /// </summary>
     public static int[] RunSelf(IEnumerable<string> arguments, int nproc, TimeSpan? timeout = null, Action<int, string>? output = null,
-        bool stopAllOnFailure = true)
+        bool stopAllOnFailure = true, int maxRestarts = 0)
     {
         ArgumentNullException.ThrowIfNull(arguments);
         string host = Environment.ProcessPath ?? throw new InvalidOperationException("the path of this process is unknown");
         bool viaDotnet = Path.GetFileNameWithoutExtension(host) == "dotnet";
         string[] prefix = viaDotnet ? [Environment.GetCommandLineArgs()[0]] : [];
-        return Run(host, prefix.Concat(arguments), nproc, timeout, output, stopAllOnFailure);
+        return Run(host, prefix.Concat(arguments), nproc, timeout, output, stopAllOnFailure, maxRestarts);
     }
 
-    private static Process Start(string fileName, string[] args, int rank, int nproc, int port, Action<int, string> output)
+    private static Process Start(string fileName, string[] args, int rank, int nproc, int port, int restart, Action<int, string> output)
     {
         var info = new ProcessStartInfo(fileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (string a in args) info.ArgumentList.Add(a);
-        var place = new DistributedEnvironment { Rank = rank, WorldSize = nproc, LocalRank = rank, MasterAddress = "127.0.0.1", MasterPort = port, AgentStore = true };
+        var place = new DistributedEnvironment { Rank = rank, WorldSize = nproc, LocalRank = rank, MasterAddress = "127.0.0.1", MasterPort = port, AgentStore = true, RestartCount = restart };
         foreach ((string name, string value) in place.ToVariables()) info.Environment[name] = value;
         info.Environment["OMP_NUM_THREADS"] = Math.Max(1, Environment.ProcessorCount / nproc).ToString(CultureInfo.InvariantCulture);
         var process = new Process { StartInfo = info };

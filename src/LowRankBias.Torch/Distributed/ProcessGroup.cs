@@ -12,6 +12,7 @@ namespace LowRankBias.Torch.Distributed;
 public sealed partial class ProcessGroup : IDisposable
 {
     private IntPtr _handle;
+    private int _disposed;
     private readonly TCPStore _store;
     private readonly bool _ownsStore;
     private readonly string? _glooInterface, _glooHostname;
@@ -41,6 +42,7 @@ public sealed partial class ProcessGroup : IDisposable
             throw new DistributedException($"rank {rank}: could not form the {backend} group of {world_size} ranks within {timeout.TotalSeconds:0.#} s: {TCPStore.LastError()}");
         this.backend = backend;
         this.rank = rank;
+        initial_rank = rank;
         this.world_size = world_size;
         this.timeout = timeout;
         _store = store;
@@ -71,9 +73,6 @@ public sealed partial class ProcessGroup : IDisposable
             throw;
         }
     }
-
-    /// <summary>Number of times the group was re-formed after failures (see <see cref="Reform"/>).</summary>
-    public int generation { get; private init; }
 
     /// <summary>Whether this build of the native library has <paramref name="backend"/> (<c>"gloo"</c>, <c>"nccl"</c>).</summary>
     public static bool is_backend_available(string backend) => lrb_dist_has_backend(backend ?? throw new ArgumentNullException(nameof(backend))) != 0;
@@ -182,9 +181,9 @@ public sealed partial class ProcessGroup : IDisposable
     /// <summary>Leaves the group (<c>dist.destroy_process_group</c>).</summary>
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         IntPtr handle = Interlocked.Exchange(ref _handle, IntPtr.Zero);
-        if (handle == IntPtr.Zero) return;
-        lrb_process_group_free(handle);
+        if (handle != IntPtr.Zero) lrb_process_group_free(handle); // already freed when the group was re-formed
         if (_ownsStore) _store.Dispose();
         if (_ownsRendezvous && !ReferenceEquals(_rendezvous, _store)) _rendezvous.Dispose();
         GC.SuppressFinalize(this);

@@ -20,11 +20,16 @@ public sealed class DistributedLte
 {
     private readonly Tensor[] _merged;
     private readonly (MultiHeadLoraLinear lora, Tensor weight)[] _gathered;
+    private readonly Tensor[] _shared;
+    private readonly object _fingerprint;
+    private bool _ownsGroup;
 
     /// <summary>Adapts <paramref name="model"/> (in place) to hold this rank's share of the heads.</summary>
     /// <param name="model">The plain model, built the same way on every rank.</param>
     /// <param name="options">The LTE options of the whole run (<see cref="LteOptions.Heads"/> = N, a multiple of the world size).</param>
-    /// <param name="group">The process group; every rank calls this constructor.</param>
+    /// <param name="group">The process group; every rank calls this constructor. A restarted rank of an elastic job
+    /// passes the group <see cref="ProcessGroup.rejoin"/> gave it: it then receives the running job's weights, its share
+    /// of heads and the merge count, and takes back the heads of its initial rank.</param>
     /// <param name="head_seed">Seed of the heads' initial A factors (see <see cref="Lte.ReseedHeads(ulong)"/>); the same on every rank.</param>
     public DistributedLte(Module model, LteOptions options, ProcessGroup group, ulong head_seed = 0)
     {
@@ -32,14 +37,14 @@ public sealed class DistributedLte
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(group);
         options.Validate();
-        if (options.Heads % group.world_size != 0)
+        if (group.generation == 0 && options.Heads % group.world_size != 0)
             throw new ArgumentException($"{options.Heads} heads cannot be split evenly among {group.world_size} ranks; use a multiple of the world size", nameof(options));
-        group.CheckSameConfiguration("LTE configuration", Fingerprint(model, options, head_seed));
-        Broadcast(model, group);
+        _fingerprint = Fingerprint(model, options, head_seed);
+        _shared = model.parameters().Concat(model.buffers()).ToArray();
         this.group = group;
         this.options = options;
-        local_heads = options.Heads / group.world_size;
-        first_head = group.rank * local_heads;
+        (Merges, local_heads) = Synchronize(group.generation == 0 ? options.Heads / group.world_size : 0);
+        first_head = group.initial_rank * local_heads;
         local = new Lte(model, options with { Heads = local_heads, MergeEvery = 0 });
         local.ReseedHeads(head_seed, first_head);
         // Layers whose factors are smaller than their weight send the factors (all-gather): per rank (W − 1)·k·r·(m + n)
@@ -119,20 +124,57 @@ public sealed class DistributedLte
         using var noGrad = torch.no_grad();
         Tensor[] state = local.parameters().Concat(local.buffers()).ToArray();
         Tensor[] saved = Array.ConvertAll(state, t => t.clone());
+        long merges = Merges;
+        int joiners;
         while (true)
         {
             try
             {
                 MergeOnce();
-                return;
+                joiners = PendingJoins();
+                break;
             }
             catch (DistributedException) when (group.world_size > 1)
             {
                 for (int i = 0; i < state.Length; i++) state[i].copy_(saved[i]);
-                group = group.Reform();
-                Reformed?.Invoke(group);
+                Merges = merges;
+                Replace(group.Reform());
             }
         }
+        if (joiners == 0) return;
+        Replace(group.Admit(joiners));
+        Synchronize(local_heads);
+    }
+
+    // Rank 0 looks whether restarted ranks wait to come back; every rank follows its answer.
+    private int PendingJoins()
+    {
+        using Tensor pending = torch.tensor(new long[] { group.rank == 0 ? group.pending_joins() : 0 });
+        group.all_reduce(pending, ReduceOp.MAX);
+        return (int)pending.item<long>();
+    }
+
+    private void Replace(ProcessGroup next)
+    {
+        if (_ownsGroup) group.Dispose();
+        (group, _ownsGroup) = (next, true);
+        Reformed?.Invoke(group);
+    }
+
+    // Start-up, and the admission of restarted ranks: the same configuration everywhere, then rank 0's merge count,
+    // heads per rank and main weights (shared values of replicas included) broadcast to all, as DDP does at start.
+    private (long merges, int localHeads) Synchronize(int localHeads)
+    {
+        group.CheckSameConfiguration("LTE configuration", _fingerprint);
+        // The source is the first member that was already training: a restarted rank may now be rank 0.
+        int source = group.previous_ranks.Count == 0 ? 0 : group.previous_ranks.ToList().FindIndex(r => r >= 0);
+        if (source < 0) throw new DistributedException($"rank {group.rank}: no member of the group was already training; there are no weights to take");
+        using var noGrad = torch.no_grad();
+        using Tensor counters = torch.tensor(new long[] { Merges, localHeads });
+        group.broadcast(counters, src: source);
+        foreach (Tensor t in _shared) group.broadcast(t, src: source);
+        long[] values = counters.ToArray<long>();
+        return (values[0], (int)values[1]);
     }
 
     private void MergeOnce()
@@ -216,9 +258,4 @@ public sealed class DistributedLte
             HeadSeed = seed, Model = ModelFingerprint.Of(model),
         };
 
-    private static void Broadcast(Module model, ProcessGroup group)
-    {
-        using var noGrad = torch.no_grad();
-        foreach (Tensor t in model.parameters().Concat(model.buffers())) group.broadcast(t, src: 0);
-    }
 }

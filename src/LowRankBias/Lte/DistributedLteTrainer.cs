@@ -18,7 +18,8 @@ public sealed class DistributedLteTrainer
     public DistributedLteTrainer(DistributedLte model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, LRScheduler? scheduler = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        _trainer = new LteTrainer(model.local, optimizer, loss, scheduler);
+        // A restarted rank that rejoined goes on from the running job's last merge.
+        _trainer = new LteTrainer(model.local, optimizer, loss, scheduler) { Iteration = model.Merges * model.options.MergeEvery };
         this.model = model;
     }
 

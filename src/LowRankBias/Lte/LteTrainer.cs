@@ -51,7 +51,7 @@ public sealed class LteTrainer
     public LRScheduler? scheduler { get; }
 
     /// <summary>Cumulative batches trained so far.</summary>
-    public long Iteration { get; private set; }
+    public long Iteration { get; internal set; }
 
     /// <summary>Merges done so far.</summary>
     public long Merges { get; private set; }

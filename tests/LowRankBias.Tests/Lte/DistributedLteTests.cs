@@ -105,6 +105,65 @@ public sealed class DistributedLteTests
         }
     }
 
+    [Fact]
+    public void ARestartedRankRejoinsTheRunningGroupTakesItsWeightsAndItsHeadsBack()
+    {
+        // 4 ranks of one head, merging every 3 steps; rank 2 dies before step 4, the survivors re-form at the merge of
+        // step 6, a restarted rank 2 asks to come back, and the merge of step 9 admits it. All end at step 12 as one group.
+        int port = LocalRanks.FreePort();
+        using var agent = new TCPStore("127.0.0.1", port, is_server: true, LocalRanks.Timeout, 4);
+        DistributedEnvironment Place(int rank) => LocalRanks.Environment(rank, 4, port) with { AgentStore = true };
+        using var survivorsMerged = new ManualResetEventSlim();
+        Func<Finisher?> Rank(int initial) => () =>
+        {
+            using var scope = NewDisposeScope();
+            bool restarted = initial == -2;
+            ProcessGroup group = restarted
+                ? ProcessGroup.rejoin("gloo", LocalRanks.Timeout, Place(2))
+                : ProcessGroup.init_process_group("gloo", LocalRanks.Timeout, Place(initial));
+            var lte = new DistributedLte(Model(ScalarType.Float64, wide: false), Options, group, HeadSeed) { Elastic = true, VerifyMerges = true };
+            using var adamW = new AdamW(lte.local.ParameterGroups(new AdamWOptions { lr = 0.05, weight_decay = 0.1 }));
+            var trainer = new DistributedLteTrainer(lte, adamW, Mse);
+            long firstStep = trainer.Iteration;
+            for (long step = firstStep; step < 12; step++)
+            {
+                if (initial == 2 && step == 3)
+                {
+                    group.Dispose();
+                    return null;
+                }
+                (Tensor x, Tensor y) = Data((int)step, wide: false);
+                trainer.Step(x, y);
+                if (initial == 0 && step == 5)
+                {
+                    survivorsMerged.Set();
+                    while (lte.group.pending_joins() == 0) Thread.Sleep(10);
+                }
+            }
+            var result = new Finisher(MainWeights(lte.local.model), firstStep, lte.group.generation, lte.heads_alive, [.. lte.group.previous_ranks]);
+            lte.group.Dispose();
+            group.Dispose();
+            return result;
+        };
+        Task<Finisher?>[] ranks = [.. new[] { 0, 1, 2, 3 }.Select(r => Task.Factory.StartNew(Rank(r), TaskCreationOptions.LongRunning))];
+        Task<Finisher?> restarted = Task.Factory.StartNew(() => { survivorsMerged.Wait(TimeSpan.FromSeconds(30)); return Rank(-2)(); }, TaskCreationOptions.LongRunning);
+        Assert.True(Task.WaitAll([.. ranks, restarted], TimeSpan.FromSeconds(60)), "ranks did not finish within 60 s");
+
+        Assert.Null(ranks[2].Result);
+        Finisher back = restarted.Result!;
+        Assert.Equal(9, back.FirstStep);                  // it went on from the merge that admitted it (step 9)
+        Finisher[] finishers = [ranks[0].Result!, ranks[1].Result!, back, ranks[3].Result!];
+        foreach (Finisher f in finishers)
+        {
+            Assert.Equal(4, f.HeadsAlive);
+            Assert.Equal(2, f.Generation);                // re-formed without rank 2, then with it
+            Assert.Equal([0, 1, -1, 2], f.PreviousRanks); // by initial rank; the restarted one had no rank before
+            for (int i = 0; i < f.Weights.Length; i++) Assert.Equal(finishers[0].Weights[i], f.Weights[i]);
+        }
+    }
+
+    private sealed record Finisher(double[][] Weights, long FirstStep, int Generation, int HeadsAlive, int[] PreviousRanks);
+
     private sealed record RankOutcome(bool Alive, double[][] Weights, double Loss, int Reformations, int HeadsAlive, int[] PreviousRanks);
 
     [Fact]

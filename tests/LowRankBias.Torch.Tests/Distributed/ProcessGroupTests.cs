@@ -156,6 +156,9 @@ public class ProcessGroupTests
         var mpi = DistributedEnvironment.FromVariables(new Dictionary<string, string?> { ["OMPI_COMM_WORLD_RANK"] = "2", ["OMPI_COMM_WORLD_SIZE"] = "3", ["MASTER_ADDR"] = "h0" }.GetValueOrDefault);
         Assert.Equal((2, 3, "h0", "openmpi"), (mpi.Rank, mpi.WorldSize, mpi.MasterAddress, mpi.Source));
         Assert.Equal(1, DistributedEnvironment.FromVariables(_ => null).WorldSize);
+        // torchrun's elastic agent: its store, and how often this rank was restarted; the variables round-trip.
+        var restarted = torchrun with { AgentStore = true, RestartCount = 2 };
+        Assert.Equal(restarted, DistributedEnvironment.FromVariables(restarted.ToVariables().GetValueOrDefault));
         Assert.Throws<ArgumentException>(() => DistributedEnvironment.FromVariables(new Dictionary<string, string?> { ["RANK"] = "4", ["WORLD_SIZE"] = "4" }.GetValueOrDefault));
         Assert.Throws<ArgumentException>(() => DistributedEnvironment.FromVariables(new Dictionary<string, string?> { ["RANK"] = "0", ["WORLD_SIZE"] = "two" }.GetValueOrDefault));
     }
