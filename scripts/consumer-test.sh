@@ -20,3 +20,17 @@ cat >nuget.config <<CONFIG
 CONFIG
 dotnet restore -p:LowRankBiasVersion="$version" --packages "$work/packages" --nologo -v quiet
 dotnet run -c Release --no-restore -p:LowRankBiasVersion="$version" --nologo
+
+# Without its native bridge, or with one that cannot be loaded, the app must fail with the one clear message that
+# names where it looked and how to fix it — not with a bare DllNotFoundException from deep inside.
+app="$(find "$work/app/bin/Release" -name Consumer.dll -printf '%h\n' | head -1)"
+for broken in missing unloadable; do
+  cp -r "$app" "$work/$broken"
+  find "$work/$broken" -name libLowRankBiasNative.so -delete
+  [[ $broken == unloadable ]] && echo "not a shared library" >"$work/$broken/libLowRankBiasNative.so"
+  if dotnet "$work/$broken/Consumer.dll" >"$work/$broken.log" 2>&1; then echo "consumer: ran without a loadable native bridge"; exit 1; fi
+  for phrase in "could not load its native bridge libLowRankBiasNative.so" "Looked in:" "Fix: install libtorch" "LRB_TORCH_DIR"; do
+    grep -qF "$phrase" "$work/$broken.log" || { cat "$work/$broken.log"; echo "consumer ($broken bridge): message lacks '$phrase'"; exit 1; }
+  done
+done
+echo "consumer: a missing or unloadable native bridge gives the clear message"

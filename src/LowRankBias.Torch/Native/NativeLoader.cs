@@ -67,7 +67,7 @@ internal static class NativeLoader
         string? overridePath = Environment.GetEnvironmentVariable("LRB_NATIVE_PATH");
         if (!string.IsNullOrEmpty(overridePath)) yield return overridePath;
         var dirs = new[] { AppContext.BaseDirectory, Path.GetDirectoryName(assembly.Location) ?? "" }
-            .Where(d => d.Length > 0).Distinct();
+            .Where(d => d.Length > 0).Select(d => Path.TrimEndingDirectorySeparator(Path.GetFullPath(d))).Distinct();
         foreach (string dir in dirs)
         {
             yield return Path.Combine(dir, FileName);

@@ -146,6 +146,24 @@ public class SpectralMetricsTests
     }
 
     [Fact]
+    public void EveryMatrixOfAVitSAgreesBatchedAndOneByOne()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(0);
+        using var model = new LowRankBias.Torch.Models.VisionTransformer(LowRankBias.Torch.Models.VisionTransformer.Config.ViT_S);
+        IReadOnlyList<(string name, Tensor weight)> weights = SpectralMonitor.Weights(model);
+        Assert.True(weights.Count >= 48 && weights.Select(w => string.Join("x", w.weight.shape)).Distinct().Count() <= 8, "ViT-S: many matrices, few shapes");
+        IReadOnlyList<MatrixSpectrum> batched = SpectralMetrics.Analyze(weights);
+        foreach (var ((name, weight), spectrum) in weights.Zip(batched))
+        {
+            MatrixSpectrum alone = SpectralMetrics.Analyze(weight, name);
+            Assert.Equal(alone.SingularValues.Length, spectrum.SingularValues.Length);
+            for (int i = 0; i < alone.SingularValues.Length; i++) Close(alone.SingularValues[i], spectrum.SingularValues[i], 1e-5, $"{name} σ{i}");
+            Close(alone.EffectiveRank, spectrum.EffectiveRank, 1e-5, $"{name} effective rank");
+        }
+    }
+
+    [Fact]
     public void ZeroAndNonFiniteMatricesHaveDocumentedResultsWithoutSpoilingTheBatch()
     {
         using var scope = NewDisposeScope();
