@@ -18,6 +18,12 @@ run VitPretraining --preset tiny --grid --out "$out/vit"
 expect vit/curves.csv vit/summary.md vit/grid.csv vit/accuracy-vs-samples.svg vit/accuracy-vs-samples-per-device.svg vit/head-similarity.svg
 run ModelMerging --preset tiny --out "$out/merging"
 expect merging/merging.csv merging/summary.md merging/merging-loss.svg merging/stable-rank.svg merging/weight-decay-sweep.svg
+run Grokking --preset tiny --out "$out/grokking"
+expect grokking/grokking.csv grokking/summary.md grokking/error.svg grokking/effective-rank.svg grokking/data30-wd1/spectral.jsonl \
+  grokking/data30-wd1/singular-values.svg grokking/data30-wd1/alignment-diagonal.svg grokking/data30-wd1/effective-rank.svg
+run SpectralDynamics --preset tiny --out "$out/spectral"
+expect spectral/spectral-dynamics.csv spectral/summary.md spectral/effective-rank.svg spectral/pruning.svg spectral/wd0/effective-rank.svg \
+  spectral/wd0/alignment.svg spectral/wd0/agreement.svg spectral/random-labels/spectral.jsonl
 # Distributed LTE in 2 processes over Gloo (launched like torchrun) must end with the single-device run's weights.
 run DistributedLte --mode single --dtype float64 --steps 12 --train 512 --batch 32 --merge-every 4 --out "$out/dist"
 run DistributedLte --nproc-per-node 2 --mode lte --dtype float64 --steps 12 --train 512 --batch 32 --merge-every 4 --out "$out/dist"

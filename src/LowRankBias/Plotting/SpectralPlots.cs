@@ -22,6 +22,27 @@ public static class SpectralPlots
     public static string AgreementHeatmap(IReadOnlyList<SpectralRecord> records) =>
         Heatmap(records, r => r.Agreement.Select(a => (a.Name, a.Score)), "Singular-vector agreement with the previous record", "agreement", 0, 1);
 
+    /// <summary>
+    /// One pair's alignment diagonal A_ii over the records (Yunis et al. figure 2, last column): rows are the index i of
+    /// the singular directions, columns the records. <paramref name="pair"/> is an alignment name ("first → second") or
+    /// a layer's path for its agreement over time.
+    /// </summary>
+    public static string AlignmentDiagonal(IReadOnlyList<SpectralRecord> records, string pair)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        ArgumentException.ThrowIfNullOrEmpty(pair);
+        var columns = records.Select(r => (r.Step, diagonal: r.Alignment.Concat(r.Agreement).FirstOrDefault(d => d.Name == pair)?.Diagonal))
+            .Where(c => c.diagonal is not null).ToList();
+        if (columns.Count == 0) throw new ArgumentException($"no record has the pair '{pair}'", nameof(pair));
+        int length = columns.Max(c => c.diagonal!.Length);
+        var values = new double[length, columns.Count];
+        for (int i = 0; i < length; i++)
+            for (int j = 0; j < columns.Count; j++) values[i, j] = i < columns[j].diagonal!.Length ? columns[j].diagonal![i] : double.NaN;
+        string[] rows = Enumerable.Range(1, length).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        string[] steps = columns.Select(c => c.Step.ToString("#,0", CultureInfo.InvariantCulture)).ToArray();
+        return new SvgHeatmap { Title = $"Alignment diagonal A_ii, {pair}", XLabel = "step", ValueLabel = "|⟨u_i, v_i⟩|", Min = 0, Max = 1 }.Render(rows, steps, values);
+    }
+
     /// <summary>The <paramref name="count"/> largest singular values of <paramref name="layer"/> over the records (log scale).</summary>
     public static string SingularValues(IReadOnlyList<SpectralRecord> records, string layer, int count = 10)
     {

@@ -46,11 +46,11 @@ public sealed record SvgHeatmap
         int labelWidth = 8 + 7 * Math.Min(40, rowLabels.Max(l => l.Length));
         double cellW = Math.Clamp(640.0 / columns, 2, 40), cellH = Math.Clamp(480.0 / rows, 4, 24);
         double left = labelWidth, top = 40, plotW = cellW * columns, plotH = cellH * rows;
-        double width = left + plotW + 110, height = top + plotH + 60;
+        double width = Math.Max(left + plotW + 110, 20 + 7.5 * Title.Length), height = top + plotH + 60; // room for the title
         var svg = new StringBuilder();
         Append(svg, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width:F0}\" height=\"{height:F0}\" font-family=\"sans-serif\" font-size=\"11\">");
         Append(svg, $"<rect width=\"100%\" height=\"100%\" fill=\"white\"/>");
-        Append(svg, $"<text x=\"{left + plotW / 2:F1}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{Escape(Title)}</text>");
+        Append(svg, $"<text x=\"{width / 2:F1}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{Escape(Title)}</text>");
         for (int r = 0; r < rows; r++)
         {
             string label = rowLabels[r].Length > 40 ? "…" + rowLabels[r][^39..] : rowLabels[r];

@@ -92,7 +92,8 @@ public sealed class SpectralMonitor : IDisposable
 
     /// <summary>
     /// The matrices the monitor measures, by module path: a LoRA layer's W + Σ (active, unmerged) BA, an expanded
-    /// layer's product of factors, any other Linear, Conv2d or Embedding weight; owned by the current dispose scope.
+    /// layer's product of factors, any other Linear, Conv2d or Embedding weight, each as out × in (an embedding's table
+    /// transposed to [d, vocabulary]); owned by the current dispose scope.
     /// </summary>
     public static IReadOnlyList<(string name, Tensor weight)> Weights(Module model)
     {
@@ -103,13 +104,16 @@ public sealed class SpectralMonitor : IDisposable
         {
             if (inside is not null && (inside.Length == 0 || name.StartsWith(inside + ".", StringComparison.Ordinal))) continue;
             inside = null;
+            // Every matrix as out × in: an embedding's table [vocabulary, d] maps one-hot tokens to d, so it is transposed,
+            // which lets it chain into the layer that reads its output (Yunis et al.'s embedding → attention alignment).
             Tensor? weight = module switch
             {
+                LoraEmbedding lora => Effective(lora).t(),
                 LoraLayer lora => Effective(lora),
                 ExpandedLayer expanded => expanded.EffectiveWeight(),
                 Linear linear => linear.weight.detach(),
                 Conv2d conv => conv.weight.detach(),
-                Embedding embedding => embedding.weight.detach(),
+                Embedding embedding => embedding.weight.detach().t(),
                 _ => null,
             };
             if (weight is null) continue;
@@ -137,7 +141,7 @@ public sealed class SpectralMonitor : IDisposable
             Tensor first = WeightMatrices.AsMatrix(weights[i].weight, weights[i].name);
             Tensor second = weights[i + 1].weight.dim() == 4 ? WeightMatrices.CentreSlice(weights[i + 1].weight, weights[i + 1].name) : weights[i + 1].weight;
             if (second.dim() != 2 || second.size(1) != first.size(0)) continue;
-            AlignmentResult a = LayerAlignment.Consecutive(first, second, options.ScoreCount, options.ScoreCount);
+            AlignmentResult a = LayerAlignment.Consecutive(first, second, options.ScoreCount, options.DiagonalLength);
             pairs.Add(new DiagonalRecord($"{weights[i].name} → {weights[i + 1].name}", a.Score, a.Diagonal));
         }
         return [.. pairs];
@@ -152,7 +156,7 @@ public sealed class SpectralMonitor : IDisposable
             Tensor matrix = WeightMatrices.AsMatrix(weight, name);
             if (_previous?.GetValueOrDefault(name) is { } before && before.shape.SequenceEqual(matrix.shape))
             {
-                AlignmentResult a = LayerAlignment.SingularVectorAgreement(before, matrix, options.ScoreCount, options.ScoreCount);
+                AlignmentResult a = LayerAlignment.SingularVectorAgreement(before, matrix, options.ScoreCount, options.DiagonalLength);
                 records.Add(new DiagonalRecord(name, a.Score, a.Diagonal));
             }
             current[name] = matrix.clone().DetachFromDisposeScope();

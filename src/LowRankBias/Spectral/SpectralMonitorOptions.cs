@@ -18,6 +18,9 @@ public sealed record SpectralMonitorOptions
     /// <summary>Diagonal entries averaged into an alignment score, and kept (10 in Yunis et al.). Default 10.</summary>
     public int ScoreCount { get; init; } = 10;
 
+    /// <summary>Leading diagonal entries kept per pair, at least <see cref="ScoreCount"/> (Yunis et al. plot up to 100). Default 32.</summary>
+    public int DiagonalLength { get; init; } = 32;
+
     /// <summary>Options of the spectra (convolution layout, float64 computation, …). Default <see cref="SpectralOptions.Default"/>.</summary>
     public SpectralOptions Spectral { get; init; } = SpectralOptions.Default;
 
@@ -27,6 +30,7 @@ public sealed record SpectralMonitorOptions
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(Every, nameof(Every));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(TopSingularValues, nameof(TopSingularValues));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ScoreCount, nameof(ScoreCount));
+        ArgumentOutOfRangeException.ThrowIfLessThan(DiagonalLength, ScoreCount, nameof(DiagonalLength));
         ArgumentNullException.ThrowIfNull(Spectral, nameof(Spectral));
     }
 }

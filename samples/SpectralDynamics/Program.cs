@@ -1,0 +1,135 @@
+// The spectral dynamics of training (Yunis et al., figures 3, 4, 6 and 8) on a 4-layer ReLU MLP and Fashion-MNIST:
+// every weight matrix's effective rank over time (a heatmap), how much of the function lives in the top vs the bottom
+// half of each matrix's spectrum (pruned without retraining, at every record), how weight decay drives the rank down,
+// and how fitting random labels keeps it high. A SpectralMonitor records every matrix during each run.
+// Usage: SpectralDynamics [--preset tiny|quick|paper] [--out DIR]
+using System.Globalization;
+using LowRankBias.Plotting;
+using LowRankBias.Spectral;
+using LowRankBias.Torch;
+using LowRankBias.Torch.Data;
+using LowRankBias.Torch.Models;
+using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Optim;
+using Spectre.Console;
+using static LowRankBias.Torch.torch;
+
+string presetName = Option("--preset") ?? "quick";
+var p = presetName switch
+{
+    "tiny" => (train: 512, test: 512, width: 64L, steps: 20, every: 10, decays: new[] { 0.0, 1e-2 }),
+    "quick" => (train: 10_000, test: 5_000, width: 512L, steps: 4_000, every: 200, decays: new[] { 0.0, 1e-4, 1e-3, 1e-2 }),
+    "paper" => (train: 60_000, test: 10_000, width: 1024L, steps: 60_000, every: 1_000, decays: new[] { 0.0, 1e-4, 1e-3, 1e-2, 1e-1 }),
+    _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
+};
+string output = Option("--out") ?? Path.Combine("out", "spectral-dynamics", presetName);
+Directory.CreateDirectory(output);
+const int Batch = 128;
+const double Lr = 0.01;
+Console.WriteLine($"preset {presetName}: MLP 784-{p.width}-{p.width}-{p.width}-10 on {p.train:N0} Fashion-MNIST images, SGD lr {Lr} momentum 0.9, " +
+                  $"batch {Batch}, {p.steps:N0} steps, spectra every {p.every}; output {Path.GetFullPath(output)}");
+
+using TensorDataset trainAll = FashionMnist.Load(train: true), testAll = FashionMnist.Load(train: false);
+using TensorDataset train = Flat(trainAll, p.train), test = Flat(testAll, p.test);
+using var randomLabels = new TensorDataset(train.tensors[0], RandomLabels.Corrupt(train.tensors[1], classes: 10, seed: 3));
+
+var runs = p.decays.Select(d => (name: $"weight decay {d:G2}", slug: $"wd{d:G2}", data: train, decay: d, prune: d == 0))
+    .Append((name: "random labels", slug: "random-labels", data: randomLabels, decay: 0.0, prune: false)).ToArray();
+var rows = new List<string> { "run,step,train_accuracy,test_accuracy,mean_normalized_effective_rank,test_accuracy_top_half_removed,test_accuracy_bottom_half_removed" };
+var meanRank = new List<ChartSeries>();
+var pruning = new List<ChartSeries>();
+var summary = new List<string[]>();
+foreach (var run in runs)
+{
+    manual_seed(0);
+    using var model = new MLP(new MLP.Config { widths = [784, p.width, p.width, p.width, 10] });
+    using var optimizer = new SGD(model.parameters(), lr: Lr, momentum: 0.9, weight_decay: run.decay);
+    var loader = new DataLoader(run.data, batch_size: Batch, shuffle: true, drop_last: true, seed: 1);
+    string runDir = Path.Combine(output, run.slug);
+    using var monitor = new SpectralMonitor(model, runDir, new SpectralMonitorOptions { Every = p.every });
+    var rank = new List<(double, double)>();
+    var (full, noTop, noBottom) = (new List<(double, double)>(), new List<(double, double)>(), new List<(double, double)>());
+    (double trainAccuracy, double testAccuracy) last = default;
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    for (int step = 0; step <= p.steps; step++)
+    {
+        if (step % p.every == 0 || step == p.steps)
+        {
+            SpectralRecord record = monitor.Record(step);
+            double mean = record.Layers.Average(l => l.NormalizedEffectiveRank);
+            last = (Accuracy(model, run.data), Accuracy(model, test));
+            double withoutTop = double.NaN, withoutBottom = double.NaN;
+            if (run.prune)
+            {
+                using (SvdPruning.Apply(model, 0.5, SpectrumPart.Top)) withoutTop = Accuracy(model, test);
+                using (SvdPruning.Apply(model, 0.5, SpectrumPart.Bottom)) withoutBottom = Accuracy(model, test);
+                full.Add((step, last.testAccuracy));
+                noTop.Add((step, withoutTop));
+                noBottom.Add((step, withoutBottom));
+            }
+            rank.Add((step, mean));
+            rows.Add(string.Create(CultureInfo.InvariantCulture, $"{run.slug},{step},{last.trainAccuracy:R},{last.testAccuracy:R},{mean:R},{withoutTop:R},{withoutBottom:R}"));
+            if (step % (5 * p.every) == 0 || step == p.steps)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{run.name}: step {step,6:N0}  train accuracy {last.trainAccuracy:P1}  test accuracy {last.testAccuracy:P1}  mean exp(H)/R {mean:F3}  ({clock.Elapsed.TotalSeconds:F0} s)"));
+        }
+        if (step == p.steps) break;
+        using var scope = NewDisposeScope();
+        Tensor[] batch = loader.Next();
+        optimizer.zero_grad();
+        nn.functional.cross_entropy(model.call(batch[0]), batch[1]).backward();
+        optimizer.step();
+    }
+    meanRank.Add(new ChartSeries(run.name, rank));
+    if (run.prune)
+    {
+        pruning.Add(new ChartSeries("full model", full));
+        pruning.Add(new ChartSeries("bottom half of every spectrum removed", noBottom));
+        pruning.Add(new ChartSeries("top half of every spectrum removed", noTop));
+    }
+    SpectralPlots.WriteAll(monitor.Records, runDir, "layers.1");
+    summary.Add([run.name, F(last.trainAccuracy), F(last.testAccuracy), rank[0].Item2.ToString("F3", CultureInfo.InvariantCulture), rank[^1].Item2.ToString("F3", CultureInfo.InvariantCulture)]);
+}
+
+File.WriteAllLines(Path.Combine(output, "spectral-dynamics.csv"), rows);
+File.WriteAllText(Path.Combine(output, "effective-rank.svg"), new SvgLineChart
+{
+    Title = "Mean normalised effective rank exp(H)/R of the 4 weight matrices", XLabel = "step", YLabel = "exp(H)/R",
+}.Render(meanRank));
+File.WriteAllText(Path.Combine(output, "pruning.svg"), new SvgLineChart
+{
+    Title = "Test accuracy with half of every weight matrix's spectrum removed (no weight decay)", XLabel = "step", YLabel = "test accuracy",
+}.Render(pruning));
+string[] headers = ["run", "train accuracy", "test accuracy", "mean exp(H)/R at start", "at end"];
+var table = new Table().AddColumns(headers);
+var markdown = new List<string> { "| " + string.Join(" | ", headers) + " |", "|---|---:|---:|---:|---:|" };
+foreach (string[] cells in summary)
+{
+    table.AddRow(cells.Select(Markup.Escape).ToArray());
+    markdown.Add("| " + string.Join(" | ", cells) + " |");
+}
+AnsiConsole.Write(table);
+File.WriteAllLines(Path.Combine(output, "summary.md"), markdown);
+Console.WriteLine($"wrote spectral-dynamics.csv, summary.md, effective-rank.svg, pruning.svg and per run the monitor's records and figures to {Path.GetFullPath(output)}");
+
+static TensorDataset Flat(TensorDataset all, int count)
+{
+    using TensorDataset part = all.Take(count);
+    using var scope = NewDisposeScope();
+    return new TensorDataset(part.tensors[0].reshape(-1, 784), part.tensors[1]);
+}
+
+static double Accuracy(Module model, TensorDataset data)
+{
+    using var scope = NewDisposeScope();
+    using var noGrad = no_grad();
+    return (model.call(data.tensors[0]).argmax(1) == data.tensors[1]).to(ScalarType.Float64).mean().item<double>();
+}
+
+static string F(double x) => x.ToString("P1", CultureInfo.InvariantCulture);
+
+string? Option(string name)
+{
+    int i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
