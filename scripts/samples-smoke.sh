@@ -24,6 +24,11 @@ expect grokking/grokking.csv grokking/summary.md grokking/error.svg grokking/eff
 run SpectralDynamics --preset tiny --out "$out/spectral"
 expect spectral/spectral-dynamics.csv spectral/summary.md spectral/effective-rank.svg spectral/pruning.svg spectral/wd0/effective-rank.svg \
   spectral/wd0/alignment.svg spectral/wd0/agreement.svg spectral/random-labels/spectral.jsonl
+# The GPT half needs the Shakespeare text of shared/data (beside the repository); without it only the Mixer runs.
+text="$root/../shared/data/tinyshakespeare.txt"
+if [[ -f $text ]]; then run LteArchitectures all --preset tiny --text "$text" --out "$out/lte-arch"; expect lte-arch/gpt.svg
+else echo "no $text: LteArchitectures runs the Mixer only"; run LteArchitectures mixer --preset tiny --out "$out/lte-arch"; fi
+expect lte-arch/curves.csv lte-arch/summary.md lte-arch/mixer.svg
 # Distributed LTE in 2 processes over Gloo (launched like torchrun) must end with the single-device run's weights.
 run DistributedLte --mode single --dtype float64 --steps 12 --train 512 --batch 32 --merge-every 4 --out "$out/dist"
 run DistributedLte --nproc-per-node 2 --mode lte --dtype float64 --steps 12 --train 512 --batch 32 --merge-every 4 --out "$out/dist"
