@@ -12,15 +12,14 @@ using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
-using Spectre.Console;
 using static LowRankBias.Torch.torch;
 
 string presetName = Option("--preset") ?? "quick";
 var p = presetName switch
 {
-    "tiny" => (modulus: 11, steps: 20, every: 10),
-    "quick" => (modulus: 97, steps: 12_000, every: 200),
-    "paper" => (modulus: 97, steps: 40_000, every: 100),
+    "tiny" => (modulus: 11, steps: 20, every: 10, width: 32L),
+    "quick" => (modulus: int.Parse(Option("--modulus") ?? "59", CultureInfo.InvariantCulture), steps: int.Parse(Option("--steps") ?? "8000", CultureInfo.InvariantCulture), every: 100, width: 64L),
+    "paper" => (modulus: 97, steps: 40_000, every: 100, width: 128L),
     _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
 };
 (string name, string slug, double fraction, double decay)[] runs =
@@ -38,12 +37,12 @@ Console.WriteLine($"preset {presetName}: addition mod {p.modulus}, one-layer tra
 var rows = new List<string> { "run,step,train_error,test_error,effective_rank_attention,alignment_embed_attention" };
 var errors = new List<ChartSeries>();
 var ranks = new List<ChartSeries>();
-var summary = new List<string[]>();
+var summary = new SummaryTable("run", "train error", "test error", "test error ≤ 5% at step", $"effective rank of {Attention}, start", "end");
 foreach (var run in runs)
 {
     manual_seed(0);
     using var task = new ModularAddition(p.modulus, run.fraction, seed: 0);
-    using var model = new ModularAdditionTransformer(ModularAdditionTransformer.Config.Yunis with { p = p.modulus });
+    using var model = new ModularAdditionTransformer(ModularAdditionTransformer.Config.Yunis with { p = p.modulus, d_model = p.width, d_mlp = 4 * p.width });
     using var optimizer = new AdamW(model.parameters(), lr: 1e-3, betas: (0.9, 0.98), weight_decay: run.decay);
     string runDir = Path.Combine(output, run.slug);
     using var monitor = new SpectralMonitor(model, runDir, new SpectralMonitorOptions { Every = p.every, Agreement = false });
@@ -80,24 +79,15 @@ foreach (var run in runs)
     ranks.Add(new ChartSeries(run.name, rank));
     SpectralPlots.WriteAll(monitor.Records, runDir, Attention);
     File.WriteAllText(Path.Combine(runDir, "alignment-diagonal.svg"), SpectralPlots.AlignmentDiagonal(monitor.Records, Pair));
-    summary.Add([run.name, F(train[^1].Item2), F(test[^1].Item2), generalised is { } g ? g.ToString("N0", CultureInfo.InvariantCulture) : "never",
-        rank[0].Item2.ToString("F1", CultureInfo.InvariantCulture), rank[^1].Item2.ToString("F1", CultureInfo.InvariantCulture)]);
+    summary.AddRow(run.name, F(train[^1].Item2), F(test[^1].Item2), generalised is { } g ? g.ToString("N0", CultureInfo.InvariantCulture) : "never",
+        rank[0].Item2.ToString("F1", CultureInfo.InvariantCulture), rank[^1].Item2.ToString("F1", CultureInfo.InvariantCulture));
 }
 
 File.WriteAllLines(Path.Combine(output, "grokking.csv"), rows);
 File.WriteAllText(Path.Combine(output, "error.svg"), new SvgLineChart { Title = $"Addition mod {p.modulus}: error", XLabel = "step", YLabel = "error" }.Render(errors));
 File.WriteAllText(Path.Combine(output, "effective-rank.svg"),
     new SvgLineChart { Title = $"Effective rank exp(H) of {Attention}", XLabel = "step", YLabel = "effective rank" }.Render(ranks));
-string[] headers = ["run", "train error", "test error", "test error ≤ 5% at step", $"effective rank of {Attention}, start", "end"];
-var table = new Table().AddColumns(headers);
-var markdown = new List<string> { "| " + string.Join(" | ", headers) + " |", "|---|---:|---:|---:|---:|---:|" };
-foreach (string[] cells in summary)
-{
-    table.AddRow(cells.Select(Markup.Escape).ToArray());
-    markdown.Add("| " + string.Join(" | ", cells) + " |");
-}
-AnsiConsole.Write(table);
-File.WriteAllLines(Path.Combine(output, "summary.md"), markdown);
+summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote grokking.csv, summary.md, error.svg, effective-rank.svg and per run (" + string.Join(", ", runs.Select(r => r.slug)) +
                   $") the monitor's spectra.jsonl/csv and figures to {Path.GetFullPath(output)}");
 

@@ -6,7 +6,6 @@
 using System.Globalization;
 using LteArchitectures;
 using LowRankBias.Plotting;
-using Spectre.Console;
 
 string which = args.Length > 0 && !args[0].StartsWith("--", StringComparison.Ordinal) ? args[0] : "all";
 if (which is not ("mixer" or "gpt" or "all")) throw new ArgumentException($"unknown experiment '{which}': use mixer, gpt or all");
@@ -16,8 +15,7 @@ string output = Option("--out") ?? Path.Combine("out", "lte-architectures", pres
 Directory.CreateDirectory(output);
 
 var rows = new List<string> { "task,method,step,samples,train_loss,eval_loss,eval_accuracy" };
-var markdown = new List<string> { "| task | method | cumulative samples | eval loss | eval accuracy |", "|---|---|---:|---:|---:|" };
-var table = new Table().AddColumns("task", "method", "cumulative samples", "eval loss", "eval accuracy");
+var summary = new SummaryTable("task", "method", "cumulative samples", "eval loss", "eval accuracy");
 foreach (Experiment task in Experiment.Create(which, preset, Option("--text")))
 {
     using (task)
@@ -45,10 +43,8 @@ foreach (Experiment task in Experiment.Create(which, preset, Option("--text")))
                     $"{task.Name} {method}: step {step,6:N0}  train loss {trainLoss:F4}  eval loss {last.loss:F4}  eval accuracy {last.accuracy:P1}  ({clock.Elapsed.TotalSeconds:F0} s)"));
             }
             curves.Add(new ChartSeries(method, curve));
-            string[] cells = [task.Name, method, ((long)steps * preset.Batch).ToString("N0", CultureInfo.InvariantCulture),
-                last.loss.ToString("F4", CultureInfo.InvariantCulture), last.accuracy.ToString("P1", CultureInfo.InvariantCulture)];
-            table.AddRow(cells);
-            markdown.Add("| " + string.Join(" | ", cells) + " |");
+            summary.AddRow(task.Name, method, ((long)steps * preset.Batch).ToString("N0", CultureInfo.InvariantCulture),
+                last.loss.ToString("F4", CultureInfo.InvariantCulture), last.accuracy.ToString("P1", CultureInfo.InvariantCulture));
             task.Rewind();
         }
         File.WriteAllText(Path.Combine(output, $"{task.Name}.svg"), new SvgLineChart
@@ -58,8 +54,7 @@ foreach (Experiment task in Experiment.Create(which, preset, Option("--text")))
     }
 }
 File.WriteAllLines(Path.Combine(output, "curves.csv"), rows);
-File.WriteAllLines(Path.Combine(output, "summary.md"), markdown);
-AnsiConsole.Write(table);
+summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote curves.csv, summary.md and one SVG per task to {Path.GetFullPath(output)}");
 
 string? Option(string name)

@@ -12,7 +12,6 @@ using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
-using Spectre.Console;
 using static LowRankBias.Torch.torch;
 
 string presetName = Option("--preset") ?? "quick";
@@ -80,16 +79,9 @@ double Position(double decay) => decay > 0 ? Math.Log10(decay) : Math.Log10(p.de
 File.WriteAllText(Path.Combine(output, "weight-decay-sweep.svg"), sweep.Render(finals.GroupBy(f => f.setting)
     .Select(g => new ChartSeries($"merged, {g.Key}", g.Select(f => (Position(f.decay), (f.mergedA + f.mergedB) / 2)).ToArray())).ToArray()));
 
-var table = new Table().AddColumns("weight decay", "setting", "A on its task", "B on its task", "merged on A's task", "merged on B's task");
-var markdown = new List<string> { "| weight decay | setting | A on its task | B on its task | merged on A's task | merged on B's task |", "|---:|---|---:|---:|---:|---:|" };
-foreach (var f in finals)
-{
-    string[] cells = [f.decay.ToString("G2", CultureInfo.InvariantCulture), f.setting, F(f.a), F(f.b), F(f.mergedA), F(f.mergedB)];
-    table.AddRow(cells);
-    markdown.Add("| " + string.Join(" | ", cells) + " |");
-}
-AnsiConsole.Write(table);
-File.WriteAllLines(Path.Combine(output, "summary.md"), markdown);
+var summary = new SummaryTable("weight decay", "setting", "A on its task", "B on its task", "merged on A's task", "merged on B's task");
+foreach (var f in finals) summary.AddRow(f.decay.ToString("G2", CultureInfo.InvariantCulture), f.setting, F(f.a), F(f.b), F(f.mergedA), F(f.mergedB));
+summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote merging.csv, summary.md, merging-loss.svg, stable-rank.svg, weight-decay-sweep.svg to {Path.GetFullPath(output)}");
 
 MLP Network() => new(new MLP.Config { widths = [Dim, .. p.hidden, 1] });

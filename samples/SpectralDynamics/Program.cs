@@ -11,7 +11,6 @@ using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
-using Spectre.Console;
 using static LowRankBias.Torch.torch;
 
 string presetName = Option("--preset") ?? "quick";
@@ -38,7 +37,7 @@ var runs = p.decays.Select(d => (name: $"weight decay {d:G2}", slug: $"wd{d:G2}"
 var rows = new List<string> { "run,step,train_accuracy,test_accuracy,mean_normalized_effective_rank,test_accuracy_top_half_removed,test_accuracy_bottom_half_removed" };
 var meanRank = new List<ChartSeries>();
 var pruning = new List<ChartSeries>();
-var summary = new List<string[]>();
+var summary = new SummaryTable("run", "train accuracy", "test accuracy", "mean exp(H)/R at start", "at end");
 foreach (var run in runs)
 {
     manual_seed(0);
@@ -88,7 +87,7 @@ foreach (var run in runs)
         pruning.Add(new ChartSeries("top half of every spectrum removed", noTop));
     }
     SpectralPlots.WriteAll(monitor.Records, runDir, "layers.1");
-    summary.Add([run.name, F(last.trainAccuracy), F(last.testAccuracy), rank[0].Item2.ToString("F3", CultureInfo.InvariantCulture), rank[^1].Item2.ToString("F3", CultureInfo.InvariantCulture)]);
+    summary.AddRow(run.name, F(last.trainAccuracy), F(last.testAccuracy), rank[0].Item2.ToString("F3", CultureInfo.InvariantCulture), rank[^1].Item2.ToString("F3", CultureInfo.InvariantCulture));
 }
 
 File.WriteAllLines(Path.Combine(output, "spectral-dynamics.csv"), rows);
@@ -100,16 +99,7 @@ File.WriteAllText(Path.Combine(output, "pruning.svg"), new SvgLineChart
 {
     Title = "Test accuracy with half of every weight matrix's spectrum removed (no weight decay)", XLabel = "step", YLabel = "test accuracy",
 }.Render(pruning));
-string[] headers = ["run", "train accuracy", "test accuracy", "mean exp(H)/R at start", "at end"];
-var table = new Table().AddColumns(headers);
-var markdown = new List<string> { "| " + string.Join(" | ", headers) + " |", "|---|---:|---:|---:|---:|" };
-foreach (string[] cells in summary)
-{
-    table.AddRow(cells.Select(Markup.Escape).ToArray());
-    markdown.Add("| " + string.Join(" | ", cells) + " |");
-}
-AnsiConsole.Write(table);
-File.WriteAllLines(Path.Combine(output, "summary.md"), markdown);
+summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote spectral-dynamics.csv, summary.md, effective-rank.svg, pruning.svg and per run the monitor's records and figures to {Path.GetFullPath(output)}");
 
 static TensorDataset Flat(TensorDataset all, int count)

@@ -48,4 +48,13 @@ public sealed class SvgLineChartTests
         Assert.Contains("2", between);
         Assert.DoesNotContain(between, l => l.StartsWith("1e-0.", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Linear_axes_get_round_ticks_that_enclose_the_data()
+    {
+        XDocument doc = XDocument.Parse(new SvgLineChart().Render([new ChartSeries("s", [(0, 0.72), (12_000, 0.99)])]));
+        string[] labels = doc.Descendants(s_svg + "text").Select(t => t.Value).ToArray();
+        Assert.Equal(["0", "5,000", "10,000", "15,000"], labels.Where(l => l.Contains(',') || l == "0").ToArray());
+        Assert.Equal(["0.7", "0.8", "0.9", "1"], labels.Where(l => l.StartsWith("0.") || l == "1").ToArray());
+    }
 }
