@@ -14,7 +14,7 @@ namespace LowRankBias.Lte;
 /// merged (and with <see cref="LteOptions.ResetOptimizer"/> their optimizer state cleared). Iterations count
 /// cumulative batches, as in the paper. Each step runs in its own dispose scope.
 /// </summary>
-public sealed class LteTrainer
+public sealed partial class LteTrainer
 {
     private readonly Func<Tensor, Tensor, Tensor> _loss;
 

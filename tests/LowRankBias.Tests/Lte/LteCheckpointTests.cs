@@ -1,0 +1,78 @@
+using LowRankBias.Lte;
+using LowRankBias.Torch.Optim;
+using LowRankBias.Torch.Training;
+using static LowRankBias.Tests.Lte.LteTestKit;
+
+namespace LowRankBias.Tests.Lte;
+
+/// <summary>Checkpoints of an LTE run taken in the middle of a merge cycle resume bit for bit.</summary>
+public sealed class LteCheckpointTests
+{
+    private const int Steps = 10;
+
+    // Heads re-drawn at merges (from the global generator), optimizer state reset, clipping and a schedule: every piece
+    // of state a resume must bring back.
+    private static LteOptions Options(LteMergeMode mode) => new()
+    {
+        Heads = 2, Rank = 2, Alpha = 4, MergeEvery = 3, MergeMode = mode, ReinitializeA = mode == LteMergeMode.Reset, ResetOptimizer = true,
+        MaxGradNorm = 0.5, Exclude = new[] { "head" },
+    };
+
+    [Theory]
+    [InlineData(LteMergeMode.Reset)]
+    [InlineData(LteMergeMode.Correction)]
+    public void ResumingInTheMiddleOfAMergeCycleContinuesBitIdentically(LteMergeMode mode)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"lrb-lte-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            long[] straight = Train(mode, from: null, stopAt: Steps, save: null);
+            Train(mode, from: null, stopAt: 4, save: path);       // one step past the merge of step 3
+            manual_seed(999);                                       // the resumed run must not depend on the generator's state now
+            long[] resumed = Train(mode, from: path, stopAt: Steps, save: null);
+            Assert.Equal(straight, resumed);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ACheckpointNotTakenByAnLteTrainerIsRefused()
+    {
+        using var scope = NewDisposeScope();
+        using var lte = new LowRankBias.Lte.Lte(new Mlp(1), Options(LteMergeMode.Reset));
+        using var adamW = new AdamW(lte.ParameterGroups(new AdamWOptions { lr = 0.05 }));
+        var trainer = new LteTrainer(lte, adamW, Mse);
+        using Checkpoint plain = Checkpoint.Capture(lte, adamW);
+        Assert.Contains("lte.merges", Assert.Throws<InvalidDataException>(() => trainer.Restore(plain)).Message);
+    }
+
+    // Trains up to step `stopAt` (from a checkpoint, or from scratch with seed 5), saves a checkpoint if asked, and
+    // returns the bits of every tensor of the model's state.
+    private static long[] Train(LteMergeMode mode, string? from, int stopAt, string? save)
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(from is null ? 5UL : 6UL);
+        using var lte = new LowRankBias.Lte.Lte(new Mlp(from is null ? 1 : 7), Options(mode));
+        using var adamW = new AdamW(lte.ParameterGroups(new AdamWOptions { lr = 0.05, weight_decay = 0.1 }));
+        var trainer = new LteTrainer(lte, adamW, Mse, new WarmupCosineLR(adamW, warmup_steps: 2, total_steps: Steps));
+        if (from is not null)
+        {
+            using Checkpoint checkpoint = Checkpoint.Load(from);
+            trainer.Restore(checkpoint);
+        }
+        for (long step = trainer.Iteration; step < stopAt; step++)
+        {
+            (Tensor x, Tensor y) = Batch((int)step, 4);
+            trainer.Step(x, y);
+        }
+        if (save is not null)
+        {
+            using Checkpoint checkpoint = trainer.Capture();
+            checkpoint.Save(save);
+        }
+        return [.. lte.state_dict().Values.SelectMany(t => t.to(ScalarType.Float64).reshape(-1).ToArray<double>()).Select(BitConverter.DoubleToInt64Bits)];
+    }
+}
