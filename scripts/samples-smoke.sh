@@ -13,7 +13,8 @@ expect fashion-mnist/cnn/metrics.csv fashion-mnist/cnn/accuracy.svg fashion-mnis
 run LeastSquaresMerge "$out/least-squares-merge" 30
 expect least-squares-merge/lte-least-squares.csv least-squares-merge/lte-least-squares.svg
 run OverparamExperiments all --preset tiny --out "$out/overparam"
-expect overparam/least_squares.svg overparam/random_rank_linear.svg
+expect overparam/least_squares.svg overparam/random_rank_linear.svg overparam/cnn_fashion_mnist.md overparam/gram_spectrum_original.svg \
+  overparam/gram_spectrum_overparam.svg overparam/gram_spectrum.md
 run VitPretraining --preset tiny --grid --out "$out/vit"
 expect vit/curves.csv vit/summary.md vit/grid.csv vit/accuracy-vs-samples.svg vit/accuracy-vs-samples-per-device.svg vit/head-similarity.svg
 run ModelMerging --preset tiny --out "$out/merging"

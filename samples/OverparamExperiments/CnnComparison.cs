@@ -21,7 +21,7 @@ namespace OverparamExperiments;
 /// </summary>
 internal static class CnnComparison
 {
-    private sealed record Config(string Name, int Depth, ExpansionTargets Targets, Regularizer? Penalty, double Strength);
+    internal sealed record Config(string Name, int Depth, ExpansionTargets Targets, Regularizer? Penalty, double Strength);
 
     // Regulariser strengths: the thesis gives none; these make each penalty's gradient comparable to the loss's at
     // initialisation (an untuned choice, stated in docs/results.md).
@@ -63,7 +63,10 @@ internal static class CnnComparison
         Summarise(results, Path.Combine(outDir, "cnn_fashion_mnist.md"));
     }
 
-    private static (double best, double final) Train(Preset p, Config config, TensorDataset train, TensorDataset test, int seed)
+    /// <summary>Trains one configuration; <paramref name="probe"/>, if given, sees the model at step 0 and every
+    /// <paramref name="probeEvery"/> steps.</summary>
+    internal static (double best, double final) Train(Preset p, Config config, TensorDataset train, TensorDataset test, int seed,
+        Action<Module, long>? probe = null, long probeEvery = 0)
     {
         manual_seed((ulong)(100 + seed));
         using Module model = new ConvNet(ConvNet.Config.FashionMnist);
@@ -76,10 +79,12 @@ internal static class CnnComparison
         long steps = p.CnnEpochs * loader.Count;
         var schedule = new MultiStepLR(optimizer, [steps / 2, 5 * steps / 6]);
         double best = 0, accuracy = 0;
+        probe?.Invoke(model, 0);
         for (int epoch = 0; epoch < p.CnnEpochs; epoch++)
         {
             for (long i = 0; i < loader.Count; i++)
             {
+                long step = epoch * loader.Count + i + 1;
                 using var scope = NewDisposeScope();
                 Tensor[] batch = loader.Next();
                 Tensor loss = nn.functional.cross_entropy(model.call(flip.Apply(batch[0])), batch[1]);
@@ -89,6 +94,7 @@ internal static class CnnComparison
                 loss.backward();
                 optimizer.step();
                 schedule.step();
+                if (probe is not null && step % probeEvery == 0) probe(model, step);
             }
             accuracy = Accuracy(model, test);
             best = Math.Max(best, accuracy);

@@ -1,0 +1,69 @@
+using System.Globalization;
+using LowRankBias.Overparam;
+using LowRankBias.Plotting;
+using LowRankBias.Spectral;
+using LowRankBias.Torch;
+using LowRankBias.Torch.Data;
+using LowRankBias.Torch.Modules;
+using static LowRankBias.Torch.torch;
+
+namespace OverparamExperiments;
+
+/// <summary>
+/// Thesis figure 2.7: the singular values of the Gram matrix of the CNN's penultimate features (cosine kernel, the thesis default; 500
+/// test images), normalised by the largest and sorted, at points through training — for the original CNN and for it
+/// over-parameterised ×4 (FC and conv). The expanded model's spectrum should fall off faster: a lower-rank embedding.
+/// </summary>
+internal static class GramDynamics
+{
+    private const int Images = 500, Shown = 64;
+
+    public static void Run(Preset p, string outDir)
+    {
+        using TensorDataset trainAll = FashionMnist.Load(train: true), testAll = FashionMnist.Load(train: false);
+        using TensorDataset train = trainAll.Take(p.CnnTrainImages), probeSet = testAll.Take(Images);
+        long steps = p.CnnEpochs * (long)Math.Ceiling(p.CnnTrainImages / 128.0);
+        var rows = new List<string> { "model,step,index,normalized_singular_value" };
+        var summary = new SummaryTable("model", "step", "effective rank of the Gram matrix", "σ₁₀/σ₁", "σ₅₀/σ₁");
+        foreach (CnnComparison.Config config in new CnnComparison.Config[] { new("original", 1, ExpansionTargets.All, null, 0), new("both ×4", 4, ExpansionTargets.All, null, 0) })
+        {
+            var series = new List<ChartSeries>();
+            void Probe(Module model, long step)
+            {
+                double[] sigma = Spectrum(model, probeSet.tensors[0], out double effectiveRank);
+                double[] normalised = sigma.Select(s => s / sigma[0]).ToArray();
+                rows.AddRange(normalised.Take(Shown).Select((v, i) => string.Create(CultureInfo.InvariantCulture, $"{config.Name},{step},{i + 1},{v:R}")));
+                series.Add(new ChartSeries($"step {step:N0}", normalised.Take(Shown).Select((v, i) => ((double)i + 1, v)).ToList()));
+                summary.AddRow(config.Name, step.ToString("N0", CultureInfo.InvariantCulture), effectiveRank.ToString("F1", CultureInfo.InvariantCulture),
+                    normalised[9].ToString("G3", CultureInfo.InvariantCulture), normalised[49].ToString("G3", CultureInfo.InvariantCulture));
+            }
+            CnnComparison.Train(p, config, train, probeSet, seed: 0, Probe, probeEvery: Math.Max(1, steps / 4));
+            File.WriteAllText(Path.Combine(outDir, $"gram_spectrum_{(config.Depth == 1 ? "original" : "overparam")}.svg"), new SvgLineChart
+            {
+                Title = $"Gram matrix of the penultimate features, {config.Name}", XLabel = "index i", YLabel = "σᵢ / σ₁", LogY = true,
+            }.Render(series));
+        }
+        File.WriteAllLines(Path.Combine(outDir, "gram_spectrum.csv"), rows);
+        summary.Write(Path.Combine(outDir, "gram_spectrum.md"));
+    }
+
+    // The Gram matrix's singular values, largest first, from the input of the classifier fc2.
+    private static double[] Spectrum(Module model, Tensor images, out double effectiveRank)
+    {
+        using var scope = NewDisposeScope();
+        Tensor? features = null;
+        Module classifier = model.named_modules().First(m => m.name == "fc2").module;
+        // The hook runs inside the forward pass's own dispose scope: the copy is detached from it and freed here.
+        using (classifier.register_forward_pre_hook((_, input) => { features = input.detach().clone().DetachFromDisposeScope(); return null; }))
+        using (no_grad())
+        {
+            model.eval();
+            model.call(images).Dispose();
+            model.train();
+        }
+        using Tensor captured = features!;
+        MatrixSpectrum spectrum = GramMatrix.Spectrum(captured);
+        effectiveRank = spectrum.EffectiveRank;
+        return spectrum.SingularValues;
+    }
+}
