@@ -14,7 +14,7 @@ public sealed class WarmupCosineLR : LRScheduler
     {
     }
 
-    private static Func<long, double, double> Schedule(long warmup, long total, double etaMin)
+    internal static Func<long, double, double> Schedule(long warmup, long total, double etaMin)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(warmup);
         if (total <= warmup) throw new ArgumentOutOfRangeException(nameof(total), total, $"total_steps must exceed warmup_steps ({warmup})");

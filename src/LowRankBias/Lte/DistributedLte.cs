@@ -253,7 +253,7 @@ public sealed class DistributedLte
     private static object Fingerprint(Module model, LteOptions o, ulong seed) =>
         new
         {
-            o.Heads, o.Rank, o.Alpha, o.MergeEvery, MergeMode = o.MergeMode.ToString(), o.ReinitializeA, o.ResetOptimizer,
+            o.Heads, o.Rank, o.Alpha, o.MergeEvery, MergeMode = o.MergeMode.ToString(), o.ReinitializeA, o.ResetOptimizer, o.PruneOptimizer,
             Sampling = o.Sampling.ToString(), AInit = o.AInit.ToString(), NonLowRank = o.NonLowRank.ToString(), o.MaxGradNorm,
             HeadSeed = seed, Model = ModelFingerprint.Of(model),
         };

@@ -45,7 +45,7 @@ public sealed class DistributedLteTrainer
         if (period > 0 && Iteration % period == 0)
         {
             model.Merge();
-            if (model.options.ResetOptimizer) OptimizerState.Clear(_trainer.optimizer, model.local.head_parameters());
+            OptimizerState.AfterMerge(_trainer.optimizer, model.local.head_parameters(), model.options);
         }
         return loss;
     }

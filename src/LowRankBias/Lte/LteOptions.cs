@@ -37,6 +37,13 @@ public sealed record LteOptions
     public bool ResetOptimizer { get; init; }
 
     /// <summary>
+    /// At each merge, zero this fraction of every head moment's entries, the smallest in magnitude (ReLoRA's optimizer
+    /// reset keeps the largest 1%: 0.99), without resetting step counts. 0 (default) leaves the state alone;
+    /// <see cref="ResetOptimizer"/> clears it instead.
+    /// </summary>
+    public double PruneOptimizer { get; init; }
+
+    /// <summary>
     /// What each head sees of a cumulative batch of B samples: <see cref="HeadSampling.Split"/> (default) or
     /// <see cref="HeadSampling.Independent"/> cut it into N consecutive groups of B/N; <see cref="HeadSampling.Same"/>
     /// gives every head all B samples (the paper's "same data" ablation).
@@ -76,6 +83,16 @@ public sealed record LteOptions
         return new LteOptions { Heads = heads, Rank = rank, Alpha = 4096, MergeEvery = 10 };
     }
 
+    /// <summary>
+    /// ReLoRA (Lialin et al. 2023) as an LTE special case: one head of rank <paramref name="rank"/> merged every
+    /// <paramref name="mergeEvery"/> steps, B zeroed and A re-drawn, 99% of the optimizer state pruned by magnitude.
+    /// Pair it with <c>JaggedCosineLR</c> (re-warm-up after each merge) and, optionally, full-rank warm-start steps.
+    /// </summary>
+    public static LteOptions ReLoRA(int rank, int mergeEvery, double alpha = 32) => new()
+    {
+        Heads = 1, Rank = rank, Alpha = alpha, MergeEvery = mergeEvery, ReinitializeA = true, PruneOptimizer = 0.99,
+    };
+
     /// <summary>The LoRA configuration of every head: rank, α, targets, split input, and the initialisation A is drawn from.</summary>
     internal LoraConfig LoraConfig() => new()
     {
@@ -102,6 +119,8 @@ public sealed record LteOptions
         if (MaxGradNorm is { } max && !(max > 0)) throw new ArgumentOutOfRangeException(nameof(MaxGradNorm), max, "the per-head gradient norm bound must be positive");
         if (ReinitializeA && MergeMode == LteMergeMode.Correction)
             throw new ArgumentException("ReinitializeA contradicts the correction merge mode, whose heads are never reset", nameof(ReinitializeA));
+        if (!(PruneOptimizer >= 0 && PruneOptimizer <= 1)) throw new ArgumentOutOfRangeException(nameof(PruneOptimizer), PruneOptimizer, "the pruned fraction must lie in [0, 1]");
+        if (ResetOptimizer && PruneOptimizer > 0) throw new ArgumentException("ResetOptimizer clears the state that PruneOptimizer would prune; choose one", nameof(PruneOptimizer));
         ArgumentNullException.ThrowIfNull(Targets);
     }
 }

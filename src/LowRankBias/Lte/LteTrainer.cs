@@ -97,12 +97,13 @@ public sealed partial class LteTrainer
         return mean;
     }
 
-    /// <summary>Merges now (see <see cref="Lte.Merge"/>) and, with <see cref="LteOptions.ResetOptimizer"/>, clears the heads' optimizer state.</summary>
+    /// <summary>Merges now (see <see cref="Lte.Merge"/>) and clears (<see cref="LteOptions.ResetOptimizer"/>) or prunes
+    /// (<see cref="LteOptions.PruneOptimizer"/>) the heads' optimizer state.</summary>
     public void Merge()
     {
         model.Merge();
         Merges++;
-        if (model.options.ResetOptimizer) OptimizerState.Clear(optimizer, model.head_parameters());
+        OptimizerState.AfterMerge(optimizer, model.head_parameters(), model.options);
     }
 
     private static Tensor Repeated(Tensor t, int heads)

@@ -10,6 +10,36 @@ public static class OptimizerState
     public static void Clear(Optimizer optimizer, IEnumerable<Tensor> parameters) => Edit(optimizer, parameters, (_, state) => state.Dispose());
 
     /// <summary>
+    /// Zeroes the <paramref name="fraction"/> of entries of every state tensor of <paramref name="parameters"/> with the
+    /// smallest magnitude (ReLoRA's magnitude pruning of the optimizer state); step counts stay.
+    /// </summary>
+    public static void Prune(Optimizer optimizer, IEnumerable<Tensor> parameters, double fraction)
+    {
+        if (!(fraction >= 0 && fraction <= 1)) throw new ArgumentOutOfRangeException(nameof(fraction), fraction, "must lie in [0, 1]");
+        Edit(optimizer, parameters, (_, state) =>
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            foreach (Tensor moment in state.tensors.Values.Where(t => t.dtype.IsFloatingPoint() && t.numel() > 0))
+            {
+                long pruned = (long)Math.Round(fraction * moment.numel());
+                if (pruned == 0) continue;
+                (_, Tensor smallest) = moment.reshape(-1).abs().topk(pruned, largest: false, sorted: false);
+                Tensor mask = torch.zeros([moment.numel()], ScalarType.Bool, moment.device)
+                    .scatter(0, smallest, torch.ones([pruned], ScalarType.Bool, moment.device));
+                moment.masked_fill_(mask.view(moment.shape), 0);
+            }
+        });
+    }
+
+    /// <summary>What a merge does to the heads' optimizer state under <paramref name="options"/>: clear, prune or nothing.</summary>
+    internal static void AfterMerge(Optimizer optimizer, IEnumerable<Tensor> heads, LteOptions options)
+    {
+        if (options.ResetOptimizer) Clear(optimizer, heads);
+        else if (options.PruneOptimizer > 0) Prune(optimizer, heads, options.PruneOptimizer);
+    }
+
+    /// <summary>
     /// Calls <paramref name="edit"/>(parameter, state) on the state of every listed parameter that has one, in a copy
     /// of the optimizer's state dict, then loads the copy back; a state left without tensors is dropped.
     /// </summary>

@@ -62,6 +62,18 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void JaggedCosineReWarmsAfterEveryRestart()
+    {
+        using var scope = NewDisposeScope();
+        using var opt = Optimizer(1, zeros([1], requires_grad: true));
+        // Warm-up 2, cosine over epochs 2…10 (c(k) = (1 + cos(πk/8))/2), restarts every 4 epochs re-warmed over 2.
+        double C(int k) => (1 + Math.Cos(Math.PI * k / 8)) / 2;
+        AssertRates([0.5, 1, C(0), C(1), 0.5 * C(2), C(3), C(4), C(5), 0.5 * C(6), C(7), 0],
+            Rates(new JaggedCosineLR(opt, warmup_steps: 2, total_steps: 10, restart_every: 4, restart_warmup_steps: 2), 11));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new JaggedCosineLR(opt, 2, 10, restart_every: 2, restart_warmup_steps: 3));
+    }
+
+    [Fact]
     public void EachGroupIsScaledFromItsOwnBaseRate()
     {
         using var scope = NewDisposeScope();
