@@ -10,7 +10,7 @@ expect() { for f in "$@"; do [[ -s "$out/$f" ]] || { echo "missing output $f"; e
 
 run FashionMnist cnn 1 "$out/fashion-mnist" --max-steps 3
 expect fashion-mnist/cnn/metrics.csv fashion-mnist/cnn/accuracy.svg fashion-mnist/cnn/loss.svg
-run LeastSquaresMerge "$out/least-squares-merge" 30
+run LeastSquaresMerge --preset tiny --out "$out/least-squares-merge"
 expect least-squares-merge/lte-least-squares.csv least-squares-merge/lte-least-squares.svg
 run OverparamExperiments all --preset tiny --out "$out/overparam"
 expect overparam/least_squares.svg overparam/random_rank_linear.svg overparam/cnn_fashion_mnist.md overparam/gram_spectrum_original.svg \

@@ -2,7 +2,8 @@
 // with a full-rank target. Without merging the loss plateaus at the best rank-4 fit; merging every T steps (B reset,
 // A redrawn as in the appendix, optimizer state cleared) recovers the full-rank solution, faster for smaller T.
 // Writes the curves to CSV and an SVG plot.
-//   dotnet run --project samples/LeastSquaresMerge -c Release -- [output folder, default docs/results] [steps, default 1500]
+//   dotnet run --project samples/LeastSquaresMerge -c Release -- [--preset tiny|quick|paper] [--out DIR, default docs/results]
+// (tiny: 30 steps, for CI; quick: 1500, the recorded run; paper: 5000).
 using System.Globalization;
 using LowRankBias.Lte;
 using LowRankBias.Plotting;
@@ -12,8 +13,15 @@ using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using F = LowRankBias.Torch.torch.nn.functional;
 
-string output = args.Length > 0 ? args[0] : "docs/results";
-int steps = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1500;
+string presetName = Option("--preset") ?? "quick";
+int steps = presetName switch
+{
+    "tiny" => 30,
+    "quick" => 1500,
+    "paper" => 5000,
+    _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
+};
+string output = Option("--out") ?? "docs/results";
 int[] periods = [0, 200, 50, 10];
 
 using var task = new LowRankRegression(32, 32, rank: 32, seed: 7);
@@ -55,4 +63,10 @@ double[] Run(int period)
     lte.eval();
     using (Tensor last = F.mse_loss(lte.call(x), y)) losses[steps] = last.item<float>();
     return losses;
+}
+
+string? Option(string name)
+{
+    int i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }

@@ -106,7 +106,7 @@ public sealed class DistributedLteTests
     }
 
     [Fact]
-    public void ARestartedRankRejoinsTheRunningGroupTakesItsWeightsAndItsHeadsBack()
+    public async Task ARestartedRankRejoinsTheRunningGroupTakesItsWeightsAndItsHeadsBack()
     {
         // 4 ranks of one head, merging every 3 steps; rank 2 dies before step 4, the survivors re-form at the merge of
         // step 6, a restarted rank 2 asks to come back, and the merge of step 9 admits it. All end at step 12 as one group.
@@ -147,12 +147,12 @@ public sealed class DistributedLteTests
         };
         Task<Finisher?>[] ranks = [.. new[] { 0, 1, 2, 3 }.Select(r => Task.Factory.StartNew(Rank(r), TaskCreationOptions.LongRunning))];
         Task<Finisher?> restarted = Task.Factory.StartNew(() => { survivorsMerged.Wait(TimeSpan.FromSeconds(30)); return Rank(-2)(); }, TaskCreationOptions.LongRunning);
-        Assert.True(Task.WaitAll([.. ranks, restarted], TimeSpan.FromSeconds(60)), "ranks did not finish within 60 s");
+        Finisher?[] ends = await Task.WhenAll([.. ranks, restarted]).WaitAsync(TimeSpan.FromSeconds(60));
 
-        Assert.Null(ranks[2].Result);
-        Finisher back = restarted.Result!;
+        Assert.Null(ends[2]);
+        Finisher back = ends[4]!;
         Assert.Equal(9, back.FirstStep);                  // it went on from the merge that admitted it (step 9)
-        Finisher[] finishers = [ranks[0].Result!, ranks[1].Result!, back, ranks[3].Result!];
+        Finisher[] finishers = [ends[0]!, ends[1]!, back, ends[3]!];
         foreach (Finisher f in finishers)
         {
             Assert.Equal(4, f.HeadsAlive);
