@@ -40,7 +40,7 @@ public sealed record SvgLineChart
         var all = points.SelectMany(p => p).ToArray();
         if (all.Length == 0) throw new ArgumentException("no finite points to plot", nameof(series));
         double[] xTicks = NiceTicks(Range(all.Select(p => p.X)));
-        double[] yTicks = LogY ? EvenTicks(Range(all.Select(p => p.Y))) : NiceTicks(Range(all.Select(p => p.Y)));
+        double[] yTicks = LogY ? DecadeTicks(Range(all.Select(p => p.Y))) : NiceTicks(Range(all.Select(p => p.Y)));
         (double x0, double x1, double y0, double y1) = (xTicks[0], xTicks[^1], yTicks[0], yTicks[^1]);
         double plotW = PlotWidth, plotH = PlotHeight;
         double right = 50 + CharWidth * series.Select(s => s.Label.Length).DefaultIfEmpty(0).Max();
@@ -53,11 +53,14 @@ public sealed record SvgLineChart
         Append(svg, $"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>");
         Append(svg, $"<text x=\"{Left + plotW / 2}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{Escape(Title)}</text>");
         Append(svg, $"<rect x=\"{Left}\" y=\"{Top}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"black\"/>");
-        foreach (double x in xTicks) Append(svg, $"<text x=\"{Px(x)}\" y=\"{Top + plotH + 16}\" text-anchor=\"middle\">{Tick(x, false)}</text>");
+        foreach (double x in xTicks) Append(svg, $"<text x=\"{Px(x)}\" y=\"{Top + plotH + 16}\" text-anchor=\"middle\">{Tick(x)}</text>");
+        // Decades are written out (0.001 … 1000) when all of them can be, else all as 1e-6.
+        bool plainDecades = yTicks.All(y => Math.Abs(y) <= 3);
         foreach (double y in yTicks)
         {
+            string label = !LogY ? Tick(y) : plainDecades ? Tick(Math.Pow(10, y)) : Invariant($"1e{y:0}");
             Append(svg, $"<line x1=\"{Left}\" x2=\"{Left + plotW}\" y1=\"{Py(y)}\" y2=\"{Py(y)}\" stroke=\"#ddd\"/>");
-            Append(svg, $"<text x=\"{Left - 6}\" y=\"{Py(y) + 4}\" text-anchor=\"end\">{Tick(y, LogY)}</text>");
+            Append(svg, $"<text x=\"{Left - 6}\" y=\"{Py(y) + 4}\" text-anchor=\"end\">{label}</text>");
         }
         Append(svg, $"<text x=\"{Left + plotW / 2}\" y=\"{Top + plotH + 40}\" text-anchor=\"middle\">{Escape(XLabel)}</text>");
         Append(svg, $"<text transform=\"translate(16,{Top + plotH / 2}) rotate(-90)\" text-anchor=\"middle\">{Escape(YLabel)}</text>");
@@ -85,9 +88,14 @@ public sealed record SvgLineChart
         return Enumerable.Range(0, count + 1).Select(i => Math.Round((first + i * step) / step) * step).ToArray();
     }
 
-    // A log axis keeps the data's own range, split in four.
-    private static double[] EvenTicks((double lo, double hi) range) =>
-        Enumerable.Range(0, 5).Select(i => range.lo + (range.hi - range.lo) * i / 4).ToArray();
+    // A log axis (values are log₁₀) spans whole decades, one tick per decade or per few when there are many.
+    private static double[] DecadeTicks((double lo, double hi) range)
+    {
+        double first = Math.Floor(range.lo + 1e-9), last = Math.Max(Math.Ceiling(range.hi - 1e-9), first + 1);
+        int step = (int)Math.Ceiling((last - first) / 6);
+        last = first + step * Math.Ceiling((last - first) / step);
+        return Enumerable.Range(0, (int)((last - first) / step) + 1).Select(i => first + i * step).ToArray();
+    }
 
     private static (double, double) Range(IEnumerable<double> values)
     {
@@ -97,12 +105,9 @@ public sealed record SvgLineChart
         return (lo - pad, hi + pad);
     }
 
-    // A log axis is labelled with the values themselves: whole decades as 1e-3, anything between as 0.0316; a linear
-    // axis in thousands to millions with digit grouping (39,936 rather than 3.99E+04).
-    private static string Tick(double v, bool log) =>
-        !log ? (Math.Abs(v) is >= 1000 and < 1e7 ? v.ToString("#,0", CultureInfo.InvariantCulture) : v.ToString("G3", CultureInfo.InvariantCulture))
-        : Math.Abs(v - Math.Round(v)) < 1e-9 ? Invariant($"1e{Math.Round(v):0}")
-        : Math.Pow(10, v).ToString("G3", CultureInfo.InvariantCulture);
+    // Thousands to millions with digit grouping (39,936 rather than 3.99E+04), anything else in three digits.
+    private static string Tick(double v) =>
+        Math.Abs(v) is >= 1000 and < 1e7 ? v.ToString("#,0", CultureInfo.InvariantCulture) : v.ToString("G3", CultureInfo.InvariantCulture);
 
     private static string Escape(string text) => SecurityElement.Escape(text) ?? "";
 
