@@ -3,7 +3,8 @@
 // memorises, then suddenly generalises — and that jump coincides with its weights turning low-rank and with the
 // embedding aligning with the first attention matrix. Without weight decay neither happens within the budget; with 90%
 // of the data the weights are low-rank from early on. A SpectralMonitor records every matrix during training.
-// Usage: Grokking [--preset tiny|quick|paper] [--out DIR]
+// Usage: Grokking [--preset tiny|quick|paper] [--out DIR] [--run data30-wd0|data30-wd1|data90-wd0]
+//        (quick also takes --modulus P and --steps S)
 using System.Globalization;
 using LowRankBias.Plotting;
 using LowRankBias.Spectral;
@@ -28,6 +29,8 @@ var p = presetName switch
     ("30% data, weight decay 1 (grokking)", "data30-wd1", 0.3, 1.0),
     ("90% data, no weight decay", "data90-wd0", 0.9, 0.0),
 ];
+if (Option("--run") is { } only) runs = runs.Where(r => r.slug == only).ToArray() is { Length: > 0 } chosen ? chosen
+    : throw new ArgumentException($"unknown --run '{only}': use {string.Join(", ", runs.Select(r => r.slug))}");
 string output = Option("--out") ?? Path.Combine("out", "grokking", presetName);
 Directory.CreateDirectory(output);
 const string Attention = "blocks.0.attn.q", Pair = "embed → blocks.0.attn.q";

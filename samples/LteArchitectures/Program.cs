@@ -49,7 +49,7 @@ foreach (Experiment task in Experiment.Create(which, preset, Option("--text")))
         }
         File.WriteAllText(Path.Combine(output, $"{task.Name}.svg"), new SvgLineChart
         {
-            Title = $"{task.Name}: {task.EvalLossName}", XLabel = "cumulative training samples", YLabel = task.EvalLossName, LogY = true,
+            Title = $"{task.Name}: {task.EvalLossName}", XLabel = "cumulative training samples", YLabel = task.EvalLossName,
         }.Render(curves));
     }
 }
