@@ -8,6 +8,18 @@ namespace LowRankBias.Torch.Tests;
 /// </summary>
 public static class TestData
 {
+    /// <summary>
+    /// Live native tensors once the tensors earlier tests dropped to the GC have been finalised: a baseline that a
+    /// finalizer running in the middle of the measurement cannot move.
+    /// </summary>
+    public static long SettledLiveCount()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return Tensor.LiveCount;
+    }
+
     /// <summary><paramref name="count"/> standard normal samples (Box–Muller) from a seeded System.Random.</summary>
     public static double[] Normal(int seed, long count)
     {

@@ -38,7 +38,7 @@ public sealed class LoraLeakTests
         }
 
         Step();                                                              // first use may create lasting state
-        long before = Tensor.LiveCount;
+        long before = LowRankBias.Torch.Tests.TestData.SettledLiveCount();
         Step();
         Assert.Equal(before, Tensor.LiveCount);
     }

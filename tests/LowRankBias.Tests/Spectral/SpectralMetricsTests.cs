@@ -208,7 +208,7 @@ public class SpectralMetricsTests
     {
         using Tensor w = randn([20, 10], requires_grad: true);
         using Tensor conv = w.view(5, 4, 5, 2);
-        long before = Tensor.LiveCount;
+        long before = LowRankBias.Torch.Tests.TestData.SettledLiveCount();
         var spectra = SpectralMetrics.Analyze([("w", w), ("conv", conv)],
             new SpectralOptions { ConvolutionLayout = ConvolutionLayout.PerKernelPosition });
         Assert.Equal(before, Tensor.LiveCount);

@@ -94,7 +94,7 @@ public class DataLoaderTests
     {
         using TensorDataset data = Create(20);
         var loader = new DataLoader(data, batch_size: 6, shuffle: true);
-        long before = Tensor.LiveCount;
+        long before = LowRankBias.Torch.Tests.TestData.SettledLiveCount();
         using (NewDisposeScope())
             foreach (Tensor[] batch in loader) Ids(batch);
         Assert.Equal(before, Tensor.LiveCount);

@@ -9,12 +9,7 @@ public sealed class LeakChecks
     public const string Name = "nn-optim leak checks";
 
     /// <summary>Live native tensors once the tensors other tests dropped have been finalised.</summary>
-    public static long Live()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        return Tensor.LiveCount;
-    }
+    public static long Live() => TestData.SettledLiveCount();
 }
 
 [Collection(LeakChecks.Name)]
