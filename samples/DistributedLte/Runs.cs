@@ -60,16 +60,17 @@ internal static class Runs
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Mode} step {i + 1}/{s.Steps}: loss {losses.TakeLast(50).Average():F4} ({clock.Elapsed.TotalSeconds:F0} s)"));
             }
             (double accuracy, double testLoss) = Evaluate(evaluated, test);
-            group = lte?.group ?? group;
-            CommunicationStats? stats = group?.stats;
-            int world = group?.world_size ?? 1;
+            ProcessGroup? final = lte?.group ?? group; // a re-formed group after failures
+            CommunicationStats? stats = final?.stats;
+            int world = final?.world_size ?? 1;
             return new Report(s.Mode, world, s.Steps, losses.TakeLast(20).Average(), accuracy, testLoss, Digest(evaluated),
                 stats?.PayloadBytes(CollectiveKind.AllReduce) ?? 0, stats?.PayloadBytes(CollectiveKind.AllGather) ?? 0,
                 stats?.PayloadBytes(CollectiveKind.Broadcast) ?? 0, stats?.WireBytes(world) ?? 0, modelBytes, headBytes, clock.Elapsed.TotalSeconds,
-                lte?.heads_alive ?? s.Heads, group?.generation ?? 0, Leader: (group?.rank ?? 0) == 0);
+                lte?.heads_alive ?? s.Heads, final?.generation ?? 0, Leader: (final?.rank ?? 0) == 0);
         }
         finally
         {
+            if (lte is not null && !ReferenceEquals(lte.group, group)) lte.group.Dispose();
             group?.Dispose();
         }
     }

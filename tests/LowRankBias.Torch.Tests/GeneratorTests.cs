@@ -1,6 +1,7 @@
 namespace LowRankBias.Torch.Tests;
 
 /// <summary>A <see cref="Generator"/> draws a stream of its own: its seed alone decides the values.</summary>
+[Collection(SerialCollection.Name)] // it reseeds the global generator, which other tests may be relying on
 public class GeneratorTests
 {
     private static double[] Draws(ulong seed, Func<Tensor, Generator, Tensor> draw)

@@ -120,6 +120,8 @@ public sealed partial class ProcessGroup
     private ProcessGroup Form(string round, long ticket)
     {
         ProcessGroup group = Form(_rendezvous, round, ticket, initial_rank, backend, timeout, _glooInterface, _glooHostname, _ownsRendezvous);
+        // The new group takes the rendezvous store over: disposing this one must no longer close it.
+        if (ReferenceEquals(_store, _rendezvous)) _ownsStore = false;
         _ownsRendezvous = false;
         return group;
     }

@@ -14,7 +14,7 @@ public sealed partial class ProcessGroup : IDisposable
     private IntPtr _handle;
     private int _disposed;
     private readonly TCPStore _store;
-    private readonly bool _ownsStore;
+    private bool _ownsStore;
     private readonly string? _glooInterface, _glooHostname;
 
     /// <summary>Joins the group of <paramref name="world_size"/> ranks that rendezvous on <paramref name="store"/>.</summary>

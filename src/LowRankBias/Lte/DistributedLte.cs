@@ -78,7 +78,9 @@ public sealed class DistributedLte
     /// <summary>Heads that take part in merges: N, or fewer after ranks were lost.</summary>
     public int heads_alive => group.world_size * local_heads;
 
-    /// <summary>Raised on every rank that re-formed its group, with the old ranks of the survivors.</summary>
+    /// <summary>Raised on every rank whose group was re-formed — after a failure, or to admit restarted ranks — with the new
+    /// group (its <see cref="ProcessGroup.previous_ranks"/> tell who came from where). This model owns re-formed groups and
+    /// disposes each when it is replaced; the caller disposes the last one, <see cref="group"/>, and its own.</summary>
     public event Action<ProcessGroup>? Reformed;
 
     /// <summary>Number of heads on this rank, k = N / world size.</summary>

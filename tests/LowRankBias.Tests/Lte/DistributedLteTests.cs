@@ -89,7 +89,10 @@ public sealed class DistributedLteTests
             }
             double[][] weights = MainWeights(lte.local.model);
             var result = new RankOutcome(true, weights, loss, reformations, lte.heads_alive, [.. lte.group.previous_ranks]);
-            if (!ReferenceEquals(lte.group, group)) lte.group.Dispose();
+            // The re-formed group took the rendezvous store over: closing the original group first leaves it usable.
+            group.Dispose();
+            Assert.Equal(0, lte.group.pending_joins());
+            lte.group.Dispose();
             return result;
         }, timeout: TimeSpan.FromSeconds(10));
 

@@ -126,6 +126,43 @@ public sealed class SpectralMonitorTests
         Assert.Equal(8, XDocument.Load(files[1]).Descendants(svg + "polyline").Count()); // σ1 … σ8 of the 8×8 fc2
     }
 
+    /// <summary>embed (7 tokens → 5) → fc (5 → 4), float64.</summary>
+    private sealed class Tokens : Module
+    {
+        public Module embed = new Embedding(7, 5, dtype: ScalarType.Float64), fc = Linear64(5, 4, 2);
+
+        public override Tensor forward(Tensor input)
+        {
+            using Tensor e = embed.call(input);
+            return fc.call(e);
+        }
+    }
+
+    [Fact]
+    public void AnEmbeddingIsMeasuredAsOutByInAndItsDiagonalIsPlotted()
+    {
+        using var dir = new TempDirectory();
+        manual_seed(3);
+        using var model = new Tokens();
+        using var monitor = new SpectralMonitor(model, dir.Path, new SpectralMonitorOptions { Every = 1, ScoreCount = 2, DiagonalLength = 4 });
+        for (int step = 0; step < 3; step++) monitor.Step(step);
+
+        // The table [7, 5] maps one-hot tokens to 5 numbers: as a matrix it is 5 × 7, and it feeds fc.
+        Tensor table = ((Embedding)model.get_submodule("embed")).weight;
+        Assert.Equal([5L, 7], monitor.Records[0].Layers[0].Shape);
+        Assert.Equal(["embed → fc"], monitor.Records[0].Alignment.Select(a => a.Name));
+        AlignmentResult direct = LayerAlignment.Consecutive(table.t(), ((Linear)model.get_submodule("fc")).weight, 2, 4);
+        Assert.Equal(direct.Diagonal, monitor.Records[0].Alignment[0].Diagonal, (a, b) => Math.Abs(a - b) < 1e-12);
+        Assert.Equal(4, monitor.Records[0].Alignment[0].Diagonal.Length);
+
+        // One cell per diagonal entry and record.
+        XNamespace svg = "http://www.w3.org/2000/svg";
+        XDocument heatmap = XDocument.Parse(SpectralPlots.AlignmentDiagonal(monitor.Records, "embed → fc"));
+        Assert.Equal(4 * 3, heatmap.Descendants(svg + "rect").Count(r => (string?)r.Attribute("class") == "cell"));
+        Assert.Throws<ArgumentException>(() => SpectralPlots.AlignmentDiagonal(monitor.Records, "fc → embed"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new SpectralMonitorOptions { ScoreCount = 5, DiagonalLength = 4 }.Validate());
+    }
+
     [Fact]
     public void BadSettingsAndModelsWithoutWeightsAreRefused()
     {
