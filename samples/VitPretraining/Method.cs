@@ -42,7 +42,7 @@ internal sealed class Method : IDisposable
     public static Method Create(string name, VisionTransformer.Config model, Preset preset, long steps, LteOptions? lteOverride = null)
     {
         var vit = new VisionTransformer(model);
-        FreezeParametersWithoutLteReplicas(vit);
+        if (preset.FreezeExtras) FreezeExtras(vit);
         double lowRankLr = preset.FullRankLr * preset.LowRankLrFactor;
         switch (name)
         {
@@ -86,16 +86,18 @@ internal sealed class Method : IDisposable
     }
 
     // LoRA on every linear layer but the classifier; the base weights of adapted layers are frozen, everything else
-    // (biases, norms, embeddings, patch projection, classifier) trains, as the replicas do under LTE.
+    // that trains in the other methods (biases, classifier, and unless frozen norms, tokens, patch projection) trains,
+    // as the replicas do under LTE.
     private static Method Adapted(string name, VisionTransformer vit, int rank, int heads, double lr, long steps, double alpha)
     {
+        var fixedBefore = vit.parameters().Where(p => !p.requires_grad).ToHashSet(ReferenceEqualityComparer.Instance);
         var lora = new LoraModel(vit, new LoraConfig
         {
             r = rank, lora_alpha = alpha, num_heads = heads, head_input = HeadInput.Shared,
             target_modules = ModuleSelector.AllLinear, exclude_modules = "head",
         });
         var frozen = lora.modules().OfType<LoraLayer>().Select(l => l.weight).ToHashSet(ReferenceEqualityComparer.Instance);
-        foreach (Tensor p in lora.parameters()) p.requires_grad_(!frozen.Contains(p));
+        foreach (Tensor p in lora.parameters()) p.requires_grad_(!frozen.Contains(p) && !fixedBefore.Contains(p));
         return Plain(name, lora, lora, lr, steps);
     }
 
@@ -107,11 +109,11 @@ internal sealed class Method : IDisposable
         return new Method(name, lte, options.Heads, trainer.Step, lte, optimizer, lte);
     }
 
-    // LTE keeps per-head replicas (averaged at each merge) of linear layers only; the ViT's other parameters — patch
-    // projection, class token, position embedding, LayerNorm affine — stay at their initial values in every method,
-    // so that all methods train the same function class. (The thesis found removing norm affine parameters helped
-    // both standard training and LTE; the fixed patch projection is a full-rank random map of each 4×4 patch.)
-    private static void FreezeParametersWithoutLteReplicas(VisionTransformer vit)
+    // --freeze-extras: the patch projection, class token, position embedding and LayerNorm affine parameters stay at
+    // their initial values in every method (the thesis found removing norm affine parameters helped both standard
+    // training and LTE; the fixed patch projection is a full-rank random map of each 4×4 patch). Without it they train
+    // in every method, under LTE as per-head replicas averaged at each merge.
+    private static void FreezeExtras(VisionTransformer vit)
     {
         foreach (Tensor p in new[] { vit.class_token, vit.pos_embedding }.Concat(vit.conv_proj.parameters())) p.requires_grad_(false);
         foreach (LayerNorm norm in vit.modules().OfType<LayerNorm>())

@@ -2,7 +2,7 @@
 // low-rank LoRA, LoRA + merge, multi-head LoRA and LTE on the same data, through one loop. LTE may see up to 2× the
 // cumulative samples (as the paper allows). Curves against cumulative samples and against samples per device, the
 // LTE heads' similarity, a summary table, and with --grid the Table 1 grid over heads × rank × merge period.
-// Usage: VitPretraining [--preset tiny|quick|paper] [--methods full,lora,lora-merge,mhlora,lte] [--grid]
+// Usage: VitPretraining [--preset tiny|quick|long|paper] [--methods full,lora,lora-merge,mhlora,lte] [--grid] [--freeze-extras]
 //                       [--data fashion-mnist|cifar10|cifar100] [--data-dir DIR] [--out DIR]
 using System.Globalization;
 using LowRankBias.Lte;
@@ -11,7 +11,7 @@ using LowRankBias.Torch.Data;
 using VitPretraining;
 using static LowRankBias.Torch.torch;
 
-Preset preset = Preset.Parse(Option("--preset") ?? "quick");
+Preset preset = Preset.Parse(Option("--preset") ?? "quick") with { FreezeExtras = args.Contains("--freeze-extras") };
 string[] methods = (Option("--methods") ?? string.Join(",", Method.All)).Split(',', StringSplitOptions.RemoveEmptyEntries);
 string data = Option("--data") ?? "fashion-mnist";
 string output = Option("--out") ?? Path.Combine("out", "vit-pretraining", preset.Name);

@@ -219,6 +219,37 @@ public abstract class LoraLayer : Module
         return result;
     }
 
+    /// <summary>
+    /// The adapter's factors as matrices with a leading head dimension, views of the parameters: A [N, r, fan_in] and
+    /// B [N, fan_out, r] (N = 1 for single-head layers; a convolution's kernel dimensions flattened into fan_in, an
+    /// embedding's fan_in being its number of rows). Head n's update is Bₙ Aₙ in the layer's matrix shape.
+    /// </summary>
+    internal (Tensor a, Tensor b) HeadFactors(string adapter)
+    {
+        LoraConfig config = Config(adapter);
+        int heads = config.num_heads, rank = config.HeadRanks().Max();
+        return (lora_A[adapter].reshape(heads, rank, -1), lora_B[adapter].reshape(heads, -1, rank));
+    }
+
+    /// <summary>(1/N) Σₙ Bₙ Aₙ of homogeneous heads as one [fan_out, fan_in] matrix in <paramref name="work"/>: one
+    /// product of the concatenated factors.</summary>
+    private protected Tensor MeanHeadProduct(string adapter, ScalarType work)
+    {
+        using var scope = torch.NewDisposeScope();
+        (Tensor a, Tensor b) = HeadFactors(adapter);
+        long heads = a.size(0), rank = a.size(1);
+        Tensor aCat = a.to(work).reshape(heads * rank, a.size(2));
+        Tensor bCat = b.to(work).permute(1, 0, 2).reshape(b.size(1), heads * rank);
+        return (bCat.mm(aCat) * (1.0 / heads)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Rejects per-head ranks, which only <see cref="MultiHeadLoraLinear"/> supports.</summary>
+    private protected static void RejectHeadRanks(LoraConfig config, string layer)
+    {
+        if (config.head_ranks is not null)
+            throw new ArgumentException($"per-head ranks (head_ranks) are supported on linear layers only; this layer is a {layer}", nameof(config));
+    }
+
     /// <summary>The adapter's factors under their names in PEFT's files, relative to the layer's path
     /// (<c>lora_A.weight</c>, <c>lora_B.weight</c>; <c>lora_embedding_A</c>, <c>lora_embedding_B</c>).</summary>
     internal IEnumerable<(string key, Tensor factor)> FileEntries(string adapter)

@@ -51,7 +51,8 @@ public sealed class DistributedLte
         // against 2(W − 1)/W·m·n for an all-reduce of the update, i.e. when N·r·(m + n) < 2·m·n. Everything else a local
         // merge writes — the other weights, biases, replicas' shared values — travels as an all-reduce of its change.
         _gathered = options.MergeMode != LteMergeMode.Reset ? [] : local.lora_layers()
-            .Select(l => (l.layer, weight: ((Linear)l.layer.base_layer).weight))
+            .Select(l => l.layer).OfType<MultiHeadLoraLinear>()
+            .Select(layer => (layer, weight: layer.weight))
             .Where(l => options.Heads * options.Rank * (l.weight.size(0) + l.weight.size(1)) < 2 * l.weight.size(0) * l.weight.size(1))
             .ToArray();
         var gatheredWeights = new HashSet<Tensor>(_gathered.Select(g => g.weight), ReferenceEqualityComparer.Instance);

@@ -6,8 +6,8 @@ namespace LowRankBias.Lte;
 public sealed partial class Lte
 {
     /// <summary>
-    /// Redraws every head's A from a generator of its own, seeded from <paramref name="seed"/>, the layer and the
-    /// head's index, and zeroes B; the global generator is not touched. Head n of a layer then starts the same
+    /// Redraws every head's A (and the directions of vector-scalar offsets) from a generator of its own, seeded from
+    /// <paramref name="seed"/>, the layer and the head's index, and zeroes B; the global generator is not touched. Head n of a layer then starts the same
     /// wherever it lives — in this model, or on one rank of a <see cref="DistributedLte"/> run with the same seed, even
     /// when ranks are threads of one process — which makes a distributed run reproduce the single-device one. Call it
     /// before training.
@@ -20,16 +20,30 @@ public sealed partial class Lte
         string scheme = options.LoraConfig().init_lora_weights;
         using var noGrad = torch.no_grad();
         int layer = 0;
-        foreach ((_, MultiHeadLoraLinear lora) in lora_layers())
+        foreach ((_, LoraLayer lora) in lora_layers())
         {
             lora.lora_B[LteSite.Adapter].zero_();
-            Tensor a = lora.lora_A[LteSite.Adapter];
+            (Tensor a, Tensor b) = lora.HeadFactors(LteSite.Adapter);
+            using Tensor ownedA = a, ownedB = b;
             for (int n = 0; n < heads; n++)
             {
                 using var generator = new Generator(HeadSeed(seed, layer, firstHead + n));
                 using Tensor head = a.select(0, n);
                 LoraInit.Draw(scheme, head, generator);
                 if (options.AInit == LteInit.ScaledOrthogonal) head.mul_(Math.Sqrt((double)head.size(1) / head.size(0)));
+            }
+            layer++;
+        }
+        foreach (HeadOffsets offsets in Sites().SelectMany(s => s.Offsets).Select(o => o.offsets))
+        {
+            if (offsets.direction is not { } directions) continue;
+            for (int n = 0; n < heads; n++)
+            {
+                using var generator = new Generator(HeadSeed(seed, layer, firstHead + n));
+                using Tensor direction = directions.select(0, n);
+                torch.nn.init.normal_(direction, 0, 1, generator);
+                using Tensor norm = direction.norm();
+                direction.div_(norm);
             }
             layer++;
         }

@@ -1,5 +1,6 @@
 using LowRankBias.Lora;
 using LowRankBias.Torch;
+using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 
@@ -7,7 +8,9 @@ namespace LowRankBias.Lte;
 
 /// <summary>
 /// A model turned into a LoRA-the-Explorer model (Huh et al., 2024) on one device: every targeted <see cref="Linear"/>
-/// becomes a <see cref="MultiHeadLoraLinear"/> with N heads in <see cref="HeadInput.Split"/> mode, so in training mode
+/// becomes a <see cref="MultiHeadLoraLinear"/> with N heads in <see cref="HeadInput.Split"/> mode (a targeted
+/// <see cref="Conv2d"/> or <see cref="Embedding"/> a <see cref="LoraConv2d"/> or <see cref="LoraEmbedding"/> with N
+/// heads: a k×k convolution to rank r then a 1×1 one, as in the paper), so in training mode
 /// group n of a batch (rows n·B/N … (n+1)·B/N − 1) runs through head n alone — N simulated workers in one batched
 /// forward. Parameters without a low-rank form follow <see cref="LteOptions.NonLowRank"/>; every trainable parameter
 /// is stacked with a leading head dimension [N, …]. <see cref="Merge"/> folds the heads' average into the base
@@ -29,9 +32,8 @@ public sealed partial class Lte : Module
         this.options = options;
         LoraConfig config = options.LoraConfig();
         List<(string path, Module module)> targets = LoraTargets.Resolve(model, config);
-        foreach ((string path, Module module) in targets)
-            if (module is not Linear)
-                throw new ArgumentException($"LTE puts heads on linear layers only; the targets select '{path}', a {module.GetType().Name}. Exclude it or name linear layers.", nameof(options));
+        if (options.MergeMode == LteMergeMode.Correction && targets.FirstOrDefault(t => t.module is not Linear) is ({ } nonlinear, { } other))
+            throw new ArgumentException($"the correction merge mode supports heads on linear layers only; the targets select '{nonlinear}', a {other.GetType().Name}", nameof(options));
         var targetPaths = targets.Select(t => t.path).ToHashSet();
         var trainable = new HashSet<Tensor>(model.parameters().Where(p => p.requires_grad), ReferenceEqualityComparer.Instance);
         CheckNonLowRank(model, targetPaths, trainable, options.NonLowRank);
@@ -39,7 +41,10 @@ public sealed partial class Lte : Module
         model.requires_grad_(false);
         foreach ((string path, Module module) in targets)
         {
-            var lora = new MultiHeadLoraLinear((Linear)module, config.ForModule(path), LteSite.Adapter);
+            LoraConfig layerConfig = config.ForModule(path);
+            LoraLayer lora = module is Linear linear
+                ? new MultiHeadLoraLinear(linear, layerConfig, LteSite.Adapter)
+                : LoraLayerFactory.Create(module, layerConfig, LteSite.Adapter);
             if (options.AInit != LteInit.SemiOrthogonal) LteSite.DrawFactors(lora, options.AInit);
             model.set_submodule(path, lora);
         }
@@ -64,7 +69,7 @@ public sealed partial class Lte : Module
     private IEnumerable<LteSite> Sites() => sites.Cast<LteSite>();
 
     /// <summary>The adapted layers with their paths in <see cref="model"/>.</summary>
-    public IEnumerable<(string path, MultiHeadLoraLinear layer)> lora_layers() =>
+    public IEnumerable<(string path, LoraLayer layer)> lora_layers() =>
         Sites().Where(s => s.Lora is not null).Select(s => (s.path, s.Lora!));
 
     /// <summary>The trained tensors, each [N, …] with head n's part at index n: factors and replica offsets.</summary>
@@ -72,13 +77,13 @@ public sealed partial class Lte : Module
 
     /// <summary>
     /// Optimizer groups for <see cref="head_parameters"/>: the LoRA factors with <paramref name="options"/>, the
-    /// replica offsets with the same options but no weight decay (see <see cref="LteNonLowRank.Averaged"/>).
+    /// offsets of parameters without a low-rank form with the same options but no weight decay (see <see cref="LteNonLowRank"/>).
     /// Element-wise optimizers such as AdamW and SGD then act on each head exactly as N separate optimizers would.
     /// </summary>
     public ParamGroup[] ParameterGroups(OptimizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var replicas = new HashSet<Tensor>(Sites().SelectMany(s => new[] { s.weight_delta, s.bias_delta }).OfType<Tensor>(), ReferenceEqualityComparer.Instance);
+        var replicas = new HashSet<Tensor>(Sites().SelectMany(s => s.Offsets).SelectMany(o => o.offsets.parameters()), ReferenceEqualityComparer.Instance);
         Tensor[] factors = head_parameters().Where(p => !replicas.Contains(p)).ToArray();
         var groups = new List<ParamGroup>();
         if (factors.Length > 0) groups.Add(new ParamGroup(factors, options));
@@ -94,8 +99,8 @@ public sealed partial class Lte : Module
         .WeightUpdate();
 
     /// <summary>
-    /// Head <paramref name="head"/>'s current value of a replicated parameter such as <c>"head.weight"</c> or
-    /// <c>"fc1.bias"</c> (<see cref="LteNonLowRank.Averaged"/>): the shared value plus the head's offset; owned by the caller.
+    /// Head <paramref name="head"/>'s current value of a parameter without a low-rank form such as <c>"head.weight"</c>,
+    /// <c>"fc1.bias"</c> or <c>"pos_embedding"</c> (see <see cref="LteNonLowRank"/>): the shared value plus the head's offset; owned by the caller.
     /// </summary>
     public Tensor replica(string parameter, int head)
     {
@@ -104,17 +109,11 @@ public sealed partial class Lte : Module
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(head, heads);
         int dot = parameter.LastIndexOf('.');
         string path = dot < 0 ? "" : parameter[..dot], name = parameter[(dot + 1)..];
-        LteSite? site = Sites().FirstOrDefault(s => s.path == path);
-        (Tensor shared, Tensor? offset) = name switch
-        {
-            "weight" when site?.weight_delta is { } d => (site.BaseTensors.weight, d),
-            "bias" when site?.bias_delta is { } d => (site.BaseTensors.bias!, d),
-            _ => (null!, null),
-        };
-        if (offset is null) throw new ArgumentException($"'{parameter}' is not a parameter LTE replicates per head", nameof(parameter));
+        HeadOffsets offsets = Sites().Where(s => s.path == path).SelectMany(s => s.Offsets).FirstOrDefault(o => o.name == name).offsets
+            ?? throw new ArgumentException($"'{parameter}' is not a parameter LTE replicates per head", nameof(parameter));
+        using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        using Tensor own = offset.select(0, head);
-        return shared + own;
+        return (offsets.Shared + offsets.Offsets().select(0, head)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -144,9 +143,7 @@ public sealed partial class Lte : Module
         using var noGrad = torch.no_grad();
         foreach (LteSite site in Sites())
         {
-            (Tensor w, Tensor? b) = site.BaseTensors;
-            saved.Add((w, w.clone().DetachFromDisposeScope()));
-            if (b is not null) saved.Add((b, b.clone().DetachFromDisposeScope()));
+            saved.AddRange(site.SharedTensors.Select(t => (t, t.clone().DetachFromDisposeScope())));
             site.Fold();
             site.Lora?.enable_adapters(false);
         }
@@ -184,38 +181,45 @@ public sealed partial class Lte : Module
         return totals;
     }
 
-    // Averaged replicas exist for linear layers only; anything else trainable must be frozen explicitly.
+    // Per-head offsets exist for the parameters of the layers LTE knows and for a ViT's tokens; anything else trainable
+    // must be frozen explicitly.
     private static void CheckNonLowRank(Module model, HashSet<string> targets, HashSet<Tensor> trainable, LteNonLowRank mode)
     {
-        if (mode != LteNonLowRank.Averaged) return;
-        IEnumerable<(string path, Module module)> owners = LoraTargets.Candidates(model).Prepend(("", model));
-        foreach ((string path, Module module) in owners)
+        if (mode == LteNonLowRank.Frozen) return;
+        foreach ((string path, Module module) in Owners(model))
         {
-            if (module is Linear || targets.Contains(path)) continue;
+            if (targets.Contains(path)) continue;
             foreach ((string name, Tensor p) in module.named_parameters(recurse: false))
-                if (trainable.Contains(p))
+                if (trainable.Contains(p) && !Replicable(module, name))
                     throw new ArgumentException(
-                        $"LTE cannot keep per-head replicas of parameter '{(path.Length == 0 ? name : path + "." + name)}' of a {module.GetType().Name}: " +
-                        "averaged replicas are supported for linear layers only. Use NonLowRank = Frozen, or freeze that parameter first.", nameof(model));
+                        $"LTE cannot keep per-head offsets of parameter '{(path.Length == 0 ? name : path + "." + name)}' of a {module.GetType().Name}: " +
+                        "they are supported for Linear, Conv2d (ungrouped), Embedding and LayerNorm layers and a VisionTransformer's class token and " +
+                        "position embedding. Use NonLowRank = Frozen, or freeze that parameter first.", nameof(model));
         }
     }
 
+    private static bool Replicable(Module module, string name) => module switch
+    {
+        Linear or Embedding or LayerNorm => true,
+        Conv2d conv => conv.groups == 1,
+        VisionTransformer => name is "class_token" or "pos_embedding",
+        _ => false,
+    };
+
+    private static IEnumerable<(string path, Module module)> Owners(Module model) => LoraTargets.Candidates(model).Prepend(("", model));
+
     private IEnumerable<LteSite> Sites(Module adapted, HashSet<Tensor> trainable)
     {
-        bool averaged = options.NonLowRank == LteNonLowRank.Averaged;
+        LteNonLowRank mode = options.NonLowRank;
         bool correction = options.MergeMode == LteMergeMode.Correction;
-        foreach ((string path, Module module) in LoraTargets.Candidates(adapted))
+        foreach ((string path, Module module) in Owners(adapted))
         {
-            if (module is MultiHeadLoraLinear lora)
-            {
-                bool bias = averaged && ((Linear)lora.base_layer).bias is { } b && trainable.Contains(b);
-                yield return new LteSite(path, lora, heads, replicateWeight: false, bias, correction, () => splitting);
-            }
-            else if (averaged && module is Linear linear && (trainable.Contains(linear.weight) || (linear.bias is { } b && trainable.Contains(b))))
-            {
-                bool bias = linear.bias is { } lb && trainable.Contains(lb);
-                yield return new LteSite(path, linear, heads, trainable.Contains(linear.weight), bias, correction: false, () => splitting);
-            }
+            Module owner = module is LoraLayer lora ? lora.base_layer : module;
+            (string, Tensor)[] replicated = mode == LteNonLowRank.Frozen ? [] : owner.named_parameters(recurse: false)
+                .Where(p => trainable.Contains(p.parameter) && !(module is LoraLayer && p.name == "weight") && Replicable(owner, p.name))
+                .ToArray();
+            if (module is LoraLayer || replicated.Length > 0)
+                yield return new LteSite(path, module, heads, replicated, mode, options.Scale, correction && module is LoraLayer, () => splitting);
         }
     }
 

@@ -21,7 +21,8 @@ public static class LteDiagnostics
         var result = new List<LteLayerDiagnostics>();
         foreach ((string path, var layer) in model.lora_layers())
         {
-            Tensor a = layer.lora_A[LteSite.Adapter], b = layer.lora_B[LteSite.Adapter];
+            (Tensor a, Tensor b) = layer.HeadFactors(LteSite.Adapter);
+            using Tensor ownedA = a, ownedB = b;
             bool pairs = model.heads > 1;
             double cosine = pairs ? LoraHeadMetrics.MeanPairwiseCosineSimilarity(a, b) : double.NaN;
             double grassmann = pairs ? LoraHeadMetrics.MeanPairwiseGrassmannDistance(a, b) : double.NaN;

@@ -203,8 +203,8 @@ public sealed class LoraModelTests
         Assert.Contains("target_modules is required", Assert.Throws<ArgumentException>(() => new LoraModel(new TokenNet(), new LoraConfig())).Message);
         var type = Assert.Throws<ArgumentException>(() => new LoraModel(new TokenNet(), new LoraConfig { target_modules = new[] { "blocks.0" } }));
         Assert.Contains("'blocks.0', a Block; LoRA supports Linear, Conv2d, Embedding", type.Message);
-        var heads = Assert.Throws<ArgumentException>(() => new LoraModel(new TokenNet(), new LoraConfig { r = 2, num_heads = 2, target_modules = new[] { "embed" } }));
-        Assert.Contains("MultiHeadLoraLinear", heads.Message);
+        var heads = Assert.Throws<ArgumentException>(() => new LoraModel(new TokenNet(), new LoraConfig { r = 2, num_heads = 2, head_ranks = [1, 2], target_modules = new[] { "embed" } }));
+        Assert.Contains("per-head ranks (head_ranks) are supported on linear layers only; this layer is a Embedding", heads.Message);
     }
 
     [Theory]

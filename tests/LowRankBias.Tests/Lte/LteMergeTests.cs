@@ -80,9 +80,11 @@ public sealed class LteMergeTests
     public void BadInputIsRejectedWithClearMessages()
     {
         using var scope = NewDisposeScope();
-        var tokens = new TokenNet();
-        var embedding = Assert.Throws<ArgumentException>(() => new LowRankBias.Lte.Lte(tokens, Options));
-        Assert.Contains("embed.weight", embedding.Message);
+        var grouped = new Sequential(Linear64(Mlp.In, 4, 1), new GroupNorm(2, 4, dtype: F64));
+        var norm = Assert.Throws<ArgumentException>(() => new LowRankBias.Lte.Lte(grouped, Options));
+        Assert.Contains("parameter '1.weight' of a GroupNorm", norm.Message);
+        var correction = Assert.Throws<ArgumentException>(() => new LowRankBias.Lte.Lte(new TokenNet(), Options with { MergeMode = LteMergeMode.Correction, Targets = new[] { "embed" } }));
+        Assert.Contains("correction merge mode supports heads on linear layers only; the targets select 'embed', a Embedding", correction.Message);
         Assert.Throws<ArgumentException>(() => (Options with { ReinitializeA = true, MergeMode = LteMergeMode.Correction }).Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => (Options with { Heads = 0 }).Validate());
 

@@ -42,7 +42,7 @@ internal static class LteTestKit
     public static Tensor Head(Tensor stacked, int n) => stacked.select(0, n).clone();
 
     /// <summary>The LoRA layer at <paramref name="path"/> of an LTE model.</summary>
-    public static MultiHeadLoraLinear LoraAt(LowRankBias.Lte.Lte lte, string path) => lte.lora_layers().Single(l => l.path == path).layer;
+    public static MultiHeadLoraLinear LoraAt(LowRankBias.Lte.Lte lte, string path) => (MultiHeadLoraLinear)lte.lora_layers().Single(l => l.path == path).layer;
 
     /// <summary>The weight of the linear layer at <paramref name="path"/>, seen through any LoRA wrapper.</summary>
     public static Linear BaseLinear(Module model, string path) =>
