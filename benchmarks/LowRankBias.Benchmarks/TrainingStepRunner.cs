@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using LowRankBias.Lte;
 using LowRankBias.Torch;
+using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
@@ -9,48 +11,108 @@ using static LowRankBias.Torch.torch;
 namespace LowRankBias.Benchmarks;
 
 /// <summary>
-/// One full training step of a model, timed for benchmarks/compare/train_step.sh next to the same step in PyTorch
-/// (train_step_pytorch.py): forward, cross-entropy, backward, AdamW (decay off for 1-d parameters), zero_grad, the
-/// loss kept on the device. Warm-up, then the median wall-clock ms/step of <c>repeats</c> loops of <c>steps</c>
-/// steps, on every core. Prints "model&lt;TAB&gt;ms/step".
+/// The whole-step workloads of benchmarks/compare/train_step.sh, each timed next to the same workload in PyTorch:
+/// "vit-tiny" and "cnn" — one training step (forward, cross-entropy, backward, AdamW with decay off for 1-d
+/// parameters, zero_grad, the loss kept on the device; train_step_pytorch.py); "vit-tiny-lte" — LTE's step
+/// (<see cref="LteTrainer.Step"/>, merges included); "vit-s-lte-merge" — one LTE merge of a ViT-S
+/// (lte_step_pytorch.py); "vit-s-checkpoint" — a ViT-S state dict written to a file and read back (ours: safetensors,
+/// atomic; PyTorch: torch.save / torch.load). Warm-up, then the median wall-clock ms per workload of <c>repeats</c>
+/// loops of <c>steps</c> runs, on every core. Prints "workload&lt;TAB&gt;ms".
 /// </summary>
 public static class TrainingStepRunner
 {
-    /// <summary>The models both sides implement, by the name the script passes.</summary>
+    /// <summary>The image models both sides implement, by the name the scripts pass.</summary>
     public static Module Build(string model) => model switch
     {
         "vit-tiny" => new VisionTransformer(VisionTransformer.Config.ViT_Tiny),
+        "vit-s" => new VisionTransformer(VisionTransformer.Config.ViT_S with { image_size = 28, patch_size = 4, in_channels = 1, num_classes = 10 }),
         "cnn" => new ConvNet(ConvNet.Config.FashionMnist),
-        _ => throw new ArgumentException($"unknown model '{model}': expected vit-tiny or cnn", nameof(model)),
+        _ => throw new ArgumentException($"unknown model '{model}': expected vit-tiny, vit-s or cnn", nameof(model)),
     };
 
-    /// <summary>Times the step and writes one line to standard output.</summary>
-    public static void Run(string modelName, int batch, int steps, int repeats)
+    /// <summary>The LTE settings of "vit-tiny-lte" (and of lte_step_pytorch.py): 4 heads of rank 16 on every linear layer
+    /// but the classifier, merged every 10 steps, everything else as averaged per-head replicas.</summary>
+    public static LteOptions LteSettings => new() { Heads = 4, Rank = 16, Alpha = 4096, MergeEvery = 10, Exclude = "head" };
+
+    /// <summary>Times the workload and writes one line to standard output.</summary>
+    public static void Run(string workload, int batch, int steps, int repeats)
     {
         manual_seed(0);
-        using Module model = Build(modelName);
-        using var optimizer = new AdamW(ParamGroup.WeightDecayGroups(model, new AdamWOptions { lr = 1e-3, weight_decay = 0.05 }));
-        using Tensor images = randn([batch, 1, 28, 28]);
-        using Tensor labels = randint(0, 10, [batch]);
-
-        void Step()
+        using Session session = workload switch
         {
-            using DisposeScope scope = NewDisposeScope();
-            Tensor loss = nn.functional.cross_entropy(model.call(images), labels);
-            loss.backward();
-            optimizer.step();
-            optimizer.zero_grad();
-        }
-
-        for (int i = 0; i < Math.Max(3, steps / 2); i++) Step();
+            "vit-tiny-lte" => LteStep(batch),
+            "vit-s-lte-merge" => LteMerge(),
+            "vit-s-checkpoint" => Checkpoint(),
+            _ => TrainingStep(workload, batch),
+        };
+        for (int i = 0; i < Math.Max(3, steps / 2); i++) session.Run();
         var samples = new double[repeats];
         for (int r = 0; r < repeats; r++)
         {
             long start = Stopwatch.GetTimestamp();
-            for (int i = 0; i < steps; i++) Step();
+            for (int i = 0; i < steps; i++) session.Run();
             samples[r] = Stopwatch.GetElapsedTime(start).TotalMilliseconds / steps;
         }
         Array.Sort(samples);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{modelName}\t{samples[repeats / 2]:F2}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{workload}\t{samples[repeats / 2]:F2}"));
+    }
+
+    private static Session TrainingStep(string model, int batch)
+    {
+        Module net = Build(model);
+        var optimizer = new AdamW(ParamGroup.WeightDecayGroups(net, new AdamWOptions { lr = 1e-3, weight_decay = 0.05 }));
+        Tensor images = randn([batch, 1, 28, 28]).DetachFromDisposeScope(), labels = randint(0, 10, [batch]).DetachFromDisposeScope();
+        return new Session(() =>
+        {
+            using DisposeScope scope = NewDisposeScope();
+            Tensor loss = nn.functional.cross_entropy(net.call(images), labels);
+            loss.backward();
+            optimizer.step();
+            optimizer.zero_grad();
+        }, net, optimizer, images, labels);
+    }
+
+    private static Session LteStep(int batch)
+    {
+        var lte = new Lte.Lte(Build("vit-tiny"), LteSettings);
+        var optimizer = new AdamW(lte.ParameterGroups(new AdamWOptions { lr = 1e-4, weight_decay = 0.05 }));
+        var trainer = new LteTrainer(lte, optimizer, (o, t) => nn.functional.cross_entropy(o, t));
+        Tensor images = randn([batch, 1, 28, 28]).DetachFromDisposeScope(), labels = randint(0, 10, [batch]).DetachFromDisposeScope();
+        return new Session(() => trainer.Step(images, labels), lte, optimizer, images, labels);
+    }
+
+    // The paper's ViT-S head count would hold 32 × 64-rank heads; 8 × 64 keeps the CPU run small, the merge's work per
+    // head is the same.
+    private static Session LteMerge()
+    {
+        var lte = new Lte.Lte(Build("vit-s"), LteSettings with { Heads = 8, Rank = 64 });
+        return new Session(lte.Merge, lte);
+    }
+
+    private static Session Checkpoint()
+    {
+        Module net = Build("vit-s");
+        string path = Path.Combine(Path.GetTempPath(), $"lrb-checkpoint-{Environment.ProcessId}.safetensors");
+        return new Session(() =>
+        {
+            using DisposeScope scope = NewDisposeScope();
+            SafeTensors.save_file(net.state_dict(), path);
+            net.load_state_dict(SafeTensors.load_file(path));
+        }, net, new DeleteOnDispose(path));
+    }
+
+    private sealed class Session(Action run, params IDisposable[] owned) : IDisposable
+    {
+        public void Run() => run();
+
+        public void Dispose()
+        {
+            foreach (IDisposable o in owned) o.Dispose();
+        }
+    }
+
+    private sealed class DeleteOnDispose(string path) : IDisposable
+    {
+        public void Dispose() => File.Delete(path);
     }
 }

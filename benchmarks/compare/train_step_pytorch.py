@@ -1,9 +1,10 @@
 """PyTorch eager's training step for the models of benchmarks/compare/train_step.sh, written to match ours exactly.
 
 Run with Debian's python3-torch (the same libtorch as the C# library):
-    /usr/bin/python3 train_step_pytorch.py MODEL [batch] [steps] [repeats]      MODEL: vit-tiny | cnn
+    /usr/bin/python3 train_step_pytorch.py MODEL [batch] [steps] [repeats]      MODEL: vit-tiny | cnn | vit-s-checkpoint
 One step: forward, cross-entropy, backward, AdamW (foreach, decay off for 1-d parameters), zero_grad; the loss stays
-on the device (no .item()). Timed like the C# side: warm-up, then the median wall-clock ms/step of `repeats` loops
+on the device (no .item()). vit-s-checkpoint instead writes a ViT-S state dict with torch.save and reads it back with
+torch.load into the model. Timed like the C# side: warm-up, then the median wall-clock ms/step of `repeats` loops
 of `steps` steps, using every core (torch.set_num_threads(os.cpu_count())). Prints "MODEL<TAB>ms/step".
 """
 import math
@@ -90,6 +91,19 @@ def main():
     repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
     torch.set_num_threads(os.cpu_count())
     torch.manual_seed(0)
+    if model_name == "vit-s-checkpoint":
+        vit_s = ViT(width=384, depth=12, heads=6, mlp=1536)
+        path = f"/tmp/pytorch-checkpoint-{os.getpid()}.pt"
+
+        def checkpoint():
+            torch.save(vit_s.state_dict(), path)
+            vit_s.load_state_dict(torch.load(path))
+
+        try:
+            print(f"{model_name}\t{timed(checkpoint, steps, repeats):.2f}")
+        finally:
+            os.remove(path)
+        return
     model = {"vit-tiny": ViT, "cnn": ConvNet}[model_name]()
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -104,15 +118,20 @@ def main():
         optimizer.zero_grad(set_to_none=True)
         return loss.detach()
 
+    print(f"{model_name}\t{timed(step, steps, repeats):.2f}")
+
+
+def timed(run, steps, repeats):
+    """Warm-up, then the median ms per run of `repeats` loops of `steps` runs (as the C# side)."""
     for _ in range(max(3, steps // 2)):
-        step()
+        run()
     samples = []
     for _ in range(repeats):
         start = time.perf_counter()
         for _ in range(steps):
-            step()
+            run()
         samples.append((time.perf_counter() - start) / steps * 1e3)
-    print(f"{model_name}\t{statistics.median(samples):.2f}")
+    return statistics.median(samples)
 
 
 if __name__ == "__main__":
