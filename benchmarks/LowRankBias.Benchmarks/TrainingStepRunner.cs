@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
+using LowRankBias.Lora;
 using LowRankBias.Lte;
+using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Models;
@@ -16,7 +18,10 @@ namespace LowRankBias.Benchmarks;
 /// parameters, zero_grad, the loss kept on the device; train_step_pytorch.py); "vit-tiny-lte" — LTE's step
 /// (<see cref="LteTrainer.Step"/>, merges included); "vit-s-lte-merge" — one LTE merge of a ViT-S
 /// (lte_step_pytorch.py); "vit-s-checkpoint" — a ViT-S state dict written to a file and read back (ours: safetensors,
-/// atomic; PyTorch: torch.save / torch.load). Warm-up, then the median wall-clock ms per workload of <c>repeats</c>
+/// atomic; PyTorch: torch.save / torch.load); "vit-s-spectra" — singular values, effective and stable rank and norms of
+/// every ViT-S weight matrix (ours batched by shape; PyTorch one <c>svdvals</c> per matrix); "mhlora-step" — a training
+/// step of one 384 → 384 multi-head LoRA layer, 8 heads of rank 8 on a shared batch of 1024 (workloads_pytorch.py).
+/// Warm-up, then the median wall-clock ms per workload of <c>repeats</c>
 /// loops of <c>steps</c> runs, on every core. Prints "workload&lt;TAB&gt;ms".
 /// </summary>
 public static class TrainingStepRunner
@@ -43,6 +48,8 @@ public static class TrainingStepRunner
             "vit-tiny-lte" => LteStep(batch),
             "vit-s-lte-merge" => LteMerge(),
             "vit-s-checkpoint" => Checkpoint(),
+            "vit-s-spectra" => Spectra(),
+            "mhlora-step" => MultiHeadLoraStep(),
             _ => TrainingStep(workload, batch),
         };
         for (int i = 0; i < Math.Max(3, steps / 2); i++) session.Run();
@@ -99,6 +106,27 @@ public static class TrainingStepRunner
             SafeTensors.save_file(net.state_dict(), path);
             net.load_state_dict(SafeTensors.load_file(path));
         }, net, new DeleteOnDispose(path));
+    }
+
+    private static Session Spectra()
+    {
+        Module net = Build("vit-s");
+        var weights = SpectralMonitor.Weights(net).Select(w => (w.name, w.weight.DetachFromDisposeScope())).ToList();
+        return new Session(() => SpectralMetrics.Analyze(weights), [net, .. weights.Select(w => w.Item2)]);
+    }
+
+    private static Session MultiHeadLoraStep()
+    {
+        var layer = new MultiHeadLoraLinear(new Linear(384, 384), new LoraConfig { r = 8, lora_alpha = 16, num_heads = 8, init_lora_weights = LoraInit.Random });
+        var optimizer = new AdamW(layer.parameters().Where(p => p.requires_grad));
+        Tensor x = randn([1024, 384]).DetachFromDisposeScope(), y = randn([1024, 384]).DetachFromDisposeScope();
+        return new Session(() =>
+        {
+            using DisposeScope scope = NewDisposeScope();
+            nn.functional.mse_loss(layer.call(x), y).backward();
+            optimizer.step();
+            optimizer.zero_grad();
+        }, layer, optimizer, x, y);
     }
 
     private sealed class Session(Action run, params IDisposable[] owned) : IDisposable

@@ -4,11 +4,12 @@
 # alternating the two for ROUNDS rounds; prints per model the lowest round's median ms/step and the ratio ours/PyTorch.
 # The lowest round is the least disturbed one: load from other processes only ever adds time.
 #
-# vit-tiny-lte is LTE's step (4 heads of rank 16, merge every 10 steps, merges included), in PyTorch the paper's way:
-# vmap over the heads (lte_step_pytorch.py).
+# Other workloads (see TrainingStepRunner): vit-tiny-lte, LTE's step (4 heads of rank 16, merge every 10 steps, merges
+# included), in PyTorch the paper's way: vmap over the heads (lte_step_pytorch.py); vit-s-lte-merge, one merge of a
+# ViT-S with 8 heads of rank 64; vit-s-checkpoint, a ViT-S state dict written and read back; vit-s-spectra, the spectra
+# of every ViT-S matrix; mhlora-step, a step of one multi-head LoRA layer (workloads_pytorch.py).
 #
-# Usage: benchmarks/compare/train_step.sh [MODEL ...]   (default: vit-tiny cnn; also vit-tiny-lte;
-#        env: ROUNDS=3 BATCH=128 STEPS=10 REPEATS=3)
+# Usage: benchmarks/compare/train_step.sh [MODEL ...]   (default: vit-tiny cnn; env: ROUNDS=3 BATCH=128 STEPS=10 REPEATS=3)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,7 +27,11 @@ for round in $(seq "$rounds"); do
   for model in "${models[@]}"; do
     echo "round $round/$rounds: $model, ours then PyTorch ($steps steps x $repeats repeats, batch $batch) ..." >&2
     dotnet "$bench_dll" --step "$model" "$batch" "$steps" "$repeats" | sed 's/^/ours\t/' >>"$results"
-    script="train_step_pytorch.py"; [[ "$model" == *-lte* ]] && script="lte_step_pytorch.py"
+    case "$model" in
+      *-lte*) script="lte_step_pytorch.py" ;;
+      vit-s-spectra | mhlora-step) script="workloads_pytorch.py" ;;
+      *) script="train_step_pytorch.py" ;;
+    esac
     "$python" "$root/benchmarks/compare/$script" "$model" "$batch" "$steps" "$repeats" | sed 's/^/pytorch\t/' >>"$results"
   done
 done
