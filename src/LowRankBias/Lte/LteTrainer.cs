@@ -62,8 +62,20 @@ public sealed partial class LteTrainer
     /// <summary>
     /// Trains one cumulative batch (<paramref name="input"/> and <paramref name="target"/> with the batch first) and
     /// returns the mean of the heads' losses. Merges afterwards when the iteration count reaches a multiple of T.
+    /// Reading the loss waits for the device; <see cref="StepOnDevice"/> does not.
     /// </summary>
     public double Step(Tensor input, Tensor target)
+    {
+        using Tensor loss = StepOnDevice(input, target);
+        return loss.item<double>();
+    }
+
+    /// <summary>
+    /// <see cref="Step"/> without host synchronisation: the mean of the heads' losses stays a float64 scalar tensor on
+    /// the model's device (owned by the caller), so a CUDA step is queued without waiting for it. Per-head clipping
+    /// (<see cref="LteOptions.MaxGradNorm"/>) still reads the heads' norms.
+    /// </summary>
+    public Tensor StepOnDevice(Tensor input, Tensor target)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(target);
@@ -74,7 +86,7 @@ public sealed partial class LteTrainer
         bool same = model.options.Sampling == HeadSampling.Same;
         if (!same && batch % heads != 0)
             throw new ArgumentException($"a cumulative batch of {batch} samples cannot be split evenly among {heads} heads", nameof(input));
-        double mean;
+        Tensor mean;
         using (var scope = torch.NewDisposeScope())
         {
             optimizer.zero_grad();
@@ -88,7 +100,7 @@ public sealed partial class LteTrainer
             total.backward();
             if (model.options.MaxGradNorm is { } max) LastHeadGradNorms = model.ClipGradNormPerHead(max);
             optimizer.step();
-            mean = total.to(ScalarType.Float64).item<double>() / heads;
+            mean = (total.detach().to(ScalarType.Float64) / heads).MoveToOuterDisposeScope();
         }
         scheduler?.step();
         Iteration++;

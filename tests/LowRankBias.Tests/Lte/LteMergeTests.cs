@@ -77,6 +77,30 @@ public sealed class LteMergeTests
     }
 
     [Fact]
+    public void StepOnDeviceTrainsExactlyAsStepAndKeepsTheLossAsAScalarTensor()
+    {
+        using var scope = NewDisposeScope();
+        (LteTrainer trainer, LowRankBias.Lte.Lte model)[] runs = Enumerable.Range(0, 2).Select(_ =>
+        {
+            var lte = new LowRankBias.Lte.Lte(new Mlp(1), Options with { MergeEvery = 2 });
+            lte.ReseedHeads(3);
+            return (new LteTrainer(lte, new AdamW(lte.ParameterGroups(new AdamWOptions { lr = 0.05 })), Mse), lte);
+        }).ToArray();
+        for (int step = 0; step < 3; step++)
+        {
+            (Tensor x, Tensor y) = Batch(step, 4);
+            double read = runs[0].trainer.Step(x, y);
+            Tensor kept = runs[1].trainer.StepOnDevice(x, y);
+            Assert.Equal(0, kept.dim());
+            Assert.Equal(ScalarType.Float64, kept.dtype);
+            Assert.Equal(read, kept.item<double>());
+        }
+        Assert.Equal(1, runs[1].trainer.Merges);
+        Assert.Equal(ToDoubles(runs[0].model.model.parameters().First()), ToDoubles(runs[1].model.model.parameters().First()));
+        foreach ((LteTrainer _, LowRankBias.Lte.Lte lte) in runs) lte.Dispose();
+    }
+
+    [Fact]
     public void BadInputIsRejectedWithClearMessages()
     {
         using var scope = NewDisposeScope();
