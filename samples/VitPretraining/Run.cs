@@ -21,7 +21,8 @@ internal static class Run
         var clock = Stopwatch.StartNew();
         double lossSum = 0;
         int lossCount = 0;
-        long every = Math.Max(1, steps / evaluations);
+        // Evenly spaced evaluations, the last at the final step.
+        var evaluateAt = Enumerable.Range(1, evaluations).Select(k => Math.Max(1, k * steps / evaluations)).ToHashSet();
         method.Evaluated.train();
         for (long step = 1; step <= steps; step++)
         {
@@ -31,7 +32,7 @@ internal static class Run
                 lossSum += method.Step(b[0], b[1]);
                 lossCount++;
             }
-            if (step % every != 0 && step != steps) continue;
+            if (!evaluateAt.Contains(step)) continue;
             (double testLoss, double accuracy) = Evaluate(method, test);
             // Right after a merge every Bₙ is zero and the heads' similarity undefined (NaN): left out.
             double? similarity = method.Lte is { heads: > 1 } lte ? LteDiagnostics.Measure(lte).Average(d => d.MeanCosineSimilarity) : null;
