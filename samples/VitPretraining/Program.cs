@@ -3,6 +3,7 @@
 // cumulative samples (as the paper allows). Curves against cumulative samples and against samples per device, the
 // LTE heads' similarity, a summary table, and with --grid the Table 1 grid over heads × rank × merge period.
 // Usage: VitPretraining [--preset tiny|quick|long|paper] [--methods full,lora,lora-merge,mhlora,lte] [--grid] [--freeze-extras]
+//                       [--with EARLIER/curves.csv]   (plots and tabulates an earlier run's methods with this run's)
 //                       [--data fashion-mnist|cifar10|cifar100] [--data-dir DIR] [--out DIR]
 using System.Globalization;
 using LowRankBias.Lte;
@@ -26,7 +27,7 @@ using (test)
     Console.WriteLine($"{data}: {train.Count} training / {test.Count} test images; ViT width {model.hidden_dim}, depth {model.num_layers}, " +
                       $"patch {model.patch_size}; batch {preset.Batch}; {get_num_threads()} threads; output {Path.GetFullPath(output)}");
 
-    var points = new List<Point>();
+    var points = new List<Point>(Option("--with") is { } earlier ? Report.Read(earlier) : []);
     foreach (string name in methods)
     {
         long samples = name == "lte" ? (long)(preset.Samples * preset.LteSampleFactor) : preset.Samples;

@@ -36,6 +36,19 @@ internal static class Report
                 p => p.Samples, p => p.HeadCosineSimilarity!.Value, lte);
     }
 
+    /// <summary>The points of an earlier run's curves.csv, so that methods run separately are compared together.</summary>
+    public static IEnumerable<Point> Read(string curvesCsv)
+    {
+        foreach (string line in File.ReadLines(curvesCsv).Skip(1))
+        {
+            string[] f = line.Split(',');
+            if (f.Length != 9) throw new InvalidDataException($"{curvesCsv}: expected 9 columns, got {f.Length} in '{line}'");
+            double D(int i) => double.Parse(f[i], Invariant);
+            yield return new Point(f[0], long.Parse(f[1], Invariant), long.Parse(f[2], Invariant), long.Parse(f[3], Invariant), D(4), D(5), D(6),
+                f[7].Length == 0 ? null : D(7), D(8));
+        }
+    }
+
     public static void Summary(IReadOnlyList<Point> points, string output)
     {
         var table = new Table().AddColumns("method", "samples", "samples/device", "final test acc.", "best test acc.", "train loss", "time (s)");
