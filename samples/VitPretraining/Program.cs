@@ -27,7 +27,8 @@ using (test)
     Console.WriteLine($"{data}: {train.Count} training / {test.Count} test images; ViT width {model.hidden_dim}, depth {model.num_layers}, " +
                       $"patch {model.patch_size}; batch {preset.Batch}; {get_num_threads()} threads; output {Path.GetFullPath(output)}");
 
-    var points = new List<Point>(Option("--with") is { } earlier ? Report.Read(earlier) : []);
+    // An earlier run's methods join the report, unless this run trains them again.
+    var points = new List<Point>(Option("--with") is { } earlier ? Report.Read(earlier).Where(p => !methods.Contains(p.Method)) : []);
     foreach (string name in methods)
     {
         long samples = name == "lte" ? (long)(preset.Samples * preset.LteSampleFactor) : preset.Samples;
