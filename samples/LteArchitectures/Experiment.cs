@@ -7,9 +7,10 @@ using static LowRankBias.Torch.torch;
 namespace LteArchitectures;
 
 /// <summary>
-/// A dataset and the model family trained on it. Parameters LTE has no low-rank form or replica for — the Mixer's patch
-/// projection, the GPT's token and position embeddings, every LayerNorm — stay at their initial values in both
-/// methods, so both train the same function class (as the ViT sample does).
+/// A dataset and the model family trained on it. The parameters without a low-rank form besides the output layer —
+/// the Mixer's patch projection, the GPT's token and position embeddings, every LayerNorm — stay at their initial
+/// values in both methods, so both train the same function class. (The results in docs/results.md were recorded this
+/// way, before LTE could keep per-head replicas of such parameters; it now can, see LteNonLowRank.)
 /// </summary>
 internal abstract class Experiment : IDisposable
 {
