@@ -21,6 +21,10 @@ bench_dll="$root/benchmarks/LowRankBias.Benchmarks/bin/Release/net10.0/LowRankBi
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
 
+"$python" -c "import torch" 2>/dev/null || {
+  echo "train_step.sh: $python cannot import torch; install Debian's PyTorch (apt-get install python3-torch) or set PYTHON" >&2
+  exit 1
+}
 echo "building the C# benchmark ..." >&2
 dotnet build -c Release -nologo -v q "$root/benchmarks/LowRankBias.Benchmarks" >&2
 for round in $(seq "$rounds"); do
