@@ -78,8 +78,8 @@ public sealed class LoraConv2d : LoraLayer
     {
         HeadGroups.Check(x, heads, "split head input");
         using var scope = torch.NewDisposeScope();
-        Tensor down = HeadGroups.Conv2d(x, lora_A[adapter], Conv, heads);
-        Tensor up = F.conv2d(HeadGroups.ToChannels(down.flatten(0, 1) * Scaling(adapter), heads), lora_B[adapter].flatten(0, 1), groups: heads);
+        Tensor down = F.conv2d(HeadGroups.ToChannels(x, heads), lora_A[adapter].flatten(0, 1), null, Conv.stride, Conv.padding, Conv.dilation, heads);
+        Tensor up = F.conv2d(down * Scaling(adapter), lora_B[adapter].flatten(0, 1), groups: heads);
         return HeadGroups.FromChannels(up, heads).reshape(x.size(0), Conv.out_channels, up.size(2), up.size(3)).MoveToOuterDisposeScope();
     }
 
