@@ -59,7 +59,7 @@ def main():
     batch = int(sys.argv[2]) if len(sys.argv) > 2 else 128
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
-    torch.set_num_threads(os.cpu_count())
+    torch.set_num_threads(models.intra_op_threads())
     torch.manual_seed(0)
     merge_only = workload == "vit-s-lte-merge"
     heads_count = 8 if merge_only else HEADS

@@ -5,7 +5,8 @@ Run with Debian's python3-torch (the same libtorch as the C# library):
 One step: forward, cross-entropy, backward, AdamW (foreach, decay off for 1-d parameters), zero_grad; the loss stays
 on the device (no .item()). vit-s-checkpoint instead writes a ViT-S state dict with torch.save and reads it back with
 torch.load into the model. Timed like the C# side: warm-up, then the median wall-clock ms/step of `repeats` loops
-of `steps` steps, using every core (torch.set_num_threads(os.cpu_count())). Prints "MODEL<TAB>ms/step".
+of `steps` steps, on OMP_NUM_THREADS intra-op threads when set, else every core (as our library). Prints
+"MODEL<TAB>ms/step".
 """
 import math
 import os
@@ -89,7 +90,7 @@ def main():
     batch = int(sys.argv[2]) if len(sys.argv) > 2 else 128
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
-    torch.set_num_threads(os.cpu_count())
+    torch.set_num_threads(intra_op_threads())
     torch.manual_seed(0)
     if model_name == "vit-s-checkpoint":
         vit_s = ViT(width=384, depth=12, heads=6, mlp=1536)
@@ -119,6 +120,11 @@ def main():
         return loss.detach()
 
     print(f"{model_name}\t{timed(step, steps, repeats):.2f}")
+
+
+def intra_op_threads():
+    """OMP_NUM_THREADS when set, else every core: the count our library gives libtorch at start-up."""
+    return int(os.environ.get("OMP_NUM_THREADS") or 0) or os.cpu_count()
 
 
 def timed(run, steps, repeats):

@@ -58,7 +58,7 @@ def main():
     workload = sys.argv[1]
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 10
     repeats = int(sys.argv[4]) if len(sys.argv) > 4 else 3
-    torch.set_num_threads(os.cpu_count())
+    torch.set_num_threads(models.intra_op_threads())
     torch.manual_seed(0)
     run = {"vit-s-spectra": spectra, "mhlora-step": mhlora_step}[workload]()
     print(f"{workload}\t{models.timed(run, steps, repeats):.2f}")

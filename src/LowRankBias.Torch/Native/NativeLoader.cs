@@ -6,14 +6,11 @@ namespace LowRankBias.Torch.Native;
 
 /// <summary>
 /// Finds libLowRankBiasNative.so (next to the app, next to this assembly, or in NuGet's runtimes/linux-x64/native)
-/// and, once loaded, gives libtorch as many intra-op threads as there are cores (libtorch here starts with one), or
-/// <c>OMP_NUM_THREADS</c> when set. Before loading it makes OpenMP's idle threads sleep at once
-/// (<c>OMP_WAIT_POLICY=PASSIVE</c>) unless the environment already chose a wait policy: libtorch's OpenMP threads and
-/// OpenBLAS's own threads share the cores, and OpenMP's default spin after every parallel region takes the core an
-/// OpenBLAS thread needs (measured: a ViT-Tiny training step twice as fast on 2 cores, docs/benchmarks.md).
+/// and, once loaded, applies <see cref="ProcessSettings"/> (OpenMP's wait policy before, intra-op threads and the CPU
+/// caching allocator after).
 /// A missing library or libtorch yields one message saying what was looked for, where, and how to fix it.
 /// </summary>
-internal static partial class NativeLoader
+internal static class NativeLoader
 {
     private const string FileName = "libLowRankBiasNative.so";
     private static IntPtr s_handle;
@@ -35,24 +32,9 @@ internal static partial class NativeLoader
         return s_handle;
     }
 
-    // OMP_NUM_THREADS, as launchers such as torchrun set it for several processes per machine; else every core.
-    private static int IntraOpThreads() =>
-        int.TryParse(Environment.GetEnvironmentVariable("OMP_NUM_THREADS"), out int n) && n > 0 ? n : Environment.ProcessorCount;
-
-    // libgomp reads its settings once, when it is loaded with libtorch; .NET's own environment block is a copy that
-    // native code never sees, hence libc's setenv.
-    private static void ChooseOpenMpWaitPolicy()
-    {
-        if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is null && Environment.GetEnvironmentVariable("GOMP_SPINCOUNT") is null)
-            setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-    }
-
-    [LibraryImport("libc", StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int setenv(string name, string value, int overwrite);
-
     private static IntPtr Load(Assembly assembly)
     {
-        ChooseOpenMpWaitPolicy();
+        ProcessSettings.BeforeLoad();
         var errors = new List<string>();
         foreach (string path in Candidates(assembly))
         {
@@ -60,11 +42,7 @@ internal static partial class NativeLoader
             try
             {
                 IntPtr handle = NativeLibrary.Load(path);
-                unsafe
-                {
-                    var setThreads = (delegate* unmanaged<int, void>)NativeLibrary.GetExport(handle, "lrb_set_num_threads");
-                    setThreads(IntraOpThreads());
-                }
+                ProcessSettings.AfterLoad(handle);
                 return handle;
             }
             catch (DllNotFoundException e) { errors.Add($"  {path}: {e.Message}"); }
