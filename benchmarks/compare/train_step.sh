@@ -44,7 +44,7 @@ for round in $(seq "$rounds"); do
   done
 done
 
-awk -F'\t' -v threads="$(nproc)" '
+awk -F'\t' -v threads="${OMP_NUM_THREADS:-$(nproc)}" '
   { key = $1 "/" $2; if (!(key in best) || $3 < best[key]) best[key] = $3; seen[$2] = 1 }
   END {
     printf "| workload (%d threads) | ours ms | PyTorch ms | ours/PyTorch | PyTorch, passive OpenMP, ms | ours/that |\n", threads
