@@ -20,11 +20,11 @@ expect vit/curves.csv vit/summary.md vit/grid.csv vit/accuracy-vs-samples.svg vi
 run ModelMerging --preset tiny --out "$out/merging"
 expect merging/merging.csv merging/summary.md merging/merging-loss.svg merging/stable-rank.svg merging/weight-decay-sweep.svg
 run Grokking --preset tiny --out "$out/grokking"
-expect grokking/grokking.csv grokking/summary.md grokking/error.svg grokking/effective-rank.svg grokking/data30-wd1/spectral.jsonl \
+expect grokking/grokking.csv grokking/summary.md grokking/accuracy.svg grokking/effective-rank.svg grokking/data30-wd1/spectral.jsonl \
   grokking/data30-wd1/singular-values.svg grokking/data30-wd1/alignment-diagonal.svg grokking/data30-wd1/effective-rank.svg
 run SpectralDynamics --preset tiny --out "$out/spectral"
 expect spectral/spectral-dynamics.csv spectral/summary.md spectral/effective-rank.svg spectral/pruning.svg spectral/wd0/effective-rank.svg \
-  spectral/wd0/alignment.svg spectral/wd0/agreement.svg spectral/random-labels/spectral.jsonl
+  spectral/wd0/alignment.svg spectral/wd0/agreement.svg spectral/memorisation.csv spectral/memorisation-rank.svg
 # The GPT half needs the Shakespeare text of shared/data (beside the repository); without it only the Mixer runs.
 text="$root/../shared/data/tinyshakespeare.txt"
 if [[ -f $text ]]; then run LteArchitectures all --preset tiny --text "$text" --out "$out/lte-arch"; expect lte-arch/gpt.svg

@@ -1,10 +1,12 @@
-// Grokking and the spectral dynamics of weights (Yunis et al., figure 2): a one-layer transformer learns addition
-// modulo p from a fraction of the p² pairs. With 30% of the data and weight decay 1 (Nanda et al.'s setting) it first
-// memorises, then suddenly generalises — and that jump coincides with its weights turning low-rank and with the
-// embedding aligning with the first attention matrix. Without weight decay neither happens within the budget; with 90%
-// of the data the weights are low-rank from early on. A SpectralMonitor records every matrix during training.
-// Usage: Grokking [--preset tiny|quick|paper] [--out DIR] [--run data30-wd0|data30-wd1|data90-wd0]
-//        (quick also takes --modulus P and --steps S)
+// Grokking and the spectral dynamics of weights (Yunis et al., figure 2) in Nanda et al.'s (2023) setting: a one-layer
+// transformer (width 128, 4 heads, MLP 512, no LayerNorm, learned token and position embeddings) learns addition
+// modulo 113 from 30% of the pairs, full batch, AdamW lr 1e-3, betas (0.9, 0.98), cross-entropy on the answer token
+// in float64 (as Nanda et al. compute it). With weight decay 1 it first memorises, then suddenly generalises — and that
+// jump coincides with its weights turning low-rank. Without weight decay neither happens within the budget; with 90% of
+// the data it generalises at once. A run stops early once its test accuracy has held 99% for 1,000 steps. A SpectralMonitor records every matrix during training; each run is repeated per seed
+// (seed = initial weights and data split).
+// Usage: Grokking [--preset tiny|quick|paper] [--out DIR] [--run data30-wd0|data30-wd1|data90-wd0] [--seeds 0,1,2]
+//        (quick also takes --modulus P, --steps S and --lr LR)
 using System.Globalization;
 using LowRankBias.Plotting;
 using LowRankBias.Spectral;
@@ -19,10 +21,12 @@ string presetName = Option("--preset") ?? "quick";
 var p = presetName switch
 {
     "tiny" => (modulus: 11, steps: 20, every: 10, width: 32L),
-    "quick" => (modulus: int.Parse(Option("--modulus") ?? "59", CultureInfo.InvariantCulture), steps: int.Parse(Option("--steps") ?? "8000", CultureInfo.InvariantCulture), every: 100, width: 64L),
-    "paper" => (modulus: 97, steps: 40_000, every: 100, width: 128L),
+    "quick" => (modulus: int.Parse(Option("--modulus") ?? "113", CultureInfo.InvariantCulture), steps: int.Parse(Option("--steps") ?? "15000", CultureInfo.InvariantCulture), every: 100, width: 128L),
+    "paper" => (modulus: 113, steps: 40_000, every: 100, width: 128L),
     _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
 };
+double lr = presetName == "quick" ? double.Parse(Option("--lr") ?? "1e-3", CultureInfo.InvariantCulture) : 1e-3;
+int[] seeds = (Option("--seeds") ?? "0").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 (string name, string slug, double fraction, double decay)[] runs =
 [
     ("30% data, no weight decay", "data30-wd0", 0.3, 0.0),
@@ -34,77 +38,109 @@ if (Option("--run") is { } only) runs = runs.Where(r => r.slug == only).ToArray(
 string output = Option("--out") ?? Path.Combine("out", "grokking", presetName);
 Directory.CreateDirectory(output);
 const string Attention = "blocks.0.attn.q", Pair = "embed → blocks.0.attn.q";
-Console.WriteLine($"preset {presetName}: addition mod {p.modulus}, one-layer transformer (Nanda et al.), full-batch AdamW lr 1e-3, betas (0.9, 0.98), " +
-                  $"{p.steps:N0} steps, spectra every {p.every}; output {Path.GetFullPath(output)}");
+Console.WriteLine($"preset {presetName}: addition mod {p.modulus}, one-layer transformer (Nanda et al.: width {p.width}, MLP {4 * p.width}, learned positions), " +
+                  $"full-batch AdamW lr {lr:G2}, betas (0.9, 0.98), {p.steps:N0} steps, spectra every {p.every}, seeds {string.Join(",", seeds)}; output {Path.GetFullPath(output)}");
 
-var rows = new List<string> { "run,step,train_error,test_error,effective_rank_attention,alignment_embed_attention" };
-var errors = new List<ChartSeries>();
+// Rows are written as they come, so a long run can be followed (and a stopped one still says how far it got).
+using var rows = new StreamWriter(Path.Combine(output, "grokking.csv")) { AutoFlush = true };
+rows.WriteLine("run,seed,step,train_loss,train_accuracy,test_accuracy,effective_rank_attention,mean_normalized_effective_rank,alignment_embed_attention");
+// A run that has held ≥ 99% test accuracy this long has nothing more to show.
+const int SteadySteps = 1000;
+var accuracies = new List<ChartSeries>();
 var ranks = new List<ChartSeries>();
-var summary = new SummaryTable("run", "train error", "test error", "test error ≤ 5% at step", $"effective rank of {Attention}, start", "end");
+var summary = new SummaryTable("run", "seed", "train accuracy", "test accuracy", "train ≥ 99% at step", "test ≥ 95% at step",
+    $"effective rank of {Attention}, start", "end", "mean exp(H)/R, start", "end", "ms/step");
 foreach (var run in runs)
+foreach (int seed in seeds)
 {
-    manual_seed(0);
-    using var task = new ModularAddition(p.modulus, run.fraction, seed: 0);
-    using var model = new ModularAdditionTransformer(ModularAdditionTransformer.Config.Yunis with { p = p.modulus, d_model = p.width, d_mlp = 4 * p.width });
-    using var optimizer = new AdamW(model.parameters(), lr: 1e-3, betas: (0.9, 0.98), weight_decay: run.decay);
-    string runDir = Path.Combine(output, run.slug);
+    manual_seed((ulong)seed);
+    using var task = new ModularAddition(p.modulus, run.fraction, seed: (ulong)seed);
+    using var model = new ModularAdditionTransformer(ModularAdditionTransformer.Config.Nanda with { p = p.modulus, d_model = p.width, d_mlp = 4 * p.width });
+    using var optimizer = new AdamW(model.parameters(), lr: lr, betas: (0.9, 0.98), weight_decay: run.decay);
+    string label = seeds.Length > 1 ? $"{run.name}, seed {seed}" : run.name;
+    string runDir = Path.Combine(output, seed == 0 ? run.slug : $"{run.slug}-s{seed}");
     using var monitor = new SpectralMonitor(model, runDir, new SpectralMonitorOptions { Every = p.every, Agreement = false });
     var train = new List<(double, double)>();
     var test = new List<(double, double)>();
     var rank = new List<(double, double)>();
-    long? generalised = null;
+    var meanRank = new List<double>();
+    long? memorised = null, generalised = null, steadySince = null;
+    double loss = double.NaN, trainingSeconds = 0;
     var clock = System.Diagnostics.Stopwatch.StartNew();
     for (int step = 0; step <= p.steps; step++)
     {
         if (step % p.every == 0 || step == p.steps)
         {
-            double trainError = Error(model, task.Train), testError = Error(model, task.Test);
+            double trainAccuracy = Accuracy(model, task.Train), testAccuracy = Accuracy(model, task.Test);
             SpectralRecord record = monitor.Record(step);
             double effectiveRank = record.Layers.Single(l => l.Name == Attention).EffectiveRank;
+            double meanNormalized = record.Layers.Average(l => l.NormalizedEffectiveRank);
             double alignment = record.Alignment.Single(a => a.Name == Pair).Score;
-            rows.Add(string.Create(CultureInfo.InvariantCulture, $"{run.slug},{step},{trainError:R},{testError:R},{effectiveRank:R},{alignment:R}"));
-            train.Add((step, trainError));
-            test.Add((step, testError));
+            rows.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{run.slug},{seed},{step},{loss:R},{trainAccuracy:R},{testAccuracy:R},{effectiveRank:R},{meanNormalized:R},{alignment:R}"));
+            train.Add((step, trainAccuracy));
+            test.Add((step, testAccuracy));
             rank.Add((step, effectiveRank));
-            if (testError <= 0.05) generalised ??= step;
+            meanRank.Add(meanNormalized);
+            if (trainAccuracy >= 0.99) memorised ??= step;
+            if (testAccuracy >= 0.95) generalised ??= step;
+            steadySince = testAccuracy >= 0.99 ? steadySince ?? step : null;
             if (step % (10 * p.every) == 0 || step == p.steps)
+            {
+                double eta = step == 0 ? 0 : clock.Elapsed.TotalSeconds / step * (p.steps - step);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{run.name}: step {step,6:N0}  train error {trainError:P1}  test error {testError:P1}  effective rank of {Attention} {effectiveRank:F1}  ({clock.Elapsed.TotalSeconds:F0} s)"));
+                    $"{label}: step {step,6:N0}/{p.steps:N0}  loss {loss:G4}  train accuracy {trainAccuracy:P1}  test accuracy {testAccuracy:P1}  " +
+                    $"effective rank of {Attention} {effectiveRank:F1}  ({clock.Elapsed.TotalSeconds:F0} s, ETA {eta:F0} s)"));
+            }
         }
-        if (step == p.steps) break;
-        using var scope = NewDisposeScope();
-        optimizer.zero_grad();
-        nn.functional.cross_entropy(model.call(task.Train.tensors[0]), task.Train.tensors[1]).backward();
-        optimizer.step();
+        if (step == p.steps || step - steadySince >= SteadySteps) break;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        loss = TrainStep(model, optimizer, task.Train);
+        trainingSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
-    errors.Add(new ChartSeries($"{run.name}: train", train));
-    errors.Add(new ChartSeries($"{run.name}: test", test));
-    ranks.Add(new ChartSeries(run.name, rank));
+    accuracies.Add(new ChartSeries($"{label}: train", train));
+    accuracies.Add(new ChartSeries($"{label}: test", test));
+    ranks.Add(new ChartSeries(label, rank));
     SpectralPlots.WriteAll(monitor.Records, runDir, Attention);
     File.WriteAllText(Path.Combine(runDir, "alignment-diagonal.svg"), SpectralPlots.AlignmentDiagonal(monitor.Records, Pair));
-    summary.AddRow(run.name, F(train[^1].Item2), F(test[^1].Item2), generalised is { } g ? g.ToString("N0", CultureInfo.InvariantCulture) : "never",
-        rank[0].Item2.ToString("F1", CultureInfo.InvariantCulture), rank[^1].Item2.ToString("F1", CultureInfo.InvariantCulture));
+    summary.AddRow(run.name, seed.ToString(CultureInfo.InvariantCulture), F(train[^1].Item2), F(test[^1].Item2), Step(memorised), Step(generalised),
+        rank[0].Item2.ToString("F1", CultureInfo.InvariantCulture), rank[^1].Item2.ToString("F1", CultureInfo.InvariantCulture),
+        meanRank[0].ToString("F3", CultureInfo.InvariantCulture), meanRank[^1].ToString("F3", CultureInfo.InvariantCulture),
+        (1000 * trainingSeconds / Math.Max(1, train[^1].Item1)).ToString("F1", CultureInfo.InvariantCulture));
 }
 
-File.WriteAllLines(Path.Combine(output, "grokking.csv"), rows);
-File.WriteAllText(Path.Combine(output, "error.svg"), new SvgLineChart { Title = $"Addition mod {p.modulus}: error", XLabel = "step", YLabel = "error" }.Render(errors));
+File.WriteAllText(Path.Combine(output, "accuracy.svg"), new SvgLineChart { Title = $"Addition mod {p.modulus}: accuracy", XLabel = "step", YLabel = "accuracy" }.Render(accuracies));
 File.WriteAllText(Path.Combine(output, "effective-rank.svg"),
     new SvgLineChart { Title = $"Effective rank exp(H) of {Attention}", XLabel = "step", YLabel = "effective rank" }.Render(ranks));
 summary.Write(Path.Combine(output, "summary.md"));
-Console.WriteLine($"wrote grokking.csv, summary.md, error.svg, effective-rank.svg and per run (" + string.Join(", ", runs.Select(r => r.slug)) +
+Console.WriteLine($"wrote grokking.csv, summary.md, accuracy.svg, effective-rank.svg and per run (" + string.Join(", ", runs.Select(r => r.slug)) +
                   $") the monitor's spectra.jsonl/csv and figures to {Path.GetFullPath(output)}");
 
-static double Error(Module model, TensorDataset data)
+// One full-batch step; the loss is taken in float64 as Nanda et al. do (float32's log-softmax rounds the tiny losses of
+// the memorised training set, which weight decay then works against).
+static double TrainStep(Module model, Optimizer optimizer, TensorDataset train)
+{
+    using var scope = NewDisposeScope();
+    optimizer.zero_grad();
+    Tensor loss = nn.functional.cross_entropy(model.call(train.tensors[0]).to(ScalarType.Float64), train.tensors[1]);
+    loss.backward();
+    optimizer.step();
+    return loss.item<double>();
+}
+
+static double Accuracy(Module model, TensorDataset data)
 {
     using var scope = NewDisposeScope();
     using var noGrad = no_grad();
     model.eval();
     Tensor correct = model.call(data.tensors[0]).argmax(1) == data.tensors[1];
     model.train();
-    return 1 - correct.to(ScalarType.Float64).mean().item<double>();
+    return correct.to(ScalarType.Float64).mean().item<double>();
 }
 
 static string F(double x) => x.ToString("P1", CultureInfo.InvariantCulture);
+
+static string Step(long? step) => step is { } s ? s.ToString("N0", CultureInfo.InvariantCulture) : "never";
 
 string? Option(string name)
 {

@@ -1,8 +1,9 @@
 // The spectral dynamics of training (Yunis et al., figures 3, 4, 6 and 8) on a 4-layer ReLU MLP and Fashion-MNIST:
 // every weight matrix's effective rank over time (a heatmap), how much of the function lives in the top vs the bottom
-// half of each matrix's spectrum (pruned without retraining, at every record), how weight decay drives the rank down,
-// and how fitting random labels keeps it high. A SpectralMonitor records every matrix during each run.
-// Usage: SpectralDynamics [--preset tiny|quick|paper] [--out DIR]
+// half of each matrix's spectrum (pruned without retraining, at every record; every layer but the classifier, as the
+// paper), how weight decay drives the rank down ("dynamics"), and how memorising random labels keeps it high
+// ("memorisation", Memorisation.cs). A SpectralMonitor records every matrix during each run.
+// Usage: SpectralDynamics [dynamics|memorisation|all] [--preset tiny|quick|paper] [--decays 0,0.01] [--out DIR]
 using System.Globalization;
 using LowRankBias.Plotting;
 using LowRankBias.Spectral;
@@ -13,16 +14,21 @@ using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
 
+string experiment = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal) && Array.IndexOf(args, a) is var i && (i == 0 || !args[i - 1].StartsWith("--", StringComparison.Ordinal))) ?? "all";
+if (experiment is not ("dynamics" or "memorisation" or "all")) throw new ArgumentException($"unknown experiment '{experiment}': use dynamics, memorisation or all");
 string presetName = Option("--preset") ?? "quick";
 var p = presetName switch
 {
-    "tiny" => (train: 512, test: 512, width: 64L, steps: 20, every: 10, decays: new[] { 0.0, 1e-2 }),
-    "quick" => (train: 10_000, test: 5_000, width: 512L, steps: 4_000, every: 200, decays: new[] { 0.0, 1e-4, 1e-3, 1e-2 }),
-    "paper" => (train: 60_000, test: 10_000, width: 1024L, steps: 60_000, every: 1_000, decays: new[] { 0.0, 1e-4, 1e-3, 1e-2, 1e-1 }),
+    "tiny" => (train: 512, test: 512, width: 64L, steps: 20, every: 10, decays: new[] { 0.0, 1e-2 }, memorise: (images: 256, steps: 40, every: 10)),
+    "quick" => (train: 10_000, test: 5_000, width: 512L, steps: 4_000, every: 200, decays: new[] { 0.0, 1e-4, 1e-3, 1e-2 }, memorise: (images: 2_000, steps: 20_000, every: 50)),
+    "paper" => (train: 60_000, test: 10_000, width: 1024L, steps: 60_000, every: 1_000, decays: new[] { 0.0, 1e-4, 1e-3, 1e-2, 1e-1 }, memorise: (images: 5_000, steps: 100_000, every: 200)),
     _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
 };
+if (Option("--decays") is { } decayList) p.decays = decayList.Split(',').Select(d => double.Parse(d, CultureInfo.InvariantCulture)).ToArray();
 string output = Option("--out") ?? Path.Combine("out", "spectral-dynamics", presetName);
 Directory.CreateDirectory(output);
+if (experiment is "memorisation" or "all") Memorisation.Run(p.memorise.images, p.width, p.memorise.steps, p.memorise.every, output);
+if (experiment is "memorisation") return;
 const int Batch = 128;
 const double Lr = 0.01;
 Console.WriteLine($"preset {presetName}: MLP 784-{p.width}-{p.width}-{p.width}-10 on {p.train:N0} Fashion-MNIST images, SGD lr {Lr} momentum 0.9, " +
@@ -30,10 +36,8 @@ Console.WriteLine($"preset {presetName}: MLP 784-{p.width}-{p.width}-{p.width}-1
 
 using TensorDataset trainAll = FashionMnist.Load(train: true), testAll = FashionMnist.Load(train: false);
 using TensorDataset train = Flat(trainAll, p.train), test = Flat(testAll, p.test);
-using var randomLabels = new TensorDataset(train.tensors[0], RandomLabels.Corrupt(train.tensors[1], classes: 10, seed: 3));
 
-var runs = p.decays.Select(d => (name: $"weight decay {d:G2}", slug: $"wd{d:G2}", data: train, decay: d, prune: d == 0))
-    .Append((name: "random labels", slug: "random-labels", data: randomLabels, decay: 0.0, prune: false)).ToArray();
+var runs = p.decays.Select(d => (name: $"weight decay {d:G2}", slug: $"wd{d:G2}", data: train, decay: d, prune: d == 0)).ToArray();
 var rows = new List<string> { "run,step,train_accuracy,test_accuracy,mean_normalized_effective_rank,test_accuracy_top_half_removed,test_accuracy_bottom_half_removed" };
 var meanRank = new List<ChartSeries>();
 var pruning = new List<ChartSeries>();
@@ -97,7 +101,7 @@ File.WriteAllText(Path.Combine(output, "effective-rank.svg"), new SvgLineChart
 }.Render(meanRank));
 File.WriteAllText(Path.Combine(output, "pruning.svg"), new SvgLineChart
 {
-    Title = "Test accuracy with half of every weight matrix's spectrum removed (no weight decay)", XLabel = "step", YLabel = "test accuracy",
+    Title = "Test accuracy with half of the spectrum removed from every weight matrix but the classifier's (no weight decay)", XLabel = "step", YLabel = "test accuracy",
 }.Render(pruning));
 summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote spectral-dynamics.csv, summary.md, effective-rank.svg, pruning.svg and per run the monitor's records and figures to {Path.GetFullPath(output)}");

@@ -92,6 +92,23 @@ public sealed class MultiheadSelfAttention : Module
         return o.call(merged).MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The attention's output at the last position only, [N, 1, E]: the query is projected from the last position, keys
+    /// and values from all of them. With or without causal masking the last position sees every key, so this equals
+    /// <c>forward(input)</c>'s last position at a fraction of the cost (a readout at the last token needs nothing else).
+    /// </summary>
+    public Tensor forward_last(Tensor input)
+    {
+        InputChecks.Rank(input, nameof(MultiheadSelfAttention), "N×L×E", 3);
+        InputChecks.Size(input, 2, embed_dim, nameof(MultiheadSelfAttention), "features");
+        using DisposeScope scope = torch.NewDisposeScope();
+        long n = input.size(0), length = input.size(1);
+        Tensor Heads(Module projection, Tensor x, long positions) => projection.call(x).reshape(n, positions, num_heads, head_dim).transpose(1, 2);
+        Tensor query = Heads(q, input.narrow(1, length - 1, 1), 1);
+        Tensor heads = F.scaled_dot_product_attention(query, Heads(k, input, length), Heads(v, input, length), null, training ? dropout : 0.0);
+        return o.call(heads.transpose(1, 2).reshape(n, 1, embed_dim)).MoveToOuterDisposeScope();
+    }
+
     /// <inheritdoc />
     public override string extra_repr() => string.Create(CultureInfo.InvariantCulture,
         $"embed_dim={embed_dim}, num_heads={num_heads}, dropout={dropout}, is_causal={(is_causal ? "True" : "False")}");

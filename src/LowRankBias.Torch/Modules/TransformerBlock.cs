@@ -56,4 +56,22 @@ public sealed class TransformerBlock : Module
         Tensor output = h + mlp.call(ln_2.call(h));
         return output.MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// The block's output at the last position only, [N, 1, E] — what a readout at the last token (a grokking
+    /// transformer's "=") needs: attention queries from the last position only (see
+    /// <see cref="MultiheadSelfAttention.forward_last"/>) and the MLP on that position alone. Equals
+    /// <c>forward(input)</c>'s last position; an <see cref="attn"/> that is not a <see cref="MultiheadSelfAttention"/>
+    /// runs on every position.
+    /// </summary>
+    public Tensor forward_last(Tensor input)
+    {
+        using DisposeScope scope = torch.NewDisposeScope();
+        Tensor normed = ln_1.call(input);
+        long last = input.size(1) - 1;
+        Tensor attended = attn is MultiheadSelfAttention mhsa ? mhsa.forward_last(normed) : attn.call(normed).narrow(1, last, 1);
+        Tensor h = input.narrow(1, last, 1) + drop.call(attended);
+        Tensor output = h + mlp.call(ln_2.call(h));
+        return output.MoveToOuterDisposeScope();
+    }
 }

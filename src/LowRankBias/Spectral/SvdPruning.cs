@@ -15,9 +15,10 @@ public enum SpectrumPart
 
 /// <summary>
 /// Singular-value pruning (Yunis et al. figure 4): every Linear and Conv2d weight (a convolution flattened to
-/// c_out × c_in·kh·kw) loses the top or bottom fraction of its spectrum, W ← U diag(σ ⊙ keep) Vᵀ, to see how much
-/// of the function lives in that part. <see cref="Apply"/> prunes in place for an evaluation and puts the weights
-/// back when disposed.
+/// c_out × c_in·kh·kw) but the last layer's loses the top or bottom fraction of its spectrum, W ← U diag(σ ⊙ keep) Vᵀ,
+/// to see how much of the function lives in that part. The paper leaves the classifier alone (its rank is at most
+/// the number of classes, and pruning it removes classes rather than directions); <c>includeLast</c> prunes it too.
+/// <see cref="Apply"/> prunes in place for an evaluation and puts the weights back when disposed.
 /// </summary>
 public static class SvdPruning
 {
@@ -41,12 +42,17 @@ public static class SvdPruning
         return (u * kept.unsqueeze(0)).mm(vh).reshape(weight.shape).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Prunes every Linear and Conv2d weight of <paramref name="model"/> in place; disposing the result restores them bit for bit.</summary>
-    public static IDisposable Apply(Module model, double fraction, SpectrumPart part)
+    /// <summary>
+    /// Prunes every Linear and Conv2d weight of <paramref name="model"/> in place but the last one in module order (the
+    /// classifier), which <paramref name="includeLast"/> adds; disposing the result restores them bit for bit.
+    /// </summary>
+    public static IDisposable Apply(Module model, double fraction, SpectrumPart part, bool includeLast = false)
     {
         ArgumentNullException.ThrowIfNull(model);
-        Tensor[] weights = model.modules().Select(m => m switch { Linear l => l.weight, Conv2d c => c.weight, _ => null }).OfType<Tensor>().ToArray();
-        if (weights.Length == 0) throw new ArgumentException($"{model.GetType().Name} has no Linear or Conv2d weight to prune", nameof(model));
+        Tensor[] all = model.modules().Select(m => m switch { Linear l => l.weight, Conv2d c => c.weight, _ => null }).OfType<Tensor>().ToArray();
+        Tensor[] weights = includeLast ? all : all[..^Math.Min(1, all.Length)];
+        if (weights.Length == 0)
+            throw new ArgumentException($"{model.GetType().Name} has no Linear or Conv2d weight to prune" + (all.Length == 1 ? " but its last layer (pass includeLast: true)" : ""), nameof(model));
         var saved = new List<(Tensor weight, Tensor copy)>();
         using var noGrad = torch.no_grad();
         var restore = new Restore(saved);

@@ -29,13 +29,13 @@ public sealed class SvdPruningTests
     }
 
     [Fact]
-    public void ApplyPrunesEveryLayerAndRestoresThemBitForBit()
+    public void ApplyPrunesEveryLayerWhenAskedAndRestoresThemBitForBit()
     {
         using var scope = NewDisposeScope();
         var model = new Sequential(new Linear(6, 5, dtype: ScalarType.Float64), new Conv2d(5, 4, 3, dtype: ScalarType.Float64));
         Tensor[] weights = [((Linear)model[0]).weight, ((Conv2d)model[1]).weight];
         Tensor[] before = weights.Select(w => w.clone()).ToArray();
-        using (SvdPruning.Apply(model, 0.5, SpectrumPart.Bottom))
+        using (SvdPruning.Apply(model, 0.5, SpectrumPart.Bottom, includeLast: true))
         {
             // 5×6 has rank 5: round(2.5) = 3 removed, 2 left; the 4×45 flattened convolution keeps 2 of 4.
             Assert.Equal(2, SingularValues(ToMatrix(weights[0])).Count(v => v > 1e-9));
@@ -45,11 +45,26 @@ public sealed class SvdPruningTests
     }
 
     [Fact]
+    public void ByDefaultTheLastLayerIsLeftAlone()
+    {
+        using var scope = NewDisposeScope();
+        var model = new Sequential(new Linear(6, 5, dtype: ScalarType.Float64), new ReLU(), new Linear(5, 4, dtype: ScalarType.Float64));
+        Tensor first = ((Linear)model[0]).weight, last = ((Linear)model[2]).weight;
+        double[] lastBefore = last.ToArray<double>();
+        using (SvdPruning.Apply(model, 0.5, SpectrumPart.Top))
+        {
+            Assert.Equal(2, SingularValues(ToMatrix(first)).Count(v => v > 1e-9));
+            Assert.Equal(lastBefore, last.ToArray<double>());
+        }
+    }
+
+    [Fact]
     public void BadInputIsRefused()
     {
         using var scope = NewDisposeScope();
         Assert.Throws<ArgumentOutOfRangeException>(() => SvdPruning.Prune(zeros([3, 3]), 1.5, SpectrumPart.Top));
         Assert.Throws<ArgumentException>(() => SvdPruning.Prune(zeros([3]), 0.5, SpectrumPart.Top));
         Assert.Throws<ArgumentException>(() => SvdPruning.Apply(new Sequential(new Tanh()), 0.5, SpectrumPart.Top));
+        Assert.Throws<ArgumentException>(() => SvdPruning.Apply(new Sequential(new Linear(3, 3)), 0.5, SpectrumPart.Top));
     }
 }

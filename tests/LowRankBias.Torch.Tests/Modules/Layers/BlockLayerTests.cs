@@ -62,6 +62,20 @@ public class BlockLayerTests
         AssertClose((hm + block.mlp.call(block.ln_2.call(hm))).ToArray<double>(), block.forward(x, mask), 1e-14);
     }
 
+    [Theory]
+    [InlineData(true, true)]
+    [InlineData(false, false)]
+    public void ForwardLastIsTheLastPositionOfTheFullForward(bool causal, bool layerNorm)
+    {
+        using var scope = NewDisposeScope();
+        using var block = new TransformerBlock(4, 2, 8, is_causal: causal, layer_norm: layerNorm, dtype: ScalarType.Float64);
+        Tensor x = Randn(7, 3, 5, 4);
+        Tensor last = block.forward_last(x);
+        Assert.Equal(new long[] { 3, 1, 4 }, last.shape);
+        AssertClose(block.call(x).narrow(1, 4, 1).ToArray<double>(), last, 1e-14);
+        GradCheck.Verify(input => block.forward_last(input), Randn(8, 2, 3, 4));
+    }
+
     [Fact]
     public void TransformerBlockGradientsMatchFiniteDifferences()
     {

@@ -1,0 +1,93 @@
+using System.Globalization;
+using LowRankBias.Plotting;
+using LowRankBias.Spectral;
+using LowRankBias.Torch;
+using LowRankBias.Torch.Data;
+using LowRankBias.Torch.Models;
+using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Optim;
+using static LowRankBias.Torch.torch;
+
+/// <summary>
+/// Yunis et al. figure 8 (appendix A.7): the same MLP fits a subset of Fashion-MNIST with its true labels and with
+/// random labels, SGD with momentum 0.9 at a constant learning rate (a schedule would conflate the two), until every
+/// training image is classified correctly; the mean normalised effective rank of the weight matrices is recorded along
+/// the way. Memorising noise needs more of each matrix's spectrum than learning the true labels does.
+/// </summary>
+internal static class Memorisation
+{
+    public static void Run(int images, long width, int maxSteps, int every, string output)
+    {
+        const int Batch = 128;
+        const double Lr = 0.01;
+        Directory.CreateDirectory(output);
+        Console.WriteLine($"memorisation: MLP 784-{width}-{width}-{width}-10 on {images:N0} Fashion-MNIST images, true vs random labels, SGD lr {Lr} " +
+                          $"(constant) momentum 0.9, batch {Batch}, until 100% training accuracy (at most {maxSteps:N0} steps); output {Path.GetFullPath(output)}");
+        using TensorDataset all = FashionMnist.Load(train: true), part = all.Take(images);
+        using var scope = NewDisposeScope();
+        var trueLabels = new TensorDataset(part.tensors[0].reshape(-1, 784), part.tensors[1]);
+        var randomLabels = new TensorDataset(trueLabels.tensors[0], RandomLabels.Corrupt(trueLabels.tensors[1], classes: 10, seed: 3));
+        var rows = new List<string> { "labels,step,epoch,train_accuracy,mean_normalized_effective_rank" };
+        var ranks = new List<ChartSeries>();
+        var accuracies = new List<ChartSeries>();
+        var summary = new SummaryTable("labels", "steps to 100% train accuracy", "epochs", "mean exp(H)/R at start", "at 100%", "minimum on the way");
+        foreach ((string name, TensorDataset data) in new[] { ("true labels", trueLabels), ("random labels", randomLabels) })
+        {
+            manual_seed(0);
+            using var model = new MLP(new MLP.Config { widths = [784, width, width, width, 10] });
+            using var optimizer = new SGD(model.parameters(), lr: Lr, momentum: 0.9);
+            var loader = new DataLoader(data, batch_size: Batch, shuffle: true, seed: 1);
+            var rank = new List<(double, double)>();
+            var accuracy = new List<(double, double)>();
+            long? memorised = null;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            for (int step = 0; ; step++)
+            {
+                if (step % every == 0 || step == maxSteps)
+                {
+                    double mean = SpectralMetrics.Analyze(SpectralMonitor.Weights(model)).Average(s => s.NormalizedEffectiveRank);
+                    double trainAccuracy = Accuracy(model, data);
+                    rank.Add((step, mean));
+                    accuracy.Add((step, trainAccuracy));
+                    double epoch = (double)step * Batch / images;
+                    rows.Add(string.Create(CultureInfo.InvariantCulture, $"{name},{step},{epoch:F2},{trainAccuracy:R},{mean:R}"));
+                    if (step % (10 * every) == 0 || trainAccuracy == 1)
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{name}: step {step,6:N0}/{maxSteps:N0} (epoch {epoch:F0})  train accuracy {trainAccuracy:P2}  mean exp(H)/R {mean:F3}  ({clock.Elapsed.TotalSeconds:F0} s)"));
+                    if (trainAccuracy == 1) memorised = step;
+                    if (trainAccuracy == 1 || step >= maxSteps) break;
+                }
+                using var stepScope = NewDisposeScope();
+                Tensor[] batch = loader.Next();
+                optimizer.zero_grad();
+                nn.functional.cross_entropy(model.call(batch[0]), batch[1]).backward();
+                optimizer.step();
+            }
+            ranks.Add(new ChartSeries(name, rank));
+            accuracies.Add(new ChartSeries(name, accuracy));
+            summary.AddRow(name, memorised is { } m ? m.ToString("N0", CultureInfo.InvariantCulture) : $"not within {maxSteps:N0}",
+                memorised is { } e ? ((double)e * Batch / images).ToString("F0", CultureInfo.InvariantCulture) : "—",
+                F3(rank[0].Item2), F3(rank[^1].Item2), F3(rank.Min(r => r.Item2)));
+        }
+        File.WriteAllLines(Path.Combine(output, "memorisation.csv"), rows);
+        File.WriteAllText(Path.Combine(output, "memorisation-rank.svg"), new SvgLineChart
+        {
+            Title = $"Mean exp(H)/R while memorising {images:N0} images (to 100% train accuracy)", XLabel = "step", YLabel = "exp(H)/R",
+        }.Render(ranks));
+        File.WriteAllText(Path.Combine(output, "memorisation-accuracy.svg"), new SvgLineChart
+        {
+            Title = $"Training accuracy on {images:N0} images", XLabel = "step", YLabel = "train accuracy",
+        }.Render(accuracies));
+        summary.Write(Path.Combine(output, "memorisation.md"));
+        Console.WriteLine($"wrote memorisation.csv, memorisation.md, memorisation-rank.svg, memorisation-accuracy.svg to {Path.GetFullPath(output)}");
+    }
+
+    private static double Accuracy(Module model, TensorDataset data)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return (model.call(data.tensors[0]).argmax(1) == data.tensors[1]).to(ScalarType.Float64).mean().item<double>();
+    }
+
+    private static string F3(double x) => x.ToString("F3", CultureInfo.InvariantCulture);
+}
