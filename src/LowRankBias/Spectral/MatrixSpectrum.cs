@@ -83,7 +83,7 @@ public sealed record MatrixSpectrum : IMatrixNorms
             FrobeniusNorm = frobenius,
             SpectralNorm = spectral,
             ConditionNumber = spectral == 0 ? double.NaN : spectral / s[^1],
-            PowerLaw = options.FitPowerLaw ? PowerLawFit.Fit(s.Select(v => v * v), options.PowerLawMinTail) : null,
+            PowerLaw = options.FitPowerLaw ? PowerLawFit.Fit(s.Select(v => v * v), options.PowerLawMinTail, options.PowerLawKs) : null,
         };
     }
 
