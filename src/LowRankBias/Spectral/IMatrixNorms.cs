@@ -14,10 +14,10 @@ public interface IMatrixNorms
     double SpectralNorm { get; }
 
     /// <summary>‖W‖_F / ‖W‖₂, the convention of Kuzborskij et al. (Sec. 2); 1 for rank 1, √n for the n×n identity;
-    /// NaN for a zero matrix.</summary>
+    /// 0 for a zero matrix.</summary>
     double StableRank { get; }
 
     /// <summary>‖W‖_F² / ‖W‖₂², the convention of Vershynin, the Huh thesis (Def. 7.3.3) and WeightWatcher; 1 for rank 1,
-    /// n for the n×n identity; NaN for a zero matrix.</summary>
+    /// n for the n×n identity; 0 for a zero matrix.</summary>
     double StableRankSquared { get; }
 }

@@ -9,7 +9,7 @@ namespace LowRankBias.Spectral;
 public sealed record MatrixNormEstimate(string Name, long[] Shape, double FrobeniusNorm, double SpectralNorm) : IMatrixNorms
 {
     /// <inheritdoc />
-    public double StableRank => FrobeniusNorm / SpectralNorm;
+    public double StableRank => SpectralNorm == 0 ? 0 : FrobeniusNorm / SpectralNorm;
 
     /// <inheritdoc />
     public double StableRankSquared => StableRank * StableRank;
