@@ -34,6 +34,16 @@ public sealed record QuantizationConfig
     /// <summary>NF4 with double quantization: block scales per second-level scale. Default 256 (QLoRA's).</summary>
     public int nested_blocksize { get; init; } = 256;
 
+    /// <summary>
+    /// How <see cref="QuantizedLayer.requantize_"/> (LoRA merges, LTE merges) rounds int8 and NF4 codes: true (default)
+    /// rounds each weight to one of its two neighbouring levels at random, with the probabilities that make the expected
+    /// result exact, so an update smaller than a level gap survives on average and the errors of successive merges add up
+    /// as a zero-mean random walk (√merges); false rounds to the nearest level, which silently drops small updates and
+    /// lets merge errors drift. The first quantization always rounds to nearest (bitsandbytes' rule); bf16 rounds to
+    /// nearest even. Random draws come from the global generator, so a seeded run repeats.
+    /// </summary>
+    public bool stochastic_rounding { get; init; } = true;
+
     /// <summary>The dtype the weight is dequantized to for computing: float32 (default), bfloat16 or float16.</summary>
     public ScalarType compute_dtype { get; init; } = ScalarType.Float32;
 

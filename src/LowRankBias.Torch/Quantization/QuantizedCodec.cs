@@ -20,18 +20,30 @@ internal static class QuantizedCodec
     }
 
     /// <summary>NF4 codes of <paramref name="weight"/> (any shape, numel divisible by <paramref name="blocksize"/>):
-    /// packed [n/2, 1] uint8 and absmax [n / blocksize] float32.</summary>
-    public static (Tensor packed, Tensor absmax) QuantizeNF4(Tensor weight, int blocksize)
+    /// packed [n/2, 1] uint8 and absmax [n / blocksize] float32. Rounds to the nearest level, or with
+    /// <paramref name="stochastic"/> to one of the two levels around each value with the probabilities that make the
+    /// expected result the value itself (drawn from the global generator).</summary>
+    public static (Tensor packed, Tensor absmax) QuantizeNF4(Tensor weight, int blocksize, bool stochastic = false)
     {
         using var scope = torch.NewDisposeScope();
         Tensor blocks = weight.to(ScalarType.Float32).reshape(-1, blocksize);
         Tensor absmax = blocks.abs().amax([1]);
         // A block of zeros keeps scale 0 and codes for 0.0 (dividing by a tiny positive number leaves it 0).
         Tensor scaled = blocks / absmax.clamp(min: float.Epsilon).unsqueeze(1);
-        Tensor midpoints = torch.tensor(NormalFloat4.Midpoints()).to(weight.device);
-        Tensor pairs = s_bucketize.Call(scaled, midpoints).reshape(-1, 2);
+        Tensor pairs = (stochastic ? StochasticCodes(scaled) : s_bucketize.Call(scaled, torch.tensor(NormalFloat4.Midpoints()).to(weight.device))).reshape(-1, 2);
         Tensor packed = (pairs.select(1, 0) * 16 + pairs.select(1, 1)).to(ScalarType.Byte).reshape(-1, 1);
         return (packed.MoveToOuterDisposeScope(), absmax.MoveToOuterDisposeScope());
+    }
+
+    // Level k ≤ x < level k+1 (k = number of inner levels at or below x); up to k+1 with probability (x − lₖ)/(lₖ₊₁ − lₖ).
+    private static Tensor StochasticCodes(Tensor scaled)
+    {
+        Tensor levels = torch.tensor(NormalFloat4.Levels.ToArray()).to(scaled.device);
+        Tensor lower = s_bucketize.Call(scaled, levels.narrow(0, 1, 14), false, true);
+        Tensor low = levels.index_select(0, lower.reshape(-1)).reshape(lower.shape);
+        Tensor high = levels.index_select(0, (lower + 1).reshape(-1)).reshape(lower.shape);
+        Tensor up = torch.bernoulli(((scaled - low) / (high - low)).clamp(0, 1));
+        return lower + up.to(ScalarType.Int64);
     }
 
     /// <summary>The weights of NF4 codes: level[code] · absmax of the block, in float32, flat.</summary>
@@ -74,13 +86,16 @@ internal static class QuantizedCodec
     }
 
     /// <summary>Row-wise int8 (LLM.int8()'s vector-wise code): q = round(127 · w / absmax of the row); codes shaped
-    /// like <paramref name="weight"/> and SCB [rows] float32.</summary>
-    public static (Tensor codes, Tensor scb) QuantizeInt8(Tensor weight)
+    /// like <paramref name="weight"/> and SCB [rows] float32. <paramref name="stochastic"/> rounds up with probability
+    /// equal to the fractional part (unbiased), from the global generator.</summary>
+    public static (Tensor codes, Tensor scb) QuantizeInt8(Tensor weight, bool stochastic = false)
     {
         using var scope = torch.NewDisposeScope();
         Tensor rows = weight.to(ScalarType.Float32).reshape(weight.size(0), -1);
         Tensor scb = rows.abs().amax([1]);
-        Tensor codes = (rows * (127 / scb.clamp(min: float.Epsilon)).unsqueeze(1)).round().clamp(-127, 127).to(ScalarType.Int8);
+        Tensor scaled = rows * (127 / scb.clamp(min: float.Epsilon)).unsqueeze(1);
+        Tensor rounded = stochastic ? (scaled + torch.empty_like(scaled).uniform_(0, 1)).floor() : scaled.round();
+        Tensor codes = rounded.clamp(-127, 127).to(ScalarType.Int8);
         return (codes.reshape(weight.shape).MoveToOuterDisposeScope(), scb.MoveToOuterDisposeScope());
     }
 

@@ -92,9 +92,11 @@ public abstract class QuantizedLayer : Module
     }
 
     /// <summary>Stores <paramref name="weight"/> (shaped <see cref="weight_shape"/>) in place of the current weight, with
-    /// the same format: fresh codes and scales written into the existing buffers (so aliases of them stay live).</summary>
-    public void requantize_(Tensor weight)
+    /// the same format: fresh codes and scales written into the existing buffers (so aliases of them stay live). Rounds
+    /// per <see cref="QuantizationConfig.stochastic_rounding"/> unless <paramref name="stochastic"/> says otherwise.</summary>
+    public void requantize_(Tensor weight, bool? stochastic = null)
     {
+        bool random = stochastic ?? quant_config.stochastic_rounding;
         ArgumentNullException.ThrowIfNull(weight);
         if (!weight.shape.AsSpan().SequenceEqual(weight_shape))
             throw new ArgumentException($"requantize_: the weight has shape [{string.Join(", ", weight.shape)}], the layer [{string.Join(", ", weight_shape)}]", nameof(weight));
@@ -106,12 +108,12 @@ public abstract class QuantizedLayer : Module
                 _storage.copy_(weight);
                 break;
             case QuantizationConfig.Int8:
-                (Tensor codes, Tensor scb) = QuantizedCodec.QuantizeInt8(weight);
+                (Tensor codes, Tensor scb) = QuantizedCodec.QuantizeInt8(weight, random);
                 _storage.copy_(codes);
                 _scb!.copy_(scb);
                 break;
             default:
-                (Tensor packed, Tensor absmax) = QuantizedCodec.QuantizeNF4(weight, quant_config.blocksize);
+                (Tensor packed, Tensor absmax) = QuantizedCodec.QuantizeNF4(weight, quant_config.blocksize, random);
                 _storage.copy_(packed);
                 if (!quant_config.use_double_quant) { _absmax!.copy_(absmax); break; }
                 (Tensor codesOfScales, Tensor nested, Tensor offset) = QuantizedCodec.QuantizeScales(absmax, quant_config.nested_blocksize);

@@ -7,7 +7,7 @@ namespace LowRankBias.Lora;
 public static class LoraLayerFactory
 {
     /// <summary>Names of the wrappable types, for error messages.</summary>
-    public static IReadOnlyList<string> SupportedTypes { get; } = [nameof(Linear), nameof(QuantizedLinear), nameof(Conv2d), nameof(Embedding)];
+    public static IReadOnlyList<string> SupportedTypes { get; } = [nameof(Linear), nameof(Conv2d), nameof(Embedding), nameof(QuantizedLinear)];
 
     /// <summary>Whether <paramref name="module"/> can carry LoRA.</summary>
     public static bool IsSupported(Module module) => module is Linear or QuantizedLinear or Conv2d or Embedding;

@@ -57,10 +57,10 @@ public sealed class QuantizedLoraTests
         Tensor exact = quantized.dequantize() + fc1.get_delta_weight("default");
         lora.merge();
 
-        // Each element is rounded once, to a level of its block's scale (at most the block's largest magnitude).
+        // Each element is rounded once (stochastically: to one of its two neighbouring levels), on its block's scale.
         Tensor blockMax = exact.reshape(-1, 64).abs().amax([1], keepdim: true);
         Tensor error = (quantized.dequantize() - exact).reshape(-1, 64).abs();
-        Assert.True((error <= blockMax * (QuantMlp.HalfWidestGap * 1.0001)).all().item<bool>(), "an element moved more than one rounding");
+        Assert.True((error <= blockMax * (2 * QuantMlp.HalfWidestGap * 1.0001)).all().item<bool>(), "an element moved more than one rounding");
         Assert.True(error.max().item<float>() > 0, "nothing was rounded: the check above saw no quantization");
         Tensor x = QuantMlp.Input(12, 6);
         Assert.True(torch.allclose(fc1.call(x), F.linear(x, quantized.dequantize(), quantized.bias), rtol: 1e-5, atol: 1e-6), "the merged adapter still runs");
