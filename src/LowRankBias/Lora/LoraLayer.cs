@@ -248,7 +248,6 @@ public abstract class LoraLayer : Module
         foreach (Tensor t in (_quantizedBeforeMerge ?? []).Concat(_quantizedAfterMerge ?? [])) t.Dispose();
         (_quantizedBeforeMerge, _quantizedAfterMerge) = (null, null);
     }
-    }
 
     /// <summary>The adapter's weight update ΔW (scale included), shaped like <see cref="weight"/>, in float32 or float64.</summary>
     public Tensor get_delta_weight(string adapter)

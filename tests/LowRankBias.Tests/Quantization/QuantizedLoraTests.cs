@@ -55,6 +55,7 @@ public sealed class QuantizedLoraTests
         LoraTestKitFloat.Randomize(fc1, 5, scale: 0.05);
         QuantizedLayer quantized = fc1.quantized_base!;
         Tensor exact = quantized.dequantize() + fc1.get_delta_weight("default");
+        Tensor[] codesBefore = quantized.quantized_state().Select(t => t.clone()).ToArray();
         lora.merge();
 
         // Each element is rounded once (stochastically: to one of its two neighbouring levels), on its block's scale.
@@ -64,6 +65,10 @@ public sealed class QuantizedLoraTests
         Assert.True(error.max().item<float>() > 0, "nothing was rounded: the check above saw no quantization");
         Tensor x = QuantMlp.Input(12, 6);
         Assert.True(torch.allclose(fc1.call(x), F.linear(x, quantized.dequantize(), quantized.bias), rtol: 1e-5, atol: 1e-6), "the merged adapter still runs");
+
+        lora.unmerge();   // nothing wrote the codes since the merge: they come back bit for bit
+        foreach ((Tensor saved, Tensor now) in codesBefore.Zip(quantized.quantized_state()))
+            Assert.True(torch.allclose(saved.to(ScalarType.Float64), now.to(ScalarType.Float64), 0, 0));
     }
 
     [Fact]
