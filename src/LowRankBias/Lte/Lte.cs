@@ -74,6 +74,9 @@ public sealed partial class Lte : Module
     /// <summary>True while a forward pass splits the batch among the heads: training mode and outside <see cref="Evaluating"/>.</summary>
     public bool splitting => training && _evaluating == 0;
 
+    /// <summary>True inside <see cref="Evaluating"/>.</summary>
+    internal bool evaluating => _evaluating > 0;
+
     private ModuleList sites { get; }
 
     private IEnumerable<LteSite> Sites() => sites.Cast<LteSite>();
