@@ -11,6 +11,8 @@ dotnet test LowRankBias.sln -c Release --no-build --nologo 2>&1 | tee "$log" || 
 bash scripts/consumer-test.sh || status=$?
 # Every sample end to end on a tiny budget.
 bash scripts/samples-smoke.sh || status=$?
+# A clone under a path containing /src/ builds too.
+bash scripts/src-path-test.sh || status=$?
 # One closing line over all test projects: "N passed, N failed, N skipped".
 awk '/(Passed|Failed)!  - Failed:/ { gsub(",", ""); f += $4; p += $6; s += $8 } END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 rm -f "$log"

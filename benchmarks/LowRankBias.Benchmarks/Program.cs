@@ -4,6 +4,8 @@ using LowRankBias.Benchmarks;
 // `--quick [iterations] [repeats]`: the per-op Stopwatch mode used by benchmarks/compare/per_op.sh.
 // `--step MODEL [batch] [steps] [repeats]`: one training step, used by benchmarks/compare/train_step.sh.
 // `--twin WORKLOAD DIR [steps]`: our half of a PyTorch twin, used by benchmarks/compare/twin.sh.
+// `--undisposed [iterations] [per thread]`: resident memory of loops that never dispose (docs/benchmarks.md).
+// `--quantization [steps] [repeats]`: bytes, round-trip error and LoRA step time of quantized base weights.
 // Anything else goes to BenchmarkDotNet, e.g. `-- --filter '*'`.
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index]) : fallback;
 
@@ -17,6 +19,12 @@ switch (args.FirstOrDefault())
         break;
     case "--twin" when args.Length > 2:
         TwinRunner.Run(args[1], args[2], Arg(3, 200));
+        break;
+    case "--undisposed":
+        UndisposedLoops.Run(Arg(1, 2000), Arg(2, 1_000_000));
+        break;
+    case "--quantization":
+        QuantizationRunner.Run(Arg(1, 5), Arg(2, 5));
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(PerOpBenchmarks).Assembly).Run(args);

@@ -2,7 +2,8 @@
 // low-rank LoRA, LoRA + merge, multi-head LoRA and LTE on the same data, through one loop. LTE may see up to 2× the
 // cumulative samples (as the paper allows). Curves against cumulative samples and against samples per device, the
 // LTE heads' similarity, a summary table, and with --grid the Table 1 grid over heads × rank × merge period.
-// Usage: VitPretraining [--preset tiny|quick|long|paper] [--methods full,lora,lora-merge,mhlora,lte] [--grid] [--freeze-extras]
+// Usage: VitPretraining [--preset tiny|small|quick|long|paper] [--methods full,lora,lora-merge,mhlora,lte] [--grid] [--freeze-extras]
+//                       (methods lora-nf4 and lte-nf4, run only when named, keep the adapted base weights in NF4)
 //                       [--with EARLIER/curves.csv]   (plots and tabulates an earlier run's methods with this run's)
 //                       [--data fashion-mnist|cifar10|cifar100] [--data-dir DIR] [--out DIR]
 using System.Globalization;

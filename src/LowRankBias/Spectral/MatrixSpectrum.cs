@@ -3,8 +3,10 @@ namespace LowRankBias.Spectral;
 /// <summary>
 /// Every spectral metric of one weight, all derived from its singular values σ₁ ≥ … ≥ σ_R (R = min(m, n), or the
 /// pooled count for <see cref="ConvolutionLayout.PerKernelPosition"/>). Natural logarithms throughout.
-/// A zero matrix has norms 0 and threshold rank 0, and NaN for every ratio (entropy, effective ranks, stable ranks,
-/// condition number). A matrix with NaN or ±∞ entries has NaN everywhere, a null threshold rank and no power-law fit.
+/// A zero matrix has rank 0 by definition: norms, entropy and every rank (threshold, effective, stable) are 0, and its
+/// condition number is +∞ (it is singular). <see cref="SpectralMetrics.Analyze(LowRankBias.Torch.Tensor, string, SpectralOptions?)"/>
+/// refuses matrices with NaN or ±∞ entries; singular values given here that are not finite give NaN everywhere, a null
+/// threshold rank and no power-law fit.
 /// </summary>
 public sealed record MatrixSpectrum : IMatrixNorms
 {
@@ -18,10 +20,12 @@ public sealed record MatrixSpectrum : IMatrixNorms
     public required double[] SingularValues { get; init; }
 
     /// <summary>Spectral entropy H = −Σ pᵢ ln pᵢ of p = σ/Σσ (or σ²/Σσ², see <see cref="SpectralOptions.EntropyWeighting"/>).
-    /// This is what Yunis et al. eq. (1) and the Huh thesis tables (Def. 2.3.1, "we drop the exponentiation") call effective rank.</summary>
-    public required double Entropy { get; init; }
+    /// Yunis et al. eq. (1) as printed and the Huh thesis (Def. 2.3.1, "we drop the exponentiation") call this
+    /// quantity effective rank; here effective rank is always exp(H) (<see cref="EffectiveRank"/>).</summary>
+    public required double SpectralEntropy { get; init; }
 
-    /// <summary>exp(H), the effective rank of Roy &amp; Vetterli (2007): n for the n×n identity, 1 for rank 1.</summary>
+    /// <summary>exp(H), the effective rank of Roy &amp; Vetterli (2007), which Yunis et al. cite for it: n for the n×n
+    /// identity, 1 for rank 1.</summary>
     public required double EffectiveRank { get; init; }
 
     /// <summary>
@@ -36,10 +40,10 @@ public sealed record MatrixSpectrum : IMatrixNorms
     public required int? ThresholdRank { get; init; }
 
     /// <inheritdoc />
-    public double StableRank => FrobeniusNorm / SpectralNorm;
+    public double StableRank => StableRankSqrt * StableRankSqrt;
 
     /// <inheritdoc />
-    public double StableRankSquared => StableRank * StableRank;
+    public double StableRankSqrt => SpectralNorm == 0 ? 0 : FrobeniusNorm / SpectralNorm;
 
     /// <summary>‖W‖_* = Σσᵢ.</summary>
     public required double NuclearNorm { get; init; }
@@ -69,21 +73,22 @@ public sealed record MatrixSpectrum : IMatrixNorms
         if (s.Any(v => !double.IsFinite(v))) return NonFinite(name, shape, s);
 
         double nuclear = s.Sum(), frobenius = Math.Sqrt(s.Sum(v => v * v)), spectral = s[0];
-        double entropy = spectral == 0 ? double.NaN : EntropyOf(s, options.EntropyWeighting);
+        double entropy = spectral == 0 ? 0 : EntropyOf(s, options.EntropyWeighting);
+        double effectiveRank = spectral == 0 ? 0 : Math.Exp(entropy); // rank 0, though exp(0) = 1
         return new MatrixSpectrum
         {
             Name = name,
             Shape = shape,
             SingularValues = s,
-            Entropy = entropy,
-            EffectiveRank = Math.Exp(entropy),
-            NormalizedEffectiveRank = Math.Exp(entropy) / s.Length,
+            SpectralEntropy = entropy,
+            EffectiveRank = effectiveRank,
+            NormalizedEffectiveRank = effectiveRank / s.Length,
             ThresholdRank = ThresholdRankOf(s, nuclear, options),
             NuclearNorm = nuclear,
             FrobeniusNorm = frobenius,
             SpectralNorm = spectral,
-            ConditionNumber = spectral == 0 ? double.NaN : spectral / s[^1],
-            PowerLaw = options.FitPowerLaw ? PowerLawFit.Fit(s.Select(v => v * v), options.PowerLawMinTail) : null,
+            ConditionNumber = spectral == 0 ? double.PositiveInfinity : spectral / s[^1],
+            PowerLaw = options.FitPowerLaw ? PowerLawFit.Fit(s.Select(v => v * v), options.PowerLawMinTail, options.PowerLawKs) : null,
         };
     }
 
@@ -111,7 +116,7 @@ public sealed record MatrixSpectrum : IMatrixNorms
         Name = name,
         Shape = shape,
         SingularValues = s,
-        Entropy = double.NaN,
+        SpectralEntropy = double.NaN,
         EffectiveRank = double.NaN,
         NormalizedEffectiveRank = double.NaN,
         ThresholdRank = null,
