@@ -8,7 +8,7 @@ trap 'rm -rf "$out"' EXIT
 run() { local name=$1; shift; echo "sample $name: $*"; dotnet "$root/samples/$name/bin/Release/net10.0/$name.dll" "$@" >"$out/$name.log" 2>&1 || { cat "$out/$name.log"; echo "sample $name FAILED"; exit 1; }; }
 expect() { for f in "$@"; do [[ -s "$out/$f" ]] || { echo "missing output $f"; exit 1; }; done; }
 
-run FashionMnist cnn 1 "$out/fashion-mnist" --max-steps 3
+run FashionMnist cnn --epochs 1 --max-steps 3 --out "$out/fashion-mnist"
 expect fashion-mnist/cnn/metrics.csv fashion-mnist/cnn/accuracy.svg fashion-mnist/cnn/loss.svg
 run LeastSquaresMerge --preset tiny --out "$out/least-squares-merge"
 expect least-squares-merge/lte-least-squares.csv least-squares-merge/lte-least-squares.svg

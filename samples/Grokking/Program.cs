@@ -3,10 +3,9 @@
 // memorises, then suddenly generalises — and that jump coincides with its weights turning low-rank and with the
 // embedding aligning with the first attention matrix. Without weight decay neither happens within the budget; with 90%
 // of the data the weights are low-rank from early on. A SpectralMonitor records every matrix during training.
-// Usage: Grokking [--preset tiny|quick|paper] [--out DIR] [--run data30-wd0|data30-wd1|data90-wd0]
-//        (quick also takes --modulus P and --steps S)
 using System.Globalization;
 using LowRankBias.Plotting;
+using LowRankBias.Samples;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
@@ -15,11 +14,17 @@ using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
 
-string presetName = Option("--preset") ?? "quick";
+var cli = new ProgramCommand("grokking", "Grokking and the spectral dynamics of weights (Yunis et al., figure 2): a one-layer transformer learns addition modulo p; a SpectralMonitor records every matrix.");
+var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (--modulus, --steps, width 64), paper (p = 97, 40,000 steps, width 128)", "tiny", "quick", "paper");
+var modulusOption = cli.Add("--modulus", 59, "modulus p (quick preset)");
+var stepsOption = cli.Add("--steps", 8000, "full-batch training steps (quick preset)");
+var runOption = cli.Choice("--run", "all", "which run", "all", "data30-wd0", "data30-wd1", "data90-wd0");
+var parsed = cli.Parse(args);
+string presetName = parsed.GetValue(presetOption)!;
 var p = presetName switch
 {
     "tiny" => (modulus: 11, steps: 20, every: 10, width: 32L),
-    "quick" => (modulus: int.Parse(Option("--modulus") ?? "59", CultureInfo.InvariantCulture), steps: int.Parse(Option("--steps") ?? "8000", CultureInfo.InvariantCulture), every: 100, width: 64L),
+    "quick" => (modulus: parsed.GetValue(modulusOption), steps: parsed.GetValue(stepsOption), every: 100, width: 64L),
     "paper" => (modulus: 97, steps: 40_000, every: 100, width: 128L),
     _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
 };
@@ -29,10 +34,8 @@ var p = presetName switch
     ("30% data, weight decay 1 (grokking)", "data30-wd1", 0.3, 1.0),
     ("90% data, no weight decay", "data90-wd0", 0.9, 0.0),
 ];
-if (Option("--run") is { } only) runs = runs.Where(r => r.slug == only).ToArray() is { Length: > 0 } chosen ? chosen
-    : throw new ArgumentException($"unknown --run '{only}': use {string.Join(", ", runs.Select(r => r.slug))}");
-string output = Option("--out") ?? Path.Combine("out", "grokking", presetName);
-Directory.CreateDirectory(output);
+if (parsed.GetValue(runOption) is { } only and not "all") runs = runs.Where(r => r.slug == only).ToArray();
+string output = cli.Output(parsed, presetName);
 const string Attention = "blocks.0.attn.q", Pair = "embed → blocks.0.attn.q";
 Console.WriteLine($"preset {presetName}: addition mod {p.modulus}, one-layer transformer (Nanda et al.), full-batch AdamW lr 1e-3, betas (0.9, 0.98), " +
                   $"{p.steps:N0} steps, spectra every {p.every}; output {Path.GetFullPath(output)}");
@@ -105,9 +108,3 @@ static double Error(Module model, TensorDataset data)
 }
 
 static string F(double x) => x.ToString("P1", CultureInfo.InvariantCulture);
-
-string? Option(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}

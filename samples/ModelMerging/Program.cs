@@ -2,10 +2,10 @@
 // with weight decay on tasks whose inputs lie in orthogonal subspaces, merged by adding their parameters, do well on
 // both tasks; two networks trained on the same task and merged the same way do not. The effect needs enough weight
 // decay, which also drives the stable rank ‖W‖F/‖W‖₂ of every weight matrix down. Writes curves (CSV, SVG) and a table.
-// Usage: ModelMerging [--preset tiny|quick|paper] [--out DIR]
 using System.Globalization;
 using LowRankBias.Merging;
 using LowRankBias.Plotting;
+using LowRankBias.Samples;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
@@ -14,7 +14,10 @@ using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
 
-string presetName = Option("--preset") ?? "quick";
+var cli = new ProgramCommand("model-merging", "Model merging by summation (Kuzborskij & Abbasi-Yadkori, figure 3): ReLU networks trained with weight decay on orthogonal tasks, merged by adding their parameters.");
+var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (widths 256-64, 3,000 steps), paper (widths 1000-100, 100,000 steps)", "tiny", "quick", "paper");
+var parsed = cli.Parse(args);
+string presetName = parsed.GetValue(presetOption)!;
 var p = presetName switch
 {
     "tiny" => (samples: 64, hidden: new long[] { 32, 16 }, steps: 40, every: 20, lr: 1.0, decays: new[] { 1e-4, 1e-2 }, decay: 1e-2),
@@ -22,8 +25,7 @@ var p = presetName switch
     "paper" => (samples: 1000, hidden: new long[] { 1000, 100 }, steps: 100_000, every: 1000, lr: 1.0, decays: new[] { 0.0, 1e-5, 1e-4, 1e-3, 1e-2 }, decay: 1e-4),
     _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
 };
-string output = Option("--out") ?? Path.Combine("out", "model-merging", presetName);
-Directory.CreateDirectory(output);
+string output = cli.Output(parsed, presetName);
 const int Dim = 100;
 using var tasks = new OrthogonalTasks(tasks: 2, samples: p.samples, dim: Dim, seed: 1);
 TensorDataset taskA = tasks.Datasets[0], taskB = tasks.Datasets[1];
@@ -124,9 +126,3 @@ void Plot(string file, string title, string yLabel, bool log, Func<string, bool>
         .Render(curves.Where(c => include(c.Key)).Select(c => new ChartSeries(c.Key, c.Value)).ToArray()));
 
 static string F(double x) => x.ToString("F4", CultureInfo.InvariantCulture);
-
-string? Option(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}

@@ -2,9 +2,9 @@
 // every weight matrix's effective rank over time (a heatmap), how much of the function lives in the top vs the bottom
 // half of each matrix's spectrum (pruned without retraining, at every record), how weight decay drives the rank down,
 // and how fitting random labels keeps it high. A SpectralMonitor records every matrix during each run.
-// Usage: SpectralDynamics [--preset tiny|quick|paper] [--out DIR]
 using System.Globalization;
 using LowRankBias.Plotting;
+using LowRankBias.Samples;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
@@ -13,7 +13,10 @@ using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
 
-string presetName = Option("--preset") ?? "quick";
+var cli = new ProgramCommand("spectral-dynamics", "The spectral dynamics of training (Yunis et al., figures 3, 4, 6, 8): a 4-layer ReLU MLP on Fashion-MNIST, its effective ranks, SVD pruning, weight decay and random labels.");
+var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (10,000 images, width 512, 4,000 steps), paper (60,000 images, width 1024, 60,000 steps)", "tiny", "quick", "paper");
+var parsed = cli.Parse(args);
+string presetName = parsed.GetValue(presetOption)!;
 var p = presetName switch
 {
     "tiny" => (train: 512, test: 512, width: 64L, steps: 20, every: 10, decays: new[] { 0.0, 1e-2 }),
@@ -21,8 +24,7 @@ var p = presetName switch
     "paper" => (train: 60_000, test: 10_000, width: 1024L, steps: 60_000, every: 1_000, decays: new[] { 0.0, 1e-4, 1e-3, 1e-2, 1e-1 }),
     _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
 };
-string output = Option("--out") ?? Path.Combine("out", "spectral-dynamics", presetName);
-Directory.CreateDirectory(output);
+string output = cli.Output(parsed, presetName);
 const int Batch = 128;
 const double Lr = 0.01;
 Console.WriteLine($"preset {presetName}: MLP 784-{p.width}-{p.width}-{p.width}-10 on {p.train:N0} Fashion-MNIST images, SGD lr {Lr} momentum 0.9, " +
@@ -117,9 +119,3 @@ static double Accuracy(Module model, TensorDataset data)
 }
 
 static string F(double x) => x.ToString("P1", CultureInfo.InvariantCulture);
-
-string? Option(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}

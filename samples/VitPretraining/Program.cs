@@ -2,23 +2,30 @@
 // low-rank LoRA, LoRA + merge, multi-head LoRA and LTE on the same data, through one loop. LTE may see up to 2× the
 // cumulative samples (as the paper allows). Curves against cumulative samples and against samples per device, the
 // LTE heads' similarity, a summary table, and with --grid the Table 1 grid over heads × rank × merge period.
-// Usage: VitPretraining [--preset tiny|quick|long|paper] [--methods full,lora,lora-merge,mhlora,lte] [--grid] [--freeze-extras]
-//                       [--with EARLIER/curves.csv]   (plots and tabulates an earlier run's methods with this run's)
-//                       [--data fashion-mnist|cifar10|cifar100] [--data-dir DIR] [--out DIR]
 using System.Globalization;
 using LowRankBias.Lte;
+using LowRankBias.Samples;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using VitPretraining;
 using static LowRankBias.Torch.torch;
 
-Preset preset = Preset.Parse(Option("--preset") ?? "quick") with { FreezeExtras = args.Contains("--freeze-extras") };
-string[] methods = (Option("--methods") ?? string.Join(",", Method.All)).Split(',', StringSplitOptions.RemoveEmptyEntries);
-string data = Option("--data") ?? "fashion-mnist";
-string output = Option("--out") ?? Path.Combine("out", "vit-pretraining", preset.Name);
-Directory.CreateDirectory(output);
+var cli = new ProgramCommand("vit-pretraining", "ViT pre-training from scratch (LTE paper figures 1 and 4, Table 1): full rank, LoRA, LoRA + merge, multi-head LoRA and LTE on the same data.");
+var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (about 30 min on 2 cores), long (about 90 min), paper (ViT-S, for a GPU)", "tiny", "quick", "long", "paper");
+var methodsOption = cli.Choices("--methods", Method.All, "methods to train, comma-separated", Method.All);
+var gridOption = cli.Flag("--grid", "also the Table 1 grid over heads x rank x merge period");
+var freezeOption = cli.Flag("--freeze-extras", "keep the patch projection, tokens and LayerNorm affine parameters at their initial values");
+var withOption = cli.Optional<string>("--with", "an earlier run's curves.csv, whose methods are plotted and tabulated with this run's", "CSV");
+var dataOption = cli.Choice("--data", "fashion-mnist", "data set", "fashion-mnist", "cifar10", "cifar100");
+var dataDirOption = cli.Optional<string>("--data-dir", "folder of the data set's files (CIFAR: the binary-format files)", "DIR");
+var parsed = cli.Parse(args);
+Preset preset = Preset.Parse(parsed.GetValue(presetOption)!) with { FreezeExtras = parsed.GetValue(freezeOption) };
+string[] methods = parsed.GetValue(methodsOption)!;
+string data = parsed.GetValue(dataOption)!;
+bool grid = parsed.GetValue(gridOption);
+string output = cli.Output(parsed, preset.Name);
 
-(TensorDataset train, TensorDataset test, int classes) = Load(data, Option("--data-dir"));
+(TensorDataset train, TensorDataset test, int classes) = Load(data, parsed.GetValue(dataDirOption));
 using (train)
 using (test)
 {
@@ -28,7 +35,7 @@ using (test)
                       $"patch {model.patch_size}; batch {preset.Batch}; {get_num_threads()} threads; output {Path.GetFullPath(output)}");
 
     // An earlier run's methods join the report, unless this run trains them again.
-    var points = new List<Point>(Option("--with") is { } earlier ? Report.Read(earlier).Where(p => !methods.Contains(p.Method)) : []);
+    var points = new List<Point>(parsed.GetValue(withOption) is { } earlier ? Report.Read(earlier).Where(p => !methods.Contains(p.Method)) : []);
     foreach (string name in methods)
     {
         long samples = name == "lte" ? (long)(preset.Samples * preset.LteSampleFactor) : preset.Samples;
@@ -41,7 +48,7 @@ using (test)
     Report.Curves(points, output, $"ViT on {data}");
     Report.Summary(points, output);
 
-    if (args.Contains("--grid"))
+    if (grid)
     {
         var cells = new List<(int, int, int, double)>();
         long steps = preset.GridSamples / preset.Batch;
@@ -59,7 +66,7 @@ using (test)
         Report.Grid(cells, output);
     }
 }
-Console.WriteLine($"wrote curves.csv, summary.md, *.svg{(args.Contains("--grid") ? ", grid.csv" : "")} to {Path.GetFullPath(output)}");
+Console.WriteLine($"wrote curves.csv, summary.md, *.svg{(grid ? ", grid.csv" : "")} to {Path.GetFullPath(output)}");
 
 static void Print(Point p) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"  {p.Method,-10} step {p.Step,6}  samples {p.Samples,9:N0}  train loss {p.TrainLoss:F4}  test loss {p.TestLoss:F4}  test acc {100 * p.TestAccuracy:F2}%" +
@@ -84,10 +91,4 @@ static TensorDataset Subset(TensorDataset all, int? n)
 {
     if (n is not { } count || count >= all.Count) return all;
     using (all) return all.Take(count);
-}
-
-string? Option(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }
