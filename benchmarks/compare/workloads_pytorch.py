@@ -2,7 +2,7 @@
 
     /usr/bin/python3 workloads_pytorch.py WORKLOAD [batch] [steps] [repeats]     WORKLOAD: vit-s-spectra | mhlora-step
 vit-s-spectra: torch.linalg.svdvals of every ViT-S weight matrix (the patch projection flattened to out x in), then
-  effective rank exp(H(s / sum s)), stable rank ||W||_F / ||W||_2, nuclear, Frobenius and spectral norms and the
+  effective rank exp(H(s / sum s)), stable rank ||W||_F^2 / ||W||_2^2, nuclear, Frobenius and spectral norms and the
   condition number, read to the host as our SpectralMetrics does.
 mhlora-step: one 384 -> 384 linear layer with 8 LoRA heads of rank 8 (A [N, r, in], B [N, out, r], scale s/N) on a
   shared batch of 1024 rows: forward, MSE, backward, AdamW (foreach) on the factors, zero_grad.
@@ -30,7 +30,7 @@ def spectra():
             p = s / s.sum()
             entropy = -(p * p.clamp_min(1e-300).log()).sum()
             fro, spectral = s.norm(), s[0]
-            out.append(torch.stack([entropy.exp(), fro / spectral, s.sum(), fro, spectral, spectral / s[-1]]).tolist() + s.tolist())
+            out.append(torch.stack([entropy.exp(), (fro / spectral) ** 2, s.sum(), fro, spectral, spectral / s[-1]]).tolist() + s.tolist())
         return out
 
     return run

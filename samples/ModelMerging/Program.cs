@@ -32,7 +32,7 @@ TensorDataset taskA = tasks.Datasets[0], taskB = tasks.Datasets[1];
 Console.WriteLine($"preset {presetName}: {p.samples} samples per task in orthogonal {Dim / 2}-dim subspaces of R^{Dim}; ReLU net {Dim}-{string.Join("-", p.hidden)}-1; " +
                   $"full-batch GD lr {p.lr}, {p.steps} steps; output {Path.GetFullPath(output)}");
 
-var rows = new List<string> { "setting,weight_decay,step,loss_a,loss_b,merged_loss_a,merged_loss_b,stable_rank_a,stable_rank_merged" };
+var rows = new List<string> { "setting,weight_decay,step,loss_a,loss_b,merged_loss_a,merged_loss_b,stable_rank_sqrt_a,stable_rank_sqrt_merged" };
 var finals = new List<(string setting, double decay, double mergedA, double mergedB, double a, double b)>();
 var curves = new Dictionary<string, List<(double step, double value)>>();
 foreach (double decay in p.decays)
@@ -117,7 +117,7 @@ MLP Sum(MLP x, MLP y)
 
 static double MeanStableRank(Module model) =>
     SpectralMetrics.Analyze(model.named_parameters().Where(q => q.parameter.dim() == 2 && q.parameter.size(0) > 1).Select(q => (q.name, q.parameter)).ToList())
-        .Average(m => m.StableRank);
+        .Average(m => m.StableRankSqrt);   // Kuzborskij et al.'s stable rank ‖W‖F/‖W‖₂
 
 void Add(string name, double step, double value) => (curves.TryGetValue(name, out var list) ? list : curves[name] = []).Add((step, value));
 

@@ -28,7 +28,7 @@ internal static class CnnComparison
     private static readonly (Regularizer kind, double strength)[] Penalties =
     [
         (Regularizer.L1, 1e-5), (Regularizer.L2, 1e-3), (Regularizer.SquaredFrobenius, 5e-4),
-        (Regularizer.NuclearNorm, 1e-4), (Regularizer.EffectiveRank, 1e-3), (Regularizer.StableRank, 1e-3),
+        (Regularizer.NuclearNorm, 1e-4), (Regularizer.SpectralEntropy, 1e-3), (Regularizer.StableRank, 1e-3),
     ];
 
     public static void Run(Preset p, string outDir)

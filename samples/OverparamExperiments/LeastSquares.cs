@@ -70,7 +70,7 @@ internal static class LeastSquares
         using var final = NewDisposeScope();
         using var noGrad = no_grad();
         double relative = ((model.call(x) - y).square().sum() / y.square().sum()).item<float>();
-        double entropy = SpectralMetrics.Analyze(Overparam.EffectiveWeight(model), options: new SpectralOptions { FitPowerLaw = false }).Entropy;
+        double entropy = SpectralMetrics.Analyze(Overparam.EffectiveWeight(model), options: new SpectralOptions { FitPowerLaw = false }).SpectralEntropy;
         return (relative, lr, entropy);
     }
 }

@@ -58,8 +58,20 @@ public static partial class torch
     /// <summary>Restores a state returned by <see cref="get_rng_state"/>.</summary>
     public static void set_rng_state(Tensor state)
     {
+        CheckRngState(state);
         Check(lrb_rng_set_state(state.Handle));
         GC.KeepAlive(state);
+    }
+
+    /// <summary>Throws an <see cref="ArgumentException"/> unless <paramref name="state"/> has the dtype, device and
+    /// size of <see cref="get_rng_state"/>'s (the generator accepts any bytes of that size).</summary>
+    internal static void CheckRngState(Tensor state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        long size;
+        using (Tensor current = get_rng_state()) size = current.numel();
+        if (state.dtype != ScalarType.Byte || state.device.Type != DeviceType.CPU || state.dim() != 1 || state.numel() != size)
+            throw new ArgumentException($"an RNG state is a CPU uint8 tensor of {size} bytes, got {state.dtype} [{string.Join(", ", state.shape)}] on {state.device}", nameof(state));
     }
 
     /// <summary>

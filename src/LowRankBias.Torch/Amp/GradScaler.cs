@@ -164,13 +164,19 @@ public sealed class GradScaler : IDisposable
     public void load_state_dict(GradScalerState? state)
     {
         if (!_enabled) return;
-        if (state is null)
-            throw new ArgumentException("the scaler state is empty, possibly because it was saved from a disabled GradScaler", nameof(state));
-        Validate(state.scale, state.growth_factor, state.backoff_factor, state.growth_interval, state.growth_tracker);
+        CheckState(state);
         (_initScale, _growthFactor, _backoffFactor) = (state.scale, state.growth_factor, state.backoff_factor);
         (_growthInterval, _initGrowthTracker) = (state.growth_interval, state.growth_tracker);
         _scale?.fill_(state.scale);
         _growthTracker?.fill_(state.growth_tracker);
+    }
+
+    /// <summary>Checks <paramref name="state"/> as <see cref="load_state_dict"/> does (an enabled scaler needs one), changing nothing.</summary>
+    internal void CheckState([System.Diagnostics.CodeAnalysis.NotNull] GradScalerState? state)
+    {
+        if (state is null)
+            throw new ArgumentException("the scaler state is empty, possibly because it was saved from a disabled GradScaler", nameof(state));
+        Validate(state.scale, state.growth_factor, state.backoff_factor, state.growth_interval, state.growth_tracker);
     }
 
     /// <summary>Frees the scale, the growth tracker and pending inf/NaN flags.</summary>

@@ -47,4 +47,7 @@ public sealed class DataLoader : IEnumerable<Tensor[]>
 
     /// <summary>Moves the loader to a position saved by <see cref="state_dict"/>.</summary>
     public void load_state_dict(DataLoaderState state) => _loader.load_state_dict(state);
+
+    /// <summary>Checks <paramref name="state"/> as <see cref="load_state_dict"/> does, changing nothing.</summary>
+    internal void CheckState(DataLoaderState state) => _loader.CheckState(state);
 }

@@ -122,10 +122,16 @@ public sealed class MultiHeadDataLoader : IEnumerable<Tensor[][]>
     /// <summary>Moves the loader to a position saved by <see cref="state_dict"/>.</summary>
     public void load_state_dict(DataLoaderState state)
     {
+        CheckState(state);
+        (_epoch, _index, _seed) = (state.Epoch, state.Index, state.Seed);
+    }
+
+    /// <summary>Checks <paramref name="state"/> as <see cref="load_state_dict"/> does, changing nothing.</summary>
+    internal void CheckState(DataLoaderState state)
+    {
         if (state.Epoch < 0) throw new ArgumentException($"epoch {state.Epoch} is negative", nameof(state));
         if (state.Index < 0 || state.Index >= Count)
             throw new ArgumentException($"batch index {state.Index} is outside this loader's epoch of {Count} steps (was the state saved with another dataset or batch size?)", nameof(state));
-        (_epoch, _index, _seed) = (state.Epoch, state.Index, state.Seed);
     }
 
     private Tensor[] Fetch(EpochOrder stream)

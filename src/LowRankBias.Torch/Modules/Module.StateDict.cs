@@ -24,6 +24,15 @@ public abstract partial class Module
     public (IReadOnlyList<string> missing_keys, IReadOnlyList<string> unexpected_keys) load_state_dict(
         IReadOnlyDictionary<string, Tensor> state_dict, bool strict = true)
     {
+        StateDictLoad load = CheckStateDict(state_dict, strict);
+        load.Apply();
+        return (load.Missing, load.Unexpected);
+    }
+
+    /// <summary>Checks <paramref name="state_dict"/> as <see cref="load_state_dict"/> does, changing nothing; the
+    /// result copies it in (so a checkpoint can check every part before changing any).</summary>
+    internal StateDictLoad CheckStateDict(IReadOnlyDictionary<string, Tensor> state_dict, bool strict = true)
+    {
         ArgumentNullException.ThrowIfNull(state_dict);
         var targets = new OrderedDictionary<string, Tensor>();
         foreach ((string key, Tensor tensor) in StateEntries()) targets.Add(key, tensor);
@@ -42,9 +51,17 @@ public abstract partial class Module
                 throw new ArgumentException($"load_state_dict: shape mismatch for '{key}': the model has [{string.Join(", ", want)}], " +
                     $"the state dict has [{string.Join(", ", got)}]", nameof(state_dict));
         }
-        using (torch.no_grad())
-            foreach ((_, Tensor target, Tensor source) in pairs) target.copy_(source);
-        return (missing, unexpected);
+        return new StateDictLoad(pairs.Select(p => (p.target, p.source)).ToList(), missing, unexpected);
+    }
+
+    /// <summary>A checked state dict, ready to be copied into its targets.</summary>
+    internal sealed record StateDictLoad(List<(Tensor target, Tensor source)> Pairs, List<string> Missing, List<string> Unexpected)
+    {
+        public void Apply()
+        {
+            using (torch.no_grad())
+                foreach ((Tensor target, Tensor source) in Pairs) target.copy_(source);
+        }
     }
 
     private IEnumerable<(string key, Tensor tensor)> StateEntries()

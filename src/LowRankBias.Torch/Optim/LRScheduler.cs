@@ -46,13 +46,19 @@ public abstract class LRScheduler
     /// <summary>Restores a state from <see cref="state_dict"/> and sets the rates of that epoch.</summary>
     public void load_state_dict(SchedulerState state)
     {
+        CheckState(state);
+        last_epoch = state.last_epoch;
+        _baseLrs = (double[])state.base_lrs.Clone();
+        Apply();
+    }
+
+    /// <summary>Checks <paramref name="state"/> as <see cref="load_state_dict"/> does, changing nothing.</summary>
+    internal void CheckState(SchedulerState state)
+    {
         ArgumentNullException.ThrowIfNull(state);
         if (state.base_lrs.Length != optimizer.param_groups.Count)
             throw new ArgumentException($"scheduler state has {state.base_lrs.Length} base rates, the optimizer has {optimizer.param_groups.Count} groups", nameof(state));
         ArgumentOutOfRangeException.ThrowIfNegative(state.last_epoch);
-        last_epoch = state.last_epoch;
-        _baseLrs = (double[])state.base_lrs.Clone();
-        Apply();
     }
 
     private void Apply()

@@ -117,6 +117,16 @@ public abstract partial class Optimizer : IDisposable
     /// </summary>
     public void load_state_dict(OptimizerStateDict state_dict)
     {
+        List<Tensor> all = CheckStateDict(state_dict);
+        for (int g = 0; g < _groups.Count; g++) _groups[g].options = state_dict.param_groups[g].options with { };
+        DisposeState();
+        foreach ((int index, ParameterState s) in state_dict.state) _state.Add(all[index], s.CopyFor(all[index].device, StateDtype(all[index])));
+    }
+
+    /// <summary>Checks <paramref name="state_dict"/> as <see cref="load_state_dict"/> does, changing nothing; returns
+    /// the parameters in state-dict index order.</summary>
+    internal List<Tensor> CheckStateDict(OptimizerStateDict state_dict)
+    {
         ArgumentNullException.ThrowIfNull(state_dict);
         if (state_dict.param_groups.Count != _groups.Count)
             throw new ArgumentException($"state dict has {state_dict.param_groups.Count} parameter groups, the optimizer has {_groups.Count}", nameof(state_dict));
@@ -137,10 +147,7 @@ public abstract partial class Optimizer : IDisposable
                 throw new ArgumentException($"state dict has state for parameter {index}, the optimizer has {all.Count} parameters", nameof(state_dict));
             CheckMasterFits(index, s, all[index]);
         }
-
-        for (int g = 0; g < _groups.Count; g++) _groups[g].options = state_dict.param_groups[g].options with { };
-        DisposeState();
-        foreach ((int index, ParameterState s) in state_dict.state) _state.Add(all[index], s.CopyFor(all[index].device, StateDtype(all[index])));
+        return all;
     }
 
     /// <summary>Frees the optimizer state.</summary>

@@ -21,6 +21,8 @@ namespace LowRankBias.Torch.Training;
 /// </remarks>
 public sealed class Checkpoint : IDisposable
 {
+    private bool _disposed;
+
     /// <summary>Optimizer steps done.</summary>
     public long Step { get; set; }
 
@@ -90,20 +92,35 @@ public sealed class Checkpoint : IDisposable
     /// <summary>
     /// Loads the saved state into <paramref name="model"/> (strictly: same parameter names and shapes), into
     /// <paramref name="optimizer"/>, <paramref name="scheduler"/> and an enabled <paramref name="scaler"/> when given,
-    /// and restores the CPU generator. Throws <see cref="InvalidDataException"/> naming the file when the state does
-    /// not fit; the model is checked before anything changes, but a misfit optimizer, scheduler or scaler is found
-    /// after the model was loaded.
+    /// moves each of <paramref name="loaders"/> to the position saved under its name, and restores the CPU generator.
+    /// All or nothing: every part is checked before any changes, so when the state does not fit an
+    /// <see cref="InvalidDataException"/> naming the file and the part is thrown and everything is left as it was.
     /// </summary>
-    public void Restore(Module model, Optimizer? optimizer = null, LRScheduler? scheduler = null, GradScaler? scaler = null)
+    public void Restore(Module model, Optimizer? optimizer = null, LRScheduler? scheduler = null, GradScaler? scaler = null,
+        IReadOnlyDictionary<string, DataLoader>? loaders = null)
     {
         ArgumentNullException.ThrowIfNull(model);
+        ThrowIfDisposed();
         if (optimizer is not null && Optimizer is null) throw Misfit("holds no optimizer state");
         if (scheduler is not null && Scheduler is null) throw Misfit("holds no scheduler state");
         if (scaler is not null && scaler.is_enabled() && Scaler is null) throw Misfit("holds no loss-scaler state");
-        Fit($"does not fit the model {model.GetType().Name}", () => model.load_state_dict(Model));
-        if (optimizer is not null) Fit($"does not fit the optimizer {optimizer.GetType().Name}", () => optimizer.load_state_dict(Optimizer!));
-        if (scheduler is not null) Fit($"does not fit the scheduler {scheduler.GetType().Name}", () => scheduler.load_state_dict(Scheduler!));
-        if (scaler is not null) Fit("does not fit the loss scaler", () => scaler.load_state_dict(Scaler));
+
+        Module.StateDictLoad modelLoad = Fit($"does not fit the model {model.GetType().Name}", () => model.CheckStateDict(Model));
+        if (optimizer is not null) Fit($"does not fit the optimizer {optimizer.GetType().Name}", () => optimizer.CheckStateDict(Optimizer!));
+        if (scheduler is not null) Fit($"does not fit the scheduler {scheduler.GetType().Name}", () => scheduler.CheckState(Scheduler!));
+        if (scaler is not null && scaler.is_enabled()) Fit("does not fit the loss scaler", () => scaler.CheckState(Scaler));
+        foreach ((string name, DataLoader loader) in loaders ?? new Dictionary<string, DataLoader>())
+        {
+            if (!Loaders.TryGetValue(name, out DataLoaderState state)) throw Misfit($"holds no position for the data loader '{name}'");
+            Fit($"does not fit the data loader '{name}'", () => loader.CheckState(state));
+        }
+        if (RngState is not null) Fit("holds an invalid generator state 'rng'", () => torch.CheckRngState(RngState));
+
+        modelLoad.Apply();
+        optimizer?.load_state_dict(Optimizer!);
+        scheduler?.load_state_dict(Scheduler!);
+        scaler?.load_state_dict(Scaler);
+        foreach ((string name, DataLoader loader) in loaders ?? new Dictionary<string, DataLoader>()) loader.load_state_dict(Loaders[name]);
         if (RngState is not null) torch.set_rng_state(RngState);
     }
 
@@ -111,6 +128,7 @@ public sealed class Checkpoint : IDisposable
     public void RestoreLoader(string name, DataLoader loader)
     {
         ArgumentNullException.ThrowIfNull(loader);
+        ThrowIfDisposed();
         if (!Loaders.TryGetValue(name, out DataLoaderState state)) throw Misfit($"holds no position for the data loader '{name}'");
         Fit($"does not fit the data loader '{name}'", () => loader.load_state_dict(state));
     }
@@ -119,6 +137,7 @@ public sealed class Checkpoint : IDisposable
     public void RestoreGenerator(string name, SplitMix64 generator)
     {
         ArgumentNullException.ThrowIfNull(generator);
+        ThrowIfDisposed();
         if (!Generators.TryGetValue(name, out ulong state)) throw Misfit($"holds no state for the generator '{name}'");
         generator.State = state;
     }
@@ -128,6 +147,7 @@ public sealed class Checkpoint : IDisposable
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        ThrowIfDisposed();
         CheckpointFile.Write(this, path);
         Path = path;
     }
@@ -140,9 +160,10 @@ public sealed class Checkpoint : IDisposable
         return CheckpointFile.Read(path);
     }
 
-    /// <summary>Frees the tensors.</summary>
+    /// <summary>Frees the tensors; the checkpoint cannot be restored or saved afterwards.</summary>
     public void Dispose()
     {
+        _disposed = true;
         foreach (Tensor t in Model.Values.Concat(Extra.Values)) t.Dispose();
         Model.Clear();
         Extra.Clear();
@@ -152,12 +173,19 @@ public sealed class Checkpoint : IDisposable
         RngState = null;
     }
 
+    private void ThrowIfDisposed()
+    {
+        if (_disposed) throw new ObjectDisposedException(nameof(Checkpoint), $"checkpoint {Path ?? "(not saved)"} was disposed: its tensors are freed, so it can no longer be restored or saved");
+    }
+
     private InvalidDataException Misfit(string problem, Exception? inner = null) =>
         new($"checkpoint {Path ?? "(not saved)"} {problem}{(inner is null ? "" : ": " + inner.Message)}", inner);
 
-    private void Fit(string problem, Action load)
+    private void Fit(string problem, Action check) => Fit(problem, () => { check(); return 0; });
+
+    private T Fit<T>(string problem, Func<T> check)
     {
-        try { load(); }
+        try { return check(); }
         catch (ArgumentException e) { throw Misfit(problem, e); }
     }
 }

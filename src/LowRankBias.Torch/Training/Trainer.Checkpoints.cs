@@ -27,12 +27,17 @@ public sealed partial class Trainer
     private void Resume(string path, DataLoader train, DataLoader? test)
     {
         using Checkpoint checkpoint = Checkpoint.Load(path);
-        checkpoint.Restore(Model, Optimizer, Scheduler, Options.GradScaler);
-        checkpoint.RestoreLoader(TrainSplit, train);
-        if (test is not null && checkpoint.Loaders.ContainsKey(TestSplit)) checkpoint.RestoreLoader(TestSplit, test);
+        // Everything is read and checked before the first part changes (Restore itself is all or nothing).
+        double[] window = SumsState(checkpoint, WindowKey), epochSums = SumsState(checkpoint, EpochKey);
+        foreach (string name in Options.Generators.Keys)
+            if (!checkpoint.Generators.ContainsKey(name))
+                throw new InvalidDataException($"checkpoint {checkpoint.Path} holds no state for the generator '{name}'");
+        var loaders = new Dictionary<string, DataLoader> { [TrainSplit] = train };
+        if (test is not null && checkpoint.Loaders.ContainsKey(TestSplit)) loaders[TestSplit] = test;
+        checkpoint.Restore(Model, Optimizer, Scheduler, Options.GradScaler, loaders);
         foreach ((string name, SplitMix64 generator) in Options.Generators) checkpoint.RestoreGenerator(name, generator);
-        _window.Load(SumsState(checkpoint, WindowKey));
-        _epochSums.Load(SumsState(checkpoint, EpochKey));
+        _window.Load(window);
+        _epochSums.Load(epochSums);
         Step = checkpoint.Step;
         Epoch = train.Epoch;
         _wallTimeBefore = checkpoint.WallTime;

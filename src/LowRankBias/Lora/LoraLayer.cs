@@ -26,6 +26,7 @@ public abstract class LoraLayer : Module
     private readonly OrderedDictionary<string, LoraConfig> _configs = new();
     private readonly List<string> _merged = [];
     private string[] _active = [];
+    private Tensor? _weightBeforeMerge; // the base weight as it was before the first merge, for an exact unmerge
 
     /// <summary>Wraps <paramref name="baseLayer"/>, freezing its parameters; the factors are registered under
     /// <paramref name="factorA"/> and <paramref name="factorB"/>, and PEFT's files name them with
@@ -161,7 +162,8 @@ public abstract class LoraLayer : Module
     /// Folds the adapters (<paramref name="adapter_names"/>, default the active ones) into the base weight:
     /// W ← W + ΔW, computed in float32 (float64 for a float64 base) and rounded once. With
     /// <paramref name="safe_merge"/> the result is checked first and a non-finite one is refused, leaving W unchanged.
-    /// Merged adapters no longer run in the forward pass.
+    /// Merged adapters no longer run in the forward pass. The first merge keeps a copy of the base weight (one more
+    /// weight-sized tensor while merged) so that <see cref="unmerge"/> can give it back bit for bit.
     /// </summary>
     public void merge(bool safe_merge = false, IReadOnlyList<string>? adapter_names = null)
     {
@@ -174,21 +176,44 @@ public abstract class LoraLayer : Module
             Tensor sum = weight.to(WorkDtype) + DeltaWeight(name, WorkDtype);
             if (safe_merge && !sum.isfinite().all().item<bool>())
                 throw new InvalidOperationException($"NaN or infinite values detected in the merged weights of adapter '{name}'; the adapter seems to be broken, so it was not merged");
+            if (_merged.Count == 0) _weightBeforeMerge = weight.detach().clone().DetachFromDisposeScope();
             weight.copy_(sum);
             _merged.Add(name);
         }
     }
 
-    /// <summary>Subtracts every merged adapter's ΔW from the base weight again, last merged first.</summary>
+    /// <summary>
+    /// Takes every merged adapter out of the base weight again. Guaranteed: when neither the merged weight nor the
+    /// merged adapters' factors changed since <see cref="merge"/>, the base weight comes back bit for bit (the copy
+    /// kept at the first merge is restored once the merges are shown to reproduce the current weight exactly).
+    /// Otherwise — the merged weight was trained or edited, or the factors changed — each adapter's current ΔW is
+    /// subtracted in float32/float64, last merged first, as PEFT's <c>unmerge</c> does, which is exact only up to rounding.
+    /// </summary>
     public void unmerge()
     {
+        if (_merged.Count == 0) return;
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        for (int i = _merged.Count - 1; i >= 0; i--)
-        {
-            weight.copy_(weight.to(WorkDtype) - DeltaWeight(_merged[i], WorkDtype));
-            _merged.RemoveAt(i);
-        }
+        if (MergesReproduceWeight()) weight.copy_(_weightBeforeMerge!);
+        else
+            for (int i = _merged.Count - 1; i >= 0; i--) weight.copy_(weight.to(WorkDtype) - DeltaWeight(_merged[i], WorkDtype));
+        _merged.Clear();
+        ReleaseWeightCopy();
+    }
+
+    /// <summary>True when replaying the merges on the saved base weight gives the current weight exactly.</summary>
+    private bool MergesReproduceWeight()
+    {
+        if (_weightBeforeMerge is null || _weightBeforeMerge.device != weight.device) return false;
+        Tensor replay = _weightBeforeMerge;
+        foreach (string name in _merged) replay = (replay.to(WorkDtype) + DeltaWeight(name, WorkDtype)).to(weight.dtype);
+        return (replay == weight).all().item<bool>();
+    }
+
+    private void ReleaseWeightCopy()
+    {
+        _weightBeforeMerge?.Dispose();
+        _weightBeforeMerge = null;
     }
 
     /// <summary>The adapter's weight update ΔW (scale included), shaped like <see cref="weight"/>, in float32 or float64.</summary>
@@ -316,6 +341,13 @@ public abstract class LoraLayer : Module
 
     /// <summary>Called once an adapter's factors are registered, for per-adapter state of subclasses.</summary>
     protected virtual void AdapterAdded(string adapter, LoraConfig config) { }
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) ReleaseWeightCopy();
+        base.Dispose(disposing);
+    }
 
     /// <summary>The registered per-adapter tensors named <paramref name="name"/>.</summary>
     private protected AdapterTensors Factors(string name) => (AdapterTensors)get_submodule(name);

@@ -29,10 +29,11 @@ public sealed partial class LteTrainer
     public void Restore(Checkpoint checkpoint)
     {
         ArgumentNullException.ThrowIfNull(checkpoint);
-        if (!checkpoint.Metadata.TryGetValue(MergesKey, out string? merges))
-            throw new InvalidDataException($"checkpoint {checkpoint.Path ?? "(in memory)"} was not captured by an LteTrainer: it has no '{MergesKey}'");
+        if (!checkpoint.Metadata.TryGetValue(MergesKey, out string? text)
+            || !long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long merges))
+            throw new InvalidDataException($"checkpoint {checkpoint.Path ?? "(in memory)"} was not captured by an LteTrainer: it has no valid '{MergesKey}'");
         checkpoint.Restore(model, optimizer, scheduler);
         Iteration = checkpoint.Step;
-        Merges = long.Parse(merges, CultureInfo.InvariantCulture);
+        Merges = merges;
     }
 }

@@ -9,7 +9,7 @@ namespace LowRankBias.Overparam;
 /// back. Inside <c>LowRankBias.*</c> namespaces write <c>LowRankBias.Overparam.Overparam</c> (or an alias), since the
 /// namespace of the same name is found first.
 /// </summary>
-public static class Overparam
+public static partial class Overparam
 {
     /// <summary>
     /// Replaces every selected <see cref="Linear"/> by an <see cref="ExpandedLinear"/> and every selected

@@ -14,7 +14,7 @@ public static class RandomNetworks
     private static readonly SpectralOptions s_options = new() { FitPowerLaw = false };
 
     /// <summary>
-    /// ρ (the spectral entropy, <see cref="MatrixSpectrum.Entropy"/>, as the thesis reports it) of
+    /// ρ (the spectral entropy, <see cref="MatrixSpectrum.SpectralEntropy"/>, as the thesis reports it) of
     /// the cosine Gram matrix (<see cref="GramEntropy"/>) for <paramref name="samples"/> independent networks of depth
     /// <paramref name="depth"/> on one fixed set of <paramref name="inputs"/> standard normal inputs. Computed in float64.
     /// </summary>
@@ -50,10 +50,10 @@ public static class RandomNetworks
     public static double GramEntropy(Tensor features)
     {
         SpectralTensors.Check(features, nameof(features), 2, 2, "features [n, w]");
-        if (features.size(1) >= features.size(0)) return GramMatrix.Spectrum(features, GramKernel.Cosine, s_options).Entropy;
+        if (features.size(1) >= features.size(0)) return GramMatrix.Spectrum(features, GramKernel.Cosine, s_options).SpectralEntropy;
         using var scope = torch.NewDisposeScope();
         Tensor unitRows = SpectralTensors.Normalized(SpectralTensors.FloatingPoint(features), 1);
-        return GramMatrix.Spectrum(unitRows.t(), GramKernel.Linear, s_options).Entropy;
+        return GramMatrix.Spectrum(unitRows.t(), GramKernel.Linear, s_options).SpectralEntropy;
     }
 
     private static Tensor Draw(Random random, long rows, long cols, WeightDistribution distribution, double variance)

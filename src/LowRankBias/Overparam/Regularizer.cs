@@ -15,8 +15,8 @@ public enum Regularizer
     /// <summary>Σ_W ‖W‖_* (<see cref="Regularizers.NuclearNorm"/>).</summary>
     NuclearNorm,
 
-    /// <summary>Σ_W ρ(W), the spectral entropy (<see cref="Regularizers.EffectiveRank"/>).</summary>
-    EffectiveRank,
+    /// <summary>Σ_W ρ(W), the spectral entropy (<see cref="Regularizers.SpectralEntropy"/>; the thesis's "effective rank").</summary>
+    SpectralEntropy,
 
     /// <summary>Σ_W ‖W‖_F² / ‖W‖₂² (<see cref="Regularizers.StableRank"/>).</summary>
     StableRank,

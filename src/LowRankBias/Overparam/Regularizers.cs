@@ -12,7 +12,7 @@ namespace LowRankBias.Overparam;
 /// </summary>
 /// <remarks>
 /// Cost: <see cref="L1"/>, <see cref="L2"/> and <see cref="SquaredFrobenius"/> are elementwise, O(mn) per weight.
-/// <see cref="NuclearNorm"/>, <see cref="EffectiveRank"/> and <see cref="StableRank"/> need a full singular value
+/// <see cref="NuclearNorm"/>, <see cref="SpectralEntropy"/> and <see cref="StableRank"/> need a full singular value
 /// decomposition in the forward and backward pass, O(mn·min(m, n)) per weight per step, and SVD is hard to
 /// parallelise: the thesis calls them infeasible for large models. Their gradients through the SVD are well defined
 /// (they depend on singular values only), but the spectral entropy and stable rank are scale-invariant ratios whose
@@ -27,7 +27,7 @@ public static class Regularizers
         Regularizer.L2 => L2(weights),
         Regularizer.SquaredFrobenius => SquaredFrobenius(weights),
         Regularizer.NuclearNorm => NuclearNorm(weights),
-        Regularizer.EffectiveRank => EffectiveRank(weights),
+        Regularizer.SpectralEntropy => SpectralEntropy(weights),
         Regularizer.StableRank => StableRank(weights),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
@@ -46,18 +46,20 @@ public static class Regularizers
     public static Tensor NuclearNorm(IEnumerable<Tensor> weights) => SumOverSpectra(weights, s => s.sum());
 
     /// <summary>
-    /// Σ_W ρ(W) with ρ = −Σ pᵢ ln pᵢ, pᵢ = σᵢ/Σσ: the thesis's effective rank (Def. 2.3.1, without exponentiation).
+    /// Σ_W ρ(W) with ρ = −Σ pᵢ ln pᵢ, pᵢ = σᵢ/Σσ, the spectral entropy (<c>MatrixSpectrum.SpectralEntropy</c>): the
+    /// penalty the thesis calls effective rank (Def. 2.3.1, without exponentiation); the effective rank exp(ρ) is monotone
+    /// in it.
     /// pᵢ is clamped below by the dtype's smallest normal number inside the logarithm so that exact zeros (rank-deficient
     /// weights) give finite gradients. Needs an SVD per weight (see the remarks on cost).
     /// </summary>
-    public static Tensor EffectiveRank(IEnumerable<Tensor> weights) => SumOverSpectra(weights, s =>
+    public static Tensor SpectralEntropy(IEnumerable<Tensor> weights) => SumOverSpectra(weights, s =>
     {
         Tensor p = s / s.sum();
         double tiny = p.dtype == ScalarType.Float64 ? 2.2250738585072014e-308 : 1.1754943508222875e-38;
         return -(p * p.clamp(tiny, null).log()).sum();
     });
 
-    /// <summary>Σ_W ‖W‖_F² / ‖W‖₂² = Σσᵢ² / σ₁² (Def. 7.3.3). Needs an SVD per weight (see the remarks on cost).</summary>
+    /// <summary>Σ_W ‖W‖_F² / ‖W‖₂² = Σσᵢ² / σ₁², the stable rank (Def. 7.3.3; <c>IMatrixNorms.StableRank</c>). Needs an SVD per weight (see the remarks on cost).</summary>
     public static Tensor StableRank(IEnumerable<Tensor> weights) => SumOverSpectra(weights, s => s.square().sum() / s[0].square());
 
     private static Tensor SumOverSpectra(IEnumerable<Tensor> weights, Func<Tensor, Tensor> ofSingularValues) =>

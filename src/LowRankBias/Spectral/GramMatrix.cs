@@ -28,7 +28,7 @@ public static class GramMatrix
     }
 
     /// <summary>
-    /// The spectrum of the Gram matrix: <see cref="MatrixSpectrum.Entropy"/> is the thesis's ρ (Def. 2.3.1, reported
+    /// The spectrum of the Gram matrix: <see cref="MatrixSpectrum.SpectralEntropy"/> is the thesis's ρ (Def. 2.3.1, reported
     /// without exponentiation) and <see cref="MatrixSpectrum.EffectiveRank"/> is exp(ρ). K is symmetric positive
     /// semi-definite, so its singular values are its eigenvalues (the squared singular values of the normalised features).
     /// </summary>

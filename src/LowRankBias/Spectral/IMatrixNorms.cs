@@ -13,11 +13,11 @@ public interface IMatrixNorms
     /// <summary>‖W‖₂ = σ_max.</summary>
     double SpectralNorm { get; }
 
-    /// <summary>‖W‖_F / ‖W‖₂, the convention of Kuzborskij et al. (Sec. 2); 1 for rank 1, √n for the n×n identity;
-    /// NaN for a zero matrix.</summary>
+    /// <summary>The stable rank ‖W‖_F² / ‖W‖₂² = Σσᵢ² / σ₁² (Rudelson &amp; Vershynin; the Huh thesis, Def. 7.3.3;
+    /// WeightWatcher's <c>stable_rank</c>): 1 for rank 1, n for the n×n identity; NaN for a zero matrix.</summary>
     double StableRank { get; }
 
-    /// <summary>‖W‖_F² / ‖W‖₂², the convention of Vershynin, the Huh thesis (Def. 7.3.3) and WeightWatcher; 1 for rank 1,
-    /// n for the n×n identity; NaN for a zero matrix.</summary>
-    double StableRankSquared { get; }
+    /// <summary>√(stable rank) = ‖W‖_F / ‖W‖₂, which Kuzborskij et al. (Sec. 2) call the stable rank: 1 for rank 1,
+    /// √n for the n×n identity; NaN for a zero matrix.</summary>
+    double StableRankSqrt { get; }
 }

@@ -9,8 +9,8 @@ namespace LowRankBias.Spectral;
 public sealed record MatrixNormEstimate(string Name, long[] Shape, double FrobeniusNorm, double SpectralNorm) : IMatrixNorms
 {
     /// <inheritdoc />
-    public double StableRank => FrobeniusNorm / SpectralNorm;
+    public double StableRank => StableRankSqrt * StableRankSqrt;
 
     /// <inheritdoc />
-    public double StableRankSquared => StableRank * StableRank;
+    public double StableRankSqrt => FrobeniusNorm / SpectralNorm;
 }

@@ -18,10 +18,12 @@ public sealed record MatrixSpectrum : IMatrixNorms
     public required double[] SingularValues { get; init; }
 
     /// <summary>Spectral entropy H = −Σ pᵢ ln pᵢ of p = σ/Σσ (or σ²/Σσ², see <see cref="SpectralOptions.EntropyWeighting"/>).
-    /// This is what Yunis et al. eq. (1) and the Huh thesis tables (Def. 2.3.1, "we drop the exponentiation") call effective rank.</summary>
-    public required double Entropy { get; init; }
+    /// Yunis et al. eq. (1) as printed and the Huh thesis (Def. 2.3.1, "we drop the exponentiation") call this
+    /// quantity effective rank; here effective rank is always exp(H) (<see cref="EffectiveRank"/>).</summary>
+    public required double SpectralEntropy { get; init; }
 
-    /// <summary>exp(H), the effective rank of Roy &amp; Vetterli (2007): n for the n×n identity, 1 for rank 1.</summary>
+    /// <summary>exp(H), the effective rank of Roy &amp; Vetterli (2007), which Yunis et al. cite for it: n for the n×n
+    /// identity, 1 for rank 1.</summary>
     public required double EffectiveRank { get; init; }
 
     /// <summary>
@@ -36,10 +38,10 @@ public sealed record MatrixSpectrum : IMatrixNorms
     public required int? ThresholdRank { get; init; }
 
     /// <inheritdoc />
-    public double StableRank => FrobeniusNorm / SpectralNorm;
+    public double StableRank => StableRankSqrt * StableRankSqrt;
 
     /// <inheritdoc />
-    public double StableRankSquared => StableRank * StableRank;
+    public double StableRankSqrt => FrobeniusNorm / SpectralNorm;
 
     /// <summary>‖W‖_* = Σσᵢ.</summary>
     public required double NuclearNorm { get; init; }
@@ -75,7 +77,7 @@ public sealed record MatrixSpectrum : IMatrixNorms
             Name = name,
             Shape = shape,
             SingularValues = s,
-            Entropy = entropy,
+            SpectralEntropy = entropy,
             EffectiveRank = Math.Exp(entropy),
             NormalizedEffectiveRank = Math.Exp(entropy) / s.Length,
             ThresholdRank = ThresholdRankOf(s, nuclear, options),
@@ -83,7 +85,7 @@ public sealed record MatrixSpectrum : IMatrixNorms
             FrobeniusNorm = frobenius,
             SpectralNorm = spectral,
             ConditionNumber = spectral == 0 ? double.NaN : spectral / s[^1],
-            PowerLaw = options.FitPowerLaw ? PowerLawFit.Fit(s.Select(v => v * v), options.PowerLawMinTail) : null,
+            PowerLaw = options.FitPowerLaw ? PowerLawFit.Fit(s.Select(v => v * v), options.PowerLawMinTail, options.PowerLawKs) : null,
         };
     }
 
@@ -111,7 +113,7 @@ public sealed record MatrixSpectrum : IMatrixNorms
         Name = name,
         Shape = shape,
         SingularValues = s,
-        Entropy = double.NaN,
+        SpectralEntropy = double.NaN,
         EffectiveRank = double.NaN,
         NormalizedEffectiveRank = double.NaN,
         ThresholdRank = null,

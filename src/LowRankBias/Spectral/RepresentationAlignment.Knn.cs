@@ -8,6 +8,8 @@ public static partial class RepresentationAlignment
     /// Mutual k-nearest-neighbour alignment m_NN (thesis eqs. 6.1–6.3): the mean over samples i of
     /// |S_k(xᵢ) ∩ S_k(yᵢ)| / k, where S_k are i's k nearest other samples in each representation. 1 when the
     /// neighbourhoods agree (e.g. Y a rotated and scaled copy of X), about k/(n−1) for unrelated representations.
+    /// With <see cref="KnnMetric.Cosine"/> (default) this is platonic-rep's <c>mutual_knn(feats_A, feats_B, topk)</c>
+    /// after <c>compute_score</c>'s row normalisation (inner products of L2-normalised rows are cosines).
     /// Ties between equally near samples are broken arbitrarily.
     /// </summary>
     public static double MutualKnn(Tensor x, Tensor y, int k = 10, KnnMetric metric = KnnMetric.Cosine)
@@ -21,9 +23,11 @@ public static partial class RepresentationAlignment
     }
 
     /// <summary>
-    /// Cycle k-NN (thesis Table 6.2): the fraction of samples i for which some j among i's k nearest neighbours in X
-    /// has i among its own k nearest neighbours in Y, i.e. the neighbour relation survives a round trip X → Y.
-    /// Not symmetric in X and Y.
+    /// Cycle k-NN (thesis Table 6.2) in platonic-rep's argument order, <c>cycle_knn(feats_A, feats_B, topk)</c> with
+    /// A = <paramref name="x"/>: the fraction of samples i for which some j among i's k nearest neighbours in Y has i
+    /// among its own k nearest neighbours in X — the neighbour relation survives the round trip Y → X. Not symmetric
+    /// in X and Y. With <see cref="KnnMetric.Cosine"/> (default) it equals platonic-rep's after <c>compute_score</c>'s
+    /// row normalisation.
     /// </summary>
     public static double CycleKnn(Tensor x, Tensor y, int k = 10, KnnMetric metric = KnnMetric.Cosine)
     {
@@ -31,7 +35,7 @@ public static partial class RepresentationAlignment
         CheckNeighbours(k, n);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        Tensor returns = NeighbourMask(Similarity(x, metric), k) * NeighbourMask(Similarity(y, metric), k).t();
+        Tensor returns = NeighbourMask(Similarity(y, metric), k) * NeighbourMask(Similarity(x, metric), k).t(); // [i, j]: j ∈ N_Y(i), i ∈ N_X(j)
         Tensor cycled = returns.sum(1) > 0;
         return Scalar(cycled.to(ScalarType.Float64).mean());
     }

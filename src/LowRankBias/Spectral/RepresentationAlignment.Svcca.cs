@@ -10,7 +10,9 @@ public static partial class RepresentationAlignment
     /// <paramref name="directions"/>), then return the mean canonical correlation between the two kept subspaces
     /// (the singular values of U_xᵀU_y, one per direction of the smaller subspace). In [0, 1]; 1 when Y is an
     /// invertible linear map of X. When the kept dimensions approach n the subspaces must overlap and the score
-    /// drifts to 1 regardless, so use n well above d₁ + d₂.
+    /// drifts to 1 regardless, so use n well above d₁ + d₂. This is the definition of Raghu et al.; platonic-rep's
+    /// <c>svcca</c> differs (it standardises each column, keeps a fixed number of randomized-SVD directions and runs
+    /// scikit-learn's iterative CCA with added noise), so its scores are not reproduced exactly.
     /// </summary>
     public static double Svcca(Tensor x, Tensor y, double varianceKept = 0.99, int? directions = null)
     {
@@ -19,8 +21,8 @@ public static partial class RepresentationAlignment
         if (directions is < 1) throw new ArgumentOutOfRangeException(nameof(directions), directions, "must be at least 1");
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        Tensor ux = TopDirections(Centred(x), varianceKept, directions, nameof(x));
-        Tensor uy = TopDirections(Centred(y), varianceKept, directions, nameof(y));
+        Tensor ux = TopDirections(Centred(x.to(ScalarType.Float64)), varianceKept, directions, nameof(x));
+        Tensor uy = TopDirections(Centred(y.to(ScalarType.Float64)), varianceKept, directions, nameof(y));
         Tensor correlations = AtenOps.Svdvals(ux.t().matmul(uy)).clamp(max: 1);
         return Scalar(correlations.mean());
     }

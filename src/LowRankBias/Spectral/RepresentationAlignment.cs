@@ -4,7 +4,10 @@ namespace LowRankBias.Spectral;
 
 /// <summary>
 /// Similarity of two representations of the same n samples, X [n, d₁] and Y [n, d₂] (row i of both describes
-/// sample i), after the Huh thesis ch. 3 and App. 6.1–6.2 (the Platonic representation hypothesis). Nearest-neighbour
+/// sample i), after the Huh thesis ch. 3 and App. 6.1–6.2 (the Platonic representation hypothesis). By default every
+/// metric reproduces platonic-rep's <c>metrics.AlignmentMetrics</c> as <c>measure_alignment.compute_score</c> calls it
+/// (rows L2-normalised first); the kernel metrics take <see cref="AlignmentConvention.Thesis"/> for the thesis's
+/// formulas on the raw features. Each method's summary names the reference it matches. Nearest-neighbour
 /// metrics use top-k selection (never a full sort) and O(n²) memory on the features' device; the kernel metrics
 /// (CKA, CKNNA, SVCCA) compute in float64. Gradients are never recorded.
 /// </summary>

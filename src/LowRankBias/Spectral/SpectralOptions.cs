@@ -49,6 +49,10 @@ public sealed record SpectralOptions
     }
     private readonly int _powerLawMinTail = 10;
 
+    /// <summary>How the power-law fit measures its Kolmogorov–Smirnov distance (default: as the <c>powerlaw</c> package
+    /// and WeightWatcher).</summary>
+    public KsConvention PowerLawKs { get; init; } = KsConvention.Powerlaw;
+
     /// <summary>The element type the SVD runs in for a weight of type <paramref name="input"/>.</summary>
     internal ScalarType ComputeType(ScalarType input) => SpectralTensors.ComputeType(input, ComputeInFloat64);
 }

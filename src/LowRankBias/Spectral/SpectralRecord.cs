@@ -5,7 +5,7 @@ namespace LowRankBias.Spectral;
 /// <param name="Shape">The weight's shape.</param>
 /// <param name="EffectiveRank">exp(H) of σ/Σσ (Roy &amp; Vetterli).</param>
 /// <param name="NormalizedEffectiveRank">exp(H)/R, R = min(m, n) (Yunis eq. 2).</param>
-/// <param name="StableRank">‖W‖F/‖W‖₂ (Kuzborskij's convention; square it for WeightWatcher's).</param>
+/// <param name="StableRank">Stable rank ‖W‖F²/‖W‖₂² (<see cref="IMatrixNorms.StableRank"/>).</param>
 /// <param name="FrobeniusNorm">‖W‖F.</param>
 /// <param name="SpectralNorm">‖W‖₂ = σ₁.</param>
 /// <param name="NuclearNorm">Σσ.</param>

@@ -87,6 +87,38 @@ public sealed class LoraLinearTests
         AssertRelative(unmerged, lora.call(x), 1e-12, "unmerged forward");
     }
 
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.BFloat16)]
+    public void UnmergeGivesTheBaseWeightBackBitForBit(ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        using var lora = new LoraLinear(new Linear(24, 16, dtype: dtype), new LoraConfig { r = 4, lora_alpha = 8 });
+        lora.update_layer("second", new LoraConfig { r = 2, lora_alpha = 2 });
+        Randomize(lora, "default", 70);
+        Randomize(lora, "second", 72);
+        float[] original = Floats(lora.weight);
+
+        // The independent truth that subtraction alone is not enough: W + ΔW − ΔW rounded to the base dtype loses bits.
+        Tensor delta = lora.get_delta_weight("default");
+        Tensor roundTrip = ((lora.weight.to(ScalarType.Float32) + delta).to(dtype).to(ScalarType.Float32) - delta).to(dtype);
+        Assert.NotEqual(original, Floats(roundTrip));
+
+        lora.merge(adapter_names: ["default", "second"]);
+        Assert.NotEqual(original, Floats(lora.weight));
+        lora.unmerge();
+        Assert.Equal(original, Floats(lora.weight));   // float equality of every element: the same bits (no NaN here)
+
+        // Edited while merged: the current ΔW is subtracted, as PEFT does (exact up to rounding, not bit for bit).
+        lora.merge();
+        Fill(lora.weight, lora.weight + 1);
+        Tensor expected = lora.weight.to(ScalarType.Float64) - lora.get_delta_weight("default").to(ScalarType.Float64);
+        lora.unmerge();
+        AssertRelative(expected, lora.weight.to(ScalarType.Float64), dtype == ScalarType.BFloat16 ? 1e-2 : 1e-6, "unmerge after an edit");
+    }
+
+    private static float[] Floats(Tensor t) => t.to(ScalarType.Float32).ToArray<float>();
+
     [Fact]
     public void DropoutActsOnTheLoraPathOnly()
     {

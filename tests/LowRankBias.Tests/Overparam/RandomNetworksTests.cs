@@ -23,7 +23,7 @@ public sealed class RandomNetworksTests
     {
         using var scope = NewDisposeScope();
         Tensor features = TestData.Randn(8, n, w) * TestData.Uniform(9, 0.1, 3, n, 1);
-        Assert.Equal(GramMatrix.Spectrum(features).Entropy, RandomNetworks.GramEntropy(features), 10);
+        Assert.Equal(GramMatrix.Spectrum(features).SpectralEntropy, RandomNetworks.GramEntropy(features), 10);
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class RegularizerTests
         Tensor w = TestMatrices.ToTensor(TestMatrices.WithSpectrum(6, 4, [3, 2, 1], seed: 5));
         Assert.Equal(6, Value(Regularizers.NuclearNorm([w])), 10);
         Assert.Equal(14.0 / 9, Value(Regularizers.StableRank([w])), 10);
-        Assert.Equal(-(0.5 * Math.Log(0.5) + Math.Log(1.0 / 3) / 3 + Math.Log(1.0 / 6) / 6), Value(Regularizers.EffectiveRank([w])), 10);
+        Assert.Equal(-(0.5 * Math.Log(0.5) + Math.Log(1.0 / 3) / 3 + Math.Log(1.0 / 6) / 6), Value(Regularizers.SpectralEntropy([w])), 10);
         Assert.Equal(14, Value(Regularizers.SquaredFrobenius([w])), 10);
         Assert.Equal(Math.Sqrt(14), Value(Regularizers.L2([w])), 10);
     }
@@ -43,7 +43,7 @@ public sealed class RegularizerTests
         Assert.Equal(ma.FrobeniusNorm() + mc.FrobeniusNorm(), Value(Regularizers.L2(ws)), 10);
         Assert.Equal(all.Sum(v => v * v), Value(Regularizers.SquaredFrobenius(ws)), 10);
         Assert.Equal(sa.Sum() + sc.Sum(), Value(Regularizers.NuclearNorm(ws)), 10);
-        Assert.Equal(Entropy(sa) + Entropy(sc), Value(Regularizers.EffectiveRank(ws)), 10);
+        Assert.Equal(Entropy(sa) + Entropy(sc), Value(Regularizers.SpectralEntropy(ws)), 10);
         Assert.Equal(sa.Sum(v => v * v) / (sa[0] * sa[0]) + sc.Sum(v => v * v) / (sc[0] * sc[0]), Value(Regularizers.StableRank(ws)), 10);
     }
 
@@ -61,7 +61,7 @@ public sealed class RegularizerTests
     [InlineData(Regularizer.L2)]
     [InlineData(Regularizer.SquaredFrobenius)]
     [InlineData(Regularizer.NuclearNorm)]
-    [InlineData(Regularizer.EffectiveRank)]
+    [InlineData(Regularizer.SpectralEntropy)]
     [InlineData(Regularizer.StableRank)]
     public void Gradients_match_finite_differences(Regularizer kind)
     {

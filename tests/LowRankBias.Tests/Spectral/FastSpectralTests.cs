@@ -58,7 +58,7 @@ public class FastSpectralTests
                 Assert.Equal(e.Shape, f.Shape);
                 Close(e.FrobeniusNorm, f.FrobeniusNorm, 1e-10, $"{layout} {e.Name} Frobenius");
                 Close(e.StableRank, f.StableRank, 1e-6, $"{layout} {e.Name} stable rank");
-                Close(e.StableRankSquared, f.StableRankSquared, 1e-6, $"{layout} {e.Name} stable rank squared");
+                Close(e.StableRankSqrt, f.StableRankSqrt, 1e-6, $"{layout} {e.Name} √stable rank");
             }
         }
     }

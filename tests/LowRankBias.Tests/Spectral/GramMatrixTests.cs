@@ -42,7 +42,7 @@ public class GramMatrixTests
         Matrix<double> f = Gaussian(20, 6, seed: 22);
         Matrix<double> k = f * f.Transpose();
         MatrixSpectrum s = GramMatrix.Spectrum(ToTensor(f), GramKernel.Linear);
-        Close(Entropy(SingularValues(k)), s.Entropy, 1e-9, "entropy of the Gram spectrum");
+        Close(Entropy(SingularValues(k)), s.SpectralEntropy, 1e-9, "entropy of the Gram spectrum");
         Assert.Equal(6, s.ThresholdRank); // rank of K is the feature dimension
     }
 

@@ -12,8 +12,8 @@ public class LayerStatisticsTests
         // stable ranks ‖W‖_F/‖W‖₂: identity 4×4 → 2, rank 1 → 1, diag(3, 4) → 5/4
         var layers = SpectralMetrics.Analyze([("eye", eye(4)), ("rank1", ones([3, 5])), ("diag", tensor(new float[,] { { 3, 0 }, { 0, 4 } }))]);
         double inverse = (1 / 2.0 + 1 + 4 / 5.0) / 3;
-        Close(inverse, LayerStatistics.MeanInverseStableRank(layers), 1e-6, "mean inverse stable rank");
-        Close(1 / inverse, LayerStatistics.HarmonicMeanStableRank(layers), 1e-6, "harmonic mean");
+        Close(inverse, LayerStatistics.MeanInverseStableRankSqrt(layers), 1e-6, "mean inverse stable rank");
+        Close(1 / inverse, LayerStatistics.HarmonicMeanStableRankSqrt(layers), 1e-6, "harmonic mean");
     }
 
     [Fact]
@@ -35,7 +35,7 @@ public class LayerStatisticsTests
     public void EmptyInputThrowsAndZeroLayersGiveNaN()
     {
         using var scope = NewDisposeScope();
-        Assert.Throws<ArgumentException>(() => LayerStatistics.HarmonicMeanStableRank([]));
-        Assert.True(double.IsNaN(LayerStatistics.MeanInverseStableRank(SpectralMetrics.Analyze([("z", zeros([2, 2])), ("i", eye(2))]))));
+        Assert.Throws<ArgumentException>(() => LayerStatistics.HarmonicMeanStableRankSqrt([]));
+        Assert.True(double.IsNaN(LayerStatistics.MeanInverseStableRankSqrt(SpectralMetrics.Analyze([("z", zeros([2, 2])), ("i", eye(2))]))));
     }
 }

@@ -16,9 +16,9 @@ public class SpectralMetricsTests
         MatrixSpectrum s = SpectralMetrics.Analyze(eye(n, dtype: ScalarType.Float64), "I");
         Close(n, s.EffectiveRank, 1e-12, "effective rank");
         Close(1, s.NormalizedEffectiveRank, 1e-12, "normalised effective rank");
-        Close(Math.Log(n), s.Entropy, 1e-12, "entropy");
-        Close(n, s.StableRankSquared, 1e-12, "stable rank squared");
-        Close(Math.Sqrt(n), s.StableRank, 1e-12, "stable rank");
+        Close(Math.Log(n), s.SpectralEntropy, 1e-12, "entropy");
+        Close(n, s.StableRank, 1e-12, "stable rank");
+        Close(Math.Sqrt(n), s.StableRankSqrt, 1e-12, "√stable rank");
         Close(n, s.NuclearNorm, 1e-12, "nuclear");
         Close(Math.Sqrt(n), s.FrobeniusNorm, 1e-12, "Frobenius");
         Close(1, s.SpectralNorm, 1e-12, "spectral");
@@ -37,7 +37,7 @@ public class SpectralMetricsTests
         Close(1, s.EffectiveRank, 1e-9, "effective rank");
         Close(0.2, s.NormalizedEffectiveRank, 1e-9, "normalised effective rank");
         Close(1, s.StableRank, 1e-12, "stable rank");
-        Close(1, s.StableRankSquared, 1e-12, "stable rank squared");
+        Close(1, s.StableRankSqrt, 1e-12, "√stable rank");
         Assert.Equal(1, s.ThresholdRank);
         Close(u.L2Norm() * v.L2Norm(), s.SpectralNorm, 1e-12, "spectral");
         Assert.True(s.ConditionNumber > 1e10, $"condition number {s.ConditionNumber}");
@@ -52,15 +52,15 @@ public class SpectralMetricsTests
         double expected = -(0.5 * Math.Log(0.5) + Math.Log(1.0 / 3) / 3 + Math.Log(1.0 / 6) / 6);
         MatrixSpectrum s = SpectralMetrics.Analyze(d, options: new SpectralOptions { ThresholdTau = 0.4 });
         Assert.Equal(new double[] { 3, 2, 1, 0 }, s.SingularValues);
-        Close(expected, s.Entropy, 1e-12, "entropy");
+        Close(expected, s.SpectralEntropy, 1e-12, "entropy");
         Close(Math.Exp(expected) / 4, s.NormalizedEffectiveRank, 1e-12, "normalised effective rank");
         Assert.Equal(2, s.ThresholdRank); // σ > 1.2
         Assert.Equal(double.PositiveInfinity, s.ConditionNumber);
-        Close(14.0 / 9, s.StableRankSquared, 1e-12, "stable rank squared");
+        Close(14.0 / 9, s.StableRank, 1e-12, "stable rank");
 
         // p = (9, 4, 1) / 14
         var squared = SpectralMetrics.Analyze(d, options: new SpectralOptions { EntropyWeighting = SpectrumWeighting.SquaredSingularValues });
-        Close(-(9 * Math.Log(9.0 / 14) + 4 * Math.Log(4.0 / 14) + Math.Log(1.0 / 14)) / 14, squared.Entropy, 1e-12, "squared entropy");
+        Close(-(9 * Math.Log(9.0 / 14) + 4 * Math.Log(4.0 / 14) + Math.Log(1.0 / 14)) / 14, squared.SpectralEntropy, 1e-12, "squared entropy");
 
         // σ/Σσ = (1/2, 1/3, 1/6, 0) against τ = 0.2 and 0.1 (Huh thesis Def. 7.3.2)
         var bySum = new SpectralOptions { ThresholdReference = ThresholdReference.SumOfSingularValues, ThresholdTau = 0.2 };
@@ -84,13 +84,13 @@ public class SpectralMetricsTests
         Assert.Equal(truth.Length, s.SingularValues.Length);
         for (int i = 0; i < truth.Length; i++) Close(truth[i], s.SingularValues[i], 1e-10, $"σ{i}");
         double h = Entropy(truth);
-        Close(h, s.Entropy, 1e-10, "entropy");
+        Close(h, s.SpectralEntropy, 1e-10, "entropy");
         Close(Math.Exp(h), s.EffectiveRank, 1e-10, "effective rank");
         Close(Math.Exp(h) / truth.Length, s.NormalizedEffectiveRank, 1e-10, "normalised effective rank");
         Close(m.FrobeniusNorm(), s.FrobeniusNorm, 1e-10, "Frobenius");
         Close(m.L2Norm(), s.SpectralNorm, 1e-10, "spectral");
         Close(truth.Sum(), s.NuclearNorm, 1e-10, "nuclear");
-        Close(m.FrobeniusNorm() / m.L2Norm(), s.StableRank, 1e-10, "stable rank");
+        Close(Math.Pow(m.FrobeniusNorm() / m.L2Norm(), 2), s.StableRank, 1e-10, "stable rank");
         Close(truth[0] / truth[^1], s.ConditionNumber, 1e-8, "condition");
         Assert.Equal(truth.Count(v => v > 0.3 * truth[0]), s.ThresholdRank);
 
@@ -177,7 +177,7 @@ public class SpectralMetricsTests
         Assert.Equal(0, zero.SpectralNorm);
         Assert.Equal(0, zero.NuclearNorm);
         Assert.Equal(0, zero.ThresholdRank);
-        Assert.True(double.IsNaN(zero.Entropy) && double.IsNaN(zero.EffectiveRank) && double.IsNaN(zero.StableRank)
+        Assert.True(double.IsNaN(zero.SpectralEntropy) && double.IsNaN(zero.EffectiveRank) && double.IsNaN(zero.StableRank)
             && double.IsNaN(zero.ConditionNumber));
 
         foreach (MatrixSpectrum bad in new[] { spectra[1], spectra[3] })

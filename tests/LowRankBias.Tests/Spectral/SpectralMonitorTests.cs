@@ -41,7 +41,7 @@ public sealed class SpectralMonitorTests
             double entropy = Entropy(s);
             Assert.Equal(Math.Exp(entropy), layer.EffectiveRank, 10);
             Assert.Equal(Math.Exp(entropy) / Math.Min(w.RowCount, w.ColumnCount), layer.NormalizedEffectiveRank, 10);
-            Assert.Equal(w.FrobeniusNorm() / s[0], layer.StableRank, 10);
+            Assert.Equal(Math.Pow(w.FrobeniusNorm() / s[0], 2), layer.StableRank, 10);
             Assert.Equal(s.Sum(), layer.NuclearNorm, 10);
             Assert.Equal(s.Take(5), layer.SingularValues, (a, b) => Math.Abs(a - b) < 1e-10);
         }

@@ -219,4 +219,86 @@ public class CheckpointFileTests
         InvalidDataException keys = Assert.Throws<InvalidDataException>(() => loaded.Restore(other));
         Assert.Contains("missing keys [0.weight, 0.bias]", keys.Message);
     }
+
+    [Fact]
+    public void FailedRestoreLeavesModelOptimizerSchedulerAndGeneratorAsTheyWere()
+    {
+        using var scope = NewDisposeScope();
+        using var folder = new TempFolder();
+        string path = Path.Combine(folder.Path, "bad-rng.safetensors");
+        manual_seed(1);
+        using var saved = new Setup();
+        saved.Train(3);
+        using (Checkpoint checkpoint = Checkpoint.Capture(saved.Model, saved.Optimizer, saved.Scheduler))
+        {
+            checkpoint.Loaders["train"] = new DataLoaderState(2, 1, 7);
+            checkpoint.RngState!.Dispose();
+            checkpoint.RngState = zeros([16], ScalarType.Byte).DetachFromDisposeScope(); // a damaged generator state
+            checkpoint.Save(path);
+        }
+
+        manual_seed(2);
+        using var target = new Setup();
+        target.Train(2);
+        double[] weight = target.Model.weight.ToArray<double>(), bias = target.Model.bias!.ToArray<double>();
+        using OptimizerStateDict optimizerBefore = target.Optimizer.state_dict();
+        (long epoch, double lr) schedulerBefore = (target.Scheduler.last_epoch, target.Optimizer.param_groups[0].lr);
+        using Tensor rngBefore = get_rng_state();
+
+        using Checkpoint loaded = Checkpoint.Load(path);
+        InvalidDataException error = Assert.Throws<InvalidDataException>(() =>
+            loaded.Restore(target.Model, target.Optimizer, target.Scheduler));
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("rng", error.Message);
+        Assert.Equal(weight, target.Model.weight.ToArray<double>());
+        Assert.Equal(bias, target.Model.bias!.ToArray<double>());
+        using OptimizerStateDict optimizerAfter = target.Optimizer.state_dict();
+        foreach ((int index, ParameterState expected) in optimizerBefore.state)
+        {
+            Assert.Equal(expected.step, optimizerAfter.state[index].step);
+            foreach ((string name, Tensor t) in expected.tensors)
+                Assert.Equal(t.ToArray<double>(), optimizerAfter.state[index].tensors[name].ToArray<double>());
+        }
+        Assert.Equal(schedulerBefore, (target.Scheduler.last_epoch, target.Optimizer.param_groups[0].lr));
+        using Tensor rngAfter = get_rng_state();
+        Assert.Equal(rngBefore.ToArray<byte>(), rngAfter.ToArray<byte>());
+    }
+
+    [Fact]
+    public void LoaderThatDoesNotFitIsFoundBeforeTheModelChanges()
+    {
+        using var scope = NewDisposeScope();
+        using var folder = new TempFolder();
+        string path = Path.Combine(folder.Path, "run.safetensors");
+        using var saved = new Setup();
+        using (Checkpoint checkpoint = Checkpoint.Capture(saved.Model))
+        {
+            checkpoint.Loaders["train"] = new DataLoaderState(0, 9, 1); // step 9 of an epoch of 3
+            checkpoint.Save(path);
+        }
+        using var target = new Setup();
+        double[] weight = target.Model.weight.ToArray<double>();
+        var loader = new DataLoader(new TensorDataset(arange(12)), batch_size: 4);
+        using Checkpoint loaded = Checkpoint.Load(path);
+
+        InvalidDataException error = Assert.Throws<InvalidDataException>(() =>
+            loaded.Restore(target.Model, loaders: new Dictionary<string, DataLoader> { ["train"] = loader }));
+
+        Assert.Contains(path, error.Message);
+        Assert.Contains("data loader 'train'", error.Message);
+        Assert.Equal(weight, target.Model.weight.ToArray<double>());
+    }
+
+    [Fact]
+    public void DisposedCheckpointSaysSo()
+    {
+        using var setup = new Setup();
+        Checkpoint checkpoint = Checkpoint.Capture(setup.Model);
+        checkpoint.Dispose();
+
+        ObjectDisposedException error = Assert.Throws<ObjectDisposedException>(() => checkpoint.Restore(setup.Model));
+        Assert.Contains("disposed", error.Message);
+        Assert.Throws<ObjectDisposedException>(() => checkpoint.Save("never-written.safetensors"));
+    }
 }
