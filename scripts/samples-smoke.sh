@@ -64,4 +64,8 @@ for run, heads, generation, rank2_steps in (("killed", 3, 1, list(range(1, 11)))
     assert header["__metadata__"]["merges"] == "6" and body == max(v["data_offsets"][1] for k, v in header.items() if k != "__metadata__")
     print(f"rank 2 of 4 killed at step 10, {run}: {heads} heads at the end, test loss {report['TestLoss']:.4f} vs {undisturbed['TestLoss']:.4f} undisturbed ({gap:.2%}); logs and checkpoint intact")
 PY
+# Every committed figure re-renders from its recorded data (into a copy of docs/results).
+cp -r "$root/docs/results" "$out/results"
+run Figures --results "$out/results"
+expect results/lte-least-squares.png results/vit-long/train-loss.png results/grokking/data30-wd1/alignment-diagonal.png
 echo "samples: all ran and wrote their outputs"

@@ -84,15 +84,14 @@ foreach (var run in runs)
     errors.Add(new ChartSeries($"{run.name}: test", test));
     ranks.Add(new ChartSeries(run.name, rank));
     SpectralPlots.WriteAll(monitor.Records, runDir, Attention);
-    File.WriteAllText(Path.Combine(runDir, "alignment-diagonal.svg"), SpectralPlots.AlignmentDiagonal(monitor.Records, Pair));
+    SpectralPlots.AlignmentDiagonal(monitor.Records, Pair, Path.Combine(runDir, "alignment-diagonal.svg"));
     summary.AddRow(run.name, F(train[^1].Item2), F(test[^1].Item2), generalised is { } g ? g.ToString("N0", CultureInfo.InvariantCulture) : "never",
         rank[0].Item2.ToString("F1", CultureInfo.InvariantCulture), rank[^1].Item2.ToString("F1", CultureInfo.InvariantCulture));
 }
 
 File.WriteAllLines(Path.Combine(output, "grokking.csv"), rows);
-File.WriteAllText(Path.Combine(output, "error.svg"), new SvgLineChart { Title = $"Addition mod {p.modulus}: error", XLabel = "step", YLabel = "error" }.Render(errors));
-File.WriteAllText(Path.Combine(output, "effective-rank.svg"),
-    new SvgLineChart { Title = $"Effective rank exp(H) of {Attention}", XLabel = "step", YLabel = "effective rank" }.Render(ranks));
+new LineChart { Title = $"Addition mod {p.modulus}: error", XLabel = "step", YLabel = "error" }.Save(Path.Combine(output, "error.svg"), errors);
+new LineChart { Title = $"Effective rank exp(H) of {Attention}", XLabel = "step", YLabel = "effective rank" }.Save(Path.Combine(output, "effective-rank.svg"), ranks);
 summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote grokking.csv, summary.md, error.svg, effective-rank.svg and per run (" + string.Join(", ", runs.Select(r => r.slug)) +
                   $") the monitor's spectra.jsonl/csv and figures to {Path.GetFullPath(output)}");

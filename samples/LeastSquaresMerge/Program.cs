@@ -45,9 +45,9 @@ using (var csv = new StreamWriter(Path.Combine(output, "lte-least-squares.csv"))
     for (int i = 0; i <= steps; i++)
         csv.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{i},{string.Join(",", curves.Select(c => c.Points[i].Y.ToString("R", CultureInfo.InvariantCulture)))}"));
 }
-var plot = new SvgLineChart { Title = "Least squares 32×32, full-rank target, LoRA rank 4", XLabel = "step", YLabel = "loss / initial loss", LogY = true };
-File.WriteAllText(Path.Combine(output, "lte-least-squares.svg"), plot.Render(curves));
-Console.WriteLine($"wrote {output}/lte-least-squares.csv and .svg");
+new LineChart { Title = "Least squares 32×32, full-rank target, LoRA rank 4", XLabel = "step", YLabel = "loss / initial loss", LogY = true }
+    .Save(Path.Combine(output, "lte-least-squares.svg"), curves);
+Console.WriteLine($"wrote {output}/lte-least-squares.csv, .png and .svg");
 
 // One LTE head (N = 1) of rank 4 on a zero-initialised 32×32 weight; full-batch AdamW; loss after every step.
 double[] Run(int period)

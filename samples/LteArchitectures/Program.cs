@@ -50,12 +50,12 @@ foreach (Experiment task in Experiment.Create(which, preset, parsed.GetValue(tex
                 last.loss.ToString("F4", CultureInfo.InvariantCulture), last.accuracy.ToString("P1", CultureInfo.InvariantCulture));
             task.Rewind();
         }
-        File.WriteAllText(Path.Combine(output, $"{task.Name}.svg"), new SvgLineChart
+        new LineChart
         {
             Title = $"{task.Name}: {task.EvalLossName}", XLabel = "cumulative training samples", YLabel = task.EvalLossName,
-        }.Render(curves));
+        }.Save(Path.Combine(output, $"{task.Name}.svg"), curves);
     }
 }
 File.WriteAllLines(Path.Combine(output, "curves.csv"), rows);
 summary.Write(Path.Combine(output, "summary.md"));
-Console.WriteLine($"wrote curves.csv, summary.md and one SVG per task to {Path.GetFullPath(output)}");
+Console.WriteLine($"wrote curves.csv, summary.md and one PNG and SVG per task to {Path.GetFullPath(output)}");

@@ -76,10 +76,10 @@ foreach (string setting in new[] { "different tasks", "same task" })
 File.WriteAllLines(Path.Combine(output, "merging.csv"), rows);
 Plot("merging-loss.svg", $"Training loss, weight decay {p.decay:G2}", "logistic loss", log: true, name => !name.StartsWith("stable", StringComparison.Ordinal));
 Plot("stable-rank.svg", $"Mean stable rank ‖W‖F/‖W‖₂ of the weight matrices, weight decay {p.decay:G2}", "stable rank", log: false, name => name.StartsWith("stable", StringComparison.Ordinal));
-var sweep = new SvgLineChart { Title = "Merged network after training vs weight decay (mean loss on both tasks)", XLabel = "weight decay λ (0 plotted at the left end)", YLabel = "logistic loss", LogY = true };
+var sweep = new LineChart { Title = "Merged network after training vs weight decay (mean loss on both tasks)", XLabel = "weight decay λ (0 plotted at the left end)", YLabel = "logistic loss", LogY = true };
 double Position(double decay) => decay > 0 ? Math.Log10(decay) : Math.Log10(p.decays.Where(d => d > 0).Min()) - 1;
-File.WriteAllText(Path.Combine(output, "weight-decay-sweep.svg"), sweep.Render(finals.GroupBy(f => f.setting)
-    .Select(g => new ChartSeries($"merged, {g.Key}", g.Select(f => (Position(f.decay), (f.mergedA + f.mergedB) / 2)).ToArray())).ToArray()));
+sweep.Save(Path.Combine(output, "weight-decay-sweep.svg"), finals.GroupBy(f => f.setting)
+    .Select(g => new ChartSeries($"merged, {g.Key}", g.Select(f => (Position(f.decay), (f.mergedA + f.mergedB) / 2)).ToArray())).ToArray());
 
 var summary = new SummaryTable("weight decay", "setting", "A on its task", "B on its task", "merged on A's task", "merged on B's task");
 foreach (var f in finals) summary.AddRow(f.decay.ToString("G2", CultureInfo.InvariantCulture), f.setting, F(f.a), F(f.b), F(f.mergedA), F(f.mergedB));
@@ -122,7 +122,7 @@ static double MeanStableRank(Module model) =>
 void Add(string name, double step, double value) => (curves.TryGetValue(name, out var list) ? list : curves[name] = []).Add((step, value));
 
 void Plot(string file, string title, string yLabel, bool log, Func<string, bool> include) =>
-    File.WriteAllText(Path.Combine(output, file), new SvgLineChart { Title = title, XLabel = "gradient-descent step", YLabel = yLabel, LogY = log }
-        .Render(curves.Where(c => include(c.Key)).Select(c => new ChartSeries(c.Key, c.Value)).ToArray()));
+    new LineChart { Title = title, XLabel = "gradient-descent step", YLabel = yLabel, LogY = log }
+        .Save(Path.Combine(output, file), curves.Where(c => include(c.Key)).Select(c => new ChartSeries(c.Key, c.Value)).ToArray());
 
 static string F(double x) => x.ToString("F4", CultureInfo.InvariantCulture);

@@ -93,14 +93,14 @@ foreach (var run in runs)
 }
 
 File.WriteAllLines(Path.Combine(output, "spectral-dynamics.csv"), rows);
-File.WriteAllText(Path.Combine(output, "effective-rank.svg"), new SvgLineChart
+new LineChart
 {
     Title = "Mean normalised effective rank exp(H)/R of the 4 weight matrices", XLabel = "step", YLabel = "exp(H)/R",
-}.Render(meanRank));
-File.WriteAllText(Path.Combine(output, "pruning.svg"), new SvgLineChart
+}.Save(Path.Combine(output, "effective-rank.svg"), meanRank);
+new LineChart
 {
     Title = "Test accuracy with half of every weight matrix's spectrum removed (no weight decay)", XLabel = "step", YLabel = "test accuracy",
-}.Render(pruning));
+}.Save(Path.Combine(output, "pruning.svg"), pruning);
 summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote spectral-dynamics.csv, summary.md, effective-rank.svg, pruning.svg and per run the monitor's records and figures to {Path.GetFullPath(output)}");
 
