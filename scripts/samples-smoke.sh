@@ -8,6 +8,10 @@ trap 'rm -rf "$out"' EXIT
 run() { local name=$1; shift; echo "sample $name: $*"; dotnet "$root/samples/$name/bin/Release/net10.0/$name.dll" "$@" >"$out/$name.log" 2>&1 || { cat "$out/$name.log"; echo "sample $name FAILED"; exit 1; }; }
 expect() { for f in "$@"; do [[ -s "$out/$f" ]] || { echo "missing output $f"; exit 1; }; done; }
 
+# The weight-analysis tool on a committed torchvision checkpoint.
+echo "tool lowrankbias spectra"
+dotnet "$root/tools/LowRankBias.Tool/bin/Release/net10.0/LowRankBias.Tool.dll" spectra "$root/tests/fixtures/pretrained/torchvision_vit.pt" --out "$out/spectra" >"$out/spectra.log" 2>&1 || { cat "$out/spectra.log"; echo "tool spectra FAILED"; exit 1; }
+expect spectra/spectra.csv spectra/spectra.json spectra/ranks.svg spectra/alpha.svg
 run FashionMnist cnn --epochs 1 --max-steps 3 --out "$out/fashion-mnist"
 expect fashion-mnist/cnn/metrics.csv fashion-mnist/cnn/accuracy.svg fashion-mnist/cnn/loss.svg
 run LeastSquaresMerge --preset tiny --out "$out/least-squares-merge"

@@ -4,6 +4,7 @@ using LowRankBias.Torch;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
+using LowRankBias.Torch.Quantization;
 using static LowRankBias.Torch.torch;
 
 namespace VitPretraining;
@@ -38,6 +39,11 @@ internal sealed class Method : IDisposable
 
     public static readonly string[] All = ["full", "lora", "lora-merge", "mhlora", "lte"];
 
+    /// <summary>LoRA and LTE with the adapted layers' base weights stored in NF4 (QLoRA-style), run only when named.</summary>
+    public static readonly string[] Quantized = ["lora-nf4", "lte-nf4"];
+
+    private static readonly QuantizationConfig s_nf4 = new() { quant_type = QuantizationConfig.NF4 };
+
     /// <summary>Builds method <paramref name="name"/> on a fresh model for a run of <paramref name="steps"/> optimizer steps.</summary>
     public static Method Create(string name, VisionTransformer.Config model, Preset preset, long steps, LteOptions? lteOverride = null)
     {
@@ -48,8 +54,8 @@ internal sealed class Method : IDisposable
         {
             case "full":
                 return Plain(name, vit, vit, preset.FullRankLr, steps);
-            case "lora":  // one low-rank adapter per linear layer, never merged
-                return Adapted(name, vit, preset.LoraRank, heads: 1, lowRankLr, steps, preset.Alpha);
+            case "lora" or "lora-nf4":  // one low-rank adapter per linear layer, never merged
+                return Adapted(name, vit, preset.LoraRank, heads: 1, lowRankLr, steps, preset.Alpha, name == "lora-nf4" ? s_nf4 : null);
             case "mhlora":  // N heads on the whole batch, scale s/N (LTE paper eq. 2), never merged
                 return Adapted(name, vit, preset.Rank, preset.Heads, lowRankLr, steps, preset.Alpha);
             case "lora-merge":  // one low-rank head merged every T steps, A redrawn and optimizer state reset (appendix A.2)
@@ -58,14 +64,15 @@ internal sealed class Method : IDisposable
                     Heads = 1, Rank = preset.LoraRank, Alpha = preset.Alpha, MergeEvery = preset.MergeEvery,
                     ReinitializeA = true, ResetOptimizer = true, Exclude = "head",
                 }, lowRankLr, steps);
-            case "lte":
+            case "lte" or "lte-nf4":
                 return WithLte(name, vit, lteOverride ?? new LteOptions
                 {
                     Heads = preset.Heads, Rank = preset.Rank, Alpha = preset.Alpha, MergeEvery = preset.MergeEvery, Exclude = "head",
+                    BaseQuantization = name == "lte-nf4" ? s_nf4 : null,
                 }, lowRankLr, steps);
             default:
                 vit.Dispose();
-                throw new ArgumentException($"unknown method '{name}': use {string.Join(", ", All)}");
+                throw new ArgumentException($"unknown method '{name}': use {string.Join(", ", All.Concat(Quantized))}");
         }
     }
 
@@ -88,15 +95,17 @@ internal sealed class Method : IDisposable
     // LoRA on every linear layer but the classifier; the base weights of adapted layers are frozen, everything else
     // that trains in the other methods (biases, classifier, and unless frozen norms, tokens, patch projection) trains,
     // as the replicas do under LTE.
-    private static Method Adapted(string name, VisionTransformer vit, int rank, int heads, double lr, long steps, double alpha)
+    private static Method Adapted(string name, VisionTransformer vit, int rank, int heads, double lr, long steps, double alpha,
+        QuantizationConfig? quantization = null)
     {
         var fixedBefore = vit.parameters().Where(p => !p.requires_grad).ToHashSet(ReferenceEqualityComparer.Instance);
         var lora = new LoraModel(vit, new LoraConfig
         {
             r = rank, lora_alpha = alpha, num_heads = heads, head_input = HeadInput.Shared,
-            target_modules = ModuleSelector.AllLinear, exclude_modules = "head",
+            target_modules = ModuleSelector.AllLinear, exclude_modules = "head", base_quantization = quantization,
         });
-        var frozen = lora.modules().OfType<LoraLayer>().Select(l => l.weight).ToHashSet(ReferenceEqualityComparer.Instance);
+        // A quantized base weight is a buffer, not a parameter: nothing to freeze.
+        var frozen = lora.modules().OfType<LoraLayer>().Where(l => l.quantized_base is null).Select(l => l.weight).ToHashSet(ReferenceEqualityComparer.Instance);
         foreach (Tensor p in lora.parameters()) p.requires_grad_(!frozen.Contains(p) && !fixedBefore.Contains(p));
         return Plain(name, lora, lora, lr, steps);
     }

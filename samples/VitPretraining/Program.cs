@@ -2,6 +2,7 @@
 // low-rank LoRA, LoRA + merge, multi-head LoRA and LTE on the same data, through one loop. LTE may see up to 2× the
 // cumulative samples (as the paper allows). Curves against cumulative samples and against samples per device, the
 // LTE heads' similarity, a summary table, and with --grid the Table 1 grid over heads × rank × merge period.
+// Methods lora-nf4 and lte-nf4, run only when named, keep the adapted base weights in NF4.
 using System.Globalization;
 using LowRankBias.Lte;
 using LowRankBias.Plotting;
@@ -13,8 +14,8 @@ using VitPretraining;
 using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("vit-pretraining", "ViT pre-training from scratch (LTE paper figures 1 and 4, Table 1): full rank, LoRA, LoRA + merge, multi-head LoRA and LTE on the same data.");
-var presetOption = cli.Choice("--preset", "quick", "budget: main (the main job, minutes), tiny (seconds, for CI), quick (about 30 min on 2 cores), long (about 90 min), paper (ViT-S, for a GPU)", "main", "tiny", "quick", "long", "paper");
-var methodsOption = cli.Choices("--methods", Method.All, "methods to train, comma-separated", Method.All);
+var presetOption = cli.Choice("--preset", "quick", "budget: main (the main job, minutes), tiny (seconds, for CI), small, quick (about 30 min on 2 cores), long (about 90 min), paper (ViT-S, for a GPU)", "main", "tiny", "small", "quick", "long", "paper");
+var methodsOption = cli.Choices("--methods", Method.All, "methods to train, comma-separated (lora-nf4 and lte-nf4 keep the adapted base weights in NF4; run only when named)", [.. Method.All, .. Method.Quantized]);
 var gridOption = cli.Flag("--grid", "also the Table 1 grid over heads x rank x merge period");
 var freezeOption = cli.Flag("--freeze-extras", "keep the patch projection, tokens and LayerNorm affine parameters at their initial values");
 var withOption = cli.Optional<string>("--with", "an earlier run's curves.csv, whose methods are plotted and tabulated with this run's", "CSV");

@@ -57,6 +57,13 @@ public static class SafeTensors
         return ReadHeader(file, path, out _).Metadata;
     }
 
+    /// <summary>Opens the file at <paramref name="path"/> memory-mapped, to read its tensors one at a time (Python's <c>safe_open</c>).</summary>
+    public static SafeTensorsReader safe_open(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return new SafeTensorsReader(path);
+    }
+
     private static FileStream OpenRead(string path) =>
         new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
 
@@ -96,7 +103,7 @@ public static class SafeTensors
         }
     }
 
-    private static SafeTensorsHeader ReadHeader(Stream stream, string source, out long dataStart)
+    internal static SafeTensorsHeader ReadHeader(Stream stream, string source, out long dataStart)
     {
         long total = stream.Length;
         if (total < 8) throw SafeTensorsHeader.Invalid(source, $"truncated: {total} bytes, too short to hold the 8-byte header length");

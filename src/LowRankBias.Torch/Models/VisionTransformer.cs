@@ -14,7 +14,7 @@ namespace LowRankBias.Torch.Models;
 /// the LTE paper parameterizes with its convolutional LoRA (appendix A.1), so LoRA-for-Conv2d can target it.
 /// Initialisation: PyTorch's layer defaults; class token zeros and position embedding N(0, 0.02²) as in torchvision.
 /// </remarks>
-public sealed class VisionTransformer : Module
+public sealed partial class VisionTransformer : Module
 {
     /// <summary>Architecture of a <see cref="VisionTransformer"/>; the defaults are ViT-S/32 at 224 px with 1000 classes.</summary>
     public sealed record Config
@@ -49,6 +49,9 @@ public sealed class VisionTransformer : Module
         /// <summary>Dropout on the attention weights.</summary>
         public double attention_dropout { get; init; }
 
+        /// <summary>Epsilon of every LayerNorm: 1e-6 as in torchvision and timm (Hugging Face's ViTConfig uses 1e-12).</summary>
+        public double norm_eps { get; init; } = 1e-6;
+
         /// <summary>Number of patch tokens, (image_size/patch_size)².</summary>
         public long num_patches => (image_size / patch_size) * (image_size / patch_size);
 
@@ -80,6 +83,7 @@ public sealed class VisionTransformer : Module
                 ("num_layers", num_layers), ("num_heads", num_heads), ("hidden_dim", hidden_dim), ("mlp_dim", mlp_dim));
             if (image_size % patch_size != 0)
                 throw new ArgumentException($"image_size {image_size} is not divisible by patch_size {patch_size}");
+            if (!(norm_eps > 0)) throw new ArgumentException($"norm_eps must be positive, got {norm_eps}");
             if (hidden_dim % num_heads != 0)
                 throw new ArgumentException($"num_heads {num_heads} does not divide hidden_dim {hidden_dim}");
         }
@@ -98,8 +102,8 @@ public sealed class VisionTransformer : Module
         torch.nn.init.normal_(pos_embedding, std: 0.02);
         dropout = new Dropout(config.dropout);
         blocks = new ModuleList(Enumerable.Range(0, (int)config.num_layers).Select(_ => (Module)new TransformerBlock(
-            width, config.num_heads, config.mlp_dim, config.dropout, config.attention_dropout, norm_eps: 1e-6, device: device, dtype: dtype)));
-        ln = new LayerNorm(width, eps: 1e-6, device: device, dtype: dtype);
+            width, config.num_heads, config.mlp_dim, config.dropout, config.attention_dropout, norm_eps: config.norm_eps, device: device, dtype: dtype)));
+        ln = new LayerNorm(width, eps: config.norm_eps, device: device, dtype: dtype);
         head = new Linear(width, config.num_classes, device: device, dtype: dtype);
     }
 

@@ -69,11 +69,13 @@ public abstract partial class Module
         foreach ((string path, Module m) in named_modules(remove_duplicate: false))
         {
             foreach ((string name, Tensor? p) in m._parameters)
-                if (p is not null) yield return (Join(path, name), p);
+                if (p is not null) yield return (Join(path, m.StateKey(name)), p);
             foreach ((string name, Tensor? b) in m._buffers)
-                if (b is not null && !m._nonPersistentBuffers.Contains(name)) yield return (Join(path, name), b);
+                if (b is not null && !m._nonPersistentBuffers.Contains(name)) yield return (Join(path, m.StateKey(name)), b);
         }
     }
+
+    private string StateKey(string name) => _stateKeys.GetValueOrDefault(name, name);
 
     /// <summary>Moves every parameter, buffer and gradient to <paramref name="device"/> in place; returns this module.</summary>
     public Module to(Device device)

@@ -16,6 +16,7 @@ public abstract partial class Module : IDisposable
     private readonly OrderedDictionary<string, Tensor?> _parameters = new();
     private readonly OrderedDictionary<string, Tensor?> _buffers = new();
     private readonly HashSet<string> _nonPersistentBuffers = [];
+    private readonly Dictionary<string, string> _stateKeys = [];
     private bool _disposed;
 
     /// <summary>True in training mode (the default), false after <see cref="eval"/>.</summary>
@@ -54,6 +55,20 @@ public abstract partial class Module : IDisposable
         _buffers.Add(name, buffer);
         if (!persistent) _nonPersistentBuffers.Add(name);
         return buffer;
+    }
+
+    /// <summary>
+    /// Makes the parameter or buffer <paramref name="name"/> appear in <see cref="state_dict"/> (and be read by
+    /// <see cref="load_state_dict"/>) under <paramref name="key"/> relative to this module instead of its name — for
+    /// file formats whose keys are not identifiers, such as bitsandbytes' <c>weight.absmax</c> (PyTorch modules get
+    /// this by overriding <c>_save_to_state_dict</c>).
+    /// </summary>
+    protected void set_state_key(string name, string key)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        if (!_parameters.ContainsKey(name) && !_buffers.ContainsKey(name))
+            throw new ArgumentException($"{TypeName} has no parameter or buffer named '{name}'", nameof(name));
+        _stateKeys[name] = key;
     }
 
     /// <summary>Computes the module's output. Call it through <see cref="call"/> so hooks run.</summary>

@@ -199,6 +199,7 @@ public sealed partial class Trainer : IDisposable
         Optimizer.zero_grad();
         LossResult result = ComputeLoss(batch);
         if (result.Loss is null) throw new InvalidOperationException("the loss function returned no loss tensor");
+        if (!IsFinite(result.Loss)) return;
         GradScaler? scaler = Options.GradScaler;
         (scaler?.scale(result.Loss) ?? result.Loss).backward();
         if (Options.MaxGradNorm is { } maxNorm)
@@ -216,6 +217,25 @@ public sealed partial class Trainer : IDisposable
         long samples = batch[0].size(0);
         _window.Add(result, samples);
         _epochSums.Add(result, samples);
+    }
+
+    // Stops (default) or skips the step on a NaN/±∞ loss, before backward, so the weights stay those of the last good step.
+    private bool IsFinite(Tensor loss)
+    {
+        using (Tensor flags = loss.isfinite())
+        using (Tensor finite = flags.all())
+            if (finite.item<bool>()) return true;
+        double value;
+        using (Tensor asDouble = loss.detach().to(ScalarType.Float64)) value = asDouble.numel() == 1 ? asDouble.item<double>() : double.NaN;
+        long step = Step + 1;
+        if (Options.NonFiniteLoss == NonFiniteLoss.SkipStep)
+        {
+            _progress?.Note($"step {step}: the loss is {value}, step skipped");
+            return false;
+        }
+        throw new NonFiniteLossException($"step {step} (epoch {Epoch}): the loss is {value}; training stopped before this step's " +
+            $"backward pass, so the weights are those after step {Step}. Lower the learning rate, clip gradients (MaxGradNorm), " +
+            "or set TrainerOptions.NonFiniteLoss = SkipStep to skip such steps", step, value);
     }
 
     // The loss of a batch, under autocast on the model's device type when the options ask for it.

@@ -26,6 +26,10 @@ public sealed record TrainerOptions
     /// float16 training). Its state goes into the checkpoints.</summary>
     public GradScaler? GradScaler { get; init; }
 
+    /// <summary>What to do when a step's loss is NaN or ±∞: stop with a <see cref="NonFiniteLossException"/> (default)
+    /// or skip the step. Checking reads one flag from the device per step.</summary>
+    public NonFiniteLoss NonFiniteLoss { get; init; } = NonFiniteLoss.Stop;
+
     /// <summary>Write a <c>train</c> record every this many steps (the mean over those steps). Each epoch's end also
     /// writes a <c>train_epoch</c> record.</summary>
     public long LogEvery { get; init; } = 50;
@@ -75,6 +79,7 @@ public sealed record TrainerOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(KeepCheckpoints, 1);
         if (CheckpointEvery > 0 && OutputDirectory is null)
             throw new ArgumentException("CheckpointEvery needs an OutputDirectory to write the checkpoints to");
+        if (!Enum.IsDefined(NonFiniteLoss)) throw new ArgumentOutOfRangeException(nameof(NonFiniteLoss), NonFiniteLoss, "unknown non-finite loss policy");
         if (!Enum.IsDefined(Progress)) throw new ArgumentOutOfRangeException(nameof(Progress), Progress, "unknown progress mode");
     }
 }

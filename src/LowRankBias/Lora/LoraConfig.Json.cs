@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LowRankBias.Torch.IO;
@@ -45,51 +44,53 @@ public sealed partial record LoraConfig
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    /// <summary>Reads PEFT's <c>adapter_config.json</c> text; <paramref name="source"/> names it in errors.</summary>
+    /// <summary>
+    /// Reads PEFT's <c>adapter_config.json</c> text; <paramref name="source"/> names it in errors. <c>peft_type</c>,
+    /// <c>r</c> and <c>lora_alpha</c> are required (PEFT writes every field, and a defaulted rank or scale would pair
+    /// the weights with the wrong adapter silently); other keys default as in PEFT. A missing key, a value of the wrong
+    /// type or an unknown value is an <see cref="InvalidDataException"/> of one line naming the file and the key.
+    /// </summary>
     public static LoraConfig from_json_string(string json, string source = "adapter_config.json")
     {
         JsonObject root;
         try { root = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: the config is not a JSON object"); }
         catch (JsonException e) { throw new InvalidDataException($"{source}: invalid JSON: {e.Message}", e); }
-        try
+        var read = new ConfigJsonReader(root, source);
+        string peftType = read.String("peft_type") ?? throw new InvalidDataException($"{source}: missing required key 'peft_type' (a string: \"LORA\")");
+        if (peftType != "LORA") throw read.Error("peft_type", $"{peftType} adapters are not supported, only LORA");
+        foreach (string key in s_unsupportedWhenSet)
+            if (read.Present(key) is JsonNode value && value.GetValueKind() != JsonValueKind.False)
+                throw read.Error(key, $"{value.ToJsonString()} is not supported");
+        var defaults = new LoraConfig();
+        var config = new LoraConfig
         {
-            string peftType = root["peft_type"]?.GetValue<string>() ?? throw new InvalidDataException($"{source}: missing peft_type");
-            if (peftType != "LORA") throw new InvalidDataException($"{source}: peft_type is {peftType}; only LORA adapters are supported");
-            foreach (string key in s_unsupportedWhenSet)
-                if (root[key] is JsonNode value && value.GetValueKind() is not (JsonValueKind.Null or JsonValueKind.False))
-                    throw new InvalidDataException($"{source}: {key} = {value.ToJsonString()} is not supported");
-            var defaults = new LoraConfig();
-            var config = new LoraConfig
+            r = read.RequiredInt("r", "the rank of every adapter"),
+            lora_alpha = read.RequiredDouble("lora_alpha", "the scale numerator, s = lora_alpha / r"),
+            target_modules = ReadSelector(read, "target_modules"),
+            exclude_modules = ReadSelector(read, "exclude_modules"),
+            lora_dropout = read.Double("lora_dropout") ?? defaults.lora_dropout,
+            bias = read.OneOf("bias", [LoraBias.None, LoraBias.All, LoraBias.LoraOnly]) ?? defaults.bias,
+            use_rslora = read.Bool("use_rslora") ?? defaults.use_rslora,
+            init_lora_weights = read.Present("init_lora_weights") switch
             {
-                r = root["r"]?.GetValue<int>() ?? defaults.r,
-                lora_alpha = root["lora_alpha"]?.GetValue<double>() ?? defaults.lora_alpha,
-                target_modules = ReadSelector(root["target_modules"]),
-                exclude_modules = ReadSelector(root["exclude_modules"]),
-                lora_dropout = root["lora_dropout"]?.GetValue<double>() ?? defaults.lora_dropout,
-                bias = root["bias"]?.GetValue<string>() ?? defaults.bias,
-                use_rslora = root["use_rslora"]?.GetValue<bool>() ?? defaults.use_rslora,
-                init_lora_weights = root["init_lora_weights"] switch
-                {
-                    null => defaults.init_lora_weights,
-                    JsonNode b when b.GetValueKind() == JsonValueKind.True => LoraInit.Kaiming,
-                    JsonNode b when b.GetValueKind() == JsonValueKind.False => LoraInit.Random,
-                    JsonNode name => name.GetValue<string>(),
-                },
-                modules_to_save = root["modules_to_save"]?.AsArray().Select(n => n!.GetValue<string>()).ToArray(),
-                rank_pattern = root["rank_pattern"]?.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<int>()) ?? defaults.rank_pattern,
-                alpha_pattern = root["alpha_pattern"]?.AsObject().ToDictionary(p => p.Key, p => p.Value!.GetValue<double>()) ?? defaults.alpha_pattern,
-                num_heads = root["num_heads"]?.GetValue<int>() ?? defaults.num_heads,
-                head_input = root["head_input"] is JsonNode mode ? Enum.Parse<HeadInput>(mode.GetValue<string>(), ignoreCase: true) : defaults.head_input,
-                head_ranks = root["head_ranks"]?.AsArray().Select(n => n!.GetValue<int>()).ToArray(),
-                allow_rank_above_min = root["allow_rank_above_min"]?.GetValue<bool>() ?? false,
-            };
-            config.Validate();
-            return config;
-        }
-        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
-        {
-            throw new InvalidDataException($"{source}: {e.Message}", e);
-        }
+                null => defaults.init_lora_weights,
+                JsonNode b when b.GetValueKind() == JsonValueKind.True => LoraInit.Kaiming,
+                JsonNode b when b.GetValueKind() == JsonValueKind.False => LoraInit.Random,
+                JsonNode b when b.GetValueKind() != JsonValueKind.String => throw read.Expected("init_lora_weights", "true, false or a name", b),
+                _ => read.OneOf("init_lora_weights", LoraInit.Names)!,
+            },
+            modules_to_save = read.List("modules_to_save", read.StringOf, "strings"),
+            rank_pattern = read.Map("rank_pattern", read.IntOf, "integer") ?? defaults.rank_pattern,
+            alpha_pattern = read.Map("alpha_pattern", read.DoubleOf, "number") ?? defaults.alpha_pattern,
+            num_heads = read.Int("num_heads") ?? defaults.num_heads,
+            head_input = read.OneOf("head_input", Enum.GetNames<HeadInput>().Select(n => n.ToLowerInvariant()).ToArray(), ignoreCase: true) is string mode
+                ? Enum.Parse<HeadInput>(mode, ignoreCase: true) : defaults.head_input,
+            head_ranks = read.List("head_ranks", read.IntOf, "integers"),
+            allow_rank_above_min = read.Bool("allow_rank_above_min") ?? false,
+        };
+        try { config.Validate(); }
+        catch (ArgumentException e) { throw read.Error(e.ParamName ?? "?", OneLine(e)); }
+        return config;
     }
 
     /// <summary>Writes <see cref="ConfigFileName"/> into <paramref name="directory"/> (created if needed), atomically.</summary>
@@ -120,10 +121,25 @@ public sealed partial record LoraConfig
         _ => new JsonArray(selector.names!.Select(n => (JsonNode?)n).ToArray()),
     };
 
-    private static ModuleSelector? ReadSelector(JsonNode? node) => node switch
+    private static ModuleSelector? ReadSelector(ConfigJsonReader read, string key) => read.Present(key) switch
     {
         null => null,
-        JsonArray list => ModuleSelector.Names(list.Select(n => n!.GetValue<string>())),
-        _ => (ModuleSelector)node.GetValue<string>(),
+        JsonArray => ModuleSelector.Names(read.List(key, read.StringOf, "strings")!),
+        JsonNode node when node.GetValueKind() == JsonValueKind.String => Selector(read, key, node.GetValue<string>()),
+        JsonNode node => throw read.Expected(key, "a list of module names or a regular expression string", node),
     };
+
+    private static ModuleSelector Selector(ConfigJsonReader read, string key, string pattern)
+    {
+        try { return pattern; }
+        catch (ArgumentException e) { throw read.Error(key, OneLine(e)); }
+    }
+
+    // An ArgumentException's message without the parameter suffix and the "Actual value" line .NET appends.
+    private static string OneLine(ArgumentException e)
+    {
+        string message = e.Message.Split('\n')[0];
+        string suffix = $" (Parameter '{e.ParamName}')";
+        return message.EndsWith(suffix, StringComparison.Ordinal) ? message[..^suffix.Length] : message;
+    }
 }

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LowRankBias.Torch.Quantization;
 
 namespace LowRankBias.Lora;
 
@@ -57,6 +58,14 @@ public sealed partial record LoraConfig
     /// replace <see cref="r"/>, and each head's scale uses its own rank.</summary>
     public IReadOnlyList<int>? head_ranks { get; init; }
 
+    /// <summary>
+    /// If set, the adapter stores the base weight of every <c>Linear</c> it newly wraps quantized (QLoRA:
+    /// <see cref="QuantizedLinear"/>, dequantized on the fly; merges re-quantize) and frees the full-precision one.
+    /// Other targets keep full-precision bases; a base that is already quantized is an error. Not written to PEFT's
+    /// adapter file: the adapter itself is unchanged. Default none.
+    /// </summary>
+    public QuantizationConfig? base_quantization { get; init; }
+
     /// <summary>Permits r above min(out, in), which adds parameters without adding expressiveness (off by default).</summary>
     public bool allow_rank_above_min { get; init; }
 
@@ -75,6 +84,7 @@ public sealed partial record LoraConfig
         if (!(lora_dropout >= 0 && lora_dropout < 1))
             throw new ArgumentOutOfRangeException(nameof(lora_dropout), lora_dropout, "lora_dropout must be in [0, 1)");
         LoraBias.Check(bias);
+        base_quantization?.Validate();
         LoraInit.Check(init_lora_weights);
         if (num_heads <= 0) throw new ArgumentOutOfRangeException(nameof(num_heads), num_heads, "num_heads must be positive");
         if (head_ranks is not null)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Quantization;
 
 namespace LowRankBias.Lora;
 
@@ -27,6 +28,7 @@ public abstract class LoraLayer : Module
     private readonly List<string> _merged = [];
     private string[] _active = [];
     private Tensor? _weightBeforeMerge; // the base weight as it was before the first merge, for an exact unmerge
+    private Tensor[]? _quantizedBeforeMerge, _quantizedAfterMerge; // a quantized base's codes and scales around the merges
 
     /// <summary>Wraps <paramref name="baseLayer"/>, freezing its parameters; the factors are registered under
     /// <paramref name="factorA"/> and <paramref name="factorB"/>, and PEFT's files name them with
@@ -45,8 +47,13 @@ public abstract class LoraLayer : Module
     /// <summary>The wrapped layer, whose weight merging changes.</summary>
     public Module base_layer { get; private set; }
 
-    /// <summary>The base weight that <see cref="merge"/> updates.</summary>
+    /// <summary>The base weight that <see cref="merge"/> updates; a quantized base (<see cref="quantized_base"/>) has none
+    /// in full precision, and reading this throws — use <see cref="QuantizedLayer.dequantize"/>.</summary>
     public abstract Tensor weight { get; }
+
+    /// <summary>The base layer when its weight is stored quantized (QLoRA-style), otherwise null. Merging into it
+    /// dequantizes, adds ΔW and re-quantizes, so an unmerge restores W only to within the quantization error.</summary>
+    public QuantizedLayer? quantized_base => base_layer as QuantizedLayer;
 
     /// <summary>Factor A of every adapter (for embeddings the state-dict name is <c>lora_embedding_A</c>).</summary>
     public IReadOnlyDictionary<string, Tensor> lora_A => Factors(_factorA).All;
@@ -79,7 +86,7 @@ public abstract class LoraLayer : Module
     public bool disable_adapters { get; private set; }
 
     /// <summary>The dtype the factors are created in: float64 for a float64 base, float32 otherwise.</summary>
-    public ScalarType adapter_dtype => weight.dtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
+    public ScalarType adapter_dtype => BaseDtype == ScalarType.Float64 ? ScalarType.Float64 : ScalarType.Float32;
 
     /// <summary>(rows, columns) of the weight matrix a rank-r update factors: r may not exceed the smaller one.</summary>
     protected abstract (long rows, long cols) MatrixShape { get; }
@@ -103,8 +110,8 @@ public abstract class LoraLayer : Module
         CheckFits(adapter_name, config);
 
         (long[] aShape, long[] bShape) = FactorShapes(config);
-        Tensor a = torch.zeros(aShape, adapter_dtype, weight.device);
-        Tensor b = torch.zeros(bShape, adapter_dtype, weight.device);
+        Tensor a = torch.zeros(aShape, adapter_dtype, BaseDevice);
+        Tensor b = torch.zeros(bShape, adapter_dtype, BaseDevice);
         using (torch.no_grad()) InitFactors(config, a, b);
         Factors(_factorA).Add(adapter_name, a);
         Factors(_factorB).Add(adapter_name, b);
@@ -173,12 +180,15 @@ public abstract class LoraLayer : Module
             if (_merged.Contains(name)) continue;
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
-            Tensor sum = weight.to(WorkDtype) + DeltaWeight(name, WorkDtype);
+            Tensor sum = BaseWeight(WorkDtype) + DeltaWeight(name, WorkDtype);
             if (safe_merge && !sum.isfinite().all().item<bool>())
                 throw new InvalidOperationException($"NaN or infinite values detected in the merged weights of adapter '{name}'; the adapter seems to be broken, so it was not merged");
-            if (_merged.Count == 0) _weightBeforeMerge = weight.detach().clone().DetachFromDisposeScope();
-            weight.copy_(sum);
+            if (_merged.Count == 0) KeepBaseBeforeMerge();
+            SetBaseWeight(sum);
             _merged.Add(name);
+            if (_quantizedBeforeMerge is null) continue;
+            foreach (Tensor t in _quantizedAfterMerge ?? []) t.Dispose();
+            _quantizedAfterMerge = Snapshot();
         }
     }
 
@@ -188,18 +198,39 @@ public abstract class LoraLayer : Module
     /// kept at the first merge is restored once the merges are shown to reproduce the current weight exactly).
     /// Otherwise — the merged weight was trained or edited, or the factors changed — each adapter's current ΔW is
     /// subtracted in float32/float64, last merged first, as PEFT's <c>unmerge</c> does, which is exact only up to rounding.
+    /// A quantized base gets its codes and scales of before the first merge back when nothing wrote them since the last
+    /// merge; otherwise ΔW is subtracted and the weight re-quantized, exact only to within the quantization error.
     /// </summary>
     public void unmerge()
     {
         if (_merged.Count == 0) return;
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        if (MergesReproduceWeight()) weight.copy_(_weightBeforeMerge!);
+        if (quantized_base is not null)
+        {
+            // Re-quantizing is not reversible (and merges may round stochastically): give the codes back when nothing wrote them since.
+            if (QuantizedUnchangedSinceMerge()) foreach ((Tensor target, Tensor saved) in quantized_base.quantized_state().Zip(_quantizedBeforeMerge!)) target.copy_(saved);
+            else
+                for (int i = _merged.Count - 1; i >= 0; i--) SetBaseWeight(BaseWeight(WorkDtype) - DeltaWeight(_merged[i], WorkDtype));
+        }
+        else if (MergesReproduceWeight()) weight.copy_(_weightBeforeMerge!);
         else
             for (int i = _merged.Count - 1; i >= 0; i--) weight.copy_(weight.to(WorkDtype) - DeltaWeight(_merged[i], WorkDtype));
         _merged.Clear();
         ReleaseWeightCopy();
     }
+
+    private void KeepBaseBeforeMerge()
+    {
+        if (quantized_base is null) _weightBeforeMerge = weight.detach().clone().DetachFromDisposeScope();
+        else _quantizedBeforeMerge = Snapshot();
+    }
+
+    private Tensor[] Snapshot() => quantized_base!.quantized_state().Select(t => t.clone().DetachFromDisposeScope()).ToArray();
+
+    private bool QuantizedUnchangedSinceMerge() =>
+        _quantizedAfterMerge is not null && quantized_base!.quantized_state().Zip(_quantizedAfterMerge)
+            .All(pair => pair.First.device == pair.Second.device && (pair.First == pair.Second).all().item<bool>());
 
     /// <summary>True when replaying the merges on the saved base weight gives the current weight exactly.</summary>
     private bool MergesReproduceWeight()
@@ -214,6 +245,8 @@ public abstract class LoraLayer : Module
     {
         _weightBeforeMerge?.Dispose();
         _weightBeforeMerge = null;
+        foreach (Tensor t in (_quantizedBeforeMerge ?? []).Concat(_quantizedAfterMerge ?? [])) t.Dispose();
+        (_quantizedBeforeMerge, _quantizedAfterMerge) = (null, null);
     }
 
     /// <summary>The adapter's weight update ΔW (scale included), shaped like <see cref="weight"/>, in float32 or float64.</summary>
@@ -229,7 +262,7 @@ public abstract class LoraLayer : Module
     {
         ScalarType outType = input.dtype.IsFloatingPoint() ? input.dtype : adapter_dtype;
         Tensor result;
-        using (Tensor baseInput = input.dtype.IsFloatingPoint() ? input.to(weight.dtype) : input.alias())
+        using (Tensor baseInput = input.dtype.IsFloatingPoint() ? input.to(BaseDtype) : input.alias())
         using (Tensor baseOutput = base_layer.call(baseInput))
             result = baseOutput.to(outType);
         if (disable_adapters) return result;
@@ -283,6 +316,31 @@ public abstract class LoraLayer : Module
         yield return (_factorA + _fileSuffix, lora_A[adapter]);
         yield return (_factorB + _fileSuffix, lora_B[adapter]);
     }
+
+    /// <summary>The base weight in <paramref name="dtype"/> (dequantized for a quantized base), owned by the caller; it may
+    /// alias the weight, so treat it as read-only.</summary>
+    internal Tensor BaseWeight(ScalarType dtype) => quantized_base?.dequantize(dtype) ?? weight.to(dtype);
+
+    /// <summary>Writes <paramref name="value"/> into the base weight (re-quantizing it for a quantized base).</summary>
+    internal void SetBaseWeight(Tensor value)
+    {
+        using var noGrad = torch.no_grad();
+        if (quantized_base is { } quantized) quantized.requantize_(value);
+        else weight.copy_(value);
+    }
+
+    /// <summary>The tensors that hold the base weight: the weight, or a quantized base's codes and scales.</summary>
+    internal IEnumerable<Tensor> BaseWeightState() => quantized_base?.quantized_state() ?? [weight];
+
+    /// <summary>The exception for reading <see cref="weight"/> of a quantized base.</summary>
+    private protected InvalidOperationException QuantizedWeight() => new(
+        $"the base weight of this {GetType().Name} is stored quantized ({quantized_base!.quant_config.quant_type}); read it with quantized_base.dequantize()");
+
+    /// <summary>The dtype the base path computes in: the base weight's, or a quantized base's compute dtype.</summary>
+    private protected ScalarType BaseDtype => quantized_base?.quant_config.compute_dtype ?? weight.dtype;
+
+    /// <summary>The device of the base weight.</summary>
+    private protected Device BaseDevice => quantized_base?.quantized_state().First().device ?? weight.device;
 
     /// <summary>Releases the adapters and hands back the base layer, which this layer no longer owns or runs.</summary>
     internal Module Unwrap()

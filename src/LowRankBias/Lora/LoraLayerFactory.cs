@@ -1,4 +1,5 @@
 using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Quantization;
 
 namespace LowRankBias.Lora;
 
@@ -6,10 +7,10 @@ namespace LowRankBias.Lora;
 public static class LoraLayerFactory
 {
     /// <summary>Names of the wrappable types, for error messages.</summary>
-    public static IReadOnlyList<string> SupportedTypes { get; } = [nameof(Linear), nameof(Conv2d), nameof(Embedding)];
+    public static IReadOnlyList<string> SupportedTypes { get; } = [nameof(Linear), nameof(Conv2d), nameof(Embedding), nameof(QuantizedLinear)];
 
     /// <summary>Whether <paramref name="module"/> can carry LoRA.</summary>
-    public static bool IsSupported(Module module) => module is Linear or Conv2d or Embedding;
+    public static bool IsSupported(Module module) => module is Linear or QuantizedLinear or Conv2d or Embedding;
 
     /// <summary>Wraps <paramref name="module"/> with one adapter: linear layers get a <see cref="MultiHeadLoraLinear"/>
     /// when the config has several heads.</summary>
@@ -17,6 +18,8 @@ public static class LoraLayerFactory
     {
         Linear linear when config.num_heads > 1 => new MultiHeadLoraLinear(linear, config, adapter_name),
         Linear linear => new LoraLinear(linear, config, adapter_name),
+        QuantizedLinear quantized when config.num_heads > 1 => new MultiHeadLoraLinear(quantized, config, adapter_name),
+        QuantizedLinear quantized => new LoraLinear(quantized, config, adapter_name),
         Conv2d conv => new LoraConv2d(conv, config, adapter_name),
         Embedding embedding => new LoraEmbedding(embedding, config, adapter_name),
         _ => throw new ArgumentException($"cannot apply LoRA to a {module.GetType().Name}; supported layers: {string.Join(", ", SupportedTypes)}", nameof(module)),

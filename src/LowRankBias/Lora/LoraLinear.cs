@@ -1,5 +1,6 @@
 using LowRankBias.Torch;
 using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Quantization;
 using F = LowRankBias.Torch.torch.nn.functional;
 
 namespace LowRankBias.Lora;
@@ -13,17 +14,21 @@ public sealed class LoraLinear : LoraLayer
     public LoraLinear(Linear base_layer, LoraConfig? config = null, string adapter_name = "default") : base(base_layer) =>
         update_layer(adapter_name, config ?? new LoraConfig());
 
-    /// <inheritdoc />
-    public override Tensor weight => Linear.weight;
+    /// <summary>Wraps a quantized <paramref name="base_layer"/> (QLoRA: the base stays quantized, the factors are float32)
+    /// and adds one adapter.</summary>
+    public LoraLinear(QuantizedLinear base_layer, LoraConfig? config = null, string adapter_name = "default") : base(base_layer) =>
+        update_layer(adapter_name, config ?? new LoraConfig());
 
     /// <inheritdoc />
-    protected override (long rows, long cols) MatrixShape => (Linear.out_features, Linear.in_features);
+    public override Tensor weight => (base_layer as Linear)?.weight ?? throw QuantizedWeight();
 
-    private Linear Linear => (Linear)base_layer;
+    /// <inheritdoc />
+    protected override (long rows, long cols) MatrixShape => LinearShape.Of(base_layer);
+
 
     /// <inheritdoc />
     protected override (long[] a, long[] b) FactorShapes(LoraConfig config) =>
-        ([config.r, Linear.in_features], [Linear.out_features, config.r]);
+        ([config.r, MatrixShape.cols], [MatrixShape.rows, config.r]);
 
     /// <inheritdoc />
     protected override Tensor AdapterOutput(string adapter, Tensor input)

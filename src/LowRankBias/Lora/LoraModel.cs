@@ -62,24 +62,40 @@ public sealed partial class LoraModel : Module
         // Check the layers that already carry LoRA and build every new wrapper before changing anything, so a layer
         // that rejects the config leaves the model as it was (wrapping froze the base layers: their flags are restored).
         foreach ((string path, Module module) in targets)
+        {
+            BaseQuantization.Check(module, config.base_quantization, path);
             if (module is LoraLayer existing) existing.CheckFits(adapter_name, config.ForModule(path));
-        var created = new List<(string path, LoraLayer layer)>();
+        }
+        var created = new List<(string path, LoraLayer layer, Module original)>();
         var flags = Model.parameters().Select(p => (p, p.requires_grad)).ToList();
         try
         {
             foreach ((string path, Module module) in targets)
                 if (module is not LoraLayer)
-                    created.Add((path, LoraLayerFactory.Create(module, config.ForModule(path), adapter_name)));
+                {
+                    Module baseLayer = BaseQuantization.Apply(module, config.base_quantization, path);
+                    try { created.Add((path, LoraLayerFactory.Create(baseLayer, config.ForModule(path), adapter_name), module)); }
+                    catch { if (baseLayer != module) baseLayer.Dispose(); throw; }
+                }
         }
         catch
         {
-            foreach ((_, LoraLayer layer) in created) layer.Unwrap();
+            foreach ((_, LoraLayer layer, Module original) in created)
+            {
+                Module baseLayer = layer.Unwrap();
+                if (baseLayer != original) baseLayer.Dispose();
+            }
             foreach ((Tensor p, bool requiresGrad) in flags) p.requires_grad = requiresGrad;
             throw;
         }
         foreach ((string path, Module module) in targets)
             if (module is LoraLayer existing) existing.update_layer(adapter_name, config.ForModule(path));
-        foreach ((string path, LoraLayer layer) in created) Model.set_submodule(path, layer);
+        foreach ((string path, LoraLayer layer, Module original) in created)
+        {
+            Model.set_submodule(path, layer);
+            // A quantized base replaced the full-precision layer, whose memory is what quantizing saves.
+            if (layer.base_layer != original) original.Dispose();
+        }
 
         _configs.Add(adapter_name, config);
         _saved.Add(adapter_name, saved);

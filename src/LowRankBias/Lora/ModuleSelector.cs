@@ -68,7 +68,7 @@ public sealed class ModuleSelector
 
     /// <summary>Whether the module at <paramref name="path"/> is selected.</summary>
     public bool Matches(string path, Module module) =>
-        all_linear ? module is Linear
+        all_linear ? module is Linear or Torch.Quantization.QuantizedLinear
         : _regex is not null ? _regex.IsMatch(path)
         : names!.Any(name => MatchesName(path, name));
 

@@ -1,5 +1,6 @@
 using LowRankBias.Torch;
 using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Quantization;
 using F = LowRankBias.Torch.torch.nn.functional;
 
 namespace LowRankBias.Lora;
@@ -24,22 +25,30 @@ public sealed class MultiHeadLoraLinear : LoraLayer
     /// Wraps <paramref name="base_layer"/> and adds one multi-head adapter; <paramref name="config"/> sets
     /// <see cref="LoraConfig.num_heads"/>, <see cref="LoraConfig.head_input"/> and optionally <see cref="LoraConfig.head_ranks"/>.
     /// </summary>
-    public MultiHeadLoraLinear(Linear base_layer, LoraConfig config, string adapter_name = "default") : base(base_layer)
+    public MultiHeadLoraLinear(Linear base_layer, LoraConfig config, string adapter_name = "default") : this((Module)base_layer, config, adapter_name)
+    {
+    }
+
+    /// <summary>Wraps a quantized <paramref name="base_layer"/> (its weight stays quantized; merges re-quantize) and adds one multi-head adapter.</summary>
+    public MultiHeadLoraLinear(QuantizedLinear base_layer, LoraConfig config, string adapter_name = "default") : this((Module)base_layer, config, adapter_name)
+    {
+    }
+
+    private MultiHeadLoraLinear(Module base_layer, LoraConfig config, string adapter_name) : base(base_layer)
     {
         register_module(HeadScale, new AdapterTensors(asParameters: false));
         update_layer(adapter_name, config);
     }
 
     /// <inheritdoc />
-    public override Tensor weight => Linear.weight;
+    public override Tensor weight => (base_layer as Linear)?.weight ?? throw QuantizedWeight();
 
     /// <summary>Number of heads of each adapter.</summary>
     public IReadOnlyDictionary<string, int> num_heads => adapter_configs.ToDictionary(c => c.Key, c => c.Value.num_heads);
 
     /// <inheritdoc />
-    protected override (long rows, long cols) MatrixShape => (Linear.out_features, Linear.in_features);
+    protected override (long rows, long cols) MatrixShape => LinearShape.Of(base_layer);
 
-    private Linear Linear => (Linear)base_layer;
 
     /// <inheritdoc />
     protected override void CheckConfig(LoraConfig config) { }
@@ -48,7 +57,7 @@ public sealed class MultiHeadLoraLinear : LoraLayer
     protected override (long[] a, long[] b) FactorShapes(LoraConfig config)
     {
         int rMax = config.HeadRanks().Max();
-        return ([config.num_heads, rMax, Linear.in_features], [config.num_heads, Linear.out_features, rMax]);
+        return ([config.num_heads, rMax, MatrixShape.cols], [config.num_heads, MatrixShape.rows, rMax]);
     }
 
     /// <inheritdoc />
@@ -73,7 +82,7 @@ public sealed class MultiHeadLoraLinear : LoraLayer
         for (int n = 0; n < ranks.Count; n++)
             for (int j = 0; j < ranks[n]; j++) coefficient[n * rMax + j] = config.Scaling(ranks[n]) * share;
         using Tensor host = torch.tensor(coefficient, [config.num_heads, rMax]);
-        Factors(HeadScale).Add(adapter, host.to(weight.device, adapter_dtype));
+        Factors(HeadScale).Add(adapter, host.to(BaseDevice, adapter_dtype));
     }
 
     /// <inheritdoc />

@@ -3,6 +3,7 @@ using LowRankBias.Torch;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
+using LowRankBias.Torch.Quantization;
 
 namespace LowRankBias.Lte;
 
@@ -37,16 +38,25 @@ public sealed partial class Lte : Module
         var targetPaths = targets.Select(t => t.path).ToHashSet();
         var trainable = new HashSet<Tensor>(model.parameters().Where(p => p.requires_grad), ReferenceEqualityComparer.Instance);
         CheckNonLowRank(model, targetPaths, trainable, options.NonLowRank);
+        foreach ((string path, Module module) in targets) BaseQuantization.Check(module, options.BaseQuantization, path);
 
         model.requires_grad_(false);
         foreach ((string path, Module module) in targets)
         {
             LoraConfig layerConfig = config.ForModule(path);
-            LoraLayer lora = module is Linear linear
-                ? new MultiHeadLoraLinear(linear, layerConfig, LteSite.Adapter)
-                : LoraLayerFactory.Create(module, layerConfig, LteSite.Adapter);
+            Module baseLayer = BaseQuantization.Apply(module, options.BaseQuantization, path);
+            LoraLayer lora = baseLayer switch
+            {
+                Linear linear => new MultiHeadLoraLinear(linear, layerConfig, LteSite.Adapter),
+                QuantizedLinear quantized => new MultiHeadLoraLinear(quantized, layerConfig, LteSite.Adapter),
+                _ => LoraLayerFactory.Create(baseLayer, layerConfig, LteSite.Adapter),
+            };
             if (options.AInit != LteInit.SemiOrthogonal) LteSite.DrawFactors(lora, options.AInit);
             model.set_submodule(path, lora);
+            if (baseLayer == module) continue;
+            // The quantized copy's bias stands in for the Linear's, trained (per head) if the Linear's was.
+            if (((Linear)module).bias is { } bias && trainable.Contains(bias)) trainable.Add(((QuantizedLinear)baseLayer).bias!);
+            module.Dispose();
         }
         this.model = model;
         sites = new ModuleList(Sites(model, trainable).ToArray());
@@ -63,6 +73,9 @@ public sealed partial class Lte : Module
 
     /// <summary>True while a forward pass splits the batch among the heads: training mode and outside <see cref="Evaluating"/>.</summary>
     public bool splitting => training && _evaluating == 0;
+
+    /// <summary>True inside <see cref="Evaluating"/>.</summary>
+    internal bool evaluating => _evaluating > 0;
 
     private ModuleList sites { get; }
 
@@ -200,7 +213,7 @@ public sealed partial class Lte : Module
 
     private static bool Replicable(Module module, string name) => module switch
     {
-        Linear or Embedding or LayerNorm => true,
+        Linear or QuantizedLinear or Embedding or LayerNorm => true,
         Conv2d conv => conv.groups == 1,
         VisionTransformer => name is "class_token" or "pos_embedding",
         _ => false,

@@ -1,3 +1,4 @@
+using LowRankBias.Lora;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Optim;
 
@@ -71,8 +72,11 @@ public sealed record LteAccounting
             ModelParameters = modelElements,
             HeadParameters = headElements / model.heads,
             OptimizerBytesPerHead = stateBytes / model.heads,
-            ElementBytes = model.lora_layers().First().layer.weight.dtype.ElementSize(),
+            ElementBytes = BaseDtype(model.lora_layers().First().layer).ElementSize(),
             Quantization = quantization,
         };
     }
+
+    // The dtype a base weight computes in (a quantized base's compute dtype): q is measured against it.
+    private static ScalarType BaseDtype(LoraLayer layer) => layer.quantized_base?.quant_config.compute_dtype ?? layer.weight.dtype;
 }

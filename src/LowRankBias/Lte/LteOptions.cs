@@ -1,5 +1,6 @@
 using LowRankBias.Lora;
 using LowRankBias.Torch.Data;
+using LowRankBias.Torch.Quantization;
 
 namespace LowRankBias.Lte;
 
@@ -66,6 +67,13 @@ public sealed record LteOptions
     /// <summary>Layers left without heads, e.g. a classifier; their parameters follow <see cref="NonLowRank"/>.</summary>
     public ModuleSelector? Exclude { get; init; }
 
+    /// <summary>
+    /// If set, the base weight of every targeted <c>Linear</c> is stored quantized (<see cref="QuantizedLinear"/>:
+    /// Algorithm 1's q(W) on the workers) and each merge dequantizes it, adds the heads' average and re-quantizes.
+    /// Convolutions and embeddings keep full-precision bases. Default none.
+    /// </summary>
+    public QuantizationConfig? BaseQuantization { get; init; }
+
     /// <summary>Head scale s = α/r.</summary>
     public double Scale => Alpha / Rank;
 
@@ -103,6 +111,7 @@ public sealed record LteOptions
         init_lora_weights = AInit == LteInit.SemiOrthogonal ? LoraInit.SemiOrthogonal : LoraInit.Orthogonal,
         target_modules = Targets,
         exclude_modules = Exclude,
+        base_quantization = BaseQuantization,
     };
 
     /// <summary>Throws an <see cref="ArgumentException"/> naming the first invalid setting.</summary>
@@ -122,5 +131,6 @@ public sealed record LteOptions
         if (!(PruneOptimizer >= 0 && PruneOptimizer <= 1)) throw new ArgumentOutOfRangeException(nameof(PruneOptimizer), PruneOptimizer, "the pruned fraction must lie in [0, 1]");
         if (ResetOptimizer && PruneOptimizer > 0) throw new ArgumentException("ResetOptimizer clears the state that PruneOptimizer would prune; choose one", nameof(PruneOptimizer));
         ArgumentNullException.ThrowIfNull(Targets);
+        BaseQuantization?.Validate();
     }
 }

@@ -2,6 +2,7 @@ using LowRankBias.Lora;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Quantization;
 using F = LowRankBias.Torch.torch.nn.functional;
 
 namespace LowRankBias.Lte;
@@ -66,11 +67,8 @@ internal sealed class LteSite : Module
     /// <summary>Correction factors B′ [N, out, r].</summary>
     public Tensor? correction_B { get; }
 
-    /// <summary>The weight the heads update, or null for a module without LoRA heads.</summary>
-    private Tensor? HeadWeight => Lora?.weight;
-
-    /// <summary>Every tensor of the wrapped model that <see cref="Fold"/> writes.</summary>
-    public IEnumerable<Tensor> SharedTensors => (HeadWeight is { } w ? [w] : Array.Empty<Tensor>()).Concat(_offsets.Select(o => o.offsets.Shared));
+    /// <summary>Every tensor of the wrapped model that <see cref="Fold"/> writes (a quantized base's codes and scales).</summary>
+    public IEnumerable<Tensor> SharedTensors => (Lora?.BaseWeightState() ?? []).Concat(_offsets.Select(o => o.offsets.Shared));
 
     /// <summary>The head-averaged update of the layer's weight, (s/N) Σₙ (BₙAₙ − Vₙ) + mean δW, in the adapters' dtype;
     /// throws for a module with neither heads nor a replicated weight.</summary>
@@ -86,12 +84,13 @@ internal sealed class LteSite : Module
         return update.DetachFromDisposeScope();
     }
 
-    /// <summary>Writes the current merged model into the shared tensors: W ← W + (s/N) Σₙ (BₙAₙ − Vₙ), p ← p + mean δ.</summary>
+    /// <summary>Writes the current merged model into the shared tensors: W ← W + (s/N) Σₙ (BₙAₙ − Vₙ), p ← p + mean δ.
+    /// A quantized base is dequantized, updated and re-quantized: W ← q(deq(W) + update).</summary>
     public void Fold()
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        if (HeadWeight is { } w && HeadUpdate() is { } update) w.copy_(w.to(update.dtype) + update);
+        if (Lora is { } lora && HeadUpdate() is { } update) lora.SetBaseWeight(lora.BaseWeight(update.dtype) + update);
         foreach ((_, HeadOffsets offsets) in _offsets) offsets.Fold();
     }
 
@@ -152,7 +151,7 @@ internal sealed class LteSite : Module
         using var scope = torch.NewDisposeScope();
         Tensor change = (Lora?.base_layer ?? module) switch
         {
-            Linear => LinearChange(input, output),
+            Linear or QuantizedLinear => LinearChange(input, output),
             Conv2d conv => ConvChange(conv, input, output),
             Embedding table => EmbeddingChange(table, input, output),
             LayerNorm norm => NormChange(norm, input, output),

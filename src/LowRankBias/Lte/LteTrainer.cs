@@ -79,6 +79,8 @@ public sealed partial class LteTrainer
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(target);
+        if (model.evaluating)
+            throw new InvalidOperationException("training steps are not allowed inside Lte.Evaluating(): the base weights hold the temporary merged model; dispose the evaluation scope first");
         if (!model.training) throw new InvalidOperationException("the LTE model is in evaluation mode; call model.train() before training steps");
         int heads = model.heads;
         long batch = input.size(0);

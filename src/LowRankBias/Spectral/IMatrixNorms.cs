@@ -14,10 +14,10 @@ public interface IMatrixNorms
     double SpectralNorm { get; }
 
     /// <summary>The stable rank ‖W‖_F² / ‖W‖₂² = Σσᵢ² / σ₁² (Rudelson &amp; Vershynin; the Huh thesis, Def. 7.3.3;
-    /// WeightWatcher's <c>stable_rank</c>): 1 for rank 1, n for the n×n identity; NaN for a zero matrix.</summary>
+    /// WeightWatcher's <c>stable_rank</c>): 1 for rank 1, n for the n×n identity; 0 for a zero matrix.</summary>
     double StableRank { get; }
 
     /// <summary>√(stable rank) = ‖W‖_F / ‖W‖₂, which Kuzborskij et al. (Sec. 2) call the stable rank: 1 for rank 1,
-    /// √n for the n×n identity; NaN for a zero matrix.</summary>
+    /// √n for the n×n identity; 0 for a zero matrix.</summary>
     double StableRankSqrt { get; }
 }

@@ -12,5 +12,5 @@ public sealed record MatrixNormEstimate(string Name, long[] Shape, double Froben
     public double StableRank => StableRankSqrt * StableRankSqrt;
 
     /// <inheritdoc />
-    public double StableRankSqrt => FrobeniusNorm / SpectralNorm;
+    public double StableRankSqrt => SpectralNorm == 0 ? 0 : FrobeniusNorm / SpectralNorm;
 }

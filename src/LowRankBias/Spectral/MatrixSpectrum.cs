@@ -3,8 +3,10 @@ namespace LowRankBias.Spectral;
 /// <summary>
 /// Every spectral metric of one weight, all derived from its singular values σ₁ ≥ … ≥ σ_R (R = min(m, n), or the
 /// pooled count for <see cref="ConvolutionLayout.PerKernelPosition"/>). Natural logarithms throughout.
-/// A zero matrix has norms 0 and threshold rank 0, and NaN for every ratio (entropy, effective ranks, stable ranks,
-/// condition number). A matrix with NaN or ±∞ entries has NaN everywhere, a null threshold rank and no power-law fit.
+/// A zero matrix has rank 0 by definition: norms, entropy and every rank (threshold, effective, stable) are 0, and its
+/// condition number is +∞ (it is singular). <see cref="SpectralMetrics.Analyze(LowRankBias.Torch.Tensor, string, SpectralOptions?)"/>
+/// refuses matrices with NaN or ±∞ entries; singular values given here that are not finite give NaN everywhere, a null
+/// threshold rank and no power-law fit.
 /// </summary>
 public sealed record MatrixSpectrum : IMatrixNorms
 {
@@ -41,7 +43,7 @@ public sealed record MatrixSpectrum : IMatrixNorms
     public double StableRank => StableRankSqrt * StableRankSqrt;
 
     /// <inheritdoc />
-    public double StableRankSqrt => FrobeniusNorm / SpectralNorm;
+    public double StableRankSqrt => SpectralNorm == 0 ? 0 : FrobeniusNorm / SpectralNorm;
 
     /// <summary>‖W‖_* = Σσᵢ.</summary>
     public required double NuclearNorm { get; init; }
@@ -71,20 +73,21 @@ public sealed record MatrixSpectrum : IMatrixNorms
         if (s.Any(v => !double.IsFinite(v))) return NonFinite(name, shape, s);
 
         double nuclear = s.Sum(), frobenius = Math.Sqrt(s.Sum(v => v * v)), spectral = s[0];
-        double entropy = spectral == 0 ? double.NaN : EntropyOf(s, options.EntropyWeighting);
+        double entropy = spectral == 0 ? 0 : EntropyOf(s, options.EntropyWeighting);
+        double effectiveRank = spectral == 0 ? 0 : Math.Exp(entropy); // rank 0, though exp(0) = 1
         return new MatrixSpectrum
         {
             Name = name,
             Shape = shape,
             SingularValues = s,
             SpectralEntropy = entropy,
-            EffectiveRank = Math.Exp(entropy),
-            NormalizedEffectiveRank = Math.Exp(entropy) / s.Length,
+            EffectiveRank = effectiveRank,
+            NormalizedEffectiveRank = effectiveRank / s.Length,
             ThresholdRank = ThresholdRankOf(s, nuclear, options),
             NuclearNorm = nuclear,
             FrobeniusNorm = frobenius,
             SpectralNorm = spectral,
-            ConditionNumber = spectral == 0 ? double.NaN : spectral / s[^1],
+            ConditionNumber = spectral == 0 ? double.PositiveInfinity : spectral / s[^1],
             PowerLaw = options.FitPowerLaw ? PowerLawFit.Fit(s.Select(v => v * v), options.PowerLawMinTail, options.PowerLawKs) : null,
         };
     }

@@ -14,11 +14,16 @@ public static class SpectralMetrics
         Analyze([(name, weight)], options)[0];
 
     /// <summary>The spectra of many named weights, in the given order.</summary>
-    /// <exception cref="ArgumentException">A weight is not 2-D or 4-D, is empty or is not floating point; or the list is empty.</exception>
+    /// <exception cref="ArgumentException">A weight is not 2-D or 4-D, is empty, is not floating point or has NaN or ±∞
+    /// entries; or the list is empty.</exception>
     public static IReadOnlyList<MatrixSpectrum> Analyze(IReadOnlyList<(string name, Tensor weight)> weights, SpectralOptions? options = null)
     {
         options ??= SpectralOptions.Default;
         double[][][] singularValues = MatrixBatching.Run(weights, options.ConvolutionLayout, options.ComputeType, SingularValuesOrNaN);
+        for (int i = 0; i < weights.Count; i++)
+            if (singularValues[i].Any(group => group.Any(double.IsNaN)))
+                throw new ArgumentException($"weight '{weights[i].name}' has NaN or ±∞ entries: its spectrum is undefined " +
+                    "(a diverged run? check the loss before the weights)", nameof(weights));
         var spectra = new MatrixSpectrum[weights.Count];
         for (int i = 0; i < spectra.Length; i++)
         {
@@ -28,7 +33,8 @@ public static class SpectralMetrics
         return spectra;
     }
 
-    // LAPACK fails (or loops) on NaN/Inf, so such matrices are replaced by zeros for the SVD and get NaN singular values.
+    // LAPACK fails (or loops) on NaN/Inf, so such matrices are replaced by zeros for the SVD and get NaN singular values,
+    // which Analyze refuses after the one batched call (no extra device synchronisation).
     private static Tensor SingularValuesOrNaN(Tensor matrices)
     {
         using Tensor finiteEntries = matrices.isfinite();

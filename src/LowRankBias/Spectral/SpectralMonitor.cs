@@ -125,7 +125,7 @@ public sealed class SpectralMonitor : IDisposable
 
     private static Tensor Effective(LoraLayer lora)
     {
-        Tensor weight = lora.weight.detach();
+        Tensor weight = lora.quantized_base?.dequantize() ?? lora.weight.detach();
         if (lora.disable_adapters) return weight;
         foreach (string adapter in lora.active_adapters.Except(lora.merged_adapters))
             weight = weight.to(lora.adapter_dtype) + lora.get_delta_weight(adapter);

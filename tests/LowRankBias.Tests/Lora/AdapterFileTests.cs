@@ -148,7 +148,7 @@ public sealed class AdapterFileTests
 
         string json = File.ReadAllText(dir.File(LoraConfig.ConfigFileName));
         Assert.Contains("use_dora", Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(json.Replace("\"peft_type\": \"LORA\",", "\"peft_type\": \"LORA\", \"use_dora\": true,"))).Message);
-        Assert.Contains("peft_type is IA3", Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(json.Replace("\"LORA\"", "\"IA3\""))).Message);
+        Assert.Contains("key 'peft_type': IA3 adapters are not supported", Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(json.Replace("\"LORA\"", "\"IA3\""))).Message);
         Assert.Contains("r must be positive", Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(json.Replace("\"r\": 2", "\"r\": 0"))).Message);
     }
 
@@ -185,7 +185,33 @@ public sealed class AdapterFileTests
         Assert.Equal([1, 2, 3, 3], back.head_ranks);
         Assert.Equal(HeadInput.Split, back.head_input);
         Assert.True(LoraConfig.from_json_string(new LoraConfig { target_modules = "all-linear" }.to_json_string()).target_modules!.all_linear);
-        Assert.Equal(LoraInit.Random, LoraConfig.from_json_string("""{"peft_type": "LORA", "init_lora_weights": false}""").init_lora_weights);
+        Assert.Equal(LoraInit.Random, LoraConfig.from_json_string("""{"peft_type": "LORA", "r": 8, "lora_alpha": 8, "init_lora_weights": false}""").init_lora_weights);
+    }
+
+    // Each malformed config gives one line naming the file, the key and what was expected.
+    [Theory]
+    [InlineData("""{"peft_type": "LORA", "lora_alpha": 8}""", "missing required key 'r' (an integer")]
+    [InlineData("""{"peft_type": "LORA", "r": 2}""", "missing required key 'lora_alpha' (a number")]
+    [InlineData("""{"r": 2, "lora_alpha": 8}""", "missing required key 'peft_type'")]
+    [InlineData("""{"peft_type": "LORA", "r": "two", "lora_alpha": 8}""", "key 'r': expected an integer, got \"two\"")]
+    [InlineData("""{"peft_type": "LORA", "r": 2.5, "lora_alpha": 8}""", "key 'r': expected an integer, got 2.5")]
+    [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": "8"}""", "key 'lora_alpha': expected a number, got \"8\"")]
+    [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "use_rslora": "yes"}""", "key 'use_rslora': expected true or false, got \"yes\"")]
+    [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "bias": "some"}""", "key 'bias': unknown value \"some\", expected one of \"none\", \"all\", \"lora_only\"")]
+    [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "init_lora_weights": "pissa"}""", "key 'init_lora_weights': unknown value \"pissa\"")]
+    [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "head_input": "sideways"}""", "key 'head_input': unknown value \"sideways\", expected one of \"shared\", \"split\"")]
+    [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "target_modules": 3}""", "key 'target_modules': expected a list of module names or a regular expression string, got 3")]
+    [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "target_modules": ["fc", 1]}""", "key 'target_modules[1]': expected a string, got 1")]
+    [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "rank_pattern": {"fc": "4"}}""", "key 'rank_pattern.fc': expected an integer, got \"4\"")]
+    [InlineData("""{"peft_type": "LORA", "r": 0, "lora_alpha": 8}""", "key 'r': LoRA rank r must be positive")]
+    public void MalformedConfigIsOneLineNamingFileKeyAndExpectedType(string json, string expected)
+    {
+        using var dir = new TempDirectory();
+        string path = Path.Combine(dir.Path, LoraConfig.ConfigFileName);
+        File.WriteAllText(path, json);
+        InvalidDataException error = Assert.Throws<InvalidDataException>(() => LoraConfig.from_pretrained(dir.Path));
+        Assert.Equal($"{path}: {expected}", error.Message[..Math.Min(error.Message.Length, path.Length + 2 + expected.Length)]);
+        Assert.DoesNotContain('\n', error.Message);
     }
 
     /// <summary>The fixture's model: emb Embedding(6, 4), blocks.0.fc Linear(4 → 5), blocks.1.fc Linear(5 → 4), head Linear(4 → 3).</summary>

@@ -122,6 +122,26 @@ public sealed class LteMergeTests
         using (lte.Evaluating()) Assert.Throws<InvalidOperationException>(lte.Merge);
     }
 
+    [Fact]
+    public void StepInsideEvaluatingIsRefusedAndChangesNothing()
+    {
+        using var scope = NewDisposeScope();
+        using var lte = new LowRankBias.Lte.Lte(new Mlp(1), Options);
+        using var adamW = new AdamW(lte.ParameterGroups(new AdamWOptions { lr = 0.1 }));
+        var trainer = new LteTrainer(lte, adamW, Mse);
+        trainer.Step(Batch(0, 8).x, Batch(0, 8).y);
+        double[][] before = lte.parameters().Select(p => p.ToArray<double>()).ToArray();
+
+        using (lte.Evaluating())
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => trainer.Step(Batch(1, 8).x, Batch(1, 8).y));
+            Assert.Contains("training steps are not allowed inside Lte.Evaluating()", error.Message);
+        }
+
+        Assert.Equal(1, trainer.Iteration);
+        Assert.Equal(before, lte.parameters().Select(p => p.ToArray<double>()).ToArray());
+    }
+
     private static void AssertSingularValues(Tensor stacked, double expected)
     {
         for (int n = 0; n < stacked.size(0); n++)

@@ -51,4 +51,19 @@ public class SafeTensorsFixtureTests
         var again = SafeTensors.load(SafeTensors.save(SafeTensors.load_file(Sample)));
         AssertFixtureContents(again);
     }
+
+    [Fact]
+    public void SafeOpenReadsEachTensorFromTheMappedFile()
+    {
+        using var scope = NewDisposeScope();
+        using SafeTensorsReader reader = SafeTensors.safe_open(Sample);
+        Assert.Equal(["f32", "f64", "bf16", "f16", "i64", "i32", "bool", "scalar", "empty"], reader.keys());
+        Assert.Equal([3L, 2], reader.shape("bf16"));
+        Assert.Equal(ScalarType.BFloat16, reader.dtype("bf16"));
+        Assert.Equal("make_safetensors.py", reader.metadata()["producer"]);
+        AssertFixtureContents(reader.keys().ToDictionary(k => k, k => reader.get_tensor(k)));
+        Assert.Contains("no tensor named 'nope'", Assert.Throws<KeyNotFoundException>(() => reader.get_tensor("nope")).Message);
+        reader.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => reader.get_tensor("f32"));
+    }
 }

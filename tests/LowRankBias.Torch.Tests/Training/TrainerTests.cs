@@ -64,6 +64,47 @@ public class TrainerTests
         Assert.Equal([0L, 0, 0, 1], records.Select(r => r.Epoch));
     }
 
+    // A loss that is NaN on the third training call, and records the weights each training call sees.
+    private static LossFunction NaNOnThirdStep(List<float[]> weightsSeen) => (model, batch) =>
+    {
+        LossResult r = ClassificationLoss.CrossEntropy()(model, batch);
+        if (!model.training) return r;
+        weightsSeen.Add(((Linear)model).weight.ToArray<float>());
+        return weightsSeen.Count == 3 ? r with { Loss = r.Loss * double.NaN } : r;
+    };
+
+    [Fact]
+    public void NonFiniteLossStopsAtThatStepWithTheWeightsOfTheLastGoodStep()
+    {
+        using var scope = NewDisposeScope();
+        var seen = new List<float[]>();
+        using var setup = new Setup(new TrainerOptions { MaxSteps = 6 }, NaNOnThirdStep(seen));
+
+        NonFiniteLossException error = Assert.Throws<NonFiniteLossException>(() => setup.Trainer.Fit(setup.Train));
+
+        Assert.Equal(3, error.Step);
+        Assert.True(double.IsNaN(error.Loss));
+        Assert.StartsWith("step 3 (epoch 0): the loss is NaN", error.Message);
+        Assert.Equal(2, setup.Trainer.Step);
+        Assert.Equal(seen[2], setup.Model.weight.ToArray<float>()); // after step 2, untouched by step 3
+        Assert.All(seen[2], w => Assert.True(float.IsFinite(w)));
+    }
+
+    [Fact]
+    public void NonFiniteLossCanSkipTheStepAsAGradScalerDoes()
+    {
+        using var scope = NewDisposeScope();
+        var seen = new List<float[]>();
+        using var setup = new Setup(new TrainerOptions { MaxSteps = 5, NonFiniteLoss = NonFiniteLoss.SkipStep }, NaNOnThirdStep(seen));
+
+        TrainingResult result = setup.Trainer.Fit(setup.Train);
+
+        Assert.Equal(5, result.Steps);
+        Assert.Equal(seen[2], seen[3]); // step 3 changed nothing
+        Assert.NotEqual(seen[3], seen[4]);
+        Assert.All(setup.Model.weight.ToArray<float>(), w => Assert.True(float.IsFinite(w)));
+    }
+
     private static void AssertMeans(MetricsLog.Line record, List<(double loss, long correct, long samples)> batches)
     {
         long samples = batches.Sum(b => b.samples);

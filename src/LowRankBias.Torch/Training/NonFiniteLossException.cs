@@ -1,0 +1,12 @@
+namespace LowRankBias.Torch.Training;
+
+/// <summary>A training step's loss was NaN or ±∞ and <see cref="TrainerOptions.NonFiniteLoss"/> is
+/// <see cref="NonFiniteLoss.Stop"/>.</summary>
+public sealed class NonFiniteLossException(string message, long step, double loss) : Exception(message)
+{
+    /// <summary>The step (1-based, counted over resumed runs) whose loss was not finite.</summary>
+    public long Step { get; } = step;
+
+    /// <summary>The loss: NaN, +∞ or −∞.</summary>
+    public double Loss { get; } = loss;
+}

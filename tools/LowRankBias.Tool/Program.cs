@@ -1,0 +1,31 @@
+// lowrankbias — command-line tools over checkpoints. `lowrankbias spectra model.safetensors` prints every weight
+// matrix's stable rank, effective rank, power-law α and norms, and writes CSV, JSON and plots (out/spectra/<file>/).
+using System.CommandLine;
+using LowRankBias.Tool;
+
+var file = new Argument<FileInfo>("file") { Description = "checkpoint: .safetensors (memory-mapped) or a torch.save file (.pt, .pth, .bin)" };
+var output = new Option<DirectoryInfo?>("--out") { Description = "output folder (default: out/spectra/<file name>)" };
+var minDimension = new Option<int>("--min-dim") { Description = "skip matrices with a side shorter than this", DefaultValueFactory = _ => 2 };
+var spectra = new Command("spectra", "per-layer stable rank, effective rank, power-law α and norms of a checkpoint's weight matrices") { file, output, minDimension };
+spectra.SetAction(parse =>
+{
+    FileInfo path = parse.GetValue(file)!;
+    string folder = parse.GetValue(output)?.FullName ?? Path.Combine("out", "spectra", Path.GetFileNameWithoutExtension(path.Name));
+    try
+    {
+        return Spectra.Run(path.FullName, folder, Math.Max(1, parse.GetValue(minDimension)));
+    }
+    catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"lowrankbias spectra: {e.Message}");
+        return 1;
+    }
+});
+var root = new RootCommand("lowrankbias: weight analysis of checkpoints") { spectra };
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"lowrankbias: {parsed.Errors[0].Message} (see --help)");
+    return 1;
+}
+return parsed.Invoke();

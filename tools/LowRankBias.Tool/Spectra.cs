@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using LowRankBias.Plotting;
+using LowRankBias.Spectral;
+using LowRankBias.Torch;
+using Spectre.Console;
+using static LowRankBias.Torch.torch;
+
+namespace LowRankBias.Tool;
+
+/// <summary>
+/// <c>lowrankbias spectra FILE</c>: every weight matrix of a checkpoint (2-D tensors, and 4-D convolution kernels
+/// flattened to c_out × c_in·kh·kw) analysed with the library's <see cref="SpectralMetrics"/> — stable rank
+/// ‖W‖F²/‖W‖₂², effective rank exp(H), the power-law exponent α of the eigenvalues of WᵀW (WeightWatcher's fit) and
+/// the norms — one tensor at a time, printed as a table and written as CSV, JSON and a plot.
+/// </summary>
+internal static class Spectra
+{
+    private static readonly ScalarType[] s_floating = [ScalarType.Float32, ScalarType.Float64, ScalarType.Float16, ScalarType.BFloat16];
+
+    public static int Run(string path, string output, int minDimension)
+    {
+        using var source = new WeightSource(path);
+        var matrices = source.Entries
+            .Where(e => s_floating.Contains(e.DType) && (e.Shape.Length == 2 || e.Shape.Length == 4) && e.Shape[0] >= minDimension
+                && e.Shape.Skip(1).Aggregate(1L, (n, d) => n * d) >= minDimension)
+            .ToList();
+        if (matrices.Count == 0)
+        {
+            Console.Error.WriteLine($"{path}: no weight matrix of at least {minDimension} × {minDimension} (of {source.Entries.Count} tensors)");
+            return 1;
+        }
+        Directory.CreateDirectory(output);
+        Console.WriteLine($"{path}: {matrices.Count} weight matrices of {source.Entries.Count} tensors; output {Path.GetFullPath(output)}");
+
+        var rows = new List<LayerSpectrum>();
+        var clock = Stopwatch.StartNew();
+        foreach (var (name, shape, dtype) in matrices)
+        {
+            using (NewDisposeScope())
+            {
+                Tensor weight = source.Load(name);
+                // Half-precision SVD has no CPU kernel: the spectrum of the float32 copy is the tensor's own.
+                if (dtype is ScalarType.Float16 or ScalarType.BFloat16) weight = weight.to(ScalarType.Float32);
+                MatrixSpectrum s = SpectralMetrics.Analyze(weight, name);
+                rows.Add(new LayerSpectrum(rows.Count, name, shape, dtype.ToString(), s.StableRank, s.EffectiveRank,
+                    s.PowerLaw?.Alpha ?? double.NaN, s.FrobeniusNorm, s.SpectralNorm, s.NuclearNorm));
+            }
+            double eta = clock.Elapsed.TotalSeconds / rows.Count * (matrices.Count - rows.Count);
+            Console.Error.WriteLine($"layer {rows.Count}/{matrices.Count}  {name}  [{string.Join("×", shape)}]  ETA {eta:F0} s");
+        }
+
+        PrintTable(rows);
+        WriteCsv(rows, Path.Combine(output, "spectra.csv"));
+        File.WriteAllText(Path.Combine(output, "spectra.json"), JsonSerializer.Serialize(new { file = Path.GetFullPath(path), layers = rows },
+            new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        Plot(rows, output);
+        Console.WriteLine($"wrote spectra.csv, spectra.json, ranks.svg, alpha.svg to {Path.GetFullPath(output)}");
+        return 0;
+    }
+
+    private static string F(double v) => double.IsNaN(v) ? "—" : v.ToString("G4", CultureInfo.InvariantCulture);
+
+    private static void PrintTable(List<LayerSpectrum> rows)
+    {
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160; // logs get whole names, not 80-column wraps
+        var table = new Table().AddColumns("#", "layer", "shape", "dtype", "stable rank", "eff. rank", "α", "‖W‖F", "‖W‖₂", "‖W‖*");
+        foreach (LayerSpectrum r in rows)
+            table.AddRow(r.Index.ToString(CultureInfo.InvariantCulture), Markup.Escape(r.Name), string.Join("×", r.Shape), r.DType,
+                F(r.StableRank), F(r.EffectiveRank), F(r.Alpha), F(r.FrobeniusNorm), F(r.SpectralNorm), F(r.NuclearNorm));
+        AnsiConsole.Write(table);
+    }
+
+    private static void WriteCsv(List<LayerSpectrum> rows, string file)
+    {
+        static string Q(string s) => s.Contains(',') || s.Contains('"') ? $"\"{s.Replace("\"", "\"\"")}\"" : s;
+        var lines = new List<string> { "index,layer,shape,dtype,stable_rank,effective_rank,alpha,frobenius_norm,spectral_norm,nuclear_norm" };
+        lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
+            $"{r.Index},{Q(r.Name)},{string.Join("x", r.Shape)},{r.DType},{r.StableRank:R},{r.EffectiveRank:R},{r.Alpha:R},{r.FrobeniusNorm:R},{r.SpectralNorm:R},{r.NuclearNorm:R}")));
+        File.WriteAllLines(file, lines);
+    }
+
+    private static void Plot(List<LayerSpectrum> rows, string output)
+    {
+        ChartSeries Series(string label, Func<LayerSpectrum, double> y) => new(label, rows.Select(r => ((double)r.Index, y(r))).ToList());
+        new LineChart { Title = "Rank of each weight matrix", XLabel = "layer (file order)", YLabel = "rank", LogX = false }
+            .Save(Path.Combine(output, "ranks.svg"), [Series("stable rank ‖W‖F²/‖W‖₂²", r => r.StableRank), Series("effective rank exp(H)", r => r.EffectiveRank)]);
+        if (rows.Any(r => double.IsFinite(r.Alpha)))
+            new LineChart { Title = "Power-law exponent α of each layer's ESD", XLabel = "layer (file order)", YLabel = "α", LogX = false }
+                .Save(Path.Combine(output, "alpha.svg"), [Series("α", r => r.Alpha)]);
+    }
+}
