@@ -20,7 +20,7 @@ one_line() {
   grep -q "   at " "$tmp/log" && fail "$1: stack trace"
   grep -qF -- "$2" "$tmp/log" || { cat "$tmp/log"; fail "$1: expected '$2'"; }
 }
-for sample in DistributedLte Figures FashionMnist GpuCheck Grokking LeastSquaresMerge LteArchitectures ModelMerging OverparamExperiments SpectralDynamics VitPretraining; do
+for sample in DistributedLte Figures FashionMnist GpuCheck Grokking LeastSquaresMerge LoraFineTuning LteArchitectures ModelMerging OverparamExperiments SpectralDynamics VitPretraining; do
   for help in --help -h; do
     expect "$sample" 0 "$help"
     grep -q "^Usage:" "$tmp/log" || fail "$sample $help printed no usage"
@@ -41,4 +41,4 @@ expect DistributedLte 1 --mode ddp --elastic; one_line "--mode ddp --elastic" "-
 expect LeastSquaresMerge 0 --preset tiny
 [[ -s $tmp/cwd/out/least-squares-merge/tiny/lte-least-squares.csv ]] || fail "LeastSquaresMerge wrote $(cd "$tmp/cwd" && find . -type f)"
 [[ ! -e $tmp/cwd/docs ]] || fail "LeastSquaresMerge wrote under docs/"
-echo "cli: --help runs nothing, typos and bad values exit 1 with one line, default output under out/ (11 programs)"
+echo "cli: --help runs nothing, typos and bad values exit 1 with one line, default output under out/ (12 programs)"

@@ -46,7 +46,7 @@ foreach (var run in runs.Where(r => which == "all" || r.name == which))
     string runDirectory = Path.Combine(output, run.name);
     var trainer = new Trainer(model, optimizer, ClassificationLoss.CrossEntropy(), new TrainerOptions
     {
-        Epochs = runEpochs, MaxSteps = maxSteps, LogEvery = 100, OutputDirectory = runDirectory,
+        Epochs = runEpochs, MaxSteps = maxSteps, LogEvery = 100, OutputDirectory = runDirectory, Display = LiveTrainingProgress.IfInteractive(),
     }, schedule);
     long parameters = model.parameters().Sum(p => p.numel());
     Console.WriteLine($"{run.name}: {parameters:N0} parameters, AdamW lr {run.lr} wd 0.05, warm-up + cosine, batch 128, {runEpochs} epochs");
