@@ -1,3 +1,4 @@
+using System.Globalization;
 using LowRankBias.Samples;
 using LowRankBias.Torch;
 
@@ -33,6 +34,10 @@ internal sealed record Settings(
             parsed.GetValue(batch), parsed.GetValue(train), parsed.GetValue(dtype) == "float64" ? ScalarType.Float64 : ScalarType.Float32, cli.Output(parsed),
             parsed.GetValue(elastic), parsed.GetValue(failRank), parsed.GetValue(failAtStep), parsed.GetValue(maxRestarts));
     }
+
+    /// <summary>What every rank must agree on (checked on the store before the first collective).</summary>
+    public string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
+        $"mode={Mode} steps={Steps} heads={Heads} rank={Rank} merge-every={MergeEvery} batch={Batch} train={Train} dtype={DType} elastic={Elastic} fail-rank={FailRank} fail-at-step={FailAtStep}");
 
     /// <summary>The arguments each rank gets: the launcher's own options removed.</summary>
     public static IEnumerable<string> WithoutLauncherOptions(string[] args)
