@@ -34,9 +34,9 @@ static int Run(string checkpointPath, long? numHeads, int steps, int testCount, 
         Console.Error.WriteLine($"LoraFineTuning: --steps and --test must be positive (got {steps} and {testCount})");
         return 1;
     }
-    Directory.CreateDirectory(output);
     manual_seed(0);
     using VisionTransformer vit = VisionTransformer.from_pretrained(checkpointPath, VitLayout.Torchvision, numHeads);
+    Directory.CreateDirectory(output);
     VisionTransformer.Config c = vit.config;
     if (c.num_classes != 10) throw new InvalidDataException($"{checkpointPath}: the classifier has {c.num_classes} outputs; Fashion-MNIST has 10");
     var config = new LoraConfig
