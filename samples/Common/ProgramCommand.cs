@@ -122,10 +122,13 @@ public sealed class ProgramCommand
     /// <summary>The output folder (created): <c>--out</c>, or <c>out/&lt;name&gt;/&lt;parts&gt;</c>.</summary>
     public string Output(ParseResult parsed, params string[] parts)
     {
-        string folder = parsed.GetValue(output) ?? Path.Combine(["out", Name, .. parts]);
+        string folder = OutputPath(parsed, parts);
         Directory.CreateDirectory(folder);
         return folder;
     }
+
+    /// <summary>The output folder's path, for a program that creates it only once its input has loaded.</summary>
+    public string OutputPath(ParseResult parsed, params string[] parts) => parsed.GetValue(output) ?? Path.Combine(["out", Name, .. parts]);
 
     private string Explain(ParseError error)
     {

@@ -20,7 +20,7 @@ var heads = cli.Optional<long?>("--num-heads", "attention heads [default: width 
 var steps = cli.Add("--steps", 600, "fine-tuning steps");
 var testImages = cli.Add("--test", 10_000, "test images evaluated");
 ParseResult parsed = cli.Parse(args);
-try { return Run(Path.GetFullPath(parsed.GetValue(checkpoint)!), parsed.GetValue(heads), parsed.GetValue(steps), parsed.GetValue(testImages), Path.GetFullPath(cli.Output(parsed))); }
+try { return Run(Path.GetFullPath(parsed.GetValue(checkpoint)!), parsed.GetValue(heads), parsed.GetValue(steps), parsed.GetValue(testImages), Path.GetFullPath(cli.OutputPath(parsed))); }
 catch (Exception e) when (e is IOException or InvalidDataException)
 {
     Console.Error.WriteLine($"lora-finetuning: {e.Message}");
