@@ -13,8 +13,9 @@ echo "tool lowrankbias spectra"
 dotnet "$root/tools/LowRankBias.Tool/bin/Release/net10.0/LowRankBias.Tool.dll" spectra "$root/tests/fixtures/pretrained/torchvision_vit.pt" --out "$out/spectra" >"$out/spectra.log" 2>&1 || { cat "$out/spectra.log"; echo "tool spectra FAILED"; exit 1; }
 expect spectra/spectra.csv spectra/spectra.json spectra/ranks.svg spectra/alpha.svg
 run LoraFineTuning --checkpoint "$root/tests/fixtures/pretrained/torchvision_vit.pt" --num-heads 2 --steps 3 --test 500 --out "$out/lora-finetuning"
-expect lora-finetuning/adapter/adapter_model.safetensors lora-finetuning/adapter/adapter_config.json lora-finetuning/roundtrip.safetensors lora-finetuning/summary.md
-run FashionMnist cnn 1 "$out/fashion-mnist" --max-steps 3
+expect lora-finetuning/adapter/adapter_model.safetensors lora-finetuning/adapter/adapter_config.json lora-finetuning/roundtrip.safetensors lora-finetuning/summary.md \
+  lora-finetuning/finetuned_torchvision.pt
+run FashionMnist cnn --epochs 1 --max-steps 3 --out "$out/fashion-mnist"
 expect fashion-mnist/cnn/metrics.csv fashion-mnist/cnn/accuracy.svg fashion-mnist/cnn/loss.svg
 run LeastSquaresMerge --preset tiny --out "$out/least-squares-merge"
 expect least-squares-merge/lte-least-squares.csv least-squares-merge/lte-least-squares.svg
@@ -70,4 +71,8 @@ for run, heads, generation, rank2_steps in (("killed", 3, 1, list(range(1, 11)))
     assert header["__metadata__"]["merges"] == "6" and body == max(v["data_offsets"][1] for k, v in header.items() if k != "__metadata__")
     print(f"rank 2 of 4 killed at step 10, {run}: {heads} heads at the end, test loss {report['TestLoss']:.4f} vs {undisturbed['TestLoss']:.4f} undisturbed ({gap:.2%}); logs and checkpoint intact")
 PY
+# Every committed figure re-renders from its recorded data (into a copy of docs/results).
+cp -r "$root/docs/results" "$out/results"
+run Figures --results "$out/results"
+expect results/lte-least-squares.png results/vit-long/train-loss.png results/grokking/data30-wd1/alignment-diagonal.png
 echo "samples: all ran and wrote their outputs"

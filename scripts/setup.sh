@@ -3,7 +3,7 @@
 # Usage: bash scripts/setup.sh [--bench]   (--bench adds Debian's python3-torch for the side-by-side benchmarks)
 set -euo pipefail
 
-packages=(libtorch-dev libopenblas0-pthread cmake g++ libgloo-dev dataset-fashion-mnist)
+packages=(libtorch-dev libopenblas0-pthread cmake g++ libgloo-dev dataset-fashion-mnist fonts-dejavu-core)
 [[ "${1:-}" == "--bench" ]] && packages+=(python3-torch)
 
 missing=()

@@ -9,8 +9,9 @@ status=0
 dotnet test LowRankBias.sln -c Release --no-build --nologo 2>&1 | tee "$log" || status=$?
 # The packed library, used from a project outside the solution as a consumer would.
 bash scripts/consumer-test.sh || status=$?
-# Every sample end to end on a tiny budget.
+# Every sample end to end on a tiny budget, and their command lines (help, typos, bad values, default output).
 bash scripts/samples-smoke.sh || status=$?
+bash scripts/cli-test.sh || status=$?
 # A clone under a path containing /src/ builds too.
 bash scripts/src-path-test.sh || status=$?
 # One closing line over all test projects: "N passed, N failed, N skipped".

@@ -5,16 +5,15 @@ using LowRankBias.Torch.Distributed;
 
 // LTE over processes on libtorch's c10d (Gloo), its data-parallel baseline, and the single-device simulation, on a
 // Fashion-MNIST MLP; every rank reports what it sent, the launcher what crossed the loopback interface.
-// Usage: dotnet run -c Release --project samples/DistributedLte -- [--nproc-per-node N] [--mode lte|ddp|single]
-//        [--steps 300] [--heads 4] [--rank 16] [--merge-every 10] [--batch 128] [--train 10000] [--dtype float32|float64] [--out DIR]
-//        [--elastic] [--fail-rank R --fail-at-step S] [--max-restarts K]
-//        (rank R kills itself before step S; elastic survivors go on; the launcher restarts it up to K times and it rejoins)
+// Usage: see --help. With --fail-rank R --fail-at-step S rank R kills itself before step S; elastic survivors go on;
+// the launcher restarts it up to --max-restarts times and it rejoins.
 var settings = Settings.Parse(args);
 var place = DistributedEnvironment.FromEnvironment();
 if (settings.ProcessesPerNode is { } nproc && place.Source == "none")
 {
     long before = Loopback.Bytes();
-    int[] codes = LocalLauncher.RunSelf(Settings.WithoutLauncherOptions(args), nproc, TimeSpan.FromMinutes(30), stopAllOnFailure: !settings.Elastic, maxRestarts: settings.MaxRestarts);
+    int[] codes = LocalLauncher.RunSelf(Settings.WithoutLauncherOptions(args), nproc, TimeSpan.FromMinutes(30), stopAllOnFailure: !settings.Elastic, maxRestarts: settings.MaxRestarts,
+        stragglerTimeout: TimeSpan.FromSeconds(60)); // elastic ranks detect a silent peer in 30 s
     long crossed = Loopback.Bytes() - before;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"launcher: {nproc} ranks exited with [{string.Join(", ", codes)}]; {crossed:N0} bytes crossed the loopback interface ({crossed / (double)settings.Steps:N0} per step)"));

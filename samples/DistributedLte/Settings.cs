@@ -1,4 +1,5 @@
 using System.Globalization;
+using LowRankBias.Samples;
 using LowRankBias.Torch;
 
 namespace DistributedLte;
@@ -10,23 +11,33 @@ internal sealed record Settings(
 {
     public static Settings Parse(string[] args)
     {
-        string? Option(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
-        int Int(string name, int fallback) => Option(name) is { } s ? int.Parse(s, CultureInfo.InvariantCulture) : fallback;
-        string mode = Option("--mode") ?? "lte";
-        if (mode is not ("lte" or "ddp" or "single")) throw new ArgumentException($"unknown --mode '{mode}': use lte, ddp or single");
-        ScalarType dtype = (Option("--dtype") ?? "float32") switch
-        {
-            "float32" => ScalarType.Float32,
-            "float64" => ScalarType.Float64,
-            string other => throw new ArgumentException($"unknown --dtype '{other}': use float32 or float64"),
-        };
-        int? failRank = Option("--fail-rank") is { } r ? int.Parse(r, CultureInfo.InvariantCulture) : null;
-        bool elastic = args.Contains("--elastic");
-        if (elastic && mode != "lte") throw new ArgumentException("--elastic needs --mode lte");
-        return new(Option("--nproc-per-node") is { } n ? int.Parse(n, CultureInfo.InvariantCulture) : null, mode, Int("--steps", 300),
-            Int("--heads", 4), Int("--rank", 16), Int("--merge-every", 10), Int("--batch", 128), Int("--train", 10_000), dtype, Option("--out"),
-            elastic, failRank, Int("--fail-at-step", 0), Int("--max-restarts", 0));
+        var cli = new ProgramCommand("distributed-lte",
+            "LTE over processes on libtorch's c10d (Gloo), its data-parallel baseline and the single-device simulation, on a Fashion-MNIST MLP. " +
+            "Without --nproc-per-node and outside a launcher it runs as one process.");
+        var nproc = cli.Optional<int?>("--nproc-per-node", "launch this many local ranks (like torchrun --nproc-per-node)", "N");
+        var mode = cli.Choice("--mode", "lte", "what to train", "lte", "ddp", "single");
+        var steps = cli.Add("--steps", 300, "optimizer steps");
+        var heads = cli.Add("--heads", 4, "LTE heads (split among the ranks)");
+        var rank = cli.Add("--rank", 16, "rank of each head");
+        var mergeEvery = cli.Add("--merge-every", 10, "merge period T in steps");
+        var batch = cli.Add("--batch", 128, "mini-batch per head");
+        var train = cli.Add("--train", 10_000, "training images used");
+        var dtype = cli.Choice("--dtype", "float32", "parameter type", "float32", "float64");
+        var elastic = cli.Flag("--elastic", "survivors of a dead rank re-form the group and go on (--mode lte)");
+        var failRank = cli.Optional<int?>("--fail-rank", "this rank kills itself before step --fail-at-step (a fault-tolerance test)", "R");
+        var failAtStep = cli.Add("--fail-at-step", 0, "the step before which --fail-rank dies");
+        var maxRestarts = cli.Add("--max-restarts", 0, "the launcher restarts a dead rank up to this many times; it rejoins at the next merge");
+        var parsed = cli.Parse(args);
+        string chosenMode = parsed.GetValue(mode)!;
+        if (parsed.GetValue(elastic) && chosenMode != "lte") throw new ArgumentException("--elastic needs --mode lte");
+        return new(parsed.GetValue(nproc), chosenMode, parsed.GetValue(steps), parsed.GetValue(heads), parsed.GetValue(rank), parsed.GetValue(mergeEvery),
+            parsed.GetValue(batch), parsed.GetValue(train), parsed.GetValue(dtype) == "float64" ? ScalarType.Float64 : ScalarType.Float32, cli.Output(parsed),
+            parsed.GetValue(elastic), parsed.GetValue(failRank), parsed.GetValue(failAtStep), parsed.GetValue(maxRestarts));
     }
+
+    /// <summary>What every rank must agree on (checked on the store before the first collective).</summary>
+    public string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
+        $"mode={Mode} steps={Steps} heads={Heads} rank={Rank} merge-every={MergeEvery} batch={Batch} train={Train} dtype={DType} elastic={Elastic} fail-rank={FailRank} fail-at-step={FailAtStep}");
 
     /// <summary>The arguments each rank gets: the launcher's own options removed.</summary>
     public static IEnumerable<string> WithoutLauncherOptions(string[] args)

@@ -1,7 +1,6 @@
 // The main job: trains the thesis' 4-conv + 2-FC CNN and a CPU-sized ViT on Fashion-MNIST with progress, prints
 // their test accuracy and plots their loss and accuracy curves.
-// Usage: FashionMnist [cnn|vit-tiny|all] [epochs] [output-directory] [--max-steps N]
-//        FashionMnist plot RUN-DIRECTORY...      (re-renders the curves of finished runs from their metrics.csv)
+using LowRankBias.Samples;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Models;
@@ -10,17 +9,22 @@ using LowRankBias.Torch.Optim;
 using LowRankBias.Torch.Training;
 using static LowRankBias.Torch.torch;
 
-if (args.FirstOrDefault() == "plot")
+var cli = new ProgramCommand("fashion-mnist", "Trains the thesis' 4-conv + 2-FC CNN and a CPU-sized ViT on Fashion-MNIST with progress, prints their test accuracy and plots their curves.");
+var whichArgument = cli.Positional("model", "all", "which model", "cnn", "vit-tiny", "all");
+var epochsOption = cli.Optional<int?>("--epochs", "epochs [default: 3 for cnn, 5 for vit-tiny]", "N");
+var maxStepsOption = cli.Optional<long?>("--max-steps", "stop after this many steps (a smoke test)", "N");
+var plotOnly = cli.Flag("--plot-only", "train nothing: re-render the curves of finished runs in --out from their metrics.csv");
+var parsed = cli.Parse(args);
+string which = parsed.GetValue(whichArgument)!;
+int? epochs = parsed.GetValue(epochsOption);
+long? maxSteps = parsed.GetValue(maxStepsOption);
+string output = cli.Output(parsed);
+if (parsed.GetValue(plotOnly))
 {
-    foreach (string directory in args.Skip(1)) TrainingCurves.Render(directory, $"{Path.GetFileName(Path.TrimEndingDirectorySeparator(directory))} on Fashion-MNIST");
+    foreach (string name in new[] { "cnn", "vit-tiny" }.Where(n => which == "all" || n == which))
+        TrainingCurves.Render(Path.Combine(output, name), $"{name} on Fashion-MNIST");
     return;
 }
-int maxStepsAt = Array.IndexOf(args, "--max-steps");
-long? maxSteps = maxStepsAt >= 0 ? long.Parse(args[maxStepsAt + 1]) : null;
-string[] positional = maxStepsAt >= 0 ? args.Where((_, i) => i != maxStepsAt && i != maxStepsAt + 1).ToArray() : args;
-string which = positional.Length > 0 ? positional[0] : "all";
-int? epochs = positional.Length > 1 ? int.Parse(positional[1]) : null;
-string output = positional.Length > 2 ? positional[2] : "out/fashion-mnist";
 
 using var train = FashionMnist.Load(train: true);
 using var test = FashionMnist.Load(train: false);
@@ -31,7 +35,6 @@ var runs = new (string name, Func<Module> build, double lr, int defaultEpochs)[]
     ("cnn", () => new ConvNet(ConvNet.Config.FashionMnist), 1e-3, 3),
     ("vit-tiny", () => new VisionTransformer(VisionTransformer.Config.ViT_Tiny), 1e-3, 5),
 };
-if (!runs.Any(r => which == "all" || r.name == which)) throw new ArgumentException($"unknown model '{which}': use cnn, vit-tiny or all");
 foreach (var run in runs.Where(r => which == "all" || r.name == which))
 {
     manual_seed(0);
@@ -43,7 +46,7 @@ foreach (var run in runs.Where(r => which == "all" || r.name == which))
     string runDirectory = Path.Combine(output, run.name);
     var trainer = new Trainer(model, optimizer, ClassificationLoss.CrossEntropy(), new TrainerOptions
     {
-        Epochs = runEpochs, MaxSteps = maxSteps, LogEvery = 100, OutputDirectory = runDirectory,
+        Epochs = runEpochs, MaxSteps = maxSteps, LogEvery = 100, OutputDirectory = runDirectory, Display = LiveTrainingProgress.IfInteractive(),
     }, schedule);
     long parameters = model.parameters().Sum(p => p.numel());
     Console.WriteLine($"{run.name}: {parameters:N0} parameters, AdamW lr {run.lr} wd 0.05, warm-up + cosine, batch 128, {runEpochs} epochs");

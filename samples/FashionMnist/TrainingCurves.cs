@@ -19,9 +19,9 @@ internal static class TrainingCurves
             .Select(r => (double.Parse(r[step], CultureInfo.InvariantCulture) / stepsPerEpoch, scale * double.Parse(r[column], CultureInfo.InvariantCulture)))
             .ToArray());
 
-        var losses = new SvgLineChart { Title = $"{title}: cross-entropy", XLabel = "epoch", YLabel = "loss", LogY = true };
-        File.WriteAllText(Path.Combine(runDirectory, "loss.svg"), losses.Render([Series("train", "train", loss, 1), Series("test", "test", loss, 1)]));
-        var accuracies = new SvgLineChart { Title = $"{title}: accuracy", XLabel = "epoch", YLabel = "accuracy (%)" };
-        File.WriteAllText(Path.Combine(runDirectory, "accuracy.svg"), accuracies.Render([Series("train", "train", accuracy, 100), Series("test", "test", accuracy, 100)]));
+        new LineChart { Title = $"{title}: cross-entropy", XLabel = "epoch", YLabel = "loss", LogY = true }
+            .Save(Path.Combine(runDirectory, "loss.svg"), [Series("train", "train", loss, 1), Series("test", "test", loss, 1)]);
+        new LineChart { Title = $"{title}: accuracy", XLabel = "epoch", YLabel = "accuracy (%)" }
+            .Save(Path.Combine(runDirectory, "accuracy.svg"), [Series("train", "train", accuracy, 100), Series("test", "test", accuracy, 100)]);
     }
 }

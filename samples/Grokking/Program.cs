@@ -5,10 +5,9 @@
 // jump coincides with its weights turning low-rank. Without weight decay neither happens within the budget; with 90% of
 // the data it generalises at once. A run stops early once its test accuracy has held 99% for 1,000 steps. A SpectralMonitor records every matrix during training; each run is repeated per seed
 // (seed = initial weights and data split).
-// Usage: Grokking [--preset tiny|quick|paper] [--out DIR] [--run data30-wd0|data30-wd1|data90-wd0] [--seeds 0,1,2]
-//        (quick also takes --modulus P, --steps S and --lr LR)
 using System.Globalization;
 using LowRankBias.Plotting;
+using LowRankBias.Samples;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
@@ -17,26 +16,32 @@ using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
 
-string presetName = Option("--preset") ?? "quick";
+var cli = new ProgramCommand("grokking", "Grokking and the spectral dynamics of weights (Yunis et al., figure 2) in Nanda et al.'s setting: a one-layer transformer learns addition modulo p; a SpectralMonitor records every matrix.");
+var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (Nanda et al.: p = 113, width 128; --modulus, --steps, --lr), paper (40,000 steps)", "tiny", "quick", "paper");
+var modulusOption = cli.Add("--modulus", 113, "modulus p (quick preset)");
+var stepsOption = cli.Add("--steps", 15000, "full-batch training steps at most (quick preset)");
+var lrOption = cli.Add("--lr", 1e-3, "AdamW learning rate (quick preset)");
+var seedsOption = cli.Add("--seeds", "0", "comma-separated seeds (initial weights and data split), each a run");
+var runOption = cli.Choice("--run", "all", "which run", "all", "data30-wd0", "data30-wd1", "data90-wd0");
+var parsed = cli.Parse(args);
+string presetName = parsed.GetValue(presetOption)!;
 var p = presetName switch
 {
     "tiny" => (modulus: 11, steps: 20, every: 10, width: 32L),
-    "quick" => (modulus: int.Parse(Option("--modulus") ?? "113", CultureInfo.InvariantCulture), steps: int.Parse(Option("--steps") ?? "15000", CultureInfo.InvariantCulture), every: 100, width: 128L),
+    "quick" => (modulus: parsed.GetValue(modulusOption), steps: parsed.GetValue(stepsOption), every: 100, width: 128L),
     "paper" => (modulus: 113, steps: 40_000, every: 100, width: 128L),
     _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
 };
-double lr = presetName == "quick" ? double.Parse(Option("--lr") ?? "1e-3", CultureInfo.InvariantCulture) : 1e-3;
-int[] seeds = (Option("--seeds") ?? "0").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+double lr = presetName == "quick" ? parsed.GetValue(lrOption) : 1e-3;
+int[] seeds = parsed.GetValue(seedsOption)!.Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 (string name, string slug, double fraction, double decay)[] runs =
 [
     ("30% data, no weight decay", "data30-wd0", 0.3, 0.0),
     ("30% data, weight decay 1 (grokking)", "data30-wd1", 0.3, 1.0),
     ("90% data, no weight decay", "data90-wd0", 0.9, 0.0),
 ];
-if (Option("--run") is { } only) runs = runs.Where(r => r.slug == only).ToArray() is { Length: > 0 } chosen ? chosen
-    : throw new ArgumentException($"unknown --run '{only}': use {string.Join(", ", runs.Select(r => r.slug))}");
-string output = Option("--out") ?? Path.Combine("out", "grokking", presetName);
-Directory.CreateDirectory(output);
+if (parsed.GetValue(runOption) is { } only and not "all") runs = runs.Where(r => r.slug == only).ToArray();
+string output = cli.Output(parsed, presetName);
 const string Attention = "blocks.0.attn.q", Pair = "embed → blocks.0.attn.q";
 Console.WriteLine($"preset {presetName}: addition mod {p.modulus}, one-layer transformer (Nanda et al.: width {p.width}, MLP {4 * p.width}, learned positions), " +
                   $"full-batch AdamW lr {lr:G2}, betas (0.9, 0.98), {p.steps:N0} steps, spectra every {p.every}, seeds {string.Join(",", seeds)}; output {Path.GetFullPath(output)}");
@@ -102,16 +107,15 @@ foreach (int seed in seeds)
     accuracies.Add(new ChartSeries($"{label}: test", test));
     ranks.Add(new ChartSeries(label, rank));
     SpectralPlots.WriteAll(monitor.Records, runDir, Attention);
-    File.WriteAllText(Path.Combine(runDir, "alignment-diagonal.svg"), SpectralPlots.AlignmentDiagonal(monitor.Records, Pair));
+    SpectralPlots.AlignmentDiagonal(monitor.Records, Pair, Path.Combine(runDir, "alignment-diagonal.svg"));
     summary.AddRow(run.name, seed.ToString(CultureInfo.InvariantCulture), F(train[^1].Item2), F(test[^1].Item2), Step(memorised), Step(generalised),
         rank[0].Item2.ToString("F1", CultureInfo.InvariantCulture), rank[^1].Item2.ToString("F1", CultureInfo.InvariantCulture),
         meanRank[0].ToString("F3", CultureInfo.InvariantCulture), meanRank[^1].ToString("F3", CultureInfo.InvariantCulture),
         (1000 * trainingSeconds / Math.Max(1, train[^1].Item1)).ToString("F1", CultureInfo.InvariantCulture));
 }
 
-File.WriteAllText(Path.Combine(output, "accuracy.svg"), new SvgLineChart { Title = $"Addition mod {p.modulus}: accuracy", XLabel = "step", YLabel = "accuracy" }.Render(accuracies));
-File.WriteAllText(Path.Combine(output, "effective-rank.svg"),
-    new SvgLineChart { Title = $"Effective rank exp(H) of {Attention}", XLabel = "step", YLabel = "effective rank" }.Render(ranks));
+new LineChart { Title = $"Addition mod {p.modulus}: accuracy", XLabel = "step", YLabel = "accuracy" }.Save(Path.Combine(output, "accuracy.svg"), accuracies);
+new LineChart { Title = $"Effective rank exp(H) of {Attention}", XLabel = "step", YLabel = "effective rank" }.Save(Path.Combine(output, "effective-rank.svg"), ranks);
 summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote grokking.csv, summary.md, accuracy.svg, effective-rank.svg and per run (" + string.Join(", ", runs.Select(r => r.slug)) +
                   $") the monitor's spectra.jsonl/csv and figures to {Path.GetFullPath(output)}");
@@ -141,9 +145,3 @@ static double Accuracy(Module model, TensorDataset data)
 static string F(double x) => x.ToString("P1", CultureInfo.InvariantCulture);
 
 static string Step(long? step) => step is { } s ? s.ToString("N0", CultureInfo.InvariantCulture) : "never";
-
-string? Option(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}

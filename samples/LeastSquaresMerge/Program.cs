@@ -1,19 +1,21 @@
 // LTE paper appendix A.2 / figure 8: a 32×32 linear model trained through one rank-4 LoRA head on least squares
 // with a full-rank target. Without merging the loss plateaus at the best rank-4 fit; merging every T steps (B reset,
 // A redrawn as in the appendix, optimizer state cleared) recovers the full-rank solution, faster for smaller T.
-// Writes the curves to CSV and an SVG plot.
-//   dotnet run --project samples/LeastSquaresMerge -c Release -- [--preset tiny|quick|paper] [--out DIR, default docs/results]
-// (tiny: 30 steps, for CI; quick: 1500, the recorded run; paper: 5000).
+// Writes the curves to CSV and a plot.
 using System.Globalization;
 using LowRankBias.Lte;
 using LowRankBias.Plotting;
+using LowRankBias.Samples;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using F = LowRankBias.Torch.torch.nn.functional;
 
-string presetName = Option("--preset") ?? "quick";
+var cli = new ProgramCommand("least-squares-merge", "LTE paper appendix A.2 / figure 8: a 32x32 linear model trained through one rank-4 LoRA head on least squares with a full-rank target, merged every T steps or never.");
+var presetOption = cli.Choice("--preset", "quick", "budget: tiny (30 steps, for CI), quick (1,500 steps, the recorded run), paper (5,000 steps)", "tiny", "quick", "paper");
+var parsed = cli.Parse(args);
+string presetName = parsed.GetValue(presetOption)!;
 int steps = presetName switch
 {
     "tiny" => 30,
@@ -21,7 +23,7 @@ int steps = presetName switch
     "paper" => 5000,
     _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
 };
-string output = Option("--out") ?? "docs/results";
+string output = cli.Output(parsed, presetName);
 int[] periods = [0, 200, 50, 10];
 
 using var task = new LowRankRegression(32, 32, rank: 32, seed: 7);
@@ -37,16 +39,15 @@ foreach (int period in periods)
     curves.Add(new ChartSeries(period == 0 ? "no merge" : $"merge every {period}", losses.Select((l, i) => ((double)i, l / losses[0])).ToArray()));
 }
 
-Directory.CreateDirectory(output);
 using (var csv = new StreamWriter(Path.Combine(output, "lte-least-squares.csv")))
 {
     csv.WriteLine("step," + string.Join(",", curves.Select(c => c.Label.Replace(' ', '_'))));
     for (int i = 0; i <= steps; i++)
         csv.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{i},{string.Join(",", curves.Select(c => c.Points[i].Y.ToString("R", CultureInfo.InvariantCulture)))}"));
 }
-var plot = new SvgLineChart { Title = "Least squares 32×32, full-rank target, LoRA rank 4", XLabel = "step", YLabel = "loss / initial loss", LogY = true };
-File.WriteAllText(Path.Combine(output, "lte-least-squares.svg"), plot.Render(curves));
-Console.WriteLine($"wrote {output}/lte-least-squares.csv and .svg");
+new LineChart { Title = "Least squares 32×32, full-rank target, LoRA rank 4", XLabel = "step", YLabel = "loss / initial loss", LogY = true }
+    .Save(Path.Combine(output, "lte-least-squares.svg"), curves);
+Console.WriteLine($"wrote {output}/lte-least-squares.csv, .png and .svg");
 
 // One LTE head (N = 1) of rank 4 on a zero-initialised 32×32 weight; full-batch AdamW; loss after every step.
 double[] Run(int period)
@@ -63,10 +64,4 @@ double[] Run(int period)
     lte.eval();
     using (Tensor last = F.mse_loss(lte.call(x), y)) losses[steps] = last.item<float>();
     return losses;
-}
-
-string? Option(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }

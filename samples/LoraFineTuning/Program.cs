@@ -1,10 +1,12 @@
 // LoRA fine-tuning from a torchvision checkpoint, and back to PyTorch: loads a torchvision-format ViT (.pt), adapts
 // q, k, v, o and both MLP layers of every block with rank-8 LoRA (the classifier trained in full as a module to
 // save), fine-tunes on Fashion-MNIST (28×28 grey, padded to 32×32 and repeated to the checkpoint's 3 channels),
-// and saves a PEFT adapter directory plus the logits of 16 test images; check_adapter.py applies that adapter to
-// the same checkpoint in PyTorch with the plain formula W + (α/r)·B·A and must get the same logits.
+// and saves a PEFT adapter directory, the merged model as a torchvision .pt and the logits of 16 test images;
+// check_adapter.py applies the adapter to the same checkpoint in PyTorch with the plain formula W + (α/r)·B·A, and
+// loads the merged .pt with torch.load(weights_only=True): both must give the same logits.
 using System.CommandLine;
 using LowRankBias.Lora;
+using LowRankBias.Samples;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.IO;
@@ -12,32 +14,18 @@ using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
 
-var checkpoint = new Option<FileInfo>("--checkpoint")
+var cli = new ProgramCommand("lora-finetuning", "LoRA fine-tuning of a torchvision ViT on Fashion-MNIST, saved as a PEFT adapter");
+var checkpoint = cli.Add("--checkpoint", Path.Combine("tests", "fixtures", "pretrained", "torchvision_vit.pt"), "torchvision ViT state dict (.pt/.pth/.safetensors)");
+var heads = cli.Optional<long?>("--num-heads", "attention heads [default: width / 64; the fixture has 2]", "N");
+var steps = cli.Add("--steps", 600, "fine-tuning steps");
+var testImages = cli.Add("--test", 10_000, "test images evaluated");
+ParseResult parsed = cli.Parse(args);
+try { return Run(Path.GetFullPath(parsed.GetValue(checkpoint)!), parsed.GetValue(heads), parsed.GetValue(steps), parsed.GetValue(testImages), Path.GetFullPath(cli.OutputPath(parsed))); }
+catch (Exception e) when (e is IOException or InvalidDataException)
 {
-    Description = "torchvision ViT state dict (.pt/.pth/.safetensors)",
-    DefaultValueFactory = _ => new FileInfo(Path.Combine("tests", "fixtures", "pretrained", "torchvision_vit.pt")),
-};
-var heads = new Option<long?>("--num-heads") { Description = "attention heads (default: width / 64; the fixture has 2)" };
-var steps = new Option<int>("--steps") { Description = "fine-tuning steps", DefaultValueFactory = _ => 600 };
-var testImages = new Option<int>("--test") { Description = "test images evaluated", DefaultValueFactory = _ => 10_000 };
-var output = new Option<DirectoryInfo>("--out") { Description = "output folder", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "lora-finetuning")) };
-var root = new RootCommand("LoRA fine-tuning of a torchvision ViT on Fashion-MNIST, saved as a PEFT adapter") { checkpoint, heads, steps, testImages, output };
-ParseResult parsed = root.Parse(args);
-if (parsed.Errors.Count > 0)
-{
-    Console.Error.WriteLine($"LoraFineTuning: {parsed.Errors[0].Message} (see --help)");
+    Console.Error.WriteLine($"lora-finetuning: {e.Message}");
     return 1;
 }
-root.SetAction(p =>
-{
-    try { return Run(p.GetValue(checkpoint)!.FullName, p.GetValue(heads), p.GetValue(steps), p.GetValue(testImages), p.GetValue(output)!.FullName); }
-    catch (Exception e) when (e is IOException or InvalidDataException)
-    {
-        Console.Error.WriteLine($"LoraFineTuning: {e.Message}");
-        return 1;
-    }
-});
-return parsed.Invoke();
 
 static int Run(string checkpointPath, long? numHeads, int steps, int testCount, string output)
 {
@@ -46,9 +34,9 @@ static int Run(string checkpointPath, long? numHeads, int steps, int testCount, 
         Console.Error.WriteLine($"LoraFineTuning: --steps and --test must be positive (got {steps} and {testCount})");
         return 1;
     }
-    Directory.CreateDirectory(output);
     manual_seed(0);
     using VisionTransformer vit = VisionTransformer.from_pretrained(checkpointPath, VitLayout.Torchvision, numHeads);
+    Directory.CreateDirectory(output);
     VisionTransformer.Config c = vit.config;
     if (c.num_classes != 10) throw new InvalidDataException($"{checkpointPath}: the classifier has {c.num_classes} outputs; Fashion-MNIST has 10");
     var config = new LoraConfig
@@ -117,6 +105,9 @@ static int Run(string checkpointPath, long? numHeads, int steps, int testCount, 
         Tensor images = Prepare(test.tensors[0].narrow(0, 0, 16)).contiguous();
         SafeTensors.save_file(new Dictionary<string, Tensor> { ["input"] = images, ["logits"] = model.call(images) }, Path.Combine(output, "roundtrip.safetensors"));
     }
+    // The fine-tuned model itself, adapters folded in, as a torch.save file in torchvision's names.
+    var merged = (VisionTransformer)model.merge_and_unload();
+    merged.save_pretrained(Path.Combine(output, "finetuned_torchvision.pt"), VitLayout.Torchvision);
     File.WriteAllText(Path.Combine(output, "summary.md"),
         $"| checkpoint | steps | test accuracy before | after |\n|---|---|---|---|\n| {Path.GetFileName(checkpointPath)} | {steps} | {before:P2} | {after:P2} |\n");
     Console.WriteLine($"PEFT adapter in {Path.GetFullPath(adapter)}; check it in PyTorch with:\n" +

@@ -2,10 +2,10 @@
 // with weight decay on tasks whose inputs lie in orthogonal subspaces, merged by adding their parameters, do well on
 // both tasks; two networks trained on the same task and merged the same way do not. The effect needs enough weight
 // decay, which also drives the stable rank ‖W‖F/‖W‖₂ of every weight matrix down. Writes curves (CSV, SVG) and a table.
-// Usage: ModelMerging [--preset tiny|quick|paper] [--out DIR]
 using System.Globalization;
 using LowRankBias.Merging;
 using LowRankBias.Plotting;
+using LowRankBias.Samples;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
@@ -14,7 +14,10 @@ using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
 
-string presetName = Option("--preset") ?? "quick";
+var cli = new ProgramCommand("model-merging", "Model merging by summation (Kuzborskij & Abbasi-Yadkori, figure 3): ReLU networks trained with weight decay on orthogonal tasks, merged by adding their parameters.");
+var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (widths 256-64, 3,000 steps), paper (widths 1000-100, 100,000 steps)", "tiny", "quick", "paper");
+var parsed = cli.Parse(args);
+string presetName = parsed.GetValue(presetOption)!;
 var p = presetName switch
 {
     "tiny" => (samples: 64, hidden: new long[] { 32, 16 }, steps: 40, every: 20, lr: 1.0, decays: new[] { 1e-4, 1e-2 }, decay: 1e-2),
@@ -22,8 +25,7 @@ var p = presetName switch
     "paper" => (samples: 1000, hidden: new long[] { 1000, 100 }, steps: 100_000, every: 1000, lr: 1.0, decays: new[] { 0.0, 1e-5, 1e-4, 1e-3, 1e-2 }, decay: 1e-4),
     _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
 };
-string output = Option("--out") ?? Path.Combine("out", "model-merging", presetName);
-Directory.CreateDirectory(output);
+string output = cli.Output(parsed, presetName);
 const int Dim = 100;
 using var tasks = new OrthogonalTasks(tasks: 2, samples: p.samples, dim: Dim, seed: 1);
 TensorDataset taskA = tasks.Datasets[0], taskB = tasks.Datasets[1];
@@ -74,10 +76,10 @@ foreach (string setting in new[] { "different tasks", "same task" })
 File.WriteAllLines(Path.Combine(output, "merging.csv"), rows);
 Plot("merging-loss.svg", $"Training loss, weight decay {p.decay:G2}", "logistic loss", log: true, name => !name.StartsWith("stable", StringComparison.Ordinal));
 Plot("stable-rank.svg", $"Mean stable rank ‖W‖F/‖W‖₂ of the weight matrices, weight decay {p.decay:G2}", "stable rank", log: false, name => name.StartsWith("stable", StringComparison.Ordinal));
-var sweep = new SvgLineChart { Title = "Merged network after training vs weight decay (mean loss on both tasks)", XLabel = "weight decay λ (0 plotted at the left end)", YLabel = "logistic loss", LogY = true };
+var sweep = new LineChart { Title = "Merged network after training vs weight decay (mean loss on both tasks)", XLabel = "weight decay λ (0 plotted at the left end)", YLabel = "logistic loss", LogY = true };
 double Position(double decay) => decay > 0 ? Math.Log10(decay) : Math.Log10(p.decays.Where(d => d > 0).Min()) - 1;
-File.WriteAllText(Path.Combine(output, "weight-decay-sweep.svg"), sweep.Render(finals.GroupBy(f => f.setting)
-    .Select(g => new ChartSeries($"merged, {g.Key}", g.Select(f => (Position(f.decay), (f.mergedA + f.mergedB) / 2)).ToArray())).ToArray()));
+sweep.Save(Path.Combine(output, "weight-decay-sweep.svg"), finals.GroupBy(f => f.setting)
+    .Select(g => new ChartSeries($"merged, {g.Key}", g.Select(f => (Position(f.decay), (f.mergedA + f.mergedB) / 2)).ToArray())).ToArray());
 
 var summary = new SummaryTable("weight decay", "setting", "A on its task", "B on its task", "merged on A's task", "merged on B's task");
 foreach (var f in finals) summary.AddRow(f.decay.ToString("G2", CultureInfo.InvariantCulture), f.setting, F(f.a), F(f.b), F(f.mergedA), F(f.mergedB));
@@ -120,13 +122,7 @@ static double MeanStableRank(Module model) =>
 void Add(string name, double step, double value) => (curves.TryGetValue(name, out var list) ? list : curves[name] = []).Add((step, value));
 
 void Plot(string file, string title, string yLabel, bool log, Func<string, bool> include) =>
-    File.WriteAllText(Path.Combine(output, file), new SvgLineChart { Title = title, XLabel = "gradient-descent step", YLabel = yLabel, LogY = log }
-        .Render(curves.Where(c => include(c.Key)).Select(c => new ChartSeries(c.Key, c.Value)).ToArray()));
+    new LineChart { Title = title, XLabel = "gradient-descent step", YLabel = yLabel, LogY = log }
+        .Save(Path.Combine(output, file), curves.Where(c => include(c.Key)).Select(c => new ChartSeries(c.Key, c.Value)).ToArray());
 
 static string F(double x) => x.ToString("F4", CultureInfo.InvariantCulture);
-
-string? Option(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}

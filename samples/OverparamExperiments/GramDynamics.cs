@@ -38,10 +38,10 @@ internal static class GramDynamics
                     normalised[9].ToString("G3", CultureInfo.InvariantCulture), normalised[49].ToString("G3", CultureInfo.InvariantCulture));
             }
             CnnComparison.Train(p, config, train, probeSet, seed: 0, Probe, probeEvery: Math.Max(1, steps / 4));
-            File.WriteAllText(Path.Combine(outDir, $"gram_spectrum_{(config.Depth == 1 ? "original" : "overparam")}.svg"), new SvgLineChart
+            new LineChart
             {
                 Title = $"Gram matrix of the penultimate features, {config.Name}", XLabel = "index i", YLabel = "σᵢ / σ₁", LogY = true,
-            }.Render(series));
+            }.Save(Path.Combine(outDir, $"gram_spectrum_{(config.Depth == 1 ? "original" : "overparam")}.svg"), series);
         }
         File.WriteAllLines(Path.Combine(outDir, "gram_spectrum.csv"), rows);
         summary.Write(Path.Combine(outDir, "gram_spectrum.md"));

@@ -38,7 +38,7 @@ internal static class LeastSquares
                 }
         File.WriteAllLines(Path.Combine(outDir, "least_squares.csv"), rows);
 
-        var chart = new SvgLineChart
+        var chart = new LineChart
         {
             Title = $"Least squares {p.Dimension}×{p.Dimension}, {p.Samples} samples, {p.Steps} GD steps",
             XLabel = "rank of target W*",
@@ -47,7 +47,7 @@ internal static class LeastSquares
         };
         var series = p.Depths.Select(d => new ChartSeries($"depth {d}",
             p.Ranks.Select(r => ((double)r, Math.Max(best[(d, r)].Average(), 1e-12))).ToList())).ToList();
-        File.WriteAllText(Path.Combine(outDir, "least_squares.svg"), chart.Render(series));
+        chart.Save(Path.Combine(outDir, "least_squares.svg"), series);
     }
 
     private static (double loss, double lr, double entropy) Train(Preset p, int depth, double lr, TensorDataset data, int seed)

@@ -35,14 +35,14 @@ internal static class RandomRank
         double lo = samples.Values.Min(s => s.Min()), hi = samples.Values.Max(s => s.Max());
         foreach (bool relu in new[] { false, true })
         {
-            var chart = new SvgLineChart
+            var chart = new LineChart
             {
                 Title = $"{(relu ? "ReLU" : "Linear")} networks: ρ of the Gram matrix ({p.RandomSamples} draws, width {p.RandomWidth}, {p.RandomInputs} inputs)",
                 XLabel = "effective rank ρ (entropy, nats)",
                 YLabel = "density",
             };
             var series = Enumerable.Range(1, p.RandomMaxDepth).Select(d => new ChartSeries($"depth {d}", Density(samples[(relu, d)], lo, hi))).ToList();
-            File.WriteAllText(Path.Combine(outDir, $"random_rank_{(relu ? "relu" : "linear")}.svg"), chart.Render(series));
+            chart.Save(Path.Combine(outDir, $"random_rank_{(relu ? "relu" : "linear")}.svg"), series);
         }
     }
 

@@ -70,14 +70,12 @@ internal static class Memorisation
                 F3(rank[0].Item2), F3(rank[^1].Item2), F3(rank.Min(r => r.Item2)));
         }
         File.WriteAllLines(Path.Combine(output, "memorisation.csv"), rows);
-        File.WriteAllText(Path.Combine(output, "memorisation-rank.svg"), new SvgLineChart
+        new LineChart
         {
             Title = $"Mean exp(H)/R while memorising {images:N0} images (to 100% train accuracy)", XLabel = "step", YLabel = "exp(H)/R",
-        }.Render(ranks));
-        File.WriteAllText(Path.Combine(output, "memorisation-accuracy.svg"), new SvgLineChart
-        {
-            Title = $"Training accuracy on {images:N0} images", XLabel = "step", YLabel = "train accuracy",
-        }.Render(accuracies));
+        }.Save(Path.Combine(output, "memorisation-rank.svg"), ranks);
+        new LineChart { Title = $"Training accuracy on {images:N0} images", XLabel = "step", YLabel = "train accuracy" }
+            .Save(Path.Combine(output, "memorisation-accuracy.svg"), accuracies);
         summary.Write(Path.Combine(output, "memorisation.md"));
         Console.WriteLine($"wrote memorisation.csv, memorisation.md, memorisation-rank.svg, memorisation-accuracy.svg to {Path.GetFullPath(output)}");
     }

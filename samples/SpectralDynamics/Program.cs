@@ -1,11 +1,11 @@
 // The spectral dynamics of training (Yunis et al., figures 3, 4, 6 and 8) on a 4-layer ReLU MLP and Fashion-MNIST:
 // every weight matrix's effective rank over time (a heatmap), how much of the function lives in the top vs the bottom
 // half of each matrix's spectrum (pruned without retraining, at every record; every layer but the classifier, as the
-// paper), how weight decay drives the rank down ("dynamics"), and how memorising random labels keeps it high
+// paper), how weight decay drives the rank down ("dynamics"), and how memorising random labels changes the rank
 // ("memorisation", Memorisation.cs). A SpectralMonitor records every matrix during each run.
-// Usage: SpectralDynamics [dynamics|memorisation|all] [--preset tiny|quick|paper] [--decays 0,0.01] [--out DIR]
 using System.Globalization;
 using LowRankBias.Plotting;
+using LowRankBias.Samples;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
@@ -14,9 +14,13 @@ using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
 
-string experiment = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal) && Array.IndexOf(args, a) is var i && (i == 0 || !args[i - 1].StartsWith("--", StringComparison.Ordinal))) ?? "all";
-if (experiment is not ("dynamics" or "memorisation" or "all")) throw new ArgumentException($"unknown experiment '{experiment}': use dynamics, memorisation or all");
-string presetName = Option("--preset") ?? "quick";
+var cli = new ProgramCommand("spectral-dynamics", "The spectral dynamics of training (Yunis et al., figures 3, 4, 6, 8): a 4-layer ReLU MLP on Fashion-MNIST, its effective ranks, SVD pruning, weight decay and random labels.");
+var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (10,000 images, width 512, 4,000 steps), paper (60,000 images, width 1024, 60,000 steps)", "tiny", "quick", "paper");
+var experimentArgument = cli.Positional("experiment", "all", "which experiment", "dynamics", "memorisation", "all");
+var decaysOption = cli.Optional<string>("--decays", "comma-separated weight decays of the dynamics runs (default: the preset's)", "LIST");
+var parsed = cli.Parse(args);
+string experiment = parsed.GetValue(experimentArgument)!;
+string presetName = parsed.GetValue(presetOption)!;
 var p = presetName switch
 {
     "tiny" => (train: 512, test: 512, width: 64L, steps: 20, every: 10, decays: new[] { 0.0, 1e-2 }, memorise: (images: 256, steps: 40, every: 10)),
@@ -24,9 +28,8 @@ var p = presetName switch
     "paper" => (train: 60_000, test: 10_000, width: 1024L, steps: 60_000, every: 1_000, decays: new[] { 0.0, 1e-4, 1e-3, 1e-2, 1e-1 }, memorise: (images: 5_000, steps: 100_000, every: 200)),
     _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
 };
-if (Option("--decays") is { } decayList) p.decays = decayList.Split(',').Select(d => double.Parse(d, CultureInfo.InvariantCulture)).ToArray();
-string output = Option("--out") ?? Path.Combine("out", "spectral-dynamics", presetName);
-Directory.CreateDirectory(output);
+if (parsed.GetValue(decaysOption) is { } decayList) p.decays = decayList.Split(',').Select(d => double.Parse(d, CultureInfo.InvariantCulture)).ToArray();
+string output = cli.Output(parsed, presetName);
 if (experiment is "memorisation" or "all") Memorisation.Run(p.memorise.images, p.width, p.memorise.steps, p.memorise.every, output);
 if (experiment is "memorisation") return;
 const int Batch = 128;
@@ -95,14 +98,14 @@ foreach (var run in runs)
 }
 
 File.WriteAllLines(Path.Combine(output, "spectral-dynamics.csv"), rows);
-File.WriteAllText(Path.Combine(output, "effective-rank.svg"), new SvgLineChart
+new LineChart
 {
     Title = "Mean normalised effective rank exp(H)/R of the 4 weight matrices", XLabel = "step", YLabel = "exp(H)/R",
-}.Render(meanRank));
-File.WriteAllText(Path.Combine(output, "pruning.svg"), new SvgLineChart
+}.Save(Path.Combine(output, "effective-rank.svg"), meanRank);
+new LineChart
 {
     Title = "Test accuracy with half of the spectrum removed from every weight matrix but the classifier's (no weight decay)", XLabel = "step", YLabel = "test accuracy",
-}.Render(pruning));
+}.Save(Path.Combine(output, "pruning.svg"), pruning);
 summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote spectral-dynamics.csv, summary.md, effective-rank.svg, pruning.svg and per run the monitor's records and figures to {Path.GetFullPath(output)}");
 
@@ -121,9 +124,3 @@ static double Accuracy(Module model, TensorDataset data)
 }
 
 static string F(double x) => x.ToString("P1", CultureInfo.InvariantCulture);
-
-string? Option(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-}

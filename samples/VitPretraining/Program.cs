@@ -2,24 +2,34 @@
 // low-rank LoRA, LoRA + merge, multi-head LoRA and LTE on the same data, through one loop. LTE may see up to 2× the
 // cumulative samples (as the paper allows). Curves against cumulative samples and against samples per device, the
 // LTE heads' similarity, a summary table, and with --grid the Table 1 grid over heads × rank × merge period.
-// Usage: VitPretraining [--preset tiny|small|quick|long|paper] [--methods full,lora,lora-merge,mhlora,lte] [--grid] [--freeze-extras]
-//                       (methods lora-nf4 and lte-nf4, run only when named, keep the adapted base weights in NF4)
-//                       [--with EARLIER/curves.csv]   (plots and tabulates an earlier run's methods with this run's)
-//                       [--data fashion-mnist|cifar10|cifar100] [--data-dir DIR] [--out DIR]
+// Methods lora-nf4 and lte-nf4, run only when named, keep the adapted base weights in NF4.
 using System.Globalization;
 using LowRankBias.Lte;
+using LowRankBias.Plotting;
+using LowRankBias.Samples;
+using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using VitPretraining;
 using static LowRankBias.Torch.torch;
 
-Preset preset = Preset.Parse(Option("--preset") ?? "quick") with { FreezeExtras = args.Contains("--freeze-extras") };
-string[] methods = (Option("--methods") ?? string.Join(",", Method.All)).Split(',', StringSplitOptions.RemoveEmptyEntries);
-string data = Option("--data") ?? "fashion-mnist";
-string output = Option("--out") ?? Path.Combine("out", "vit-pretraining", preset.Name);
-Directory.CreateDirectory(output);
+var cli = new ProgramCommand("vit-pretraining", "ViT pre-training from scratch (LTE paper figures 1 and 4, Table 1): full rank, LoRA, LoRA + merge, multi-head LoRA and LTE on the same data.");
+var presetOption = cli.Choice("--preset", "quick", "budget: main (the main job, minutes), tiny (seconds, for CI), small, quick (about 30 min on 2 cores), long (about 90 min), paper (ViT-S, for a GPU)", "main", "tiny", "small", "quick", "long", "paper");
+var methodsOption = cli.Choices("--methods", Method.All, "methods to train, comma-separated (lora-nf4 and lte-nf4 keep the adapted base weights in NF4; run only when named)", [.. Method.All, .. Method.Quantized]);
+var gridOption = cli.Flag("--grid", "also the Table 1 grid over heads x rank x merge period");
+var freezeOption = cli.Flag("--freeze-extras", "keep the patch projection, tokens and LayerNorm affine parameters at their initial values");
+var withOption = cli.Optional<string>("--with", "an earlier run's curves.csv, whose methods are plotted and tabulated with this run's", "CSV");
+var spectraOption = cli.Flag("--spectra", "record every weight matrix's spectrum at each evaluation (SpectralMonitor; <out>/<method>/spectral.jsonl and figures)");
+var dataOption = cli.Choice("--data", "fashion-mnist", "data set", "fashion-mnist", "cifar10", "cifar100");
+var dataDirOption = cli.Optional<string>("--data-dir", "folder of the data set's files (CIFAR: the binary-format files)", "DIR");
+var parsed = cli.Parse(args);
+Preset preset = Preset.Parse(parsed.GetValue(presetOption)!) with { FreezeExtras = parsed.GetValue(freezeOption) };
+string[] methods = parsed.GetValue(methodsOption)!;
+string data = parsed.GetValue(dataOption)!;
+bool grid = parsed.GetValue(gridOption);
+string output = cli.Output(parsed, preset.Name);
 
-(TensorDataset train, TensorDataset test, int classes) = Load(data, Option("--data-dir"));
+(TensorDataset train, TensorDataset test, int classes) = Load(data, parsed.GetValue(dataDirOption));
 using (train)
 using (test)
 {
@@ -29,20 +39,34 @@ using (test)
                       $"patch {model.patch_size}; batch {preset.Batch}; {get_num_threads()} threads; output {Path.GetFullPath(output)}");
 
     // An earlier run's methods join the report, unless this run trains them again.
-    var points = new List<Point>(Option("--with") is { } earlier ? Report.Read(earlier).Where(p => !methods.Contains(p.Method)) : []);
-    foreach (string name in methods)
+    var points = new List<Point>(parsed.GetValue(withOption) is { } earlier ? Report.Read(earlier).Where(p => !methods.Contains(p.Method)) : []);
+    var finals = new Dictionary<string, FinalWeights>();
+    long Steps(string name) => (long)(name == "lte" ? preset.Samples * preset.LteSampleFactor : preset.Samples) / preset.Batch;
+    var progress = new StepProgress("training " + string.Join(", ", methods), methods.Sum(Steps));
+    progress.Run(() =>
     {
-        long samples = name == "lte" ? (long)(preset.Samples * preset.LteSampleFactor) : preset.Samples;
-        long steps = samples / preset.Batch;
-        manual_seed(0);
-        using Method method = Method.Create(name, model, preset, steps);
-        Console.WriteLine($"{name}: {steps} steps of {preset.Batch} samples");
-        points.AddRange(Run.Train(method, train, test, preset.Batch, steps, preset.Evaluations, Print));
-    }
+        foreach (string name in methods)
+        {
+            long steps = Steps(name);
+            manual_seed(0);
+            using Method method = Method.Create(name, model, preset, steps);
+            progress.Note($"{name}: {steps} steps of {preset.Batch} samples, {Report.TrainedParameters(method):N0} parameters trained");
+            using SpectralMonitor? monitor = parsed.GetValue(spectraOption) ? new SpectralMonitor(method.Evaluated, Path.Combine(output, name)) : null;
+            monitor?.Record(0);
+            points.AddRange(Run.Train(method, train, test, preset.Batch, steps, preset.Evaluations, p =>
+            {
+                progress.Note(Describe(p));
+                monitor?.Record(p.Step);
+            }, progress.Step));
+            if (monitor is not null) SpectralPlots.WriteAll(monitor.Records, Path.Combine(output, name));
+            finals[name] = FinalWeights.Of(method);
+        }
+    });
     Report.Curves(points, output, $"ViT on {data}");
-    Report.Summary(points, output);
+    Report.Summary(points, output, finals);
+    Report.Markdown(points, output, finals, $"ViT-{model.hidden_dim} ({model.num_layers} layers) on {data}: {string.Join(", ", methods)}", parsed.GetValue(spectraOption));
 
-    if (args.Contains("--grid"))
+    if (grid)
     {
         var cells = new List<(int, int, int, double)>();
         long steps = preset.GridSamples / preset.Batch;
@@ -60,11 +84,13 @@ using (test)
         Report.Grid(cells, output);
     }
 }
-Console.WriteLine($"wrote curves.csv, summary.md, *.svg{(args.Contains("--grid") ? ", grid.csv" : "")} to {Path.GetFullPath(output)}");
+Console.WriteLine($"wrote curves.csv, summary.md, *.svg{(grid ? ", grid.csv" : "")} to {Path.GetFullPath(output)}");
 
-static void Print(Point p) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+static void Print(Point p) => Console.WriteLine(Describe(p));
+
+static string Describe(Point p) => string.Create(CultureInfo.InvariantCulture,
     $"  {p.Method,-10} step {p.Step,6}  samples {p.Samples,9:N0}  train loss {p.TrainLoss:F4}  test loss {p.TestLoss:F4}  test acc {100 * p.TestAccuracy:F2}%" +
-    $"{(p.HeadCosineSimilarity is { } s ? $"  head cos {s:F3}" : "")}  {p.Seconds:F0}s"));
+    $"{(p.HeadCosineSimilarity is { } s ? $"  head cos {s:F3}" : "")}  {p.Seconds:F0}s");
 
 (TensorDataset train, TensorDataset test, int classes) Load(string name, string? folder)
 {
@@ -85,10 +111,4 @@ static TensorDataset Subset(TensorDataset all, int? n)
 {
     if (n is not { } count || count >= all.Count) return all;
     using (all) return all.Take(count);
-}
-
-string? Option(string name)
-{
-    int i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
 using LowRankBias.Plotting;
+using LowRankBias.Spectral;
+using LowRankBias.Torch;
 using Spectre.Console;
 
 namespace VitPretraining;
@@ -20,19 +22,19 @@ internal static class Report
         }
         var byMethod = points.GroupBy(p => p.Method).ToArray();
         ChartSeries Series(IGrouping<string, Point> g, Func<Point, double> x, Func<Point, double> y) => new(g.Key, g.Select(p => (x(p), y(p))).ToArray());
-        void Plot(string file, SvgLineChart chart, Func<Point, double> x, Func<Point, double> y, IEnumerable<IGrouping<string, Point>> groups) =>
-            File.WriteAllText(Path.Combine(output, file), chart.Render(groups.Select(g => Series(g, x, y)).ToArray()));
+        void Plot(string file, LineChart chart, Func<Point, double> x, Func<Point, double> y, IEnumerable<IGrouping<string, Point>> groups) =>
+            chart.Save(Path.Combine(output, file), groups.Select(g => Series(g, x, y)).ToArray());
 
-        Plot("accuracy-vs-samples.svg", new SvgLineChart { Title = $"{title}: test accuracy", XLabel = "cumulative training samples", YLabel = "test accuracy (%)" },
+        Plot("accuracy-vs-samples.svg", new LineChart { Title = $"{title}: test accuracy", XLabel = "cumulative training samples", YLabel = "test accuracy (%)" },
             p => p.Samples, p => 100 * p.TestAccuracy, byMethod);
-        Plot("accuracy-vs-samples-per-device.svg", new SvgLineChart { Title = $"{title}: test accuracy", XLabel = "training samples per device", YLabel = "test accuracy (%)" },
+        Plot("accuracy-vs-samples-per-device.svg", new LineChart { Title = $"{title}: test accuracy", XLabel = "training samples per device", YLabel = "test accuracy (%)" },
             p => p.SamplesPerDevice, p => 100 * p.TestAccuracy, byMethod);
-        Plot("train-loss.svg", new SvgLineChart { Title = $"{title}: training loss", XLabel = "cumulative training samples", YLabel = "cross-entropy", LogY = true },
+        Plot("train-loss.svg", new LineChart { Title = $"{title}: training loss", XLabel = "cumulative training samples", YLabel = "cross-entropy", LogY = true },
             p => p.Samples, p => p.TrainLoss, byMethod);
         var lte = byMethod.Select(g => g.Where(p => p.HeadCosineSimilarity is not null)).Where(g => g.Any())
             .Select(g => g.GroupBy(p => p.Method).Single()).ToArray();
         if (lte.Length > 0)
-            Plot("head-similarity.svg", new SvgLineChart { Title = $"{title}: LTE heads' mean pairwise cosine similarity of BₙAₙ", XLabel = "cumulative training samples", YLabel = "cosine similarity" },
+            Plot("head-similarity.svg", new LineChart { Title = $"{title}: LTE heads' mean pairwise cosine similarity of BₙAₙ", XLabel = "cumulative training samples", YLabel = "cosine similarity" },
                 p => p.Samples, p => p.HeadCosineSimilarity!.Value, lte);
     }
 
@@ -49,25 +51,50 @@ internal static class Report
         }
     }
 
-    public static void Summary(IReadOnlyList<Point> points, string output)
+    public static void Summary(IReadOnlyList<Point> points, string output, IReadOnlyDictionary<string, FinalWeights> finals) =>
+        Table(points, finals).Write(Path.Combine(output, "summary.md"));
+
+    /// <summary>The comparison table: accuracy, samples, wall time, and where this run trained the method, what it trained and the final weights' rank.</summary>
+    private static SummaryTable Table(IReadOnlyList<Point> points, IReadOnlyDictionary<string, FinalWeights> finals)
     {
-        var table = new Table().AddColumns("method", "samples", "samples/device", "final test acc.", "best test acc.", "train loss", "time (s)");
-        var lines = new List<string> { "| method | samples | samples/device | final test acc. | best test acc. | train loss | time (s) |", "|---|---:|---:|---:|---:|---:|---:|" };
+        var table = new SummaryTable("method", "samples", "samples/device", "final test acc.", "best test acc.", "train loss", "wall time (s)",
+            "parameters trained", "mean effective rank exp(H)", "mean exp(H)/R");
         foreach (IGrouping<string, Point> g in points.GroupBy(p => p.Method))
         {
             Point last = g.Last();
-            string[] cells =
-            [
-                g.Key, last.Samples.ToString("N0", Invariant), last.SamplesPerDevice.ToString("N0", Invariant),
+            FinalWeights? f = finals.GetValueOrDefault(g.Key);
+            table.AddRow(g.Key, last.Samples.ToString("N0", Invariant), last.SamplesPerDevice.ToString("N0", Invariant),
                 (100 * last.TestAccuracy).ToString("F2", Invariant) + " %", (100 * g.Max(p => p.TestAccuracy)).ToString("F2", Invariant) + " %",
                 last.TrainLoss.ToString("F3", Invariant), last.Seconds.ToString("F0", Invariant),
-            ];
-            table.AddRow(cells);
-            lines.Add("| " + string.Join(" | ", cells) + " |");
+                f?.TrainedParameters.ToString("N0", Invariant) ?? "—", f?.MeanEffectiveRank.ToString("F1", Invariant) ?? "—",
+                f?.MeanNormalizedEffectiveRank.ToString("F3", Invariant) ?? "—");
         }
-        AnsiConsole.Write(table);
-        File.WriteAllLines(Path.Combine(output, "summary.md"), lines);
+        return table;
     }
+
+    /// <summary>report.md: what ran, the comparison table and the figures (PNG).</summary>
+    public static void Markdown(IReadOnlyList<Point> points, string output, IReadOnlyDictionary<string, FinalWeights> finals, string title, bool spectra)
+    {
+        var md = new List<string>
+        {
+            $"# {title}", "",
+            "Every method starts from the same initial weights and sees the same batches (LTE: N heads, each on its own share of every " +
+            "batch, merged into the weights every T steps). Parameters trained: the tensors the optimizer updates (LTE: all N heads). " +
+            "Effective rank: exp of the entropy of the normalised singular values, averaged over the model's weight matrices as evaluated " +
+            "(LoRA: W + s·BA; LTE: the merged weights), and divided by the matrix's smaller side (exp(H)/R).", "",
+            Table(points, finals).ToMarkdown(), "",
+            "![test accuracy](accuracy-vs-samples.png)", "![training loss](train-loss.png)",
+        };
+        if (File.Exists(Path.Combine(output, "head-similarity.png"))) md.Add("![LTE heads' similarity](head-similarity.png)");
+        if (spectra)
+            foreach (string method in finals.Keys)
+                md.AddRange(["", $"## {method}: spectra of the weights during training", "",
+                    $"![{method} effective rank]({method}/effective-rank.png) ![{method} singular values]({method}/singular-values.png)"]);
+        File.WriteAllLines(Path.Combine(output, "report.md"), md);
+    }
+
+    /// <summary>Elements of the tensors the optimizer updates.</summary>
+    public static long TrainedParameters(Method method) => method.Evaluated.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 
     public static void Grid(IReadOnlyList<(int heads, int rank, int mergeEvery, double accuracy)> cells, string output)
     {
@@ -77,5 +104,17 @@ internal static class Report
         var table = new Table().AddColumns("heads", "rank", "merge every", "test acc.");
         foreach (var c in cells) table.AddRow($"{c.heads}", $"{c.rank}", $"{c.mergeEvery}", (100 * c.accuracy).ToString("F2", Invariant) + " %");
         AnsiConsole.Write(table);
+    }
+}
+
+/// <summary>What a method ended with: how much it trained and how low-rank its weights became.</summary>
+internal sealed record FinalWeights(long TrainedParameters, double MeanEffectiveRank, double MeanNormalizedEffectiveRank)
+{
+    public static FinalWeights Of(Method method)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        IReadOnlyList<MatrixSpectrum> spectra = SpectralMetrics.Analyze(SpectralMonitor.Weights(method.Evaluated));
+        return new(Report.TrainedParameters(method), spectra.Average(s => s.EffectiveRank), spectra.Average(s => s.NormalizedEffectiveRank));
     }
 }

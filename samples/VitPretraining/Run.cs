@@ -14,7 +14,7 @@ internal sealed record Point(string Method, long Step, long Samples, long Sample
 internal static class Run
 {
     public static IReadOnlyList<Point> Train(Method method, TensorDataset train, TensorDataset test, int batch, long steps, int evaluations,
-        Action<Point> report)
+        Action<Point> report, Action? stepped = null)
     {
         var loader = new DataLoader(train, batch_size: batch, shuffle: true, drop_last: true, seed: 0);
         var points = new List<Point>();
@@ -32,6 +32,7 @@ internal static class Run
                 lossSum += method.Step(b[0], b[1]);
                 lossCount++;
             }
+            stepped?.Invoke();
             if (!evaluateAt.Contains(step)) continue;
             (double testLoss, double accuracy) = Evaluate(method, test);
             // Right after a merge every Bₙ is zero and the heads' similarity undefined (NaN): left out.

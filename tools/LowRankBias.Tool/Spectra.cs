@@ -84,10 +84,10 @@ internal static class Spectra
     private static void Plot(List<LayerSpectrum> rows, string output)
     {
         ChartSeries Series(string label, Func<LayerSpectrum, double> y) => new(label, rows.Select(r => ((double)r.Index, y(r))).ToList());
-        File.WriteAllText(Path.Combine(output, "ranks.svg"), new SvgLineChart { Title = "Rank of each weight matrix", XLabel = "layer (file order)", YLabel = "rank" }
-            .Render([Series("stable rank ‖W‖F²/‖W‖₂²", r => r.StableRank), Series("effective rank exp(H)", r => r.EffectiveRank)]));
+        new LineChart { Title = "Rank of each weight matrix", XLabel = "layer (file order)", YLabel = "rank", LogX = false }
+            .Save(Path.Combine(output, "ranks.svg"), [Series("stable rank ‖W‖F²/‖W‖₂²", r => r.StableRank), Series("effective rank exp(H)", r => r.EffectiveRank)]);
         if (rows.Any(r => double.IsFinite(r.Alpha)))
-            File.WriteAllText(Path.Combine(output, "alpha.svg"), new SvgLineChart { Title = "Power-law exponent α of each layer's ESD", XLabel = "layer (file order)", YLabel = "α" }
-                .Render([Series("α", r => r.Alpha)]));
+            new LineChart { Title = "Power-law exponent α of each layer's ESD", XLabel = "layer (file order)", YLabel = "α", LogX = false }
+                .Save(Path.Combine(output, "alpha.svg"), [Series("α", r => r.Alpha)]);
     }
 }

@@ -3,10 +3,8 @@ namespace LowRankBias.Torch.Training;
 /// <summary>How a <see cref="Trainer"/> shows progress.</summary>
 public enum ProgressMode
 {
-    /// <summary>A live progress bar on an interactive terminal, plain lines when the output is redirected (CI logs).</summary>
+    /// <summary>The <see cref="TrainerOptions.Display"/> a program supplies (e.g. a live progress bar), else plain lines.</summary>
     Auto,
-    /// <summary>A live Spectre.Console progress bar with loss, accuracy and throughput.</summary>
-    Live,
     /// <summary>One plain line per logged record.</summary>
     Lines,
     /// <summary>Nothing.</summary>

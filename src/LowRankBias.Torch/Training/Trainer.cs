@@ -106,14 +106,14 @@ public sealed partial class Trainer : IDisposable
         string? resumedFrom = checkpoints?.Latest();
         if (resumedFrom is not null) Resume(resumedFrom, train, test);
         _metrics = output is null ? null : resumedFrom is null ? MetricsWriter.Create(output) : MetricsWriter.Resume(output, Step);
-        _progress = TrainingProgress.Create(Options.Progress, TotalSteps(train));
+        _progress = TrainingProgress.Create(Options.Progress, Options.Display);
         _stopRequested = false;
         EvaluationResult? evaluation = null;
         Model.train();
         _clock.Restart();
         try
         {
-            _progress.Run(() =>
+            _progress.Run(TotalSteps(train), () =>
             {
                 if (resumedFrom is not null) _progress.Note($"resumed from {resumedFrom} at step {Step}");
                 evaluation = RunSteps(train, test, checkpoints);

@@ -54,6 +54,9 @@ public sealed record TrainerOptions
     /// <summary>How progress is shown.</summary>
     public ProgressMode Progress { get; init; } = ProgressMode.Auto;
 
+    /// <summary>The display used under <see cref="ProgressMode.Auto"/> (null: plain lines).</summary>
+    public TrainingProgress? Display { get; init; }
+
     /// <summary>Early stop: training ends after the step at which this returns true for a written record, e.g.
     /// <c>r =&gt; r.Split == "test" &amp;&amp; r.Accuracy &gt;= 0.9</c>.</summary>
     public Func<MetricsRecord, bool>? StopWhen { get; init; }

@@ -15,7 +15,7 @@ namespace LowRankBias.Spectral;
 /// rank, norms and top singular values (one batched <c>svdvals</c> per group of equal shapes), plus the alignment of
 /// consecutive layers and each layer's agreement with the previous record (Yunis et al. eq. 3–5). Each record is
 /// appended to <c>spectral.jsonl</c> and <c>spectral.csv</c> and flushed, so a run that dies keeps what it recorded;
-/// <see cref="Plotting.SpectralPlots"/> draws the figures from them.
+/// the samples' <c>SpectralPlots</c> draws the figures from them.
 /// </summary>
 public sealed class SpectralMonitor : IDisposable
 {

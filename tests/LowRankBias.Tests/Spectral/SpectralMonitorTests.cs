@@ -109,7 +109,7 @@ public sealed class SpectralMonitorTests
     }
 
     [Fact]
-    public void PlotsAreWellFormedSvgWithACellPerLayerAndRecord()
+    public void PlotsArePngAndWellFormedSvgNamingEveryLayer()
     {
         using var dir = new TempDirectory();
         using var model = new Chain();
@@ -117,13 +117,12 @@ public sealed class SpectralMonitorTests
         for (int step = 0; step < 4; step++) monitor.Step(step);
         IReadOnlyList<string> files = SpectralPlots.WriteAll(monitor.Records, Path.Combine(dir.Path, "plots"), "fc2");
 
-        Assert.Equal(["effective-rank.svg", "singular-values.svg", "alignment.svg", "agreement.svg"], files.Select(Path.GetFileName));
-        XNamespace svg = "http://www.w3.org/2000/svg";
-        int Cells(string file) => XDocument.Load(file).Descendants(svg + "rect").Count(r => (string?)r.Attribute("class") == "cell");
-        Assert.Equal(3 * 4, Cells(files[0]));
-        Assert.Equal(2 * 4, Cells(files[2]));
-        Assert.Equal(3 * 4, Cells(files[3])); // agreement is missing (grey) at the first record, but its cells are drawn
-        Assert.Equal(8, XDocument.Load(files[1]).Descendants(svg + "polyline").Count()); // σ1 … σ8 of the 8×8 fc2
+        string[] names = ["effective-rank", "singular-values", "alignment", "agreement"];
+        Assert.Equal(names.SelectMany(n => new[] { n + ".png", n + ".svg" }), files.Select(Path.GetFileName));
+        Assert.All(files.Where(f => f.EndsWith(".png", StringComparison.Ordinal)), f => Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(f)[..4]));
+        string Text(string file) => string.Concat(XDocument.Load(file).Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value.Trim() + "\n"));
+        Assert.All(["fc1", "fc2", "head"], layer => Assert.Contains(layer + "\n", Text(files[1]))); // the heatmap's rows, one per layer
+        Assert.All(Enumerable.Range(1, 8), i => Assert.Contains($"σ{i}\n", Text(files[3]))); // σ1 … σ8 of the 8×8 fc2 in the legend
     }
 
     /// <summary>embed (7 tokens → 5) → fc (5 → 4), float64.</summary>
@@ -155,11 +154,11 @@ public sealed class SpectralMonitorTests
         Assert.Equal(direct.Diagonal, monitor.Records[0].Alignment[0].Diagonal, (a, b) => Math.Abs(a - b) < 1e-12);
         Assert.Equal(4, monitor.Records[0].Alignment[0].Diagonal.Length);
 
-        // One cell per diagonal entry and record.
-        XNamespace svg = "http://www.w3.org/2000/svg";
-        XDocument heatmap = XDocument.Parse(SpectralPlots.AlignmentDiagonal(monitor.Records, "embed → fc"));
-        Assert.Equal(4 * 3, heatmap.Descendants(svg + "rect").Count(r => (string?)r.Attribute("class") == "cell"));
-        Assert.Throws<ArgumentException>(() => SpectralPlots.AlignmentDiagonal(monitor.Records, "fc → embed"));
+        // One row per diagonal entry, labelled 1 … 4.
+        string svg = SpectralPlots.AlignmentDiagonal(monitor.Records, "embed → fc", Path.Combine(dir.Path, "diagonal.svg"))[1];
+        string text = string.Concat(XDocument.Load(svg).Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value.Trim() + "\n"));
+        Assert.All(["1", "2", "3", "4"], i => Assert.Contains("\n" + i + "\n", text));
+        Assert.Throws<ArgumentException>(() => SpectralPlots.AlignmentDiagonal(monitor.Records, "fc → embed", Path.Combine(dir.Path, "none.svg")));
         Assert.Throws<ArgumentOutOfRangeException>(() => new SpectralMonitorOptions { ScoreCount = 5, DiagonalLength = 4 }.Validate());
     }
 
@@ -171,6 +170,6 @@ public sealed class SpectralMonitorTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new SpectralMonitor(model, dir.Path, new SpectralMonitorOptions { Every = 0 }));
         using var empty = new Sequential(new Tanh());
         Assert.Contains("no Linear, Conv2d or Embedding", Assert.Throws<ArgumentException>(() => new SpectralMonitor(empty, dir.Path)).Message);
-        Assert.Throws<ArgumentException>(() => SpectralPlots.SingularValues([], "fc1"));
+        Assert.Throws<ArgumentException>(() => SpectralPlots.SingularValues([], "fc1", Path.Combine(dir.Path, "none.svg")));
     }
 }

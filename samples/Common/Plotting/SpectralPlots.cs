@@ -7,27 +7,28 @@ namespace LowRankBias.Plotting;
 /// The figures of Yunis et al. from <see cref="SpectralMonitor"/> records: a layer × time heatmap of normalised effective
 /// rank (figure 3, bottom), one matrix's singular values over time (figure 3, top), consecutive-layer alignment over
 /// time (figure 5) and agreement with the previous record (figure 9), the last two as heatmaps of their scores.
+/// Each figure is saved as PNG and SVG at the path given (its extension is replaced).
 /// </summary>
 public static class SpectralPlots
 {
     /// <summary>Layers × records, coloured by normalised effective rank exp(H)/R in [0, 1].</summary>
-    public static string EffectiveRankHeatmap(IReadOnlyList<SpectralRecord> records) =>
-        Heatmap(records, r => r.Layers.Select(l => (l.Name, l.NormalizedEffectiveRank)), "Normalised effective rank exp(H)/R", "exp(H)/R", 0, 1);
+    public static IReadOnlyList<string> EffectiveRankHeatmap(IReadOnlyList<SpectralRecord> records, string path) =>
+        Heatmap(path, records, r => r.Layers.Select(l => (l.Name, l.NormalizedEffectiveRank)), "Normalised effective rank exp(H)/R", "exp(H)/R", 0, 1);
 
     /// <summary>Alignment score of each consecutive pair of layers over the records.</summary>
-    public static string AlignmentHeatmap(IReadOnlyList<SpectralRecord> records) =>
-        Heatmap(records, r => r.Alignment.Select(a => (a.Name, a.Score)), "Alignment of consecutive layers (mean of the top diagonal)", "alignment", 0, 1);
+    public static IReadOnlyList<string> AlignmentHeatmap(IReadOnlyList<SpectralRecord> records, string path) =>
+        Heatmap(path, records, r => r.Alignment.Select(a => (a.Name, a.Score)), "Alignment of consecutive layers (mean of the top diagonal)", "alignment", 0, 1);
 
     /// <summary>Each layer's agreement with its previous record over the records.</summary>
-    public static string AgreementHeatmap(IReadOnlyList<SpectralRecord> records) =>
-        Heatmap(records, r => r.Agreement.Select(a => (a.Name, a.Score)), "Singular-vector agreement with the previous record", "agreement", 0, 1);
+    public static IReadOnlyList<string> AgreementHeatmap(IReadOnlyList<SpectralRecord> records, string path) =>
+        Heatmap(path, records, r => r.Agreement.Select(a => (a.Name, a.Score)), "Singular-vector agreement with the previous record", "agreement", 0, 1);
 
     /// <summary>
     /// One pair's alignment diagonal A_ii over the records (Yunis et al. figure 2, last column): rows are the index i of
     /// the singular directions, columns the records. <paramref name="pair"/> is an alignment name ("first → second") or
     /// a layer's path for its agreement over time.
     /// </summary>
-    public static string AlignmentDiagonal(IReadOnlyList<SpectralRecord> records, string pair)
+    public static IReadOnlyList<string> AlignmentDiagonal(IReadOnlyList<SpectralRecord> records, string pair, string path)
     {
         ArgumentNullException.ThrowIfNull(records);
         ArgumentException.ThrowIfNullOrEmpty(pair);
@@ -40,11 +41,11 @@ public static class SpectralPlots
             for (int j = 0; j < columns.Count; j++) values[i, j] = i < columns[j].diagonal!.Length ? columns[j].diagonal![i] : double.NaN;
         string[] rows = Enumerable.Range(1, length).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
         string[] steps = columns.Select(c => c.Step.ToString("#,0", CultureInfo.InvariantCulture)).ToArray();
-        return new SvgHeatmap { Title = $"Alignment diagonal A_ii, {pair}", XLabel = "step", ValueLabel = "|⟨u_i, v_i⟩|", Min = 0, Max = 1 }.Render(rows, steps, values);
+        return new Heatmap { Title = $"Alignment diagonal A_ii, {pair}", XLabel = "step", YLabel = "i", ValueLabel = "|⟨u_i, v_i⟩|", Min = 0, Max = 1 }.Save(path, rows, steps, values);
     }
 
     /// <summary>The <paramref name="count"/> largest singular values of <paramref name="layer"/> over the records (log scale).</summary>
-    public static string SingularValues(IReadOnlyList<SpectralRecord> records, string layer, int count = 10)
+    public static IReadOnlyList<string> SingularValues(IReadOnlyList<SpectralRecord> records, string layer, string path, int count = 10)
     {
         ArgumentNullException.ThrowIfNull(records);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
@@ -53,31 +54,26 @@ public static class SpectralPlots
         int shown = Math.Min(count, points.Max(p => p.values!.Length));
         var series = Enumerable.Range(0, shown).Select(i => new ChartSeries($"σ{i + 1}",
             points.Where(p => p.values!.Length > i).Select(p => ((double)p.Step, p.values![i])).ToList())).ToList();
-        return new SvgLineChart { Title = $"Singular values of {layer}", XLabel = "step", YLabel = "singular value", LogY = true }.Render(series);
+        return new LineChart { Title = $"Singular values of {layer}", XLabel = "step", YLabel = "singular value", LogY = true }.Save(path, series);
     }
 
-    /// <summary>Writes the four figures into <paramref name="directory"/>; the singular values are those of <paramref name="layer"/> (default: the first layer).</summary>
+    /// <summary>Writes the four figures (PNG and SVG) into <paramref name="directory"/>; the singular values are those of <paramref name="layer"/> (default: the first layer).</summary>
     public static IReadOnlyList<string> WriteAll(IReadOnlyList<SpectralRecord> records, string directory, string? layer = null)
     {
         ArgumentNullException.ThrowIfNull(records);
         if (records.Count == 0) throw new ArgumentException("no records to plot", nameof(records));
         Directory.CreateDirectory(directory);
+        string File(string name) => Path.Combine(directory, name);
         var written = new List<string>();
-        void Write(string name, string svg)
-        {
-            string path = Path.Combine(directory, name);
-            File.WriteAllText(path, svg);
-            written.Add(path);
-        }
-        Write("effective-rank.svg", EffectiveRankHeatmap(records));
-        Write("singular-values.svg", SingularValues(records, layer ?? records[0].Layers[0].Name));
-        if (records.Any(r => r.Alignment.Count > 0)) Write("alignment.svg", AlignmentHeatmap(records));
-        if (records.Any(r => r.Agreement.Count > 0)) Write("agreement.svg", AgreementHeatmap(records));
+        written.AddRange(EffectiveRankHeatmap(records, File("effective-rank")));
+        written.AddRange(SingularValues(records, layer ?? records[0].Layers[0].Name, File("singular-values")));
+        if (records.Any(r => r.Alignment.Count > 0)) written.AddRange(AlignmentHeatmap(records, File("alignment")));
+        if (records.Any(r => r.Agreement.Count > 0)) written.AddRange(AgreementHeatmap(records, File("agreement")));
         return written;
     }
 
     // Rows: every name any record has, in first-seen order; columns: the records; missing cells are NaN (grey).
-    private static string Heatmap(IReadOnlyList<SpectralRecord> records, Func<SpectralRecord, IEnumerable<(string name, double value)>> cells,
+    private static IReadOnlyList<string> Heatmap(string path, IReadOnlyList<SpectralRecord> records, Func<SpectralRecord, IEnumerable<(string name, double value)>> cells,
         string title, string valueLabel, double min, double max)
     {
         ArgumentNullException.ThrowIfNull(records);
@@ -92,6 +88,6 @@ public static class SpectralPlots
         for (int j = 0; j < records.Count; j++)
             foreach ((string name, double value) in cells(records[j])) values[index[name], j] = value;
         string[] steps = records.Select(r => r.Step.ToString("#,0", CultureInfo.InvariantCulture)).ToArray();
-        return new SvgHeatmap { Title = title, XLabel = "step", ValueLabel = valueLabel, Min = min, Max = max }.Render(rows, steps, values);
+        return new Heatmap { Title = title, XLabel = "step", ValueLabel = valueLabel, Min = min, Max = max }.Save(path, rows, steps, values);
     }
 }

@@ -1,0 +1,51 @@
+using ScottPlot;
+
+namespace LowRankBias.Plotting;
+
+/// <summary>A heatmap of a rows × columns table (row 0 at the top) with a colour bar, saved as PNG and SVG; NaN cells are grey.</summary>
+public sealed record Heatmap
+{
+    public string Title { get; init; } = "";
+    public string XLabel { get; init; } = "";
+    public string YLabel { get; init; } = "";
+    /// <summary>Label of the colour bar.</summary>
+    public string ValueLabel { get; init; } = "";
+    /// <summary>Colour range; null: the data's.</summary>
+    public double? Min { get; init; }
+    public double? Max { get; init; }
+
+    /// <summary>Saves the heatmap of <paramref name="values"/> [row, column] as <paramref name="path"/> with .png and .svg.</summary>
+    public IReadOnlyList<string> Save(string path, IReadOnlyList<string> rowLabels, IReadOnlyList<string> columnLabels, double[,] values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        int rows = values.GetLength(0), columns = values.GetLength(1);
+        if (rows == 0 || columns == 0 || rowLabels.Count != rows || columnLabels.Count != columns)
+            throw new ArgumentException($"{Path.GetFileName(path)}: {rows} × {columns} values for {rowLabels.Count} row and {columnLabels.Count} column labels");
+        Plot plot = Figure.Create(Title, XLabel, YLabel);
+        var heatmap = plot.Add.Heatmap(values);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        heatmap.NaNCellColor = Colors.LightGray;
+        // Cell (r, c) is centred on (c, rows − 1 − r): row 0 on top, as in a table.
+        if (Min is not null || Max is not null)
+        {
+            var finite = values.Cast<double>().Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
+            heatmap.ManualRange = new ScottPlot.Range(Min ?? finite.Min(), Max ?? finite.Max());
+        }
+        plot.Add.ColorBar(heatmap).Label = ValueLabel;
+
+        var xTicks = new ScottPlot.TickGenerators.NumericManual();
+        int every = Math.Max(1, (int)Math.Ceiling(columns / 8.0));
+        int lastTick = 0;
+        for (int c = 0; c < columns; c += every) xTicks.AddMajor(lastTick = c, columnLabels[c]);
+        if (columns - 1 - lastTick >= (every + 1) / 2) xTicks.AddMajor(columns - 1, columnLabels[columns - 1]);
+        plot.Axes.Bottom.TickGenerator = xTicks;
+        var yTicks = new ScottPlot.TickGenerators.NumericManual();
+        int rowEvery = Math.Max(1, (int)Math.Ceiling(rows / 24.0));
+        for (int r = 0; r < rows; r += rowEvery) yTicks.AddMajor(rows - 1 - r, rowLabels[r]);
+        plot.Axes.Left.TickGenerator = yTicks;
+        plot.Grid.IsVisible = false;
+        plot.Axes.SetLimits(-0.5, columns - 0.5, -0.5, rows - 0.5);
+        int labelWidth = 7 * rowLabels.Max(l => l.Length);
+        return Figure.Save(plot, path, Figure.Width + labelWidth, Math.Max(Figure.Height, 120 + 18 * Math.Min(rows, 24)));
+    }
+}

@@ -1,0 +1,96 @@
+using System.Globalization;
+using ScottPlot;
+
+namespace LowRankBias.Plotting;
+
+/// <summary>
+/// A line chart saved as PNG and SVG. Axes fit the data (no padding to round numbers); an axis whose positive data span
+/// at least <see cref="AutoLogRatio"/>× is log₁₀ unless told otherwise, with ticks at decades (and 2, 5 × 10ᵏ or every
+/// integer multiple when the data span less), so a loss from 0.27 to 1.7 fills the height and ranks 1–32 spread out.
+/// The legend sits outside the data, at the right. Non-finite points, and non-positive ones on a log axis, are skipped.
+/// </summary>
+public sealed record LineChart
+{
+    /// <summary>Data spanning at least this ratio (max / min, all positive) gets a log axis when the scale is not set.</summary>
+    public const double AutoLogRatio = 30;
+
+    public string Title { get; init; } = "";
+    public string XLabel { get; init; } = "";
+    public string YLabel { get; init; } = "";
+
+    /// <summary>Log₁₀ x axis: true, false, or null to decide from the data.</summary>
+    public bool? LogX { get; init; }
+
+    /// <summary>Log₁₀ y axis: true, false, or null to decide from the data.</summary>
+    public bool? LogY { get; init; }
+
+    /// <summary>Draws markers at the points (default: only when a series has few points).</summary>
+    public bool? Markers { get; init; }
+
+    /// <summary>Saves the chart of <paramref name="series"/> as <paramref name="path"/> with .png and .svg.</summary>
+    public IReadOnlyList<string> Save(string path, IReadOnlyList<ChartSeries> series)
+    {
+        ArgumentNullException.ThrowIfNull(series);
+        var finite = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToArray();
+        if (finite.Length == 0) throw new ArgumentException($"{Path.GetFileName(path)}: no finite points to plot", nameof(series));
+        bool logX = LogX ?? SpansDecades(finite.Select(p => p.X)), logY = LogY ?? SpansDecades(finite.Select(p => p.Y));
+
+        Plot plot = Figure.Create(Title, XLabel, YLabel);
+        int[] counts = series.Select(s => s.Points.Count).ToArray();
+        bool markers = Markers ?? counts.DefaultIfEmpty(0).Max() <= 30;
+        (double min, double max) xs = (double.PositiveInfinity, double.NegativeInfinity), ys = xs;
+        for (int i = 0; i < series.Count; i++)
+        {
+            var points = series[i].Points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y) && (!logX || p.X > 0) && (!logY || p.Y > 0))
+                .Select(p => (X: logX ? Math.Log10(p.X) : p.X, Y: logY ? Math.Log10(p.Y) : p.Y)).ToArray();
+            if (points.Length == 0) continue;
+            var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray(), Palette(i));
+            line.LegendText = series[i].Label;
+            line.LineWidth = 2;
+            line.MarkerSize = markers ? 6 : 0;
+            xs = (Math.Min(xs.min, points.Min(p => p.X)), Math.Max(xs.max, points.Max(p => p.X)));
+            ys = (Math.Min(ys.min, points.Min(p => p.Y)), Math.Max(ys.max, points.Max(p => p.Y)));
+        }
+        if (double.IsInfinity(xs.min)) throw new ArgumentException($"{Path.GetFileName(path)}: no points to plot on these axes", nameof(series));
+        if (logX) plot.Axes.Bottom.TickGenerator = LogTicks.Generator(xs.min, xs.max);
+        if (logY) plot.Axes.Left.TickGenerator = LogTicks.Generator(ys.min, ys.max);
+        // Data-tight: the limits are the data's, widened only by a sliver so lines on the edge stay visible.
+        double padX = Pad(xs), padY = Pad(ys);
+        plot.Axes.SetLimits(xs.min - padX, xs.max + padX, ys.min - padY, ys.max + padY);
+        if (series.Count > 1 || series.Any(s => s.Label.Length > 0)) plot.ShowLegend(Edge.Right);
+        return Figure.Save(plot, path, Figure.Width + (series.Count > 1 ? 40 + 7 * series.Max(s => s.Label.Length) : 0));
+    }
+
+    private static double Pad((double min, double max) range) => range.max > range.min ? 0.02 * (range.max - range.min) : Math.Max(Math.Abs(range.min) * 0.05, 0.5);
+
+    private static bool SpansDecades(IEnumerable<double> values)
+    {
+        double[] v = values.ToArray();
+        return v.All(x => x > 0) && v.Max() / v.Min() >= AutoLogRatio;
+    }
+
+    private static Color Palette(int i) => new ScottPlot.Palettes.Category10().GetColor(i);
+}
+
+/// <summary>Ticks of a log₁₀ axis over [min, max] (in log units): labelled decades, and finer labelled multiples when few decades show.</summary>
+internal static class LogTicks
+{
+    public static ScottPlot.TickGenerators.NumericManual Generator(double min, double max)
+    {
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        double span = max - min;
+        int[] labelled = span >= 2 ? [1] : span >= 1 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        for (int decade = (int)Math.Floor(min) - 1; decade <= (int)Math.Ceiling(max); decade++)
+            for (int m = 1; m <= 9; m++)
+            {
+                double position = decade + Math.Log10(m);
+                if (position < min - 0.05 * Math.Max(span, 0.1) || position > max + 0.05 * Math.Max(span, 0.1)) continue;
+                if (labelled.Contains(m)) ticks.AddMajor(position, Label(m * Math.Pow(10, decade)));
+                else ticks.AddMinor(position);
+            }
+        return ticks;
+    }
+
+    private static string Label(double value) =>
+        value is >= 1e-3 and < 1e5 ? value.ToString("0.###", CultureInfo.InvariantCulture) : value.ToString("0e0", CultureInfo.InvariantCulture);
+}

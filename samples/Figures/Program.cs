@@ -1,0 +1,163 @@
+// Re-renders the committed figures of docs/results from the data the samples recorded (CSV, JSONL), without training:
+// for when the figures' style changes, or a figure must be checked against its numbers. Titles and axes are those the
+// samples draw; the settings a title names (modulus, weight decay, sizes) are the recorded runs' (docs/results.md).
+using System.Globalization;
+using LowRankBias.Plotting;
+using LowRankBias.Samples;
+using LowRankBias.Spectral;
+
+var cli = new ProgramCommand("figures", "Re-renders the committed figures (PNG and SVG) of docs/results from their recorded CSV and JSONL files.");
+var resultsOption = cli.Add("--results", Path.Combine("docs", "results"), "the results folder to re-render in place");
+var parsed = cli.Parse(args);
+string results = parsed.GetValue(resultsOption)!;
+if (!Directory.Exists(results)) throw new DirectoryNotFoundException($"--results {results}: no such folder");
+string R(params string[] parts) => Path.Combine([results, .. parts]);
+var written = new List<string>();
+void Line(string path, LineChart chart, IReadOnlyList<ChartSeries> series) => written.AddRange(chart.Save(path, series));
+
+// Fashion-MNIST: the Trainer's metrics.csv per model.
+foreach (string model in new[] { "cnn", "vit-tiny" })
+{
+    Csv m = Csv.Read(R("fashion-mnist", $"{model}-metrics.csv"));
+    double perEpoch = m.Rows.Where(r => r["split"] == "test").Select(r => D(r["step"])).Min();
+    ChartSeries S(string split, string column, double scale) =>
+        new(split, m.Rows.Where(r => r["split"] == split && r[column].Length > 0).Select(r => (D(r["step"]) / perEpoch, scale * D(r[column]))).ToArray());
+    Line(R("fashion-mnist", $"{model}-loss.svg"), new LineChart { Title = $"{model} on Fashion-MNIST: cross-entropy", XLabel = "epoch", YLabel = "loss", LogY = true },
+        [S("train", "loss", 1), S("test", "loss", 1)]);
+    Line(R("fashion-mnist", $"{model}-accuracy.svg"), new LineChart { Title = $"{model} on Fashion-MNIST: accuracy", XLabel = "epoch", YLabel = "accuracy (%)" },
+        [S("train", "accuracy", 100), S("test", "accuracy", 100)]);
+}
+
+// LTE least squares (LeastSquaresMerge): one column per merge period.
+{
+    Csv c = Csv.Read(R("lte-least-squares.csv"));
+    Line(R("lte-least-squares.svg"), new LineChart { Title = "Least squares 32×32, full-rank target, LoRA rank 4", XLabel = "step", YLabel = "loss / initial loss", LogY = true },
+        c.Header.Skip(1).Select(h => new ChartSeries(h.Replace('_', ' '), c.Rows.Select(r => (D(r["step"]), D(r[h]))).ToArray())).ToArray());
+}
+
+// ViT pre-training (VitPretraining's Report draws from the same curves.csv).
+foreach (string run in new[] { "vit-pretraining", "vit-long" })
+{
+    Csv c = Csv.Read(R(run, "curves.csv"));
+    var methods = c.Rows.GroupBy(r => r["method"]).Select(g => (g.Key, rows: WithoutDoubleEvaluation(g.ToList()))).ToArray();
+    ChartSeries[] By(string x, Func<Row, double> y, Func<Row, bool>? keep = null) =>
+        methods.Select(m => new ChartSeries(m.Key, m.rows.Where(keep ?? (_ => true)).Select(r => (D(r[x]), y(r))).ToArray())).Where(s => s.Points.Count > 0).ToArray();
+    const string Title = "ViT on fashion-mnist";
+    Line(R(run, "accuracy-vs-samples.svg"), new LineChart { Title = $"{Title}: test accuracy", XLabel = "cumulative training samples", YLabel = "test accuracy (%)" },
+        By("samples", r => 100 * D(r["test_accuracy"])));
+    Line(R(run, "accuracy-vs-samples-per-device.svg"), new LineChart { Title = $"{Title}: test accuracy", XLabel = "training samples per device", YLabel = "test accuracy (%)" },
+        By("samples_per_device", r => 100 * D(r["test_accuracy"])));
+    Line(R(run, "train-loss.svg"), new LineChart { Title = $"{Title}: training loss", XLabel = "cumulative training samples", YLabel = "cross-entropy", LogY = true },
+        By("samples", r => D(r["train_loss"])));
+    Line(R(run, "head-similarity.svg"), new LineChart { Title = $"{Title}: LTE heads' mean pairwise cosine similarity of BₙAₙ", XLabel = "cumulative training samples", YLabel = "cosine similarity" },
+        By("samples", r => D(r["head_cosine_similarity"]), r => r["head_cosine_similarity"].Length > 0));
+}
+
+// LTE beyond the ViT (LteArchitectures): eval loss per task.
+{
+    Csv c = Csv.Read(R("lte-architectures", "curves.csv"));
+    foreach (var task in c.Rows.GroupBy(r => r["task"]))
+    {
+        string loss = task.Key == "gpt" ? "validation cross-entropy per character" : "test cross-entropy";
+        Line(R("lte-architectures", $"{task.Key}.svg"), new LineChart { Title = $"{task.Key}: {loss}", XLabel = "cumulative training samples", YLabel = loss },
+            task.GroupBy(r => r["method"]).Select(g => new ChartSeries(g.Key, g.Select(r => (D(r["samples"]), D(r["eval_loss"]))).ToArray())).ToArray());
+    }
+}
+
+// Model merging (weight decay 1e-3, the quick preset's).
+{
+    Csv c = Csv.Read(R("model-merging", "merging.csv"));
+    const double Decay = 1e-3;
+    var chosen = c.Rows.Where(r => D(r["weight_decay"]) == Decay).GroupBy(r => r["setting"]).ToArray();
+    ChartSeries S(string label, IEnumerable<Row> rows, string column) => new(label, rows.Select(r => (D(r["step"]), D(r[column]))).ToArray());
+    Line(R("model-merging", "merging-loss.svg"), new LineChart { Title = $"Training loss, weight decay {Decay:G2}", XLabel = "gradient-descent step", YLabel = "logistic loss", LogY = true },
+        chosen.SelectMany(g => new[] { S($"{g.Key}: A on its task", g, "loss_a"), S($"{g.Key}: merged on A's task", g, "merged_loss_a"), S($"{g.Key}: merged on B's task", g, "merged_loss_b") }).ToArray());
+    Line(R("model-merging", "stable-rank.svg"), new LineChart { Title = $"Mean stable rank ‖W‖F/‖W‖₂ of the weight matrices, weight decay {Decay:G2}", XLabel = "gradient-descent step", YLabel = "stable rank", LogY = false },
+        chosen.SelectMany(g => new[] { S($"stable rank: A ({g.Key})", g, "stable_rank_sqrt_a"), S($"stable rank: merged ({g.Key})", g, "stable_rank_sqrt_merged") }).ToArray());
+    double[] decays = c.Rows.Select(r => D(r["weight_decay"])).Distinct().ToArray();
+    double Position(double d) => d > 0 ? Math.Log10(d) : Math.Log10(decays.Where(x => x > 0).Min()) - 1;
+    Line(R("model-merging", "weight-decay-sweep.svg"), new LineChart { Title = "Merged network after training vs weight decay (mean loss on both tasks)", XLabel = "log₁₀ weight decay λ (0 plotted at the left end)", YLabel = "logistic loss", LogY = true, LogX = false },
+        c.Rows.GroupBy(r => r["setting"]).Select(g => new ChartSeries($"merged, {g.Key}", g.GroupBy(r => D(r["weight_decay"])).Select(d => d.MaxBy(r => D(r["step"]))!)
+            .Select(r => (Position(D(r["weight_decay"])), (D(r["merged_loss_a"]) + D(r["merged_loss_b"])) / 2)).ToArray())).ToArray());
+}
+
+// Grokking: errors and the attention's effective rank per run, and the monitor's figures per run.
+foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97", 97) })
+{
+    Csv c = Csv.Read(R(run, "grokking.csv"));
+    string[] names = ["30% data, no weight decay", "30% data, weight decay 1 (grokking)", "90% data, no weight decay"];
+    string Name(string slug) => names[Array.IndexOf(["data30-wd0", "data30-wd1", "data90-wd0"], slug)];
+    var runs = c.Rows.GroupBy(r => r["run"]).ToArray();
+    Line(R(run, "error.svg"), new LineChart { Title = $"Addition mod {modulus}: error", XLabel = "step", YLabel = "error" },
+        runs.SelectMany(g => new[] { new ChartSeries($"{Name(g.Key)}: train", g.Select(r => (D(r["step"]), D(r["train_error"]))).ToArray()),
+            new ChartSeries($"{Name(g.Key)}: test", g.Select(r => (D(r["step"]), D(r["test_error"]))).ToArray()) }).ToArray());
+    Line(R(run, "effective-rank.svg"), new LineChart { Title = "Effective rank exp(H) of blocks.0.attn.q", XLabel = "step", YLabel = "effective rank" },
+        runs.Select(g => new ChartSeries(Name(g.Key), g.Select(r => (D(r["step"]), D(r["effective_rank_attention"]))).ToArray())).ToArray());
+    foreach (var g in runs)
+    {
+        var records = SpectralMonitor.Read(R(run, g.Key, "spectral.jsonl"));
+        written.AddRange(SpectralPlots.WriteAll(records, R(run, g.Key), "blocks.0.attn.q"));
+        written.AddRange(SpectralPlots.AlignmentDiagonal(records, "embed → blocks.0.attn.q", R(run, g.Key, "alignment-diagonal.svg")));
+    }
+}
+
+// Spectral dynamics: mean effective rank, SVD pruning, the monitor's figures per run.
+{
+    Csv c = Csv.Read(R("spectral-dynamics", "spectral-dynamics.csv"));
+    var runs = c.Rows.GroupBy(r => r["run"]).ToArray();
+    string Name(string slug) => slug == "random-labels" ? "random labels" : $"weight decay {D(slug[2..]):G2}";
+    Line(R("spectral-dynamics", "effective-rank.svg"), new LineChart { Title = "Mean normalised effective rank exp(H)/R of the 4 weight matrices", XLabel = "step", YLabel = "exp(H)/R" },
+        runs.Select(g => new ChartSeries(Name(g.Key), g.Select(r => (D(r["step"]), D(r["mean_normalized_effective_rank"]))).ToArray())).ToArray());
+    var pruned = runs.Single(g => g.Key == "wd0");
+    ChartSeries P(string label, string column) => new(label, pruned.Select(r => (D(r["step"]), D(r[column]))).ToArray());
+    Line(R("spectral-dynamics", "pruning.svg"), new LineChart { Title = "Test accuracy with half of every weight matrix's spectrum removed (no weight decay)", XLabel = "step", YLabel = "test accuracy" },
+        [P("full model", "test_accuracy"), P("bottom half of every spectrum removed", "test_accuracy_bottom_half_removed"), P("top half of every spectrum removed", "test_accuracy_top_half_removed")]);
+    foreach (var g in runs) written.AddRange(SpectralPlots.WriteAll(SpectralMonitor.Read(R("spectral-dynamics", g.Key, "spectral.jsonl")), R("spectral-dynamics", g.Key), "layers.1"));
+}
+
+// Over-parameterisation (OverparamExperiments): least squares, random-network rank densities, Gram spectra.
+{
+    Csv c = Csv.Read(R("overparam", "least_squares.csv"));
+    Line(R("overparam", "least_squares.svg"), new LineChart { Title = "Least squares 32×32, 128 samples, 1500 GD steps", XLabel = "rank of target W*", YLabel = "relative training loss", LogY = true },
+        c.Rows.GroupBy(r => r["depth"]).Select(g => new ChartSeries($"depth {g.Key}",
+            g.GroupBy(r => r["rank"]).Select(k => (D(k.Key), Math.Max(k.Average(r => D(r["relative_loss"])), 1e-12))).ToArray())).ToArray());
+
+    Csv s = Csv.Read(R("overparam", "random_rank_samples.csv"));
+    double lo = s.Rows.Min(r => D(r["rho"])), hi = s.Rows.Max(r => D(r["rho"]));
+    foreach (string activation in new[] { "linear", "relu" })
+    {
+        var byDepth = s.Rows.Where(r => r["activation"] == activation).GroupBy(r => int.Parse(r["depth"], CultureInfo.InvariantCulture)).OrderBy(g => g.Key).ToArray();
+        Line(R("overparam", $"random_rank_{activation}.svg"), new LineChart
+        {
+            Title = $"{(activation == "relu" ? "ReLU" : "Linear")} networks: ρ of the Gram matrix ({byDepth[0].Count()} draws, width 32, 256 inputs)",
+            XLabel = "effective rank ρ (entropy, nats)", YLabel = "density", LogY = false,
+        }, byDepth.Select(g => new ChartSeries($"depth {g.Key}", Density(g.Select(r => D(r["rho"])).ToArray(), lo, hi))).ToArray());
+    }
+
+    Csv gram = Csv.Read(R("overparam", "gram_spectrum.csv"));
+    foreach (var model in gram.Rows.GroupBy(r => r["model"]))
+        Line(R("overparam", $"gram_spectrum_{(model.Key == "original" ? "original" : "overparam")}.svg"), new LineChart
+        {
+            Title = $"Gram matrix of the penultimate features, {model.Key}", XLabel = "index i", YLabel = "σᵢ / σ₁", LogY = true,
+        }, model.GroupBy(r => long.Parse(r["step"], CultureInfo.InvariantCulture)).Select(g => new ChartSeries($"step {g.Key:N0}",
+            g.Select(r => (D(r["index"]), D(r["normalized_singular_value"]))).ToArray())).ToArray());
+}
+
+Console.WriteLine($"re-rendered {written.Count / 2} figures (PNG and SVG) under {Path.GetFullPath(results)}");
+
+static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
+
+// Runs recorded before 3026c78 evaluated twice at the end: a point one step after the last regular evaluation, whose
+// training loss is a single batch's. It repeats the evaluation, so it is dropped.
+static List<Row> WithoutDoubleEvaluation(List<Row> rows) =>
+    rows.Count >= 3 && D(rows[^1]["step"]) - D(rows[^2]["step"]) < 0.5 * (D(rows[^2]["step"]) - D(rows[^3]["step"])) ? rows[..^1] : rows;
+
+// Histogram density on 30 equal bins over [lo, hi], at the bin centres (as OverparamExperiments draws it).
+static List<(double, double)> Density(double[] values, double lo, double hi)
+{
+    const int Bins = 30;
+    double width = (hi - lo) / Bins;
+    var counts = new int[Bins];
+    foreach (double v in values) counts[Math.Min(Bins - 1, (int)((v - lo) / width))]++;
+    return counts.Select((n, i) => (lo + (i + 0.5) * width, n / (values.Length * width))).ToList();
+}

@@ -1,0 +1,45 @@
+using System.Xml.Linq;
+using LowRankBias.Plotting;
+using LowRankBias.Torch.Tests.IO;
+
+namespace LowRankBias.Tests.Plotting;
+
+public class LineChartTests
+{
+    private static string[] Labels(string svg) =>
+        XDocument.Load(svg).Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value.Trim()).ToArray();
+
+    [Fact]
+    public void ALogAxisWithinADecadeIsLabelledAtEveryMultipleAndFitsTheData()
+    {
+        using var dir = new TempDirectory();
+        var loss = new ChartSeries("loss", [(10, 1.7), (11, 0.9), (12, 0.5), (13, 0.27)]);
+        string[] files = new LineChart { Title = "t", XLabel = "step", YLabel = "loss", LogY = true }.Save(Path.Combine(dir.Path, "loss.svg"), [loss]).ToArray();
+
+        Assert.Equal(["loss.png", "loss.svg"], files.Select(Path.GetFileName));
+        string[] labels = Labels(files[1]);
+        // 0.3 … 1 labelled (the data span 0.27–1.7), nothing past the data: no 0.1 or 2, and no fractional exponents.
+        Assert.All(["0.3", "0.5", "0.9", "1"], l => Assert.Contains(l, labels));
+        Assert.DoesNotContain("0.1", labels);
+        Assert.DoesNotContain("2", labels);
+        Assert.DoesNotContain(labels, l => l.Contains("e-0.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void DataSpanningDecadesGetsALogAxisOfDecades()
+    {
+        using var dir = new TempDirectory();
+        var ranks = new ChartSeries("depth 1", [.. Enumerable.Range(0, 6).Select(k => ((double)(1 << k), Math.Pow(10, -k)))]);  // x 1 … 32, y 1 … 1e-5
+        string[] labels = Labels(new LineChart { Title = "t", XLabel = "rank", YLabel = "loss" }.Save(Path.Combine(dir.Path, "ranks.svg"), [ranks])[1]);
+
+        Assert.All(["1", "10", "0.1", "0.001", "1e-5"], l => Assert.Contains(l, labels));
+        Assert.All(["2", "5", "20"], l => Assert.Contains(l, labels));  // x spans 1.5 decades: 1, 2, 5, 10, 20 labelled
+    }
+
+    [Fact]
+    public void NothingToPlotIsRefused()
+    {
+        using var dir = new TempDirectory();
+        Assert.Throws<ArgumentException>(() => _ = new LineChart().Save(Path.Combine(dir.Path, "x.svg"), [new ChartSeries("nan", [(0, double.NaN)])]));
+    }
+}
