@@ -69,6 +69,7 @@ public static class LocalLauncher
                     if (!processes[rank].HasExited || processes[rank].ExitCode == 0 || restarts[rank] == maxRestarts) continue;
                     output(rank, $"exited with code {processes[rank].ExitCode}; restarting it ({++restarts[rank]} of {maxRestarts})");
                     finished.Add(processes[rank]);
+                    ProcessGroup.AnnounceRestart(store);
                     processes[rank] = Start(fileName, args, rank, nproc, port, restarts[rank], output);
                 }
             }

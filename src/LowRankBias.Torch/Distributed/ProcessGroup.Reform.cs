@@ -8,7 +8,7 @@ namespace LowRankBias.Torch.Distributed;
 // their initial rank, a size is agreed, and they form a new group ordered by initial rank.
 public sealed partial class ProcessGroup
 {
-    private const string JoinRequests = "join/requests", JoinAdmitted = "join/admitted";
+    private const string JoinRequests = "join/requests", JoinAdmitted = "join/admitted", JoinAnnounced = "join/announced";
 
     private TCPStore _rendezvous;
     private bool _ownsRendezvous;
@@ -47,10 +47,19 @@ public sealed partial class ProcessGroup
     }
 
     /// <summary>
-    /// Restarted ranks waiting to come back (<see cref="rejoin"/>) that no group has admitted yet. Read it on rank 0 and
-    /// share the answer (e.g. by an all-reduce), since the ranks must agree on calling <see cref="Admit"/>.
+    /// Restarted ranks waiting to come back (<see cref="rejoin"/>) or announced by the launcher that restarted them,
+    /// that no group has admitted yet. Read it on rank 0 and share the answer (e.g. by an all-reduce), since the ranks
+    /// must agree on calling <see cref="Admit"/>.
     /// </summary>
-    public int pending_joins() => checked((int)(_rendezvous.add(JoinRequests, 0) - _rendezvous.add(JoinAdmitted, 0)));
+    public int pending_joins()
+    {
+        long wanting = Math.Max(_rendezvous.add(JoinRequests, 0), _rendezvous.add(JoinAnnounced, 0));
+        return checked((int)(wanting - _rendezvous.add(JoinAdmitted, 0)));
+    }
+
+    // The launcher counts a rank it restarts before the process is up, so that the running group admits it at its next
+    // chance and waits for it there, instead of racing a slow process start (and finishing the job without it).
+    internal static void AnnounceRestart(TCPStore store) => store.add(JoinAnnounced, 1);
 
     /// <summary>
     /// Every rank of this group calls it together: forms a new group of this group's ranks and the first
