@@ -14,8 +14,9 @@ namespace LowRankBias.Benchmarks;
 /// linear weights (and of the whole model) in float32, bf16, int8, NF4 and NF4 with double quantization, and the
 /// round-trip error of each format against float32 — on the initial weights (uniform, PyTorch's init) and on Gaussian
 /// weights of the same shapes (what NF4 is built for). (2) A LoRA (r 8, every linear layer but the classifier)
-/// training step of ViT-Tiny on a batch of 128, base in each format, timed in interleaved rounds; the median ms and
-/// its ratio to the float32 base. Prints Markdown tables.
+/// training step of ViT-Tiny on a batch of 128, base in each format, timed in interleaved rounds: the median wall-clock
+/// ms and the median CPU ms of this process (user + system, all threads) per step, each with its ratio to the float32
+/// base — on a shared machine the CPU time is the steadier of the two. Prints Markdown tables.
 /// </summary>
 public static class QuantizationRunner
 {
@@ -82,20 +83,26 @@ public static class QuantizationRunner
         {
             foreach ((_, (Action run, _)) in sessions)
                 for (int i = 0; i < 3; i++) run();
-            var samples = sessions.Select(_ => new List<double>()).ToArray();
+            var wall = sessions.Select(_ => new List<double>()).ToArray();
+            var cpu = sessions.Select(_ => new List<double>()).ToArray();
+            using var process = Process.GetCurrentProcess();
             for (int r = 0; r < repeats; r++)
                 for (int s = 0; s < sessions.Length; s++)
                 {
+                    process.Refresh();
+                    TimeSpan cpuStart = process.TotalProcessorTime;
                     long start = Stopwatch.GetTimestamp();
                     for (int i = 0; i < steps; i++) sessions[s].step.run();
-                    samples[s].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds / steps);
+                    wall[s].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds / steps);
+                    process.Refresh();
+                    cpu[s].Add((process.TotalProcessorTime - cpuStart).TotalMilliseconds / steps);
                 }
-            double baseline = Median(samples[0]);
-            Console.WriteLine($"\nLoRA r 8 training step, ViT-Tiny, batch {batch}, {get_num_threads()} threads, median of {repeats} rounds of {steps} steps:");
-            Console.WriteLine("| base | ms / step | × float32 |");
-            Console.WriteLine("|---|---:|---:|");
+            Console.WriteLine($"\nLoRA r 8 training step, ViT-Tiny, batch {batch}, {get_num_threads()} threads, median of {repeats} interleaved rounds of {steps} steps:");
+            Console.WriteLine("| base | wall ms / step | × float32 | CPU ms / step | × float32 |");
+            Console.WriteLine("|---|---:|---:|---:|---:|");
             for (int s = 0; s < sessions.Length; s++)
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {sessions[s].name} | {Median(samples[s]):F1} | {Median(samples[s]) / baseline:F3} |"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {sessions[s].name} | {Median(wall[s]):F1} | {Median(wall[s]) / Median(wall[0]):F3} | {Median(cpu[s]):F1} | {Median(cpu[s]) / Median(cpu[0]):F3} |"));
         }
         finally
         {

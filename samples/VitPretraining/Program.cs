@@ -32,7 +32,7 @@ using (test)
     var points = new List<Point>(Option("--with") is { } earlier ? Report.Read(earlier).Where(p => !methods.Contains(p.Method)) : []);
     foreach (string name in methods)
     {
-        long samples = name == "lte" ? (long)(preset.Samples * preset.LteSampleFactor) : preset.Samples;
+        long samples = name is "lte" or "lte-nf4" ? (long)(preset.Samples * preset.LteSampleFactor) : preset.Samples;
         long steps = samples / preset.Batch;
         manual_seed(0);
         using Method method = Method.Create(name, model, preset, steps);
