@@ -3,6 +3,7 @@ using LowRankBias.Benchmarks;
 
 // `--quick [iterations] [repeats]`: the per-op Stopwatch mode used by benchmarks/compare/per_op.sh.
 // `--step MODEL [batch] [steps] [repeats]`: one training step, used by benchmarks/compare/train_step.sh.
+// `--undisposed [iterations] [per thread]`: resident memory of loops that never dispose (docs/benchmarks.md).
 // `--quantization [steps] [repeats]`: bytes, round-trip error and LoRA step time of quantized base weights.
 // Anything else goes to BenchmarkDotNet, e.g. `-- --filter '*'`.
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index]) : fallback;
@@ -14,6 +15,9 @@ switch (args.FirstOrDefault())
         break;
     case "--step" when args.Length > 1:
         TrainingStepRunner.Run(args[1], Arg(2, 128), Arg(3, 10), Arg(4, 3));
+        break;
+    case "--undisposed":
+        UndisposedLoops.Run(Arg(1, 2000), Arg(2, 1_000_000));
         break;
     case "--quantization":
         QuantizationRunner.Run(Arg(1, 5), Arg(2, 5));

@@ -14,7 +14,8 @@ var place = DistributedEnvironment.FromEnvironment();
 if (settings.ProcessesPerNode is { } nproc && place.Source == "none")
 {
     long before = Loopback.Bytes();
-    int[] codes = LocalLauncher.RunSelf(Settings.WithoutLauncherOptions(args), nproc, TimeSpan.FromMinutes(30), stopAllOnFailure: !settings.Elastic, maxRestarts: settings.MaxRestarts);
+    int[] codes = LocalLauncher.RunSelf(Settings.WithoutLauncherOptions(args), nproc, TimeSpan.FromMinutes(30), stopAllOnFailure: !settings.Elastic, maxRestarts: settings.MaxRestarts,
+        stragglerTimeout: TimeSpan.FromSeconds(60)); // elastic ranks detect a silent peer in 30 s
     long crossed = Loopback.Bytes() - before;
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"launcher: {nproc} ranks exited with [{string.Join(", ", codes)}]; {crossed:N0} bytes crossed the loopback interface ({crossed / (double)settings.Steps:N0} per step)"));

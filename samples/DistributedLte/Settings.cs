@@ -28,6 +28,10 @@ internal sealed record Settings(
             elastic, failRank, Int("--fail-at-step", 0), Int("--max-restarts", 0));
     }
 
+    /// <summary>What every rank must agree on (checked on the store before the first collective).</summary>
+    public string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
+        $"mode={Mode} steps={Steps} heads={Heads} rank={Rank} merge-every={MergeEvery} batch={Batch} train={Train} dtype={DType} elastic={Elastic} fail-rank={FailRank} fail-at-step={FailAtStep}");
+
     /// <summary>The arguments each rank gets: the launcher's own options removed.</summary>
     public static IEnumerable<string> WithoutLauncherOptions(string[] args)
     {

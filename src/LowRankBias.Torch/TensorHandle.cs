@@ -6,7 +6,8 @@ namespace LowRankBias.Torch;
 /// Owns one native at::Tensor for a <see cref="Tensor"/> and frees it from its finalizer if the tensor was never
 /// disposed; counts how many are alive process-wide. Allocating an object with a finalizer registers it with the
 /// GC, which costs more than a small op itself, so released handles go to a small per-thread pool and are reused:
-/// they stay registered for finalization and, while pooled, hold nothing to free.
+/// they stay registered for finalization and, while pooled, hold nothing to free. Each handle is charged to the
+/// <see cref="NativeMemoryBudget"/>, so undisposed tensors make the GC run.
 /// </summary>
 internal sealed class TensorHandle
 {
@@ -16,12 +17,14 @@ internal sealed class TensorHandle
     private static long s_live;
 
     private IntPtr _native;
+    private long _charged;
 
     private TensorHandle() { }
 
     ~TensorHandle()
     {
-        if (_native != IntPtr.Zero) Free(_native);
+        NativeMemoryBudget.OnFinalizerThread();
+        if (_native != IntPtr.Zero) Free(_native, _charged);
     }
 
     internal static long Live => Interlocked.Read(ref s_live);
@@ -44,6 +47,7 @@ internal sealed class TensorHandle
             handle = new TensorHandle();
         }
         handle._native = native;
+        handle._charged = NativeMemoryBudget.Charge(native);
         Interlocked.Increment(ref s_live);
         return handle;
     }
@@ -51,16 +55,17 @@ internal sealed class TensorHandle
     /// <summary>Frees the native tensor and recycles this object. The caller must be its only owner and drop it.</summary>
     internal void Release()
     {
-        Free(_native);
+        Free(_native, _charged);
         _native = IntPtr.Zero;
         TensorHandle[] pool = t_pool ??= new TensorHandle[PoolSize];
         if (t_pooled < PoolSize) pool[t_pooled++] = this;
         else GC.SuppressFinalize(this);
     }
 
-    private static void Free(IntPtr native)
+    private static void Free(IntPtr native, long charged)
     {
         NativeMethods.lrb_tensor_free(native);
+        NativeMemoryBudget.Refund(charged);
         Interlocked.Decrement(ref s_live);
     }
 }

@@ -56,6 +56,9 @@ LRB_API void lrb_autocast_clear_cache(void);
 // ---- tensors --------------------------------------------------------------------------------------
 LRB_API void lrb_tensor_free(lrb_tensor* t);
 LRB_API lrb_tensor* lrb_tensor_alias(lrb_tensor* t);  // a second handle to the same tensor
+// The storage bytes to charge this handle for, so the .NET GC can be told what undisposed tensors hold: 0 for a second
+// handle to a tensor (an alias) or a tensor without storage, otherwise the storage's bytes divided among its users.
+LRB_API int64_t lrb_tensor_owned_nbytes(lrb_tensor* t);
 // Copies nbytes of host memory into a new tensor of the given shape/dtype on the given device.
 LRB_API int32_t lrb_tensor_from_data(const void* data, int64_t nbytes, const int64_t* shape, int32_t ndim,
                                      int32_t dtype, int32_t device_type, int32_t device_index,

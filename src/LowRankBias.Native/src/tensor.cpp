@@ -1,6 +1,8 @@
 // Tensor lifetime, host transfer, metadata queries, autograd and the fast typed entries.
 #include <torch/autograd.h>
 
+#include <algorithm>
+
 #include "common.h"
 
 using lrb::T;
@@ -10,6 +12,17 @@ extern "C" {
 
 void lrb_tensor_free(lrb_tensor* t) { delete reinterpret_cast<at::Tensor*>(t); }
 lrb_tensor* lrb_tensor_alias(lrb_tensor* t) { return wrap(T(t)); }
+
+int64_t lrb_tensor_owned_nbytes(lrb_tensor* t) {
+  try {
+    const at::Tensor& x = T(t);
+    if (!x.defined() || x.use_count() > 1 || !x.has_storage()) return 0;
+    const c10::Storage& storage = x.storage();
+    return static_cast<int64_t>(storage.nbytes() / std::max<size_t>(storage.use_count(), 1));
+  } catch (...) {
+    return 0;  // tensor kinds whose storage cannot be accessed
+  }
+}
 
 int32_t lrb_tensor_from_data(const void* data, int64_t nbytes, const int64_t* shape, int32_t ndim,
                              int32_t dtype, int32_t device_type, int32_t device_index, int32_t requires_grad,

@@ -11,7 +11,8 @@ namespace LowRankBias.Torch.Distributed;
 /// free <c>MASTER_PORT</c>) and <c>OMP_NUM_THREADS</c> = cores / N; their output is forwarded line by line with a
 /// <c>[rank r]</c> prefix. The launcher hosts the rendezvous store itself (torchrun's agent store), so any rank may
 /// die without taking the store along. When one process fails the others are stopped, so nothing is left hanging —
-/// unless the job is elastic (its survivors re-form their group and go on). On several machines, start each process
+/// unless the job is elastic (its survivors re-form their group and go on); then, once a rank has finished the job,
+/// ranks still running after a grace period (a rank stalled while the survivors re-formed without it) are stopped. On several machines, start each process
 /// with the same variables (or under Slurm / Open MPI) instead.
 /// </summary>
 public static class LocalLauncher
@@ -26,9 +27,11 @@ public static class LocalLauncher
     /// <param name="maxRestarts">With <paramref name="stopAllOnFailure"/> false: a rank that fails is started again, up to
     /// this many times, with <c>TORCHELASTIC_RESTART_COUNT</c> counting its restarts (see
     /// <see cref="DistributedEnvironment.RestartCount"/>); it should come back with <see cref="ProcessGroup.rejoin"/>.</param>
+    /// <param name="stragglerTimeout">With <paramref name="stopAllOnFailure"/> false: once a rank has exited successfully (the
+    /// job is done), ranks still running after this are stopped (exit code -1). Default: 2 minutes.</param>
     /// <returns>The exit code of each rank's last process.</returns>
     public static int[] Run(string fileName, IEnumerable<string> arguments, int nproc, TimeSpan? timeout = null, Action<int, string>? output = null,
-        bool stopAllOnFailure = true, int maxRestarts = 0)
+        bool stopAllOnFailure = true, int maxRestarts = 0, TimeSpan? stragglerTimeout = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxRestarts);
         if (maxRestarts > 0 && stopAllOnFailure) throw new ArgumentException("restarting failed ranks needs stopAllOnFailure: false", nameof(maxRestarts));
@@ -46,9 +49,20 @@ public static class LocalLauncher
         {
             for (int rank = 0; rank < nproc; rank++) processes[rank] = Start(fileName, args, rank, nproc, port, 0, output);
             var deadline = timeout is { } t ? Task.Delay(t) : Task.Delay(Timeout.Infinite);
+            TimeSpan grace = stragglerTimeout ?? TimeSpan.FromMinutes(2);
+            Task? stragglers = null; // armed when the first rank finishes an elastic job
             while (processes.Any(p => !p.HasExited))
             {
-                Task first = Task.WhenAny(Task.WhenAny(processes.Where(p => !p.HasExited).Select(p => p.WaitForExitAsync())), deadline).GetAwaiter().GetResult();
+                if (!stopAllOnFailure && stragglers is null && processes.Any(p => p.HasExited && p.ExitCode == 0)) stragglers = Task.Delay(grace);
+                Task exit = Task.WhenAny(processes.Where(p => !p.HasExited).Select(p => p.WaitForExitAsync()));
+                Task first = Task.WhenAny(exit, deadline, stragglers ?? Task.Delay(Timeout.Infinite)).GetAwaiter().GetResult();
+                if (first == stragglers)
+                {
+                    for (int rank = 0; rank < nproc; rank++)
+                        if (!processes[rank].HasExited)
+                            output(rank, $"still running {grace.TotalSeconds:0} s after another rank finished the job (stalled?): stopping it");
+                    break;
+                }
                 if (first == deadline || (stopAllOnFailure && processes.Any(p => p.HasExited && p.ExitCode != 0))) break;
                 for (int rank = 0; rank < nproc; rank++)
                 {
@@ -71,13 +85,13 @@ public static class LocalLauncher
     /// <see cref="Run"/>), whether it was started as an executable or with <c>dotnet app.dll</c>.
     /// </summary>
     public static int[] RunSelf(IEnumerable<string> arguments, int nproc, TimeSpan? timeout = null, Action<int, string>? output = null,
-        bool stopAllOnFailure = true, int maxRestarts = 0)
+        bool stopAllOnFailure = true, int maxRestarts = 0, TimeSpan? stragglerTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(arguments);
         string host = Environment.ProcessPath ?? throw new InvalidOperationException("the path of this process is unknown");
         bool viaDotnet = Path.GetFileNameWithoutExtension(host) == "dotnet";
         string[] prefix = viaDotnet ? [Environment.GetCommandLineArgs()[0]] : [];
-        return Run(host, prefix.Concat(arguments), nproc, timeout, output, stopAllOnFailure, maxRestarts);
+        return Run(host, prefix.Concat(arguments), nproc, timeout, output, stopAllOnFailure, maxRestarts, stragglerTimeout);
     }
 
     private static Process Start(string fileName, string[] args, int rank, int nproc, int port, int restart, Action<int, string> output)

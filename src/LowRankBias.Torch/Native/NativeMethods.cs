@@ -53,6 +53,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial void lrb_autocast_clear_cache();
 
     [LibraryImport(Library), SuppressGCTransition] internal static partial void lrb_tensor_free(IntPtr t);
+    [LibraryImport(Library), SuppressGCTransition] internal static partial long lrb_tensor_owned_nbytes(IntPtr t);
     [LibraryImport(Library)] internal static partial IntPtr lrb_tensor_alias(IntPtr t);
     [LibraryImport(Library)]
     internal static partial int lrb_tensor_from_data(void* data, long nbytes, long* shape, int ndim, int dtype,

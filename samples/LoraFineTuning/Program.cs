@@ -1,0 +1,125 @@
+// LoRA fine-tuning from a torchvision checkpoint, and back to PyTorch: loads a torchvision-format ViT (.pt), adapts
+// q, k, v, o and both MLP layers of every block with rank-8 LoRA (the classifier trained in full as a module to
+// save), fine-tunes on Fashion-MNIST (28×28 grey, padded to 32×32 and repeated to the checkpoint's 3 channels),
+// and saves a PEFT adapter directory plus the logits of 16 test images; check_adapter.py applies that adapter to
+// the same checkpoint in PyTorch with the plain formula W + (α/r)·B·A and must get the same logits.
+using System.CommandLine;
+using LowRankBias.Lora;
+using LowRankBias.Torch;
+using LowRankBias.Torch.Data;
+using LowRankBias.Torch.IO;
+using LowRankBias.Torch.Models;
+using LowRankBias.Torch.Optim;
+using static LowRankBias.Torch.torch;
+
+var checkpoint = new Option<FileInfo>("--checkpoint")
+{
+    Description = "torchvision ViT state dict (.pt/.pth/.safetensors)",
+    DefaultValueFactory = _ => new FileInfo(Path.Combine("tests", "fixtures", "pretrained", "torchvision_vit.pt")),
+};
+var heads = new Option<long?>("--num-heads") { Description = "attention heads (default: width / 64; the fixture has 2)" };
+var steps = new Option<int>("--steps") { Description = "fine-tuning steps", DefaultValueFactory = _ => 600 };
+var testImages = new Option<int>("--test") { Description = "test images evaluated", DefaultValueFactory = _ => 10_000 };
+var output = new Option<DirectoryInfo>("--out") { Description = "output folder", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("out", "lora-finetuning")) };
+var root = new RootCommand("LoRA fine-tuning of a torchvision ViT on Fashion-MNIST, saved as a PEFT adapter") { checkpoint, heads, steps, testImages, output };
+ParseResult parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"LoraFineTuning: {parsed.Errors[0].Message} (see --help)");
+    return 1;
+}
+root.SetAction(p =>
+{
+    try { return Run(p.GetValue(checkpoint)!.FullName, p.GetValue(heads), p.GetValue(steps), p.GetValue(testImages), p.GetValue(output)!.FullName); }
+    catch (Exception e) when (e is IOException or InvalidDataException)
+    {
+        Console.Error.WriteLine($"LoraFineTuning: {e.Message}");
+        return 1;
+    }
+});
+return parsed.Invoke();
+
+static int Run(string checkpointPath, long? numHeads, int steps, int testCount, string output)
+{
+    if (steps <= 0 || testCount <= 0)
+    {
+        Console.Error.WriteLine($"LoraFineTuning: --steps and --test must be positive (got {steps} and {testCount})");
+        return 1;
+    }
+    Directory.CreateDirectory(output);
+    manual_seed(0);
+    using VisionTransformer vit = VisionTransformer.from_pretrained(checkpointPath, VitLayout.Torchvision, numHeads);
+    VisionTransformer.Config c = vit.config;
+    if (c.num_classes != 10) throw new InvalidDataException($"{checkpointPath}: the classifier has {c.num_classes} outputs; Fashion-MNIST has 10");
+    var config = new LoraConfig
+    {
+        r = 8, lora_alpha = 16, target_modules = new[] { "q", "k", "v", "o", "fc1", "fc2" }, modules_to_save = new[] { "head" },
+    };
+    using var model = new LoraModel(vit, config);
+    Console.WriteLine($"{checkpointPath}: torchvision ViT, image {c.image_size}, patch {c.patch_size}, {c.num_layers} blocks, width {c.hidden_dim}, " +
+                      $"{c.num_heads} heads; LoRA r 8 α 16 on q, k, v, o, fc1, fc2, head trained in full");
+    model.print_trainable_parameters();
+
+    using TensorDataset train = FashionMnist.Load(train: true), test = FashionMnist.Load(train: false);
+    Tensor Prepare(Tensor images)
+    {
+        // 28×28 grey → the checkpoint's size and channels: zero padding around, the grey channel repeated.
+        long pad = (c.image_size - 28) / 2;
+        Tensor padded = nn.functional.pad(images, [pad, c.image_size - 28 - pad, pad, c.image_size - 28 - pad]);
+        return padded.expand(-1, c.in_channels, -1, -1);
+    }
+
+    double Accuracy()
+    {
+        model.eval();
+        using var noGrad = no_grad();
+        long correct = 0, seen = 0;
+        var loader = new DataLoader(test, batch_size: 500);
+        for (int b = 0; b < loader.Count && seen < testCount; b++)
+        {
+            using var scope = NewDisposeScope();
+            Tensor[] batch = loader.Next();
+            correct += (model.call(Prepare(batch[0])).argmax(1) == batch[1]).sum().item<long>();
+            seen += batch[1].size(0);
+        }
+        model.train();
+        return (double)correct / seen;
+    }
+
+    double before = Accuracy();
+    Console.WriteLine($"before fine-tuning: test accuracy {before:P2} (the checkpoint's classifier, no adapter effect yet: B = 0)");
+    var trainLoader = new DataLoader(train, batch_size: 128, shuffle: true, drop_last: true, seed: 1);
+    using var optimizer = new AdamW(model.parameters().Where(p => p.requires_grad), lr: 3e-3, weight_decay: 0.0);
+    var clock = System.Diagnostics.Stopwatch.StartNew();
+    for (int step = 1; step <= steps; step++)
+    {
+        using var scope = NewDisposeScope();
+        Tensor[] batch = trainLoader.Next();
+        Tensor loss = nn.functional.cross_entropy(model.call(Prepare(batch[0])), batch[1]);
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+        if (step % 50 == 0 || step == steps)
+        {
+            double eta = clock.Elapsed.TotalSeconds / step * (steps - step);
+            Console.WriteLine($"step {step}/{steps}  loss {loss.item<float>():F4}  ETA {eta:F0} s");
+        }
+    }
+    double after = Accuracy();
+    Console.WriteLine($"after {steps} steps ({clock.Elapsed.TotalSeconds:F0} s): test accuracy {after:P2}");
+
+    string adapter = Path.Combine(output, "adapter");
+    model.save_pretrained(adapter);
+    model.eval();
+    using (NewDisposeScope())
+    using (no_grad())
+    {
+        Tensor images = Prepare(test.tensors[0].narrow(0, 0, 16)).contiguous();
+        SafeTensors.save_file(new Dictionary<string, Tensor> { ["input"] = images, ["logits"] = model.call(images) }, Path.Combine(output, "roundtrip.safetensors"));
+    }
+    File.WriteAllText(Path.Combine(output, "summary.md"),
+        $"| checkpoint | steps | test accuracy before | after |\n|---|---|---|---|\n| {Path.GetFileName(checkpointPath)} | {steps} | {before:P2} | {after:P2} |\n");
+    Console.WriteLine($"PEFT adapter in {Path.GetFullPath(adapter)}; check it in PyTorch with:\n" +
+                      $"  /usr/bin/python3 samples/LoraFineTuning/check_adapter.py {checkpointPath} {Path.GetFullPath(output)} --num-heads {c.num_heads}");
+    return 0;
+}

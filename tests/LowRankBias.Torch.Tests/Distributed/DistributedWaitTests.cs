@@ -1,0 +1,54 @@
+using System.Diagnostics;
+using LowRankBias.Torch.Distributed;
+
+namespace LowRankBias.Torch.Tests.Distributed;
+
+/// <summary>Nothing distributed waits for a timeout when the cause is known: ranks configured differently fail at
+/// once naming both sides, and a stalled rank does not keep the launcher of an elastic job waiting.</summary>
+public class DistributedWaitTests
+{
+    [Fact]
+    public void RanksWithDifferentConfigurationsFailInSecondsNamingBothSides()
+    {
+        int port = LocalRanks.FreePort();
+        var clock = Stopwatch.StartNew();
+        Exception?[] errors = Enumerable.Range(0, 2).Select(rank => Task.Factory.StartNew(() =>
+        {
+            using ProcessGroup group = ProcessGroup.init_process_group("gloo", TimeSpan.FromSeconds(60), LocalRanks.Environment(rank, 2, port));
+            try { group.check_same_configuration(rank == 0 ? "mode=lte steps=300 batch=128" : "mode=ddp steps=300 batch=64"); }
+            catch (Exception e) { return e; }
+            return null;
+        }, TaskCreationOptions.LongRunning)).ToArray().Select(t => t.GetAwaiter().GetResult()).ToArray();
+
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F0} s (the group timeout is 60 s)");
+        var first = Assert.IsType<DistributedException>(errors[0]);
+        Assert.Equal("rank 0: ranks were started with different configurations: mode: lte (rank 0) vs ddp (rank 1); batch: 128 (rank 0) vs 64 (rank 1)", first.Message);
+        Assert.Contains("mode: ddp (rank 1) vs lte (rank 0)", Assert.IsType<DistributedException>(errors[1]).Message);
+    }
+
+    [Fact]
+    public void SameConfigurationPasses()
+    {
+        string[] done = LocalRanks.Run(3, group =>
+        {
+            group.check_same_configuration("mode=lte steps=300");
+            return "ok";
+        });
+        Assert.Equal(["ok", "ok", "ok"], done);
+    }
+
+    [Fact]
+    public void ElasticLauncherStopsARankStalledAfterTheOthersFinished()
+    {
+        var lines = new List<string>();
+        var clock = Stopwatch.StartNew();
+        // Rank 1 stops itself (SIGSTOP) as a stalled rank would; rank 0 finishes the job.
+        int[] codes = LocalLauncher.Run("/bin/sh", ["-c", "if [ \"$RANK\" = 1 ]; then kill -STOP $$; fi; exit 0"], 2,
+            timeout: TimeSpan.FromSeconds(90), output: (rank, line) => { lock (lines) lines.Add($"{rank}: {line}"); },
+            stopAllOnFailure: false, stragglerTimeout: TimeSpan.FromSeconds(2));
+
+        Assert.Equal([0, -1], codes);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(45), $"took {clock.Elapsed.TotalSeconds:F0} s (the launcher's timeout is 90 s)");
+        Assert.Contains(lines, l => l.StartsWith("1: still running 2 s after another rank finished the job (stalled?)", StringComparison.Ordinal));
+    }
+}
