@@ -13,7 +13,8 @@ echo "tool lowrankbias spectra"
 dotnet "$root/tools/LowRankBias.Tool/bin/Release/net10.0/LowRankBias.Tool.dll" spectra "$root/tests/fixtures/pretrained/torchvision_vit.pt" --out "$out/spectra" >"$out/spectra.log" 2>&1 || { cat "$out/spectra.log"; echo "tool spectra FAILED"; exit 1; }
 expect spectra/spectra.csv spectra/spectra.json spectra/ranks.svg spectra/alpha.svg
 run LoraFineTuning --checkpoint "$root/tests/fixtures/pretrained/torchvision_vit.pt" --num-heads 2 --steps 3 --test 500 --out "$out/lora-finetuning"
-expect lora-finetuning/adapter/adapter_model.safetensors lora-finetuning/adapter/adapter_config.json lora-finetuning/roundtrip.safetensors lora-finetuning/summary.md
+expect lora-finetuning/adapter/adapter_model.safetensors lora-finetuning/adapter/adapter_config.json lora-finetuning/roundtrip.safetensors lora-finetuning/summary.md \
+  lora-finetuning/finetuned_torchvision.pt
 run FashionMnist cnn 1 "$out/fashion-mnist" --max-steps 3
 expect fashion-mnist/cnn/metrics.csv fashion-mnist/cnn/accuracy.svg fashion-mnist/cnn/loss.svg
 run LeastSquaresMerge --preset tiny --out "$out/least-squares-merge"

@@ -1,8 +1,9 @@
 // LoRA fine-tuning from a torchvision checkpoint, and back to PyTorch: loads a torchvision-format ViT (.pt), adapts
 // q, k, v, o and both MLP layers of every block with rank-8 LoRA (the classifier trained in full as a module to
 // save), fine-tunes on Fashion-MNIST (28×28 grey, padded to 32×32 and repeated to the checkpoint's 3 channels),
-// and saves a PEFT adapter directory plus the logits of 16 test images; check_adapter.py applies that adapter to
-// the same checkpoint in PyTorch with the plain formula W + (α/r)·B·A and must get the same logits.
+// and saves a PEFT adapter directory, the merged model as a torchvision .pt and the logits of 16 test images;
+// check_adapter.py applies the adapter to the same checkpoint in PyTorch with the plain formula W + (α/r)·B·A, and
+// loads the merged .pt with torch.load(weights_only=True): both must give the same logits.
 using System.CommandLine;
 using LowRankBias.Lora;
 using LowRankBias.Torch;
@@ -117,6 +118,9 @@ static int Run(string checkpointPath, long? numHeads, int steps, int testCount, 
         Tensor images = Prepare(test.tensors[0].narrow(0, 0, 16)).contiguous();
         SafeTensors.save_file(new Dictionary<string, Tensor> { ["input"] = images, ["logits"] = model.call(images) }, Path.Combine(output, "roundtrip.safetensors"));
     }
+    // The fine-tuned model itself, adapters folded in, as a torch.save file in torchvision's names.
+    var merged = (VisionTransformer)model.merge_and_unload();
+    merged.save_pretrained(Path.Combine(output, "finetuned_torchvision.pt"), VitLayout.Torchvision);
     File.WriteAllText(Path.Combine(output, "summary.md"),
         $"| checkpoint | steps | test accuracy before | after |\n|---|---|---|---|\n| {Path.GetFileName(checkpointPath)} | {steps} | {before:P2} | {after:P2} |\n");
     Console.WriteLine($"PEFT adapter in {Path.GetFullPath(adapter)}; check it in PyTorch with:\n" +

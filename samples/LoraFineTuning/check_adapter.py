@@ -7,7 +7,8 @@ Usage:  /usr/bin/python3 check_adapter.py CHECKPOINT.pt RUN_DIR [--num-heads H]
 For every adapted layer, W <- W + (lora_alpha / r) * B @ A (PEFT's merge for a Linear, no rslora): our ViT's
 separate q, k, v projections are the three row blocks of torchvision's fused in_proj_weight, o is out_proj,
 mlp.fc1 / mlp.fc2 are mlp.0 / mlp.3; the head (a module to save) replaces heads.head. Exits 1 if the logits differ
-by more than 1e-4.
+by more than 1e-4. Then loads finetuned_torchvision.pt (the merged model LowRankBias wrote in torch.save's format)
+with torch.load(weights_only=True) into the same torchvision model and checks its logits too.
 """
 import json
 import math
@@ -86,7 +87,13 @@ def main():
         logits = model(reference["input"])
     error = (logits - reference["logits"]).abs().max().item()
     print(f"merged {merged} LoRA pairs (scaling {scaling}); max |PyTorch logits - LowRankBias logits| = {error:.3g} over {logits.numel()} values")
-    sys.exit(0 if error < 1e-4 else 1)
+
+    # The merged model LowRankBias exported with torch.save's layout: torch.load (weights_only) + strict load_state_dict.
+    model.load_state_dict(torch.load(f"{run}/finetuned_torchvision.pt", map_location="cpu", weights_only=True))
+    with torch.no_grad():
+        exported = (model(reference["input"]) - reference["logits"]).abs().max().item()
+    print(f"finetuned_torchvision.pt via torch.load(weights_only=True): max |logits difference| = {exported:.3g}")
+    sys.exit(0 if max(error, exported) < 1e-4 else 1)
 
 
 if __name__ == "__main__":

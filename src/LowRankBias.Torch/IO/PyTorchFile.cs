@@ -40,6 +40,20 @@ public static class PyTorchFile
     }
 
     /// <summary>
+    /// Writes <paramref name="state_dict"/> as <c>torch.save(OrderedDict)</c> does — a zip archive (stored, not compressed)
+    /// with a protocol-2 <c>data.pkl</c> and one storage record per tensor — atomically, so that PyTorch's
+    /// <c>torch.load(path)</c> (also with <c>weights_only=True</c>) reads it. Tensors are written contiguous, from the CPU.
+    /// </summary>
+    public static void save(IReadOnlyDictionary<string, Tensor> state_dict, string path)
+    {
+        ArgumentNullException.ThrowIfNull(state_dict);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        foreach ((string name, Tensor t) in state_dict)
+            if (t is null || !s_storages.ContainsValue(t.dtype)) throw new ArgumentException($"tensor '{name}' is null or of a type torch.save storages cannot hold", nameof(state_dict));
+        AtomicFile.Write(path, stream => PyTorchFileWriter.Write(stream, state_dict, s_storages.ToDictionary(p => p.Value, p => p.Key)));
+    }
+
+    /// <summary>
     /// The tensors of the state dict saved in <paramref name="path"/>, by name: the saved object itself when it is a
     /// dict of tensors, else the dict of tensors under one of the keys "state_dict", "model_state_dict", "model" or
     /// "module" (as training scripts save checkpoints). Every other tensor in the file is freed.

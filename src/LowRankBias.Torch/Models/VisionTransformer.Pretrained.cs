@@ -51,11 +51,15 @@ public sealed partial class VisionTransformer
         return result;
     }
 
-    /// <summary>Writes <see cref="export_state_dict"/> of <paramref name="layout"/> to a safetensors file, atomically.</summary>
+    /// <summary>Writes <see cref="export_state_dict"/> of <paramref name="layout"/>, atomically: a <c>torch.save</c> file
+    /// (<see cref="PyTorchFile.save"/>) when <paramref name="path"/> ends in .pt, .pth or .bin, safetensors otherwise.</summary>
     public void save_pretrained(string path, VitLayout layout = VitLayout.Torchvision)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         using DisposeScope scope = torch.NewDisposeScope();
-        SafeTensors.save_file(export_state_dict(layout), path);
+        Dictionary<string, Tensor> state = export_state_dict(layout);
+        if (Path.GetExtension(path).ToLowerInvariant() is ".pt" or ".pth" or ".bin") PyTorchFile.save(state, path);
+        else SafeTensors.save_file(state, path);
     }
 
     private static bool IsZip(string path)

@@ -58,4 +58,23 @@ public class PyTorchFileFixtureTests
             PyTorchFile.load_state_dict(Fixture("torchvision_vit.pt"));
         Assert.Equal(before, TestData.SettledLiveCount());
     }
+
+    [Fact]
+    public void SavedStateDictReadsBackTensorForTensor()
+    {
+        using var scope = NewDisposeScope();
+        using var dir = new TempDirectory();
+        Dictionary<string, Tensor> expected = SafeTensors.load_file(Fixture("checkpoint_expected.safetensors"));
+        string path = dir.File("state.pt");
+        PyTorchFile.save(expected, path);
+        var root = Assert.IsType<OrderedDictionary<object, object?>>(PyTorchFile.load(path));
+        Assert.Equal(expected.Keys, root.Keys.Cast<string>());
+        foreach ((string name, Tensor want) in expected)
+        {
+            var got = (Tensor)root[name]!;
+            Assert.Equal(want.dtype, got.dtype);
+            Assert.Equal(want.shape, got.shape);
+            Assert.True((want == got).all().item<bool>(), $"tensor '{name}' differs");
+        }
+    }
 }

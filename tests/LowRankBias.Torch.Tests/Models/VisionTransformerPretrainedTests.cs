@@ -63,9 +63,9 @@ public class VisionTransformerPretrainedTests
         using VisionTransformer vit = VisionTransformer.from_pretrained(Fixture("torchvision_vit.pt"), num_heads: 2);
         vit.eval();
         Tensor expected = vit.call(reference["input"]);
-        foreach (VitLayout layout in Enum.GetValues<VitLayout>())
+        foreach ((VitLayout layout, string extension) in Enum.GetValues<VitLayout>().SelectMany(l => new[] { (l, ".safetensors"), (l, ".pt") }))
         {
-            string path = dir.File($"{layout}.safetensors");
+            string path = dir.File(layout + extension);
             vit.save_pretrained(path, layout);
             // Detected from the names; the eps is pinned because the Hugging Face default (1e-12) is not this model's.
             using VisionTransformer again = VisionTransformer.from_pretrained(path, num_heads: 2, norm_eps: 1e-6);
