@@ -41,7 +41,7 @@ using (test)
     // An earlier run's methods join the report, unless this run trains them again.
     var points = new List<Point>(parsed.GetValue(withOption) is { } earlier ? Report.Read(earlier).Where(p => !methods.Contains(p.Method)) : []);
     var finals = new Dictionary<string, FinalWeights>();
-    long Steps(string name) => (long)(name == "lte" ? preset.Samples * preset.LteSampleFactor : preset.Samples) / preset.Batch;
+    long Steps(string name) => (long)(name is "lte" or "lte-nf4" ? preset.Samples * preset.LteSampleFactor : preset.Samples) / preset.Batch;
     var progress = new StepProgress("training " + string.Join(", ", methods), methods.Sum(Steps));
     progress.Run(() =>
     {
