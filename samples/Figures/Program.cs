@@ -36,7 +36,7 @@ foreach (string model in new[] { "cnn", "vit-tiny" })
 }
 
 // ViT pre-training (VitPretraining's Report draws from the same curves.csv).
-foreach (string run in new[] { "vit-pretraining", "vit-long" })
+foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4" })
 {
     Csv c = Csv.Read(R(run, "curves.csv"));
     var methods = c.Rows.GroupBy(r => r["method"]).Select(g => (g.Key, rows: WithoutDoubleEvaluation(g.ToList()))).ToArray();
@@ -49,8 +49,12 @@ foreach (string run in new[] { "vit-pretraining", "vit-long" })
         By("samples_per_device", r => 100 * D(r["test_accuracy"])));
     Line(R(run, "train-loss.svg"), new LineChart { Title = $"{Title}: training loss", XLabel = "cumulative training samples", YLabel = "cross-entropy", LogY = true },
         By("samples", r => D(r["train_loss"])));
-    Line(R(run, "head-similarity.svg"), new LineChart { Title = $"{Title}: LTE heads' mean pairwise cosine similarity of BₙAₙ", XLabel = "cumulative training samples", YLabel = "cosine similarity" },
-        By("samples", r => D(r["head_cosine_similarity"]), r => r["head_cosine_similarity"].Length > 0));
+    ChartSeries[] similarity = By("samples", r => D(r["head_cosine_similarity"]), r => r["head_cosine_similarity"].Length > 0);
+    if (similarity.Length > 0)
+        Line(R(run, "head-similarity.svg"), new LineChart { Title = $"{Title}: LTE heads' mean pairwise cosine similarity of BₙAₙ", XLabel = "cumulative training samples", YLabel = "cosine similarity" }, similarity);
+    // --spectra runs: the monitor's figures per method.
+    foreach (var m in methods.Where(m => File.Exists(R(run, m.Key, "spectral.jsonl"))))
+        written.AddRange(SpectralPlots.WriteAll(SpectralMonitor.Read(R(run, m.Key, "spectral.jsonl")), R(run, m.Key)));
 }
 
 // LTE beyond the ViT (LteArchitectures): eval loss per task.

@@ -92,10 +92,12 @@ foreach (int seed in seeds)
             steadySince = testAccuracy >= 0.99 ? steadySince ?? step : null;
             if (step % (10 * p.every) == 0 || step == p.steps)
             {
-                double eta = step == 0 ? 0 : clock.Elapsed.TotalSeconds / step * (p.steps - step);
+                // Before the first step there is no training loss and no rate to extrapolate.
+                string lossText = step == 0 ? "—" : loss.ToString("G4", CultureInfo.InvariantCulture);
+                string eta = step == 0 ? "—" : $"{clock.Elapsed.TotalSeconds / step * (p.steps - step):F0} s";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{label}: step {step,6:N0}/{p.steps:N0}  loss {loss:G4}  train accuracy {trainAccuracy:P1}  test accuracy {testAccuracy:P1}  " +
-                    $"effective rank of {Attention} {effectiveRank:F1}  ({clock.Elapsed.TotalSeconds:F0} s, ETA {eta:F0} s)"));
+                    $"{label}: step {step,6:N0}/{p.steps:N0}  loss {lossText}  train accuracy {trainAccuracy:P1}  test accuracy {testAccuracy:P1}  " +
+                    $"effective rank of {Attention} {effectiveRank:F1}  ({clock.Elapsed.TotalSeconds:F0} s, ETA {eta})"));
             }
         }
         if (step == p.steps || step - steadySince >= SteadySteps) break;

@@ -40,12 +40,14 @@ public sealed record Heatmap
         if (columns - 1 - lastTick >= (every + 1) / 2) xTicks.AddMajor(columns - 1, columnLabels[columns - 1]);
         plot.Axes.Bottom.TickGenerator = xTicks;
         var yTicks = new ScottPlot.TickGenerators.NumericManual();
-        int rowEvery = Math.Max(1, (int)Math.Ceiling(rows / 24.0));
+        int rowEvery = Math.Max(1, (int)Math.Ceiling(rows / (double)MaxRowLabels)); // every row named up to MaxRowLabels rows
         for (int r = 0; r < rows; r += rowEvery) yTicks.AddMajor(rows - 1 - r, rowLabels[r]);
         plot.Axes.Left.TickGenerator = yTicks;
         plot.Grid.IsVisible = false;
         plot.Axes.SetLimits(-0.5, columns - 0.5, -0.5, rows - 0.5);
         int labelWidth = 7 * rowLabels.Max(l => l.Length);
-        return Figure.Save(plot, path, Figure.Width + labelWidth, Math.Max(Figure.Height, 120 + 18 * Math.Min(rows, 24)));
+        return Figure.Save(plot, path, Figure.Width + labelWidth, Math.Max(Figure.Height, 120 + 16 * Math.Min(rows, MaxRowLabels)));
     }
+
+    private const int MaxRowLabels = 60;
 }

@@ -39,12 +39,20 @@ public sealed class SummaryTable
         return string.Join('\n', lines) + "\n";
     }
 
-    /// <summary>Draws the table on the console and, given <paramref name="markdownPath"/>, saves it there as Markdown.</summary>
+    /// <summary>
+    /// Draws the table on the console (as Markdown when the output goes to a file or pipe, where a box drawn for an
+    /// 80-column page would wrap every cell) and, given <paramref name="markdownPath"/>, saves it there as Markdown.
+    /// </summary>
     public void Write(string? markdownPath = null)
     {
+        if (markdownPath is not null) File.WriteAllText(markdownPath, ToMarkdown());
+        if (Console.IsOutputRedirected)
+        {
+            Console.Write(ToMarkdown());
+            return;
+        }
         var table = new Table().AddColumns(_headers.Select(Markup.Escape).ToArray());
         foreach (string[] row in _rows) table.AddRow(row.Select(Markup.Escape).ToArray());
         AnsiConsole.Write(table);
-        if (markdownPath is not null) File.WriteAllText(markdownPath, ToMarkdown());
     }
 }

@@ -35,9 +35,7 @@ public sealed class OrthogonalTasks : IDisposable
             Tensor z = RandomTensors.Normal(rng, [samples, k], ScalarType.Float64);
             Tensor x = z.mm(q.t());                                        // rows ~ N(0, Q Qᵀ)
             x = x / x.norm(dim: [1], keepdim: true);
-            Tensor f = x.matmul(w[t]).sin();
-            Tensor y = (f >= 0).to(ScalarType.Float32) * 2 - 1;
-            _tasks[t] = new TensorDataset(x.to(ScalarType.Float32), y);
+            _tasks[t] = new TensorDataset(x.to(ScalarType.Float32), Labels(x, w[t]));
         }
         LabelWeights = w.DetachFromDisposeScope();
     }
@@ -47,6 +45,23 @@ public sealed class OrthogonalTasks : IDisposable
 
     /// <summary>The labelling vectors w_t, float64 [tasks, d] (owned by this object).</summary>
     public Tensor LabelWeights { get; }
+
+    /// <summary>
+    /// Task <paramref name="task"/>'s inputs labelled by task <paramref name="labelling"/>'s function sign(sin(w_labellingᵀx)):
+    /// the same inputs with different labels — the paper's contrast, where summing two networks fails. The caller owns it.
+    /// </summary>
+    public TensorDataset Relabelled(int task, int labelling)
+    {
+        if (task < 0 || task >= _tasks.Length) throw new ArgumentOutOfRangeException(nameof(task), task, $"must lie in 0…{_tasks.Length - 1}");
+        if (labelling < 0 || labelling >= _tasks.Length) throw new ArgumentOutOfRangeException(nameof(labelling), labelling, $"must lie in 0…{_tasks.Length - 1}");
+        using var scope = torch.NewDisposeScope();
+        Tensor x = _tasks[task].tensors[0];
+        Tensor y = Labels(x.to(ScalarType.Float64), LabelWeights[labelling]);
+        return new TensorDataset(x.clone().DetachFromDisposeScope(), y.DetachFromDisposeScope());
+    }
+
+    // y = 2·1[σ(sin(wᵀx)) ≥ ½] − 1, i.e. the sign of sin(wᵀx), as float32 ±1.
+    private static Tensor Labels(Tensor x, Tensor w) => (x.matmul(w).sin() >= 0).to(ScalarType.Float32) * 2 - 1;
 
     /// <summary>
     /// Places features in block <paramref name="task"/> of <paramref name="tasks"/> zero blocks ([N, D] → [N, tasks·D]),

@@ -127,6 +127,23 @@ public class SyntheticTaskTests
     }
 
     [Fact]
+    public void RelabelledTaskKeepsItsInputsAndTakesTheOtherLabellingFunction()
+    {
+        const int samples = 500, dim = 20;
+        using var set = new OrthogonalTasks(2, samples, dim, seed: 3);
+        using TensorDataset relabelled = set.Relabelled(task: 0, labelling: 1);
+        Assert.Equal(set.Datasets[0].tensors[0].ToArray<float>(), relabelled.tensors[0].ToArray<float>());
+        Matrix<double> x = ToMatrix(relabelled.tensors[0]);
+        Vector<double> f = x * ToMatrix(set.LabelWeights).Row(1);
+        float[] y = relabelled.tensors[1].ToArray<float>(), own = set.Datasets[0].tensors[1].ToArray<float>();
+        for (int i = 0; i < samples; i++)
+            if (Math.Abs(Math.Sin(f[i])) > 1e-4) Assert.Equal(Math.Sin(f[i]) >= 0 ? 1f : -1f, y[i]);
+        // w₁ restricted to task 0's subspace is independent of w₀: the two labellings agree about half the time.
+        Assert.InRange(y.Where((v, i) => v == own[i]).Count() / (double)samples, 0.3, 0.7);
+        Assert.Throws<ArgumentOutOfRangeException>(() => set.Relabelled(0, 2));
+    }
+
+    [Fact]
     public void BlockEmbeddingMakesTasksOrthogonalAndKeepsNorms()
     {
         using var scope = NewDisposeScope();
