@@ -12,7 +12,9 @@ expect() {
   local name=$1 code=$2; shift 2
   rm -rf "$tmp/cwd"; mkdir "$tmp/cwd"
   local actual=0
-  (cd "$tmp/cwd" && dotnet "$root/samples/$name/bin/Release/net10.0/$name.dll" "$@") >"$tmp/log" 2>&1 || actual=$?
+  local dll="$root/samples/$name/bin/Release/net10.0/$name.dll"
+  [[ $name == lowrankbias ]] && dll="$root/tools/LowRankBias.Tool/bin/Release/net10.0/LowRankBias.Tool.dll"
+  (cd "$tmp/cwd" && dotnet "$dll" "$@") >"$tmp/log" 2>&1 || actual=$?
   [[ $actual == "$code" ]] || { cat "$tmp/log"; fail "$name $*: exit code $actual, expected $code"; }
 }
 one_line() {
@@ -37,8 +39,15 @@ expect OverparamExperiments 1 gramm; one_line "gramm" "did you mean gram?"
 expect DistributedLte 1 --steps many; one_line "--steps many" "Cannot parse argument 'many'"
 # An error found after parsing (ArgumentException): one line too.
 expect DistributedLte 1 --mode ddp --elastic; one_line "--mode ddp --elastic" "--elastic needs --mode lte"
+expect ModelMerging 1 --draws 0; one_line "--draws 0" "--draws 0: must be at least 1"
+# The weight-analysis tool: the same rules.
+expect lowrankbias 0 spectra --help; grep -q "^Usage:" "$tmp/log" || fail "lowrankbias spectra --help printed no usage"
+[[ -z $(ls -A "$tmp/cwd") ]] || fail "lowrankbias spectra --help wrote $(ls -A "$tmp/cwd")"
+expect lowrankbias 1 spectrum model.pt; one_line "lowrankbias spectrum" "spectrum"
+expect lowrankbias 1 spectra "$root/tests/fixtures/pretrained/torchvision_vit.pt" --min-dim 0; one_line "lowrankbias --min-dim 0" "--min-dim: 0 is not a positive number"
+expect lowrankbias 1 spectra no-such-file.safetensors; one_line "lowrankbias spectra no-such-file" "no-such-file"
 # Default output: out/<sample>/<preset>/ in the working folder, nothing under docs/.
 expect LeastSquaresMerge 0 --preset tiny
 [[ -s $tmp/cwd/out/least-squares-merge/tiny/lte-least-squares.csv ]] || fail "LeastSquaresMerge wrote $(cd "$tmp/cwd" && find . -type f)"
 [[ ! -e $tmp/cwd/docs ]] || fail "LeastSquaresMerge wrote under docs/"
-echo "cli: --help runs nothing, typos and bad values exit 1 with one line, default output under out/ (12 programs)"
+echo "cli: --help runs nothing, typos and bad values exit 1 with one line, default output under out/ (12 programs and the lowrankbias tool)"

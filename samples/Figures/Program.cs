@@ -21,7 +21,8 @@ foreach (string model in new[] { "cnn", "vit-tiny" })
     Csv m = Csv.Read(R("fashion-mnist", $"{model}-metrics.csv"));
     double perEpoch = m.Rows.Where(r => r["split"] == "test").Select(r => D(r["step"])).Min();
     ChartSeries S(string split, string column, double scale) =>
-        new(split, m.Rows.Where(r => r["split"] == split && r[column].Length > 0).Select(r => (D(r["step"]) / perEpoch, scale * D(r[column]))).ToArray());
+        new(split, WithoutDoubleEvaluation(m.Rows.Where(r => r["split"] == split && r[column].Length > 0).ToList()) // the last window of a few steps is noise
+            .Select(r => (D(r["step"]) / perEpoch, scale * D(r[column]))).ToArray());
     Line(R("fashion-mnist", $"{model}-loss.svg"), new LineChart { Title = $"{model} on Fashion-MNIST: cross-entropy", XLabel = "epoch", YLabel = "loss", LogY = true },
         [S("train", "loss", 1), S("test", "loss", 1)]);
     Line(R("fashion-mnist", $"{model}-accuracy.svg"), new LineChart { Title = $"{model} on Fashion-MNIST: accuracy", XLabel = "epoch", YLabel = "accuracy (%)" },
@@ -68,28 +69,35 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4" 
     }
 }
 
-// Model merging (weight decay 1e-3, the quick preset's).
+// Model merging (weight decay 1e-3, the quick preset's): curves averaged over the draws; network A is the same in both settings.
 {
     Csv c = Csv.Read(R("model-merging", "merging.csv"));
     const double Decay = 1e-3;
+    int draws = c.Rows.Select(r => r["draw"]).Distinct().Count();
     var chosen = c.Rows.Where(r => D(r["weight_decay"]) == Decay).GroupBy(r => r["setting"]).ToArray();
-    ChartSeries S(string label, IEnumerable<Row> rows, string column) => new(label, rows.Select(r => (D(r["step"]), D(r[column]))).ToArray());
-    Line(R("model-merging", "merging-loss.svg"), new LineChart { Title = $"Training loss, weight decay {Decay:G2}", XLabel = "gradient-descent step", YLabel = "logistic loss", LogY = true },
-        chosen.SelectMany(g => new[] { S($"{g.Key}: A on its task", g, "loss_a"), S($"{g.Key}: merged on A's task", g, "merged_loss_a"), S($"{g.Key}: merged on B's task", g, "merged_loss_b") }).ToArray());
-    Line(R("model-merging", "stable-rank.svg"), new LineChart { Title = $"Mean stable rank ‖W‖F/‖W‖₂ of the weight matrices, weight decay {Decay:G2}", XLabel = "gradient-descent step", YLabel = "stable rank", LogY = false },
-        chosen.SelectMany(g => new[] { S($"stable rank: A ({g.Key})", g, "stable_rank_sqrt_a"), S($"stable rank: merged ({g.Key})", g, "stable_rank_sqrt_merged") }).ToArray());
-    double[] decays = c.Rows.Select(r => D(r["weight_decay"])).Distinct().ToArray();
+    ChartSeries S(string label, IEnumerable<Row> rows, string column) =>
+        new(label, rows.GroupBy(r => D(r["step"])).Select(g => (g.Key, g.Average(r => D(r[column])))).ToArray());
+    string drawn = $"mean of {draws} draw{(draws > 1 ? "s" : "")}";
+    Line(R("model-merging", "merging-loss.svg"), new LineChart { Title = $"Training loss, weight decay {Decay:G2}, {drawn}", XLabel = "gradient-descent step", YLabel = "logistic loss", LogY = true },
+        [S("A on its task", chosen[0], "loss_a"), .. chosen.SelectMany(g => new[] { S($"{g.Key}: merged on A's task", g, "merged_loss_a"), S($"{g.Key}: merged on B's task", g, "merged_loss_b") })]);
+    Line(R("model-merging", "stable-rank.svg"), new LineChart { Title = $"Mean ‖W‖F/‖W‖₂ (√ stable rank) of the weight matrices, weight decay {Decay:G2}, {drawn}", XLabel = "gradient-descent step", YLabel = "‖W‖F/‖W‖₂", LogY = false },
+        [S("‖W‖F/‖W‖₂: A", chosen[0], "stable_rank_sqrt_a"), .. chosen.Select(g => S($"‖W‖F/‖W‖₂: merged ({g.Key})", g, "stable_rank_sqrt_merged"))]);
+    double[] decays = c.Rows.Select(r => D(r["weight_decay"])).Distinct().Order().ToArray();
     double Position(double d) => d > 0 ? Math.Log10(d) : Math.Log10(decays.Where(x => x > 0).Min()) - 1;
-    Line(R("model-merging", "weight-decay-sweep.svg"), new LineChart { Title = "Merged network after training vs weight decay (mean loss on both tasks)", XLabel = "log₁₀ weight decay λ (0 plotted at the left end)", YLabel = "logistic loss", LogY = true, LogX = false },
-        c.Rows.GroupBy(r => r["setting"]).Select(g => new ChartSeries($"merged, {g.Key}", g.GroupBy(r => D(r["weight_decay"])).Select(d => d.MaxBy(r => D(r["step"]))!)
-            .Select(r => (Position(D(r["weight_decay"])), (D(r["merged_loss_a"]) + D(r["merged_loss_b"])) / 2)).ToArray())).ToArray());
+    Line(R("model-merging", "weight-decay-sweep.svg"), new LineChart
+        {
+            Title = $"Merged network after training vs weight decay (mean loss on both tasks, {drawn})", XLabel = "weight decay λ", YLabel = "logistic loss", LogY = true, LogX = false,
+            XTicks = decays.Select(d => (Position(d), d > 0 ? d.ToString("0e0", CultureInfo.InvariantCulture) : "0")).ToArray(),
+        },
+        c.Rows.GroupBy(r => r["setting"]).Select(g => new ChartSeries($"merged, {g.Key}", g.GroupBy(r => D(r["weight_decay"]))
+            .Select(d => (Position(d.Key), d.Where(r => D(r["step"]) == d.Max(x => D(x["step"]))).Average(r => (D(r["merged_loss_a"]) + D(r["merged_loss_b"])) / 2))).ToArray())).ToArray());
 }
 
 // Grokking: errors and the attention's effective rank per run, and the monitor's figures per run.
 foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97", 97) })
 {
     Csv c = Csv.Read(R(run, "grokking.csv"));
-    string[] names = ["30% data, no weight decay", "30% data, weight decay 1 (grokking)", "90% data, no weight decay"];
+    string[] names = ["30% data, no weight decay", "30% data, weight decay 1", "90% data, no weight decay"];
     string Name(string slug) => names[Array.IndexOf(["data30-wd0", "data30-wd1", "data90-wd0"], slug)];
     var runs = c.Rows.GroupBy(r => r["run"]).ToArray();
     Line(R(run, "error.svg"), new LineChart { Title = $"Addition mod {modulus}: error", XLabel = "step", YLabel = "error" },
@@ -105,6 +113,23 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
     }
 }
 
+// Grokking in Nanda et al.'s setting: one CSV per run and seed (wd1-seed0.csv, …), seed 0's monitor records.
+{
+    var runs = Directory.GetFiles(R("grokking-nanda"), "wd*-seed*.csv").Order(StringComparer.Ordinal)
+        .Select(f => (name: Path.GetFileNameWithoutExtension(f).Replace("wd", "weight decay ").Replace("-seed", ", seed "), rows: Csv.Read(f).Rows)).ToArray();
+    ChartSeries[] G(string column) => runs.Select(r => new ChartSeries(r.name, r.rows.Select(x => (D(x["step"]), D(x[column]))).ToArray())).ToArray();
+    const string Task = "Addition mod 113, 30% of pairs";
+    Line(R("grokking-nanda", "accuracy.svg"), new LineChart { Title = $"{Task}: test accuracy (train accuracy is 100% from step ≈ 200)", XLabel = "step", YLabel = "test accuracy" },
+        G("test_accuracy"));
+    Line(R("grokking-nanda", "effective-rank.svg"), new LineChart { Title = $"{Task}: effective rank exp(H) of blocks.0.attn.q", XLabel = "step", YLabel = "effective rank" },
+        G("effective_rank_attention"));
+    Line(R("grokking-nanda", "mean-effective-rank.svg"), new LineChart { Title = $"{Task}: mean exp(H)/R of all weight matrices", XLabel = "step", YLabel = "exp(H)/R" },
+        G("mean_normalized_effective_rank"));
+    var records = SpectralMonitor.Read(R("grokking-nanda", "wd1-seed0", "spectral.jsonl"));
+    written.AddRange(SpectralPlots.WriteAll(records, R("grokking-nanda", "wd1-seed0"), "blocks.0.attn.q"));
+    written.AddRange(SpectralPlots.AlignmentDiagonal(records, "embed → blocks.0.attn.q", R("grokking-nanda", "wd1-seed0", "alignment-diagonal.svg")));
+}
+
 // Spectral dynamics: mean effective rank, SVD pruning, the monitor's figures per run.
 {
     Csv c = Csv.Read(R("spectral-dynamics", "spectral-dynamics.csv"));
@@ -112,11 +137,20 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
     string Name(string slug) => slug == "random-labels" ? "random labels" : $"weight decay {D(slug[2..]):G2}";
     Line(R("spectral-dynamics", "effective-rank.svg"), new LineChart { Title = "Mean normalised effective rank exp(H)/R of the 4 weight matrices", XLabel = "step", YLabel = "exp(H)/R" },
         runs.Select(g => new ChartSeries(Name(g.Key), g.Select(r => (D(r["step"]), D(r["mean_normalized_effective_rank"]))).ToArray())).ToArray());
-    var pruned = runs.Single(g => g.Key == "wd0");
+    // SVD pruning: the re-run that leaves the classifier alone (pruning-wd0.csv), as the paper prunes.
+    var pruned = Csv.Read(R("spectral-dynamics", "pruning-wd0.csv")).Rows;
     ChartSeries P(string label, string column) => new(label, pruned.Select(r => (D(r["step"]), D(r[column]))).ToArray());
-    Line(R("spectral-dynamics", "pruning.svg"), new LineChart { Title = "Test accuracy with half of every weight matrix's spectrum removed (no weight decay)", XLabel = "step", YLabel = "test accuracy" },
+    Line(R("spectral-dynamics", "pruning.svg"), new LineChart { Title = "Test accuracy with half of every hidden matrix's spectrum removed (classifier kept; no weight decay)", XLabel = "step", YLabel = "test accuracy" },
         [P("full model", "test_accuracy"), P("bottom half of every spectrum removed", "test_accuracy_bottom_half_removed"), P("top half of every spectrum removed", "test_accuracy_top_half_removed")]);
     foreach (var g in runs) written.AddRange(SpectralPlots.WriteAll(SpectralMonitor.Read(R("spectral-dynamics", g.Key, "spectral.jsonl")), R("spectral-dynamics", g.Key), "layers.1"));
+
+    // Memorisation (true vs random labels until 100 % train accuracy).
+    var memorised = Csv.Read(R("spectral-dynamics", "memorisation.csv")).Rows.GroupBy(r => r["labels"]).ToArray();
+    ChartSeries[] M(string column) => memorised.Select(g => new ChartSeries(g.Key, g.Select(r => (D(r["step"]), D(r[column]))).ToArray())).ToArray();
+    Line(R("spectral-dynamics", "memorisation-rank.svg"), new LineChart { Title = "Mean exp(H)/R while memorising 2,000 images (to 100% train accuracy)", XLabel = "step", YLabel = "exp(H)/R" },
+        M("mean_normalized_effective_rank"));
+    Line(R("spectral-dynamics", "memorisation-accuracy.svg"), new LineChart { Title = "Training accuracy on 2,000 images", XLabel = "step", YLabel = "train accuracy" },
+        M("train_accuracy"));
 }
 
 // Over-parameterisation (OverparamExperiments): least squares, random-network rank densities, Gram spectra.
@@ -124,13 +158,14 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
     Csv c = Csv.Read(R("overparam", "least_squares.csv"));
     Line(R("overparam", "least_squares.svg"), new LineChart { Title = "Least squares 32×32, 128 samples, 1500 GD steps", XLabel = "rank of target W*", YLabel = "relative training loss", LogY = true },
         c.Rows.GroupBy(r => r["depth"]).Select(g => new ChartSeries($"depth {g.Key}",
-            g.GroupBy(r => r["rank"]).Select(k => (D(k.Key), Math.Max(k.Average(r => D(r["relative_loss"])), 1e-12))).ToArray())).ToArray());
+            g.GroupBy(r => r["rank"]).Select(k => (D(k.Key), Math.Max(k.Average(r => D(r["relative_loss"])), 1e-16))).ToArray())).ToArray());
 
     Csv s = Csv.Read(R("overparam", "random_rank_samples.csv"));
-    double lo = s.Rows.Min(r => D(r["rho"])), hi = s.Rows.Max(r => D(r["rho"]));
     foreach (string activation in new[] { "linear", "relu" })
     {
-        var byDepth = s.Rows.Where(r => r["activation"] == activation).GroupBy(r => int.Parse(r["depth"], CultureInfo.InvariantCulture)).OrderBy(g => g.Key).ToArray();
+        var rows = s.Rows.Where(r => r["activation"] == activation).ToArray();
+        double lo = rows.Min(r => D(r["rho"])), hi = rows.Max(r => D(r["rho"])); // each its own range: the bins resolve it
+        var byDepth = rows.GroupBy(r => int.Parse(r["depth"], CultureInfo.InvariantCulture)).OrderBy(g => g.Key).ToArray();
         Line(R("overparam", $"random_rank_{activation}.svg"), new LineChart
         {
             Title = $"{(activation == "relu" ? "ReLU" : "Linear")} networks: ρ of the Gram matrix ({byDepth[0].Count()} draws, width 32, 256 inputs)",
@@ -151,8 +186,9 @@ Console.WriteLine($"re-rendered {written.Count / 2} figures (PNG and SVG) under 
 
 static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
 
-// Runs recorded before 3026c78 evaluated twice at the end: a point one step after the last regular evaluation, whose
-// training loss is a single batch's. It repeats the evaluation, so it is dropped.
+// Drops a last row recorded only a few steps after the one before, which would draw a spurious final point: runs
+// recorded before 3026c78 evaluated twice at the end (the second with a single batch's training loss), and the Trainer's
+// last training window of an epoch may hold a handful of steps.
 static List<Row> WithoutDoubleEvaluation(List<Row> rows) =>
     rows.Count >= 3 && D(rows[^1]["step"]) - D(rows[^2]["step"]) < 0.5 * (D(rows[^2]["step"]) - D(rows[^3]["step"])) ? rows[..^1] : rows;
 

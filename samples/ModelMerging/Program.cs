@@ -69,10 +69,13 @@ progress.Run(() =>
                     rows.Add(string.Create(CultureInfo.InvariantCulture, $"{draw},{setting},{decay},{step},{last.la:R},{last.lb:R},{last.ma:R},{last.mb:R},{srA:R},{srMerged:R}"));
                     if (decay == p.decay)
                     {
-                        Add($"{setting}: A on its task", step, last.la);
+                        if (setting == settings[0]) // network A is the same in both settings
+                        {
+                            Add("A on its task", step, last.la);
+                            Add("‖W‖F/‖W‖₂: A", step, srA);
+                        }
                         Add($"{setting}: merged on A's task", step, last.ma);
                         Add($"{setting}: merged on B's task", step, last.mb);
-                        Add($"‖W‖F/‖W‖₂: A ({setting})", step, srA);
                         Add($"‖W‖F/‖W‖₂: merged ({setting})", step, srMerged);
                     }
                 }
@@ -92,8 +95,12 @@ File.WriteAllLines(Path.Combine(output, "merging.csv"), rows);
 string drawn = draws > 1 ? $", mean of {draws} draws" : "";
 Plot("merging-loss.svg", $"Training loss, weight decay {p.decay:G2}{drawn}", "logistic loss", log: true, name => !name.StartsWith('‖'));
 Plot("stable-rank.svg", $"Mean ‖W‖F/‖W‖₂ (√ stable rank) of the weight matrices, weight decay {p.decay:G2}{drawn}", "‖W‖F/‖W‖₂", log: false, name => name.StartsWith('‖'));
-var sweep = new LineChart { Title = $"Merged network after training vs weight decay (mean loss on both tasks{drawn})", XLabel = "log₁₀ weight decay λ (0 plotted at the left end)", YLabel = "logistic loss", LogY = true };
-double Position(double decay) => decay > 0 ? Math.Log10(decay) : Math.Log10(p.decays.Where(d => d > 0).Min()) - 1;
+double Position(double decay) => decay > 0 ? Math.Log10(decay) : Math.Log10(p.decays.Where(d => d > 0).Min()) - 1; // λ = 0 one decade left
+var sweep = new LineChart
+{
+    Title = $"Merged network after training vs weight decay (mean loss on both tasks{drawn})", XLabel = "weight decay λ", YLabel = "logistic loss", LogY = true,
+    XTicks = p.decays.Select(d => (Position(d), d > 0 ? d.ToString("0e0", CultureInfo.InvariantCulture) : "0")).ToArray(),
+};
 sweep.Save(Path.Combine(output, "weight-decay-sweep.svg"), finals.GroupBy(f => f.setting)
     .Select(g => new ChartSeries($"merged, {g.Key}", g.GroupBy(f => f.decay).Select(d => (Position(d.Key), d.Average(f => (f.mergedA + f.mergedB) / 2))).ToArray())).ToArray());
 

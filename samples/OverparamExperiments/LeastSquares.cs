@@ -46,7 +46,7 @@ internal static class LeastSquares
             LogY = true,
         };
         var series = p.Depths.Select(d => new ChartSeries($"depth {d}",
-            p.Ranks.Select(r => ((double)r, Math.Max(best[(d, r)].Average(), 1e-12))).ToList())).ToList();
+            p.Ranks.Select(r => ((double)r, Math.Max(best[(d, r)].Average(), 1e-16))).ToList())).ToList();
         chart.Save(Path.Combine(outDir, "least_squares.svg"), series);
     }
 

@@ -32,9 +32,11 @@ internal static class RandomRank
             .Select(e => Invariant($"{(e.Key.relu ? "relu" : "linear")},{e.Key.depth},{e.s.Length},{e.s.Average():F4},{Std(e.s):F4},{e.s[e.s.Length / 10]:F4},{e.s[e.s.Length / 2]:F4},{e.s[9 * e.s.Length / 10]:F4}"))
             .Prepend("activation,depth,samples,mean_rho,std_rho,p10,median,p90"));
 
-        double lo = samples.Values.Min(s => s.Min()), hi = samples.Values.Max(s => s.Max());
         foreach (bool relu in new[] { false, true })
         {
+            // Each activation its own range: the linear networks' ρ spans a narrow band that shared bins would not resolve.
+            double[][] own = samples.Where(kv => kv.Key.relu == relu).Select(kv => kv.Value).ToArray();
+            double lo = own.Min(s => s.Min()), hi = own.Max(s => s.Max());
             var chart = new LineChart
             {
                 Title = $"{(relu ? "ReLU" : "Linear")} networks: ρ of the Gram matrix ({p.RandomSamples} draws, width {p.RandomWidth}, {p.RandomInputs} inputs)",

@@ -6,6 +6,7 @@ using LowRankBias.Tool;
 var file = new Argument<FileInfo>("file") { Description = "checkpoint: .safetensors (memory-mapped) or a torch.save file (.pt, .pth, .bin)" };
 var output = new Option<DirectoryInfo?>("--out") { Description = "output folder (default: out/spectra/<file name>)" };
 var minDimension = new Option<int>("--min-dim") { Description = "skip matrices with a side shorter than this", DefaultValueFactory = _ => 2 };
+minDimension.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"--min-dim: {r.GetValueOrDefault<int>()} is not a positive number"); });
 var spectra = new Command("spectra", "per-layer stable rank, effective rank, power-law α and norms of a checkpoint's weight matrices") { file, output, minDimension };
 spectra.SetAction(parse =>
 {
@@ -13,7 +14,7 @@ spectra.SetAction(parse =>
     string folder = parse.GetValue(output)?.FullName ?? Path.Combine("out", "spectra", Path.GetFileNameWithoutExtension(path.Name));
     try
     {
-        return Spectra.Run(path.FullName, folder, Math.Max(1, parse.GetValue(minDimension)));
+        return Spectra.Run(path.FullName, folder, parse.GetValue(minDimension));
     }
     catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
     {
@@ -25,7 +26,8 @@ var root = new RootCommand("lowrankbias: weight analysis of checkpoints") { spec
 ParseResult parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
 {
-    Console.Error.WriteLine($"lowrankbias: {parsed.Errors[0].Message} (see --help)");
+    // All on one line: for a mistyped command the useful error ("Unrecognized command or argument") comes second.
+    Console.Error.WriteLine($"lowrankbias: {string.Join(" ", parsed.Errors.Select(e => e.Message))} (see --help)");
     return 1;
 }
 return parsed.Invoke();

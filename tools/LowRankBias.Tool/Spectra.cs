@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using LowRankBias.Plotting;
+using LowRankBias.Samples;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using Spectre.Console;
@@ -35,21 +35,23 @@ internal static class Spectra
         Console.WriteLine($"{path}: {matrices.Count} weight matrices of {source.Entries.Count} tensors; output {Path.GetFullPath(output)}");
 
         var rows = new List<LayerSpectrum>();
-        var clock = Stopwatch.StartNew();
-        foreach (var (name, shape, dtype) in matrices)
+        var progress = new StepProgress("spectra of the layers", matrices.Count);
+        progress.Run(() =>
         {
-            using (NewDisposeScope())
+            foreach (var (name, shape, dtype) in matrices)
             {
-                Tensor weight = source.Load(name);
-                // Half-precision SVD has no CPU kernel: the spectrum of the float32 copy is the tensor's own.
-                if (dtype is ScalarType.Float16 or ScalarType.BFloat16) weight = weight.to(ScalarType.Float32);
-                MatrixSpectrum s = SpectralMetrics.Analyze(weight, name);
-                rows.Add(new LayerSpectrum(rows.Count, name, shape, dtype.ToString(), s.StableRank, s.EffectiveRank,
-                    s.PowerLaw?.Alpha ?? double.NaN, s.FrobeniusNorm, s.SpectralNorm, s.NuclearNorm));
+                using (NewDisposeScope())
+                {
+                    Tensor weight = source.Load(name);
+                    // Half-precision SVD has no CPU kernel: the spectrum of the float32 copy is the tensor's own.
+                    if (dtype is ScalarType.Float16 or ScalarType.BFloat16) weight = weight.to(ScalarType.Float32);
+                    MatrixSpectrum s = SpectralMetrics.Analyze(weight, name);
+                    rows.Add(new LayerSpectrum(rows.Count, name, shape, dtype.ToString(), s.StableRank, s.EffectiveRank,
+                        s.PowerLaw?.Alpha ?? double.NaN, s.FrobeniusNorm, s.SpectralNorm, s.NuclearNorm));
+                }
+                progress.Step();
             }
-            double eta = clock.Elapsed.TotalSeconds / rows.Count * (matrices.Count - rows.Count);
-            Console.Error.WriteLine($"layer {rows.Count}/{matrices.Count}  {name}  [{string.Join("×", shape)}]  ETA {eta:F0} s");
-        }
+        });
 
         PrintTable(rows);
         WriteCsv(rows, Path.Combine(output, "spectra.csv"));

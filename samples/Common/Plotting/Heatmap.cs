@@ -34,10 +34,16 @@ public sealed record Heatmap
         plot.Add.ColorBar(heatmap).Label = ValueLabel;
 
         var xTicks = new ScottPlot.TickGenerators.NumericManual();
-        int every = Math.Max(1, (int)Math.Ceiling(columns / 8.0));
-        int lastTick = 0;
-        for (int c = 0; c < columns; c += every) xTicks.AddMajor(lastTick = c, columnLabels[c]);
-        if (columns - 1 - lastTick >= (every + 1) / 2) xTicks.AddMajor(columns - 1, columnLabels[columns - 1]);
+        // At most ~8 labels, a round number of columns apart (records are evenly spaced, so the labels are round too),
+        // and the last column always labelled, replacing a regular tick too close to it.
+        int every = RoundStep(columns / 8.0);
+        var tickColumns = Enumerable.Range(0, (columns - 1) / every + 1).Select(i => i * every).ToList();
+        if (tickColumns[^1] != columns - 1)
+        {
+            if (tickColumns.Count > 1 && columns - 1 - tickColumns[^1] < 0.6 * every) tickColumns.RemoveAt(tickColumns.Count - 1);
+            tickColumns.Add(columns - 1);
+        }
+        foreach (int c in tickColumns) xTicks.AddMajor(c, columnLabels[c]);
         plot.Axes.Bottom.TickGenerator = xTicks;
         var yTicks = new ScottPlot.TickGenerators.NumericManual();
         int rowEvery = Math.Max(1, (int)Math.Ceiling(rows / (double)MaxRowLabels)); // every row named up to MaxRowLabels rows
@@ -50,4 +56,12 @@ public sealed record Heatmap
     }
 
     private const int MaxRowLabels = 60;
+
+    // The smallest of 1, 2, 5, 10, 20, 50, 100, … that is at least `raw`.
+    private static int RoundStep(double raw)
+    {
+        for (int power = 1; ; power *= 10)
+            foreach (int f in new[] { 1, 2, 5, 10 })
+                if (f * power >= raw) return f * power;
+    }
 }

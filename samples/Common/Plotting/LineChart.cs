@@ -24,6 +24,9 @@ public sealed record LineChart
     /// <summary>Log₁₀ y axis: true, false, or null to decide from the data.</summary>
     public bool? LogY { get; init; }
 
+    /// <summary>Labelled x ticks at these positions instead of the automatic ones (e.g. "0" for a λ = 0 drawn left of a log scale).</summary>
+    public IReadOnlyList<(double Position, string Label)>? XTicks { get; init; }
+
     /// <summary>Draws markers at the points (default: only when a series has few points).</summary>
     public bool? Markers { get; init; }
 
@@ -52,12 +55,18 @@ public sealed record LineChart
             ys = (Math.Min(ys.min, points.Min(p => p.Y)), Math.Max(ys.max, points.Max(p => p.Y)));
         }
         if (double.IsInfinity(xs.min)) throw new ArgumentException($"{Path.GetFileName(path)}: no points to plot on these axes", nameof(series));
-        if (logX) plot.Axes.Bottom.TickGenerator = LogTicks.Generator(xs.min, xs.max);
+        if (XTicks is not null)
+        {
+            var manual = new ScottPlot.TickGenerators.NumericManual();
+            foreach ((double position, string label) in XTicks) manual.AddMajor(logX ? Math.Log10(position) : position, label);
+            plot.Axes.Bottom.TickGenerator = manual;
+        }
+        else if (logX) plot.Axes.Bottom.TickGenerator = LogTicks.Generator(xs.min, xs.max);
         if (logY) plot.Axes.Left.TickGenerator = LogTicks.Generator(ys.min, ys.max);
         // Data-tight: the limits are the data's, widened only by a sliver so lines on the edge stay visible.
         double padX = Pad(xs), padY = Pad(ys);
         plot.Axes.SetLimits(xs.min - padX, xs.max + padX, ys.min - padY, ys.max + padY);
-        if (series.Count > 1 || series.Any(s => s.Label.Length > 0)) plot.ShowLegend(Edge.Right);
+        if (series.Count > 1) plot.ShowLegend(Edge.Right); // one series: the title says what it is
         return Figure.Save(plot, path, Figure.Width + (series.Count > 1 ? 40 + 7 * series.Max(s => s.Label.Length) : 0));
     }
 
@@ -72,22 +81,40 @@ public sealed record LineChart
     private static Color Palette(int i) => new ScottPlot.Palettes.Category10().GetColor(i);
 }
 
-/// <summary>Ticks of a log₁₀ axis over [min, max] (in log units): labelled decades, and finer labelled multiples when few decades show.</summary>
+/// <summary>
+/// Ticks of a log₁₀ axis over [min, max] (in log units): labelled decades, and finer labelled multiples when few decades
+/// show; a range within one decade that would show fewer than three labels (1.05–1.9) gets round 1-2-5 steps instead.
+/// </summary>
 internal static class LogTicks
 {
     public static ScottPlot.TickGenerators.NumericManual Generator(double min, double max)
     {
         var ticks = new ScottPlot.TickGenerators.NumericManual();
-        double span = max - min;
+        double span = max - min, margin = 0.05 * Math.Max(span, 0.1);
         int[] labelled = span >= 2 ? [1] : span >= 1 ? [1, 2, 5] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+        var positions = new List<(double position, int multiple, int decade)>();
         for (int decade = (int)Math.Floor(min) - 1; decade <= (int)Math.Ceiling(max); decade++)
             for (int m = 1; m <= 9; m++)
             {
                 double position = decade + Math.Log10(m);
-                if (position < min - 0.05 * Math.Max(span, 0.1) || position > max + 0.05 * Math.Max(span, 0.1)) continue;
-                if (labelled.Contains(m)) ticks.AddMajor(position, Label(m * Math.Pow(10, decade)));
-                else ticks.AddMinor(position);
+                if (position >= min - margin && position <= max + margin) positions.Add((position, m, decade));
             }
+        if (positions.Count(p => labelled.Contains(p.multiple)) < 3) return RoundSteps(min, max, margin);
+        foreach ((double position, int m, int decade) in positions)
+            if (labelled.Contains(m)) ticks.AddMajor(position, Label(m * Math.Pow(10, decade)));
+            else ticks.AddMinor(position);
+        return ticks;
+    }
+
+    // About five labelled values a round step (1, 2 or 5 × 10ᵏ) apart, placed at their logarithms.
+    private static ScottPlot.TickGenerators.NumericManual RoundSteps(double min, double max, double margin)
+    {
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        double low = Math.Pow(10, min - margin), high = Math.Pow(10, max + margin);
+        double raw = (high - low) / 5, power = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+        double step = new[] { 1.0, 2.0, 5.0, 10.0 }.Select(f => f * power).First(f => f >= raw);
+        for (double v = Math.Ceiling(low / step) * step; v <= high; v += step)
+            ticks.AddMajor(Math.Log10(v), Label(Math.Round(v / step) * step));
         return ticks;
     }
 

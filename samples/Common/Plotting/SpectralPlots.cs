@@ -57,7 +57,10 @@ public static class SpectralPlots
         return new LineChart { Title = $"Singular values of {layer}", XLabel = "step", YLabel = "singular value", LogY = true }.Save(path, series);
     }
 
-    /// <summary>Writes the four figures (PNG and SVG) into <paramref name="directory"/>; the singular values are those of <paramref name="layer"/> (default: the first layer).</summary>
+    /// <summary>
+    /// Writes the four figures (PNG and SVG) into <paramref name="directory"/>; the singular values are those of
+    /// <paramref name="layer"/> (default: the layer whose effective rank changed most, so a frozen layer is never the one shown).
+    /// </summary>
     public static IReadOnlyList<string> WriteAll(IReadOnlyList<SpectralRecord> records, string directory, string? layer = null)
     {
         ArgumentNullException.ThrowIfNull(records);
@@ -66,10 +69,16 @@ public static class SpectralPlots
         string File(string name) => Path.Combine(directory, name);
         var written = new List<string>();
         written.AddRange(EffectiveRankHeatmap(records, File("effective-rank")));
-        written.AddRange(SingularValues(records, layer ?? records[0].Layers[0].Name, File("singular-values")));
+        written.AddRange(SingularValues(records, layer ?? MostChanged(records), File("singular-values")));
         if (records.Any(r => r.Alignment.Count > 0)) written.AddRange(AlignmentHeatmap(records, File("alignment")));
         if (records.Any(r => r.Agreement.Count > 0)) written.AddRange(AgreementHeatmap(records, File("agreement")));
         return written;
+    }
+
+    private static string MostChanged(IReadOnlyList<SpectralRecord> records)
+    {
+        var last = records[^1].Layers.ToDictionary(l => l.Name, l => l.EffectiveRank);
+        return records[0].Layers.MaxBy(l => last.TryGetValue(l.Name, out double end) ? Math.Abs(end - l.EffectiveRank) : -1)!.Name;
     }
 
     // Rows: every name any record has, in first-seen order; columns: the records; missing cells are NaN (grey).
