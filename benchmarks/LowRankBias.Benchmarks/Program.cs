@@ -3,7 +3,7 @@ using LowRankBias.Benchmarks;
 
 // `--quick [iterations] [repeats]`: the per-op Stopwatch mode used by benchmarks/compare/per_op.sh.
 // `--step MODEL [batch] [steps] [repeats]`: one training step, used by benchmarks/compare/train_step.sh.
-// `--twin WORKLOAD DIR [steps]`: our half of a PyTorch twin, used by benchmarks/compare/twin.sh.
+// `--twin WORKLOAD DIR [steps]` (default: the workload's): our half of a PyTorch twin, used by benchmarks/compare/twin.sh.
 // `--undisposed [iterations] [per thread]`: resident memory of loops that never dispose (docs/benchmarks.md).
 // `--quantization [steps] [repeats]`: bytes, round-trip error and LoRA step time of quantized base weights.
 // Anything else goes to BenchmarkDotNet, e.g. `-- --filter '*'`.
@@ -18,7 +18,7 @@ switch (args.FirstOrDefault())
         TrainingStepRunner.Run(args[1], Arg(2, 128), Arg(3, 10), Arg(4, 3));
         break;
     case "--twin" when args.Length > 2:
-        TwinRunner.Run(args[1], args[2], Arg(3, 200));
+        TwinRunner.Run(args[1], args[2], Arg(3, 0));
         break;
     case "--undisposed":
         UndisposedLoops.Run(Arg(1, 2000), Arg(2, 1_000_000));

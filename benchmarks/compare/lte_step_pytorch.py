@@ -54,6 +54,47 @@ def lora_vit(rank=RANK, **config):
     return vit
 
 
+class VmapLte:
+    """LTE on one device as the paper ran it: the model's trainable parameters stacked per head, vmap over the heads."""
+
+    def __init__(self, model, heads_count=HEADS, lr=1e-4, weight_decay=0.05, merge_every=MERGE_EVERY):
+        self.model, self.heads_count, self.merge_every, self.iteration = model, heads_count, merge_every, 0
+        self.shared = {k: p for k, p in model.named_parameters() if not p.requires_grad}
+        self.heads = {k: nn.Parameter(p.detach().unsqueeze(0).repeat(heads_count, *[1] * p.dim()))
+                      for k, p in model.named_parameters() if p.requires_grad}
+        decay = [p for k, p in self.heads.items() if "lora_" in k]
+        no_decay = [p for k, p in self.heads.items() if "lora_" not in k]
+        self.optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                                            {"params": no_decay, "weight_decay": 0.0}], lr=lr, foreach=True)
+
+    def head_loss(self, params, x, y):
+        return F.cross_entropy(functional_call(self.model, {**params, **self.shared}, (x,)), y)
+
+    @torch.no_grad()
+    def merge(self):
+        for name, module in self.model.named_modules():
+            if isinstance(module, LoraLinear):
+                a, b = self.heads[f"{name}.lora_A"], self.heads[f"{name}.lora_B"]
+                module.weight += module.scale / self.heads_count * torch.einsum("nor,nri->oi", b, a)
+                b.zero_()
+        for k, p in self.heads.items():
+            if "lora_" not in k:
+                p.copy_(p.mean(0, keepdim=True).expand_as(p))
+
+    def step(self, images, labels):
+        """One cumulative batch, group n to head n; returns the mean of the heads' losses (read with .item())."""
+        groups = images.view(self.heads_count, -1, *images.shape[1:])
+        total = vmap(self.head_loss)(self.heads, groups, labels.view(self.heads_count, -1)).sum()
+        total.backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = total.item() / self.heads_count
+        self.iteration += 1
+        if self.iteration % self.merge_every == 0:
+            self.merge()
+        return loss
+
+
 def main():
     workload = sys.argv[1] if len(sys.argv) > 1 else "vit-tiny-lte"
     batch = int(sys.argv[2]) if len(sys.argv) > 2 else 128
@@ -62,45 +103,11 @@ def main():
     torch.set_num_threads(models.intra_op_threads())
     torch.manual_seed(0)
     merge_only = workload == "vit-s-lte-merge"
-    heads_count = 8 if merge_only else HEADS
     model = lora_vit(rank=64, width=384, depth=12, heads=6, mlp=1536) if merge_only else lora_vit()
-    shared = {k: p for k, p in model.named_parameters() if not p.requires_grad}
-    heads = {k: nn.Parameter(p.detach().unsqueeze(0).repeat(heads_count, *[1] * p.dim())) for k, p in model.named_parameters() if p.requires_grad}
-    decay = [p for k, p in heads.items() if "lora_" in k]
-    no_decay = [p for k, p in heads.items() if "lora_" not in k]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
-                                  lr=1e-4, foreach=True)
+    lte = VmapLte(model, heads_count=8 if merge_only else HEADS)
     images, labels = torch.randn(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
-    groups, group_labels = images.view(HEADS, -1, 1, 28, 28), labels.view(HEADS, -1)
-
-    def head_loss(params, x, y):
-        return F.cross_entropy(functional_call(model, {**params, **shared}, (x,)), y)
-
-    iteration = [0]
-
-    @torch.no_grad()
-    def merge():
-        for name, module in model.named_modules():
-            if isinstance(module, LoraLinear):
-                a, b = heads[f"{name}.lora_A"], heads[f"{name}.lora_B"]
-                module.weight += module.scale / heads_count * torch.einsum("nor,nri->oi", b, a)
-                b.zero_()
-        for k, p in heads.items():
-            if "lora_" not in k:
-                p.copy_(p.mean(0, keepdim=True).expand_as(p))
-
-    def step():
-        total = vmap(head_loss)(heads, groups, group_labels).sum()
-        total.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        loss = total.item() / HEADS
-        iteration[0] += 1
-        if iteration[0] % MERGE_EVERY == 0:
-            merge()
-        return loss
-
-    print(f"{workload}\t{models.timed(merge if merge_only else step, steps, repeats):.2f}")
+    run = lte.merge if merge_only else lambda: lte.step(images, labels)
+    print(f"{workload}\t{models.timed(run, steps, repeats):.2f}")
 
 
 if __name__ == "__main__":

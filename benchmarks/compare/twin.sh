@@ -2,9 +2,11 @@
 # Twin checks: our training stack and PyTorch (Debian's python3-torch) train the same model from the same initial
 # weights on the same data in the same order; the losses of every step must agree to TOLERANCE (relative, float32).
 # Ours writes the initial weights and data as safetensors (TwinRunner); twin_pytorch.py loads them and compares.
-# Workloads: grokking (the Grokking sample's transformer and optimiser, 200 full-batch steps).
-# Usage: benchmarks/compare/twin.sh [WORKLOAD ...]   (default: grokking; env: STEPS=200 TOLERANCE=1e-4 OUT=dir
-# TWIN_DTYPE=float64)
+# Workloads: grokking (the Grokking sample's transformer and optimiser, 200 full-batch steps); vit-tiny-lte (LTE on
+# ViT-Tiny, 4 heads of rank 16 merged every 10 steps, against the LTE paper's vmap implementation, 50 batches of 128
+# Fashion-MNIST images).
+# Usage: benchmarks/compare/twin.sh [WORKLOAD ...]   (default: grokking; env: STEPS (default: the workload's)
+# TOLERANCE=1e-4 OUT=dir TWIN_DTYPE=float64)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -23,7 +25,7 @@ status=0
 for workload in "${workloads[@]}"; do
   dir="$out/$workload"
   echo "$workload: ours ..." >&2
-  dotnet "$bench_dll" --twin "$workload" "$dir" "${STEPS:-200}"
+  dotnet "$bench_dll" --twin "$workload" "$dir" "${STEPS:-0}"
   echo "$workload: PyTorch ..." >&2
   "$python" "$root/benchmarks/compare/twin_pytorch.py" "$workload" "$dir" "${TOLERANCE:-1e-4}" || status=1
 done

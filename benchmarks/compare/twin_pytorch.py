@@ -9,6 +9,10 @@ Only the "=" position is read out, so the block computes that position alone (as
 then has the same length and order on both sides, and the losses agree bit for bit. Computing all three positions gives
 the same function but other GEMM shapes; the first loss then differs by 1e-10 and full-batch AdamW amplifies that
 rounding past 1e-4 by step 56 (TWIN_ALL_POSITIONS=1 shows it).
+vit-tiny-lte: lte_step_pytorch's VmapLte (the LTE paper's one-device LTE: vmap over 4 heads of a functional ViT-Tiny
+with rank-16 LoRA on every Linear but the classifier, per-head replicas of every other parameter, AdamW lr 1e-4 with
+weight decay 0.05 on the factors only, merge every 10 steps), each head's A and B and the shared weights loaded from
+ours; batch 128, one new batch per step.
 TWIN_DTYPE=float64 (both sides) tells float32 rounding amplified by the optimiser from a real difference.
 Usage: twin_pytorch.py WORKLOAD DIR [tolerance]
 """
@@ -115,13 +119,35 @@ def grokking(directory):
     return step
 
 
+def vit_tiny_lte(directory):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import lte_step_pytorch
+
+    dtype = torch.float64 if os.environ.get("TWIN_DTYPE") == "float64" else torch.float32
+    model = lte_step_pytorch.lora_vit().to(dtype)
+    # Ours names the MLP's layers fc1 and fc2; the ViT here is an nn.Sequential (0, GELU, 2).
+    init = {k.replace(".mlp.fc1.", ".mlp.0.").replace(".mlp.fc2.", ".mlp.2."): v
+            for k, v in load_safetensors(os.path.join(directory, "init.safetensors")).items()}
+    factors = {k: init.pop(k) for k in [k for k in init if ".lora_" in k]}
+    missing, unexpected = model.load_state_dict(init, strict=False)
+    assert not unexpected and all(".lora_" in k for k in missing), (missing, unexpected)
+    lte = lte_step_pytorch.VmapLte(model)  # every replica starts at the shared value, as ours
+    assert factors.keys() == {k for k in lte.heads if ".lora_" in k}, factors.keys() ^ lte.heads.keys()
+    with torch.no_grad():
+        for k, value in factors.items():
+            lte.heads[k].copy_(value)
+    data = load_safetensors(os.path.join(directory, "data.safetensors"))
+    batches = zip(data["x"].split(128), data["y"].split(128))
+    return lambda: lte.step(*next(batches))
+
+
 def main():
     workload, directory = sys.argv[1], sys.argv[2]
     tolerance = float(sys.argv[3]) if len(sys.argv) > 3 else 1e-4
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count())))
     with open(os.path.join(directory, "ours.csv")) as f:
         ours = [float(row["loss"]) for row in csv.DictReader(f)]
-    step = {"grokking": grokking}[workload](directory)
+    step = {"grokking": grokking, "vit-tiny-lte": vit_tiny_lte}[workload](directory)
     worst, worst_step = 0.0, 0
     with open(os.path.join(directory, "pytorch.csv"), "w", buffering=1) as out:
         out.write("step,ours,pytorch,relative_difference\n")
