@@ -23,7 +23,7 @@ string presetName = parsed.GetValue(presetOption)!;
 var p = presetName switch
 {
     "tiny" => (samples: 64, hidden: new long[] { 32, 16 }, steps: 40, every: 20, lr: 1.0, decays: new[] { 1e-4, 1e-2 }, decay: 1e-2, draws: 2),
-    "quick" => (samples: 1000, hidden: new long[] { 1000, 100 }, steps: 3000, every: 100, lr: 1.0, decays: new[] { 0.0, 1e-4, 1e-3, 1e-2 }, decay: 1e-3, draws: 3),
+    "quick" => (samples: 1000, hidden: new long[] { 1000, 100 }, steps: 3000, every: 100, lr: 1.0, decays: new[] { 0.0, 1e-4, 1e-3, 1e-2 }, decay: 1e-4, draws: 3),
     "paper" => (samples: 1000, hidden: new long[] { 1000, 100 }, steps: 100_000, every: 1000, lr: 1.0, decays: new[] { 0.0, 1e-5, 1e-4, 1e-3, 1e-2 }, decay: 1e-4, draws: 10),
     _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
 };

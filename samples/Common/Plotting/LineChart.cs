@@ -99,7 +99,7 @@ internal static class LogTicks
                 double position = decade + Math.Log10(m);
                 if (position >= min - margin && position <= max + margin) positions.Add((position, m, decade));
             }
-        if (positions.Count(p => labelled.Contains(p.multiple)) < 3) return RoundSteps(min, max, margin);
+        if (span < 1 && positions.Count(p => labelled.Contains(p.multiple)) < 3) return RoundSteps(min, max, margin);
         foreach ((double position, int m, int decade) in positions)
             if (labelled.Contains(m)) ticks.AddMajor(position, Label(m * Math.Pow(10, decade)));
             else ticks.AddMinor(position);
