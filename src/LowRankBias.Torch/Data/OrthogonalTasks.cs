@@ -48,7 +48,9 @@ public sealed class OrthogonalTasks : IDisposable
 
     /// <summary>
     /// Task <paramref name="task"/>'s inputs labelled by task <paramref name="labelling"/>'s function sign(sin(w_labellingᵀx)):
-    /// the same inputs with different labels — the paper's contrast, where summing two networks fails. The caller owns it.
+    /// the same inputs with different labels — the paper's contrast, where summing two networks fails. The labels come from
+    /// the stored float32 inputs (the tasks' own from their float64 draws), so a point with sin(wᵀx) within float32 rounding
+    /// of 0 may fall on the other side. The caller owns it.
     /// </summary>
     public TensorDataset Relabelled(int task, int labelling)
     {
