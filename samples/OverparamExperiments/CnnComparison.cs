@@ -14,8 +14,8 @@ namespace OverparamExperiments;
 /// Thesis Tables 2.1 and 2.3 on Fashion-MNIST: the appendix-7.5 CNN as is, with its FC layers, its convolutions or
 /// both linearly over-parameterised by factor d ∈ {2, 4, 8}, and with each explicit regulariser of Table 2.3; several
 /// seeds each. The thesis' SGD with momentum 0.9 and learning rate 0.02 (the <c>full</c> preset) leaves this plain CNN
-/// at chance for the first hundreds of steps, so the short presets use AdamW (lr 10⁻³, no weight decay, which would
-/// act as a regulariser of its own). Either way the learning rate is stepped ×0.1 at 50% and 83% of training (the
+/// at chance for the first hundreds of steps, so the two-epoch presets use AdamW (lr 10⁻³, no weight decay, which would
+/// act as a regulariser of its own); the <c>converged</c> preset uses SGD with a learning-rate grid. Either way the learning rate is stepped ×0.1 at 50% and 83% of training (the
 /// thesis' 90 and 150 of 180 epochs), with random horizontal flips; the best test accuracy over the run is reported,
 /// as in the thesis.
 /// </summary>
@@ -31,42 +31,73 @@ internal static class CnnComparison
         (Regularizer.NuclearNorm, 1e-4), (Regularizer.SpectralEntropy, 1e-3), (Regularizer.StableRank, 1e-3),
     ];
 
+    /// <summary>One training run: best and final test accuracy, validation accuracy at the end (NaN without a
+    /// validation set), and the last epoch's mean training loss and accuracy (on the augmented batches).</summary>
+    internal sealed record Outcome(double Best, double Final, double Validation, double TrainLoss, double TrainAccuracy);
+
     public static void Run(Preset p, string outDir)
     {
         using TensorDataset trainAll = FashionMnist.Load(train: true), testAll = FashionMnist.Load(train: false);
         using TensorDataset train = trainAll.Take(p.CnnTrainImages), test = testAll.Take(p.CnnTestImages);
+        bool grid = p.CnnLearningRates.Length > 1;
+        using TensorDataset? validation = grid ? LastImages(trainAll, p.CnnValidationImages) : null;
         var configs = new List<Config> { new("original", 1, ExpansionTargets.All, null, 0) };
         foreach (int d in p.CnnFactors)
         {
             configs.Add(new($"FC ×{d}", d, ExpansionTargets.Linear, null, 0));
+            if (!p.CnnExpandConvolutions) continue;
             configs.Add(new($"conv ×{d}", d, ExpansionTargets.Conv2d, null, 0));
             configs.Add(new($"both ×{d}", d, ExpansionTargets.All, null, 0));
         }
-        configs.AddRange(Penalties.Select(r => new Config($"{r.kind} {r.strength:G2}", 1, ExpansionTargets.All, r.kind, r.strength)));
+        if (p.CnnPenalties)
+            configs.AddRange(Penalties.Select(r => new Config($"{r.kind} {r.strength:G2}", 1, ExpansionTargets.All, r.kind, r.strength)));
 
-        var rows = new List<string> { "config,seed,best_test_accuracy,final_test_accuracy,seconds" };
-        var results = new List<(Config config, double[] accuracies)>();
+        var rows = new List<string> { "config,learning_rate,seed,best_test_accuracy,final_test_accuracy,validation_accuracy,train_loss,train_accuracy,seconds,chosen" };
+        var results = new List<(Config config, double lr, Outcome[] outcomes)>();
         foreach (Config config in configs)
         {
-            var accuracies = new double[p.CnnSeeds];
-            for (int seed = 0; seed < p.CnnSeeds; seed++)
+            Outcome Trial(double lr, int seed)
             {
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                (double best, double final) = Train(p, config, train, test, seed);
-                accuracies[seed] = best;
-                rows.Add(string.Create(CultureInfo.InvariantCulture, $"{config.Name},{seed},{best:R},{final:R},{clock.Elapsed.TotalSeconds:F0}"));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cnn {config.Name,-22} seed {seed}: best test accuracy {100 * best:F2}% ({clock.Elapsed.TotalSeconds:F0} s)"));
+                Outcome o = Train(p, config, lr, train, test, seed, validation);
+                bool chosenLater = grid && seed == 0;
+                rows.Add(string.Create(CultureInfo.InvariantCulture,
+                    $"{config.Name},{lr:R},{seed},{o.Best:R},{o.Final:R},{o.Validation:R},{o.TrainLoss:R},{o.TrainAccuracy:R},{clock.Elapsed.TotalSeconds:F0},{(chosenLater ? "" : "yes")}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"cnn {config.Name,-22} lr {lr,-6:G3} seed {seed}: best test {100 * o.Best:F2}%, validation {100 * o.Validation:F2}%, last epoch train loss {o.TrainLoss:F4} accuracy {100 * o.TrainAccuracy:F2}% ({clock.Elapsed.TotalSeconds:F0} s)"));
+                return o;
             }
-            results.Add((config, accuracies));
+            // Seed 0 at every rate of the grid; the other seeds use the rate with the best validation accuracy.
+            var first = p.CnnLearningRates.Select(lr => (lr, outcome: Trial(lr, 0))).ToList();
+            (double chosen, Outcome seed0) = grid ? first.MaxBy(t => t.outcome.Validation) : first[0];
+            if (grid) MarkChosen(rows, config.Name, chosen);
+            var outcomes = new Outcome[p.CnnSeeds];
+            outcomes[0] = seed0;
+            for (int seed = 1; seed < p.CnnSeeds; seed++) outcomes[seed] = Trial(chosen, seed);
+            results.Add((config, chosen, outcomes));
         }
         File.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
         Summarise(results, Path.Combine(outDir, "cnn_fashion_mnist.md"));
     }
 
-    /// <summary>Trains one configuration; <paramref name="probe"/>, if given, sees the model at step 0 and every
-    /// <paramref name="probeEvery"/> steps.</summary>
-    internal static (double best, double final) Train(Preset p, Config config, TensorDataset train, TensorDataset test, int seed,
-        Action<Module, long>? probe = null, long probeEvery = 0)
+    private static TensorDataset LastImages(TensorDataset all, int count)
+    {
+        using var scope = NewDisposeScope();
+        return new TensorDataset([.. all.tensors.Select(t => t.narrow(0, all.Count - count, count).clone())]);
+    }
+
+    // The seed-0 row of the chosen rate is one of the configuration's seeds.
+    private static void MarkChosen(List<string> rows, string config, double lr)
+    {
+        string prefix = string.Create(CultureInfo.InvariantCulture, $"{config},{lr:R},0,");
+        int i = rows.FindIndex(r => r.StartsWith(prefix, StringComparison.Ordinal));
+        rows[i] += "yes";
+    }
+
+    /// <summary>Trains one configuration at learning rate <paramref name="lr"/>; <paramref name="probe"/>, if given,
+    /// sees the model at step 0 and every <paramref name="probeEvery"/> steps.</summary>
+    internal static Outcome Train(Preset p, Config config, double lr, TensorDataset train, TensorDataset test, int seed,
+        TensorDataset? validation = null, Action<Module, long>? probe = null, long probeEvery = 0)
     {
         manual_seed((ulong)(100 + seed));
         using Module model = new ConvNet(ConvNet.Config.FashionMnist);
@@ -74,20 +105,26 @@ internal static class CnnComparison
         var loader = new DataLoader(train, batch_size: 128, shuffle: true, seed: (ulong)seed);
         var flip = new RandomHorizontalFlip(seed: (ulong)seed);
         using Optimizer optimizer = p.CnnAdamW
-            ? new AdamW(model.parameters(), lr: 1e-3, weight_decay: 0)
-            : new SGD(model.parameters(), lr: 0.02, momentum: 0.9);
+            ? new AdamW(model.parameters(), lr: lr, weight_decay: 0)
+            : new SGD(model.parameters(), lr: lr, momentum: 0.9);
         long steps = p.CnnEpochs * loader.Count;
         var schedule = new MultiStepLR(optimizer, [steps / 2, 5 * steps / 6]);
-        double best = 0, accuracy = 0;
+        double best = 0, accuracy = 0, lossSum = 0;
+        long correct = 0, seen = 0;
         probe?.Invoke(model, 0);
         for (int epoch = 0; epoch < p.CnnEpochs; epoch++)
         {
+            lossSum = 0; correct = 0; seen = 0;
             for (long i = 0; i < loader.Count; i++)
             {
                 long step = epoch * loader.Count + i + 1;
                 using var scope = NewDisposeScope();
                 Tensor[] batch = loader.Next();
-                Tensor loss = nn.functional.cross_entropy(model.call(flip.Apply(batch[0])), batch[1]);
+                Tensor logits = model.call(flip.Apply(batch[0]));
+                Tensor loss = nn.functional.cross_entropy(logits, batch[1]);
+                lossSum += loss.item<float>() * batch[1].size(0);
+                correct += (logits.argmax(1) == batch[1]).sum().item<long>();
+                seen += batch[1].size(0);
                 if (config.Penalty is { } kind)
                     loss = loss + config.Strength * Regularizers.Compute(kind, Overparam.EffectiveWeights(model).Select(w => w.weight));
                 optimizer.zero_grad();
@@ -99,7 +136,8 @@ internal static class CnnComparison
             accuracy = Accuracy(model, test);
             best = Math.Max(best, accuracy);
         }
-        return (best, accuracy);
+        double validationAccuracy = validation is null ? double.NaN : Accuracy(model, validation);
+        return new(best, accuracy, validationAccuracy, lossSum / seen, (double)correct / seen);
     }
 
     private static double Accuracy(Module model, TensorDataset test)
@@ -116,17 +154,27 @@ internal static class CnnComparison
         return (double)correct / test.Count;
     }
 
-    private static void Summarise(List<(Config config, double[] accuracies)> results, string path)
+    private static void Summarise(List<(Config config, double lr, Outcome[] outcomes)> results, string path)
     {
-        double baseline = results[0].accuracies.Average();
-        var table = new Table().AddColumns("configuration", "best test accuracy (mean ± std)", "gain");
-        var lines = new List<string> { "| configuration | best test accuracy (%) | gain |", "|---|---:|---:|" };
-        foreach ((Config config, double[] a) in results)
+        static (double mean, double std) Stats(IEnumerable<double> values)
         {
-            double mean = 100 * a.Average(), std = 100 * Math.Sqrt(a.Select(x => (x - a.Average()) * (x - a.Average())).Sum() / Math.Max(1, a.Length - 1));
-            string cell = string.Create(CultureInfo.InvariantCulture, $"{mean:F2} ± {std:F2}"), gain = string.Create(CultureInfo.InvariantCulture, $"{mean - 100 * baseline:+0.00;-0.00;0.00}");
-            table.AddRow(config.Name, cell, gain);
-            lines.Add($"| {config.Name} | {cell} | {gain} |");
+            double[] a = [.. values.Select(v => 100 * v)];
+            double mean = a.Average();
+            return (mean, Math.Sqrt(a.Sum(x => (x - mean) * (x - mean)) / Math.Max(1, a.Length - 1)));
+        }
+        double baseline = Stats(results[0].outcomes.Select(o => o.Best)).mean;
+        var table = new Table().AddColumns("configuration", "learning rate", "best test accuracy (mean ± std)", "gain", "last-epoch train accuracy");
+        var lines = new List<string> { "| configuration | learning rate | best test accuracy (%) | gain | last-epoch train accuracy (%) |", "|---|---:|---:|---:|---:|" };
+        foreach ((Config config, double lr, Outcome[] outcomes) in results)
+        {
+            (double mean, double std) = Stats(outcomes.Select(o => o.Best));
+            (double trainMean, double trainStd) = Stats(outcomes.Select(o => o.TrainAccuracy));
+            string cell = string.Create(CultureInfo.InvariantCulture, $"{mean:F2} ± {std:F2}");
+            string gain = string.Create(CultureInfo.InvariantCulture, $"{mean - baseline:+0.00;-0.00;0.00}");
+            string rate = lr.ToString("G3", CultureInfo.InvariantCulture);
+            string fit = string.Create(CultureInfo.InvariantCulture, $"{trainMean:F2} ± {trainStd:F2}");
+            table.AddRow(config.Name, rate, cell, gain, fit);
+            lines.Add($"| {config.Name} | {rate} | {cell} | {gain} | {fit} |");
         }
         AnsiConsole.Write(table);
         File.WriteAllLines(path, lines);

@@ -14,7 +14,7 @@ using VitPretraining;
 using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("vit-pretraining", "ViT pre-training from scratch (LTE paper figures 1 and 4, Table 1): full rank, LoRA, LoRA + merge, multi-head LoRA and LTE on the same data.");
-var presetOption = cli.Choice("--preset", "quick", "budget: main (the main job, minutes), tiny (seconds, for CI), small, quick (about 30 min on 2 cores), long (about 90 min), paper (ViT-S, for a GPU)", "main", "tiny", "small", "quick", "long", "paper");
+var presetOption = cli.Choice("--preset", "quick", "budget: main (the main job, minutes), tiny (seconds, for CI), small, quick (about 30 min on 2 cores), grid (Table 1 at a converging budget; with --methods full --grid), long (about 90 min), paper (ViT-S, for a GPU)", "main", "tiny", "small", "quick", "grid", "long", "paper");
 var methodsOption = cli.Choices("--methods", Method.All, "methods to train, comma-separated (lora-nf4 and lte-nf4 keep the adapted base weights in NF4; run only when named)", [.. Method.All, .. Method.Quantized]);
 var gridOption = cli.Flag("--grid", "also the Table 1 grid over heads x rank x merge period");
 var freezeOption = cli.Flag("--freeze-extras", "keep the patch projection, tokens and LayerNorm affine parameters at their initial values");
