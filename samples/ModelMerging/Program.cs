@@ -38,7 +38,7 @@ Console.WriteLine($"preset {presetName}: {p.samples} samples per task, d = {Dim}
 var rows = new List<string> { "draw,setting,weight_decay,step,loss_a,loss_b,merged_loss_a,merged_loss_b,stable_rank_sqrt_a,stable_rank_sqrt_merged" };
 var finals = new List<(int draw, string setting, double decay, double mergedA, double mergedB, double a, double b)>();
 var curves = new Dictionary<string, Dictionary<double, List<double>>>();
-var progress = new StepProgress("model merging", (long)draws * p.decays.Length * settings.Length * p.steps);
+var progress = new StepProgress("model merging", (long)draws * p.decays.Length * p.steps);
 progress.Run(() =>
 {
     for (int draw = 0; draw < draws; draw++)
@@ -49,44 +49,58 @@ progress.Run(() =>
         using TensorDataset sharedInputs = tasks.Relabelled(task: 0, labelling: 1);
         TensorDataset taskA = tasks.Datasets[0];
         foreach (double decay in p.decays)
-        foreach (string setting in settings)
         {
-            TensorDataset dataB = setting == "orthogonal inputs" ? tasks.Datasets[1] : sharedInputs;
+            // Network A is the same in both settings, so it is trained once; each B starts from the same weights.
             manual_seed(10 + (ulong)draw);
             using MLP a = Network();
-            manual_seed(1000 + (ulong)draw);
-            using MLP b = Network();
             using var optA = new SGD(a.parameters(), lr: p.lr, weight_decay: decay);
-            using var optB = new SGD(b.parameters(), lr: p.lr, weight_decay: decay);
-            (double la, double lb, double ma, double mb) last = default;
+            var bs = settings.Select(setting =>
+            {
+                manual_seed(1000 + (ulong)draw);
+                MLP b = Network();
+                return (setting, b, opt: new SGD(b.parameters(), lr: p.lr, weight_decay: decay),
+                        data: setting == "orthogonal inputs" ? tasks.Datasets[1] : sharedInputs);
+            }).ToArray();
+            var last = new (double la, double lb, double ma, double mb)[bs.Length];
             for (int step = 0; step <= p.steps; step++)
             {
                 if (step % p.every == 0 || step == p.steps)
                 {
-                    using MLP merged = Sum(a, b);
-                    last = (Loss(a, taskA), Loss(b, dataB), Loss(merged, taskA), Loss(merged, dataB));
-                    double srA = MeanStableRank(a), srMerged = MeanStableRank(merged);
-                    rows.Add(string.Create(CultureInfo.InvariantCulture, $"{draw},{setting},{decay},{step},{last.la:R},{last.lb:R},{last.ma:R},{last.mb:R},{srA:R},{srMerged:R}"));
+                    double la = Loss(a, taskA), srA = MeanStableRank(a);
                     if (decay == p.decay)
                     {
-                        if (setting == settings[0]) // network A is the same in both settings
+                        Add("A on its task", step, la);
+                        Add("‖W‖F/‖W‖₂: A", step, srA);
+                    }
+                    for (int i = 0; i < bs.Length; i++)
+                    {
+                        var (setting, b, _, dataB) = bs[i];
+                        using MLP merged = Sum(a, b);
+                        last[i] = (la, Loss(b, dataB), Loss(merged, taskA), Loss(merged, dataB));
+                        double srMerged = MeanStableRank(merged);
+                        rows.Add(string.Create(CultureInfo.InvariantCulture, $"{draw},{setting},{decay},{step},{la:R},{last[i].lb:R},{last[i].ma:R},{last[i].mb:R},{srA:R},{srMerged:R}"));
+                        if (decay == p.decay)
                         {
-                            Add("A on its task", step, last.la);
-                            Add("‖W‖F/‖W‖₂: A", step, srA);
+                            Add($"{setting}: merged on A's task", step, last[i].ma);
+                            Add($"{setting}: merged on B's task", step, last[i].mb);
+                            Add($"‖W‖F/‖W‖₂: merged ({setting})", step, srMerged);
                         }
-                        Add($"{setting}: merged on A's task", step, last.ma);
-                        Add($"{setting}: merged on B's task", step, last.mb);
-                        Add($"‖W‖F/‖W‖₂: merged ({setting})", step, srMerged);
                     }
                 }
                 if (step == p.steps) break;
                 Step(a, optA, taskA);
-                Step(b, optB, dataB);
+                foreach (var (_, b, opt, dataB) in bs) Step(b, opt, dataB);
                 progress.Step();
             }
-            finals.Add((draw, setting, decay, last.ma, last.mb, last.la, last.lb));
-            progress.Note(string.Create(CultureInfo.InvariantCulture,
-                $"draw {draw}, weight decay {decay:G2}, {setting}: loss A {last.la:F4}, B {last.lb:F4}; merged on A's task {last.ma:F4}, on B's task {last.mb:F4}"));
+            for (int i = 0; i < bs.Length; i++)
+            {
+                var (setting, b, opt, _) = bs[i];
+                finals.Add((draw, setting, decay, last[i].ma, last[i].mb, last[i].la, last[i].lb));
+                progress.Note(string.Create(CultureInfo.InvariantCulture,
+                    $"draw {draw}, weight decay {decay:G2}, {setting}: loss A {last[i].la:F4}, B {last[i].lb:F4}; merged on A's task {last[i].ma:F4}, on B's task {last[i].mb:F4}"));
+                opt.Dispose();
+                b.Dispose();
+            }
         }
     }
 });
