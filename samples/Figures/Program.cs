@@ -37,7 +37,7 @@ foreach (string model in new[] { "cnn", "vit-tiny" })
 }
 
 // ViT pre-training (VitPretraining's Report draws from the same curves.csv).
-foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4" })
+foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4", "lte-grid" })
 {
     Csv c = Csv.Read(R(run, "curves.csv"));
     var methods = c.Rows.GroupBy(r => r["method"]).Select(g => (g.Key, rows: WithoutDoubleEvaluation(g.ToList()))).ToArray();
@@ -180,6 +180,32 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
             Title = $"Gram matrix of the penultimate features, {model.Key}", XLabel = "index i", YLabel = "σᵢ / σ₁", LogY = true,
         }, model.GroupBy(r => long.Parse(r["step"], CultureInfo.InvariantCulture)).Select(g => new ChartSeries($"step {g.Key:N0}",
             g.Select(r => (D(r["index"]), D(r["normalized_singular_value"]))).ToArray())).ToArray());
+}
+
+// LTE Table-1 grid at a converging budget (VitPretraining --preset grid): final test accuracy by heads, one line per
+// rank and merge period, beside full rank's final accuracy.
+{
+    var cells = Csv.Read(R("lte-grid", "grid.csv")).Rows;
+    double full = 100 * D(Csv.Read(R("lte-grid", "curves.csv")).Rows.Last(r => r["method"] == "full")["test_accuracy"]);
+    double[] heads = cells.Select(r => D(r["heads"])).Distinct().Order().ToArray();
+    Line(R("lte-grid", "grid.svg"), new LineChart
+        {
+            Title = "LTE grid: final test accuracy after 150,000 samples (ViT, 5,000 Fashion-MNIST images)", XLabel = "LTE heads N", YLabel = "test accuracy (%)",
+            LogX = true, XTicks = heads.Select(h => (h, $"{h}")).ToArray(),
+        },
+        [.. cells.GroupBy(r => (rank: r["rank"], t: r["merge_every"])).Select(g => new ChartSeries($"rank {g.Key.rank}, T = {g.Key.t}",
+            g.Select(r => (D(r["heads"]), 100 * D(r["test_accuracy"]))).ToArray())),
+         new ChartSeries("full rank, 75,000 samples", [(heads[0], full), (heads[^1], full)])]);
+}
+
+// Over-parameterized CNN at the converged preset: seed 0's best test accuracy over the learning-rate grid, per configuration.
+{
+    var rows = Csv.Read(R("overparam-converged", "cnn_fashion_mnist.csv")).Rows.Where(r => r["seed"] == "0");
+    Line(R("overparam-converged", "learning-rate.svg"), new LineChart
+        {
+            Title = "CNN on Fashion-MNIST, SGD 15 epochs: best test accuracy of seed 0", XLabel = "learning rate", YLabel = "best test accuracy (%)", LogX = true,
+        },
+        rows.GroupBy(r => r["config"]).Select(g => new ChartSeries(g.Key, g.Select(r => (D(r["learning_rate"]), 100 * D(r["best_test_accuracy"]))).ToArray())).ToArray());
 }
 
 Console.WriteLine($"re-rendered {written.Count / 2} figures (PNG and SVG) under {Path.GetFullPath(results)}");
