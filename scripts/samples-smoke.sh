@@ -74,5 +74,5 @@ PY
 # Every committed figure re-renders from its recorded data (into a copy of docs/results).
 cp -r "$root/docs/results" "$out/results"
 run Figures --results "$out/results"
-expect results/lte-least-squares.png results/vit-long/train-loss.png results/grokking/data30-wd1/alignment-diagonal.png
+expect results/lte-least-squares.png results/vit-long/train-loss.png results/grokking/data30-wd1/alignment-diagonal.png results/lte-grid/grid.png results/overparam-converged/learning-rate.png
 echo "samples: all ran and wrote their outputs"
