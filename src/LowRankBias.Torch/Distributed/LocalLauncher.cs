@@ -53,8 +53,11 @@ public static class LocalLauncher
             Task? stragglers = null; // armed when the first rank finishes an elastic job
             while (processes.Any(p => !p.HasExited))
             {
+                // Snapshot the running ranks before arming: a rank exiting in between is either in the snapshot (its
+                // exit wakes the loop) or seen by the check below — never missed until the deadline.
+                Process[] running = processes.Where(p => !p.HasExited).ToArray();
                 if (!stopAllOnFailure && stragglers is null && processes.Any(p => p.HasExited && p.ExitCode == 0)) stragglers = Task.Delay(grace);
-                Task exit = Task.WhenAny(processes.Where(p => !p.HasExited).Select(p => p.WaitForExitAsync()));
+                Task exit = Task.WhenAny(running.Select(p => p.WaitForExitAsync()));
                 Task first = Task.WhenAny(exit, deadline, stragglers ?? Task.Delay(Timeout.Infinite)).GetAwaiter().GetResult();
                 if (first == stragglers)
                 {
