@@ -62,44 +62,48 @@ progress.Run(() =>
                         data: setting == "orthogonal inputs" ? tasks.Datasets[1] : sharedInputs);
             }).ToArray();
             var last = new (double la, double lb, double ma, double mb)[bs.Length];
-            for (int step = 0; step <= p.steps; step++)
+            try
             {
-                if (step % p.every == 0 || step == p.steps)
+                for (int step = 0; step <= p.steps; step++)
                 {
-                    double la = Loss(a, taskA), srA = MeanStableRank(a);
-                    if (decay == p.decay)
+                    if (step % p.every == 0 || step == p.steps)
                     {
-                        Add("A on its task", step, la);
-                        Add("‖W‖F/‖W‖₂: A", step, srA);
-                    }
-                    for (int i = 0; i < bs.Length; i++)
-                    {
-                        var (setting, b, _, dataB) = bs[i];
-                        using MLP merged = Sum(a, b);
-                        last[i] = (la, Loss(b, dataB), Loss(merged, taskA), Loss(merged, dataB));
-                        double srMerged = MeanStableRank(merged);
-                        rows.Add(string.Create(CultureInfo.InvariantCulture, $"{draw},{setting},{decay},{step},{la:R},{last[i].lb:R},{last[i].ma:R},{last[i].mb:R},{srA:R},{srMerged:R}"));
+                        double la = Loss(a, taskA), srA = MeanStableRank(a);
                         if (decay == p.decay)
                         {
-                            Add($"{setting}: merged on A's task", step, last[i].ma);
-                            Add($"{setting}: merged on B's task", step, last[i].mb);
-                            Add($"‖W‖F/‖W‖₂: merged ({setting})", step, srMerged);
+                            Add("A on its task", step, la);
+                            Add("‖W‖F/‖W‖₂: A", step, srA);
+                        }
+                        for (int i = 0; i < bs.Length; i++)
+                        {
+                            var (setting, b, _, dataB) = bs[i];
+                            using MLP merged = Sum(a, b);
+                            last[i] = (la, Loss(b, dataB), Loss(merged, taskA), Loss(merged, dataB));
+                            double srMerged = MeanStableRank(merged);
+                            rows.Add(string.Create(CultureInfo.InvariantCulture, $"{draw},{setting},{decay},{step},{la:R},{last[i].lb:R},{last[i].ma:R},{last[i].mb:R},{srA:R},{srMerged:R}"));
+                            if (decay == p.decay)
+                            {
+                                Add($"{setting}: merged on A's task", step, last[i].ma);
+                                Add($"{setting}: merged on B's task", step, last[i].mb);
+                                Add($"‖W‖F/‖W‖₂: merged ({setting})", step, srMerged);
+                            }
                         }
                     }
+                    if (step == p.steps) break;
+                    Step(a, optA, taskA);
+                    foreach (var (_, b, opt, dataB) in bs) Step(b, opt, dataB);
+                    progress.Step();
                 }
-                if (step == p.steps) break;
-                Step(a, optA, taskA);
-                foreach (var (_, b, opt, dataB) in bs) Step(b, opt, dataB);
-                progress.Step();
+            }
+            finally
+            {
+                foreach (var (_, b, opt, _) in bs) { opt.Dispose(); b.Dispose(); }
             }
             for (int i = 0; i < bs.Length; i++)
             {
-                var (setting, b, opt, _) = bs[i];
-                finals.Add((draw, setting, decay, last[i].ma, last[i].mb, last[i].la, last[i].lb));
+                finals.Add((draw, bs[i].setting, decay, last[i].ma, last[i].mb, last[i].la, last[i].lb));
                 progress.Note(string.Create(CultureInfo.InvariantCulture,
-                    $"draw {draw}, weight decay {decay:G2}, {setting}: loss A {last[i].la:F4}, B {last[i].lb:F4}; merged on A's task {last[i].ma:F4}, on B's task {last[i].mb:F4}"));
-                opt.Dispose();
-                b.Dispose();
+                    $"draw {draw}, weight decay {decay:G2}, {bs[i].setting}: loss A {last[i].la:F4}, B {last[i].lb:F4}; merged on A's task {last[i].ma:F4}, on B's task {last[i].mb:F4}"));
             }
         }
     }
