@@ -20,7 +20,7 @@ expect fashion-mnist/cnn/metrics.csv fashion-mnist/cnn/accuracy.svg fashion-mnis
 run LeastSquaresMerge --preset tiny --out "$out/least-squares-merge"
 expect least-squares-merge/lte-least-squares.csv least-squares-merge/lte-least-squares.svg
 run OverparamExperiments all --preset tiny --out "$out/overparam"
-expect overparam/least_squares.svg overparam/random_rank_linear.svg overparam/cnn_fashion_mnist.md overparam/gram_spectrum_original.svg \
+expect overparam/least_squares.svg overparam/random_rank_linear.svg overparam/cnn_fashion_mnist.md overparam/training-loss.png overparam/gram_spectrum_original.svg \
   overparam/gram_spectrum_overparam.svg overparam/gram_spectrum.md
 run VitPretraining --preset tiny --grid --out "$out/vit"
 expect vit/curves.csv vit/summary.md vit/grid.csv vit/accuracy-vs-samples.svg vit/accuracy-vs-samples-per-device.svg vit/head-similarity.svg
@@ -74,5 +74,5 @@ PY
 # Every committed figure re-renders from its recorded data (into a copy of docs/results).
 cp -r "$root/docs/results" "$out/results"
 run Figures --results "$out/results"
-expect results/lte-least-squares.png results/vit-long/train-loss.png results/grokking/data30-wd1/alignment-diagonal.png results/lte-grid/grid.png results/overparam-converged/learning-rate.png
+expect results/lte-least-squares.png results/vit-long/train-loss.png results/grokking/data30-wd1/alignment-diagonal.png results/lte-grid/grid.png results/overparam-sgd-15-epochs/learning-rate.png results/overparam-converged/learning-rate.png
 echo "samples: all ran and wrote their outputs"

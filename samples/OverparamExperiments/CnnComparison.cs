@@ -5,6 +5,8 @@ using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
+using LowRankBias.Plotting;
+using LowRankBias.Samples;
 using Spectre.Console;
 using static LowRankBias.Torch.torch;
 
@@ -15,7 +17,7 @@ namespace OverparamExperiments;
 /// both linearly over-parameterised by factor d ∈ {2, 4, 8}, and with each explicit regulariser of Table 2.3; several
 /// seeds each. The thesis' SGD with momentum 0.9 and learning rate 0.02 (the <c>full</c> preset) leaves this plain CNN
 /// at chance for the first hundreds of steps, so the two-epoch presets use AdamW (lr 10⁻³, no weight decay, which would
-/// act as a regulariser of its own); the <c>converged</c> preset uses SGD with a learning-rate grid. Either way the learning rate is stepped ×0.1 at 50% and 83% of training (the
+/// act as a regulariser of its own); the <c>converged</c> preset uses SGD with a learning-rate grid and a short linear warm-up. Either way the learning rate is stepped ×0.1 at 50% and 83% of training (the
 /// thesis' 90 and 150 of 180 epochs), with random horizontal flips; the best test accuracy over the run is reported,
 /// as in the thesis.
 /// </summary>
@@ -31,16 +33,21 @@ internal static class CnnComparison
         (Regularizer.NuclearNorm, 1e-4), (Regularizer.SpectralEntropy, 1e-3), (Regularizer.StableRank, 1e-3),
     ];
 
+    /// <summary>One epoch: mean training loss and accuracy over its (augmented) batches, and test accuracy after it.</summary>
+    internal sealed record EpochRecord(double TrainLoss, double TrainAccuracy, double TestAccuracy);
+
     /// <summary>One training run: best and final test accuracy, validation accuracy at the end (NaN without a
-    /// validation set), and the last epoch's mean training loss and accuracy (on the augmented batches).</summary>
-    internal sealed record Outcome(double Best, double Final, double Validation, double TrainLoss, double TrainAccuracy);
+    /// validation set), and every epoch's record (the last one's training loss and accuracy say how well it fit).</summary>
+    internal sealed record Outcome(double Best, double Final, double Validation, IReadOnlyList<EpochRecord> Epochs)
+    {
+        public double TrainLoss => Epochs[^1].TrainLoss;
+        public double TrainAccuracy => Epochs[^1].TrainAccuracy;
+    }
 
     public static void Run(Preset p, string outDir)
     {
         using TensorDataset trainAll = FashionMnist.Load(train: true), testAll = FashionMnist.Load(train: false);
         using TensorDataset train = trainAll.Take(p.CnnTrainImages), test = testAll.Take(p.CnnTestImages);
-        bool grid = p.CnnLearningRates.Length > 1;
-        using TensorDataset? validation = grid ? LastImages(trainAll, p.CnnValidationImages) : null;
         var configs = new List<Config> { new("original", 1, ExpansionTargets.All, null, 0) };
         foreach (int d in p.CnnFactors)
         {
@@ -51,33 +58,98 @@ internal static class CnnComparison
         }
         if (p.CnnPenalties)
             configs.AddRange(Penalties.Select(r => new Config($"{r.kind} {r.strength:G2}", 1, ExpansionTargets.All, r.kind, r.strength)));
+        using TensorDataset? validation = configs.Any(c => p.CnnRatesFor(c.Depth).Length > 1) ? LastImages(trainAll, p.CnnValidationImages) : null;
+        Dictionary<(string, string, int), Recorded> recorded = LoadRecorded(p, outDir);
 
         var rows = new List<string> { "config,learning_rate,seed,best_test_accuracy,final_test_accuracy,validation_accuracy,train_loss,train_accuracy,seconds,chosen" };
+        var epochRows = new List<string> { "config,learning_rate,seed,epoch,train_loss,train_accuracy,test_accuracy" };
         var results = new List<(Config config, double lr, Outcome[] outcomes)>();
-        foreach (Config config in configs)
+        long trials = configs.Sum(c => p.CnnRatesFor(c.Depth).Length + p.CnnSeeds - 1L)
+            - recorded.Keys.Count(k => configs.Any(c => c.Name == k.Item1 && p.CnnRatesFor(c.Depth).Any(lr => Key(lr) == k.Item2)));
+        var progress = new StepProgress("cnn", Math.Max(1, trials) * p.CnnEpochs);
+        if (recorded.Count > 0) Console.WriteLine($"resuming: {recorded.Count} runs already recorded in {outDir} are reused");
+        progress.Run(() =>
         {
-            Outcome Trial(double lr, int seed)
+            foreach (Config config in configs)
             {
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                Outcome o = Train(p, config, lr, train, test, seed, validation);
-                bool chosenLater = grid && seed == 0;
-                rows.Add(string.Create(CultureInfo.InvariantCulture,
-                    $"{config.Name},{lr:R},{seed},{o.Best:R},{o.Final:R},{o.Validation:R},{o.TrainLoss:R},{o.TrainAccuracy:R},{clock.Elapsed.TotalSeconds:F0},{(chosenLater ? "" : "yes")}"));
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"cnn {config.Name,-22} lr {lr,-6:G3} seed {seed}: best test {100 * o.Best:F2}%, validation {100 * o.Validation:F2}%, last epoch train loss {o.TrainLoss:F4} accuracy {100 * o.TrainAccuracy:F2}% ({clock.Elapsed.TotalSeconds:F0} s)"));
-                return o;
+                bool grid = p.CnnRatesFor(config.Depth).Length > 1;
+                Outcome Trial(double lr, int seed)
+                {
+                    bool chosenLater = grid && seed == 0;
+                    if (recorded.TryGetValue((config.Name, Key(lr), seed), out Recorded? done))
+                    {
+                        rows.Add(done.Row + (chosenLater ? "" : "yes"));
+                        epochRows.AddRange(done.EpochRows);
+                        return done.Outcome;
+                    }
+                    var clock = System.Diagnostics.Stopwatch.StartNew();
+                    Outcome o = Train(p, config, lr, train, test, seed, validation, onEpoch: progress.Step);
+                    rows.Add(string.Create(CultureInfo.InvariantCulture,
+                        $"{config.Name},{lr:R},{seed},{o.Best:R},{o.Final:R},{o.Validation:R},{o.TrainLoss:R},{o.TrainAccuracy:R},{clock.Elapsed.TotalSeconds:F0},{(chosenLater ? "" : "yes")}"));
+                    epochRows.AddRange(o.Epochs.Select((e, i) => string.Create(CultureInfo.InvariantCulture,
+                        $"{config.Name},{lr:R},{seed},{i + 1},{e.TrainLoss:R},{e.TrainAccuracy:R},{e.TestAccuracy:R}")));
+                    // Written after every run, so a long run that is stopped keeps what it finished.
+                    File.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
+                    File.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist_epochs.csv"), epochRows);
+                    progress.Note(string.Create(CultureInfo.InvariantCulture,
+                        $"cnn {config.Name,-22} lr {lr,-6:G3} seed {seed}: best test {100 * o.Best:F2}%, validation {100 * o.Validation:F2}%, last epoch train loss {o.TrainLoss:F4} accuracy {100 * o.TrainAccuracy:F2}% ({clock.Elapsed.TotalSeconds:F0} s)"));
+                    return o;
+                }
+                // Seed 0 at every rate of the grid; the other seeds use the rate with the best validation accuracy.
+                var first = p.CnnRatesFor(config.Depth).Select(lr => (lr, outcome: Trial(lr, 0))).ToList();
+                (double chosen, Outcome seed0) = grid ? first.MaxBy(t => t.outcome.Validation) : first[0];
+                if (grid) MarkChosen(rows, config.Name, chosen);
+                var outcomes = new Outcome[p.CnnSeeds];
+                outcomes[0] = seed0;
+                for (int seed = 1; seed < p.CnnSeeds; seed++) outcomes[seed] = Trial(chosen, seed);
+                results.Add((config, chosen, outcomes));
             }
-            // Seed 0 at every rate of the grid; the other seeds use the rate with the best validation accuracy.
-            var first = p.CnnLearningRates.Select(lr => (lr, outcome: Trial(lr, 0))).ToList();
-            (double chosen, Outcome seed0) = grid ? first.MaxBy(t => t.outcome.Validation) : first[0];
-            if (grid) MarkChosen(rows, config.Name, chosen);
-            var outcomes = new Outcome[p.CnnSeeds];
-            outcomes[0] = seed0;
-            for (int seed = 1; seed < p.CnnSeeds; seed++) outcomes[seed] = Trial(chosen, seed);
-            results.Add((config, chosen, outcomes));
-        }
+        });
         File.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
         Summarise(results, Path.Combine(outDir, "cnn_fashion_mnist.md"));
+        PlotCurves(p, results, outDir);
+    }
+
+    // Per-epoch curves of every reported run (chosen rate, all seeds): whether each configuration converged.
+    private static void PlotCurves(Preset p, List<(Config config, double lr, Outcome[] outcomes)> results, string outDir)
+    {
+        ChartSeries[] Series(Func<EpochRecord, double> y) => [.. results.SelectMany(r => r.outcomes.Select((o, seed) =>
+            new ChartSeries(string.Create(CultureInfo.InvariantCulture, $"{r.config.Name}, lr {r.lr:G3}, seed {seed}"),
+                o.Epochs.Select((e, i) => (i + 1.0, y(e))).ToArray())))];
+        string optimiser = p.CnnAdamW ? "AdamW" : "SGD";
+        new LineChart { Title = $"CNN on Fashion-MNIST ({optimiser}): training loss per epoch", XLabel = "epoch", YLabel = "cross-entropy (augmented batches)", LogX = false, LogY = true }
+            .Save(Path.Combine(outDir, "training-loss.svg"), Series(e => e.TrainLoss));
+        new LineChart { Title = $"CNN on Fashion-MNIST ({optimiser}): test accuracy per epoch", XLabel = "epoch", YLabel = "test accuracy (%)", LogX = false }
+            .Save(Path.Combine(outDir, "test-accuracy.svg"), Series(e => 100 * e.TestAccuracy));
+    }
+
+    private static string Key(double lr) => lr.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>A finished run read back from the CSV files: its row without the "chosen" cell, its epoch rows, its outcome.</summary>
+    private sealed record Recorded(string Row, IReadOnlyList<string> EpochRows, Outcome Outcome);
+
+    // The runs an earlier, stopped invocation recorded in outDir, so that a rerun (e.g. after the grid of one
+    // configuration changed) trains only what is missing.
+    private static Dictionary<(string, string, int), Recorded> LoadRecorded(Preset p, string outDir)
+    {
+        string main = Path.Combine(outDir, "cnn_fashion_mnist.csv"), perEpoch = Path.Combine(outDir, "cnn_fashion_mnist_epochs.csv");
+        var found = new Dictionary<(string, string, int), Recorded>();
+        if (!File.Exists(main) || !File.Exists(perEpoch)) return found;
+        static (string, string, int) KeyOf(string[] cells) => (cells[0], cells[1], int.Parse(cells[2], CultureInfo.InvariantCulture));
+        static double D(string cell) => double.Parse(cell, CultureInfo.InvariantCulture);
+        var epochs = File.ReadLines(perEpoch).Skip(1).Select(l => (line: l, cells: l.Split(','))).ToLookup(r => KeyOf(r.cells));
+        foreach (string line in File.ReadLines(main).Skip(1))
+        {
+            string[] cells = line.Split(',');
+            var key = KeyOf(cells);
+            var history = epochs[key].ToList();
+            if (history.Count != p.CnnEpochs)
+                throw new InvalidDataException($"{perEpoch}: run {key} has {history.Count} epochs, preset {p.Name} trains {p.CnnEpochs}; use another --out");
+            var outcome = new Outcome(D(cells[3]), D(cells[4]), D(cells[5]),
+                [.. history.Select(r => new EpochRecord(D(r.cells[4]), D(r.cells[5]), D(r.cells[6])))]);
+            found[key] = new(string.Join(',', cells.Take(9)) + ",", [.. history.Select(r => r.line)], outcome);
+        }
+        return found;
     }
 
     private static TensorDataset LastImages(TensorDataset all, int count)
@@ -95,9 +167,10 @@ internal static class CnnComparison
     }
 
     /// <summary>Trains one configuration at learning rate <paramref name="lr"/>; <paramref name="probe"/>, if given,
-    /// sees the model at step 0 and every <paramref name="probeEvery"/> steps.</summary>
+    /// sees the model at step 0 and every <paramref name="probeEvery"/> steps; <paramref name="onEpoch"/> is called
+    /// after each epoch.</summary>
     internal static Outcome Train(Preset p, Config config, double lr, TensorDataset train, TensorDataset test, int seed,
-        TensorDataset? validation = null, Action<Module, long>? probe = null, long probeEvery = 0)
+        TensorDataset? validation = null, Action<Module, long>? probe = null, long probeEvery = 0, Action? onEpoch = null)
     {
         manual_seed((ulong)(100 + seed));
         using Module model = new ConvNet(ConvNet.Config.FashionMnist);
@@ -107,14 +180,16 @@ internal static class CnnComparison
         using Optimizer optimizer = p.CnnAdamW
             ? new AdamW(model.parameters(), lr: lr, weight_decay: 0)
             : new SGD(model.parameters(), lr: lr, momentum: 0.9);
-        long steps = p.CnnEpochs * loader.Count;
-        var schedule = new MultiStepLR(optimizer, [steps / 2, 5 * steps / 6]);
-        double best = 0, accuracy = 0, lossSum = 0;
-        long correct = 0, seen = 0;
+        long steps = p.CnnEpochs * loader.Count, warmup = p.CnnWarmupEpochs * loader.Count;
+        var schedule = new LambdaLR(optimizer, step =>
+            Math.Min(1.0, (step + 1.0) / Math.Max(1, warmup)) * Math.Pow(0.1, (step >= steps / 2 ? 1 : 0) + (step >= 5 * steps / 6 ? 1 : 0)));
+        double best = 0;
+        var epochs = new List<EpochRecord>();
         probe?.Invoke(model, 0);
         for (int epoch = 0; epoch < p.CnnEpochs; epoch++)
         {
-            lossSum = 0; correct = 0; seen = 0;
+            double lossSum = 0;
+            long correct = 0, seen = 0;
             for (long i = 0; i < loader.Count; i++)
             {
                 long step = epoch * loader.Count + i + 1;
@@ -133,11 +208,13 @@ internal static class CnnComparison
                 schedule.step();
                 if (probe is not null && step % probeEvery == 0) probe(model, step);
             }
-            accuracy = Accuracy(model, test);
+            double accuracy = Accuracy(model, test);
             best = Math.Max(best, accuracy);
+            epochs.Add(new(lossSum / seen, (double)correct / seen, accuracy));
+            onEpoch?.Invoke();
         }
         double validationAccuracy = validation is null ? double.NaN : Accuracy(model, validation);
-        return new(best, accuracy, validationAccuracy, lossSum / seen, (double)correct / seen);
+        return new(best, epochs[^1].TestAccuracy, validationAccuracy, epochs);
     }
 
     private static double Accuracy(Module model, TensorDataset test)

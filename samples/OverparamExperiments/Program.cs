@@ -9,7 +9,7 @@ using OverparamExperiments;
 //                  explicit regularisers, several seeds.
 var cli = new ProgramCommand("overparam", "Over-parameterisation experiments of the Huh thesis, chapter 2 (least squares, random-network rank, CNN on Fashion-MNIST, Gram spectrum).");
 var experimentArgument = cli.Positional("experiment", "all", "which experiment", "least-squares", "random-rank", "cnn", "gram", "all");
-var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (minutes to an hour on 2 cores), converged (the CNN's FC expansions with SGD and a learning-rate grid, about two hours), full (closer to the thesis)", "tiny", "quick", "converged", "full", "paper");
+var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (minutes to an hour on 2 cores), converged (the CNN's FC expansions with SGD and a learning-rate grid for 50 epochs, about 1.5 hours on 2 cores; rerun into the same --out to resume), full (closer to the thesis)", "tiny", "quick", "converged", "full", "paper");
 var parsed = cli.Parse(args);
 string experiment = parsed.GetValue(experimentArgument)!;
 Preset preset = Preset.Parse(parsed.GetValue(presetOption)!);

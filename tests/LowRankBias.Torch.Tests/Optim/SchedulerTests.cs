@@ -51,6 +51,19 @@ public class SchedulerTests
     }
 
     [Fact]
+    public void LambdaLRScalesTheBaseRateByTheLambda()
+    {
+        using var scope = NewDisposeScope();
+        using var opt = Optimizer(0.5, zeros([1], requires_grad: true));
+        // A two-epoch warm-up followed by a ×0.1 step at epoch 4: the closed form written out by hand.
+        AssertRates([0.25, 0.5, 0.5, 0.5, 0.05, 0.05],
+            Rates(new LambdaLR(opt, e => Math.Min(1.0, (e + 1) / 2.0) * (e >= 4 ? 0.1 : 1)), 6));
+        var negative = Assert.Throws<ArgumentOutOfRangeException>(() => new LambdaLR(opt, _ => -1));
+        Assert.Contains("lr_lambda(0)", negative.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LambdaLR(opt, _ => double.NaN));
+    }
+
+    [Fact]
     public void WarmupCosineRisesLinearlyThenFollowsHalfACosine()
     {
         using var scope = NewDisposeScope();
