@@ -28,7 +28,7 @@ public sealed class ProgramCommand
         root.Options.Add(output);
         AppDomain.CurrentDomain.UnhandledException += (_, e) =>
         {
-            if (e.ExceptionObject is not (ArgumentException or FileNotFoundException or DirectoryNotFoundException)) return;
+            if (e.ExceptionObject is not (ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)) return;
             Console.Error.WriteLine($"{Name}: {((Exception)e.ExceptionObject).Message}");
             Environment.Exit(1);
         };

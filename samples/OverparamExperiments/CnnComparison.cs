@@ -2,6 +2,7 @@ using System.Globalization;
 using LowRankBias.Overparam;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
+using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
@@ -88,9 +89,9 @@ internal static class CnnComparison
                         $"{config.Name},{lr:R},{seed},{o.Best:R},{o.Final:R},{o.Validation:R},{o.TrainLoss:R},{o.TrainAccuracy:R},{clock.Elapsed.TotalSeconds:F0},{(chosenLater ? "" : "yes")}"));
                     epochRows.AddRange(o.Epochs.Select((e, i) => string.Create(CultureInfo.InvariantCulture,
                         $"{config.Name},{lr:R},{seed},{i + 1},{e.TrainLoss:R},{e.TrainAccuracy:R},{e.TestAccuracy:R}")));
-                    // Written after every run, so a long run that is stopped keeps what it finished.
-                    File.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
-                    File.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist_epochs.csv"), epochRows);
+                    // Written (atomically) after every run, so a long run that is stopped keeps what it finished.
+                    WriteLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
+                    WriteLines(Path.Combine(outDir, "cnn_fashion_mnist_epochs.csv"), epochRows);
                     progress.Note(string.Create(CultureInfo.InvariantCulture,
                         $"cnn {config.Name,-22} lr {lr,-6:G3} seed {seed}: best test {100 * o.Best:F2}%, validation {100 * o.Validation:F2}%, last epoch train loss {o.TrainLoss:F4} accuracy {100 * o.TrainAccuracy:F2}% ({clock.Elapsed.TotalSeconds:F0} s)"));
                     return o;
@@ -105,7 +106,7 @@ internal static class CnnComparison
                 results.Add((config, chosen, outcomes));
             }
         });
-        File.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
+        WriteLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
         Summarise(results, Path.Combine(outDir, "cnn_fashion_mnist.md"));
         PlotCurves(p, results, outDir);
     }
@@ -123,6 +124,12 @@ internal static class CnnComparison
             .Save(Path.Combine(outDir, "test-accuracy.svg"), Series(e => 100 * e.TestAccuracy));
     }
 
+    private static void WriteLines(string path, IEnumerable<string> lines) => AtomicFile.Write(path, stream =>
+    {
+        using var writer = new StreamWriter(stream, leaveOpen: true);
+        foreach (string line in lines) writer.WriteLine(line);
+    });
+
     private static string Key(double lr) => lr.ToString("R", CultureInfo.InvariantCulture);
 
     /// <summary>A finished run read back from the CSV files: its row without the "chosen" cell, its epoch rows, its outcome.</summary>
@@ -137,17 +144,24 @@ internal static class CnnComparison
         if (!File.Exists(main) || !File.Exists(perEpoch)) return found;
         static (string, string, int) KeyOf(string[] cells) => (cells[0], cells[1], int.Parse(cells[2], CultureInfo.InvariantCulture));
         static double D(string cell) => double.Parse(cell, CultureInfo.InvariantCulture);
-        var epochs = File.ReadLines(perEpoch).Skip(1).Select(l => (line: l, cells: l.Split(','))).ToLookup(r => KeyOf(r.cells));
-        foreach (string line in File.ReadLines(main).Skip(1))
+        try
         {
-            string[] cells = line.Split(',');
-            var key = KeyOf(cells);
-            var history = epochs[key].ToList();
-            if (history.Count != p.CnnEpochs)
-                throw new InvalidDataException($"{perEpoch}: run {key} has {history.Count} epochs, preset {p.Name} trains {p.CnnEpochs}; use another --out");
-            var outcome = new Outcome(D(cells[3]), D(cells[4]), D(cells[5]),
-                [.. history.Select(r => new EpochRecord(D(r.cells[4]), D(r.cells[5]), D(r.cells[6])))]);
-            found[key] = new(string.Join(',', cells.Take(9)) + ",", [.. history.Select(r => r.line)], outcome);
+            var epochs = File.ReadLines(perEpoch).Skip(1).Select(l => (line: l, cells: l.Split(','))).ToLookup(r => KeyOf(r.cells));
+            foreach (string line in File.ReadLines(main).Skip(1))
+            {
+                string[] cells = line.Split(',');
+                var key = KeyOf(cells);
+                var history = epochs[key].ToList();
+                if (history.Count != p.CnnEpochs)
+                    throw new InvalidDataException($"{perEpoch}: run {key} has {history.Count} epochs, preset {p.Name} trains {p.CnnEpochs}; use another --out");
+                var outcome = new Outcome(D(cells[3]), D(cells[4]), D(cells[5]),
+                    [.. history.Select(r => new EpochRecord(D(r.cells[4]), D(r.cells[5]), D(r.cells[6])))]);
+                found[key] = new(string.Join(',', cells.Take(9)) + ",", [.. history.Select(r => r.line)], outcome);
+            }
+        }
+        catch (Exception e) when (e is FormatException or IndexOutOfRangeException)
+        {
+            throw new InvalidDataException($"{outDir}: the recorded CNN runs (cnn_fashion_mnist*.csv) are not in this sample's format; use another --out", e);
         }
         return found;
     }
