@@ -8,14 +8,14 @@ public sealed class LambdaLR : LRScheduler
     {
     }
 
-    private static Func<long, double, double> Schedule(Func<long, double> lambda)
+    private static Func<long, double, double> Schedule(Func<long, double> lr_lambda)
     {
-        ArgumentNullException.ThrowIfNull(lambda);
+        ArgumentNullException.ThrowIfNull(lr_lambda);
         return (epoch, lr) =>
         {
-            double factor = lambda(epoch);
+            double factor = lr_lambda(epoch);
             if (!(factor >= 0 && double.IsFinite(factor)))
-                throw new ArgumentOutOfRangeException(nameof(lambda), factor, $"lr_lambda({epoch}) must be a finite factor >= 0");
+                throw new ArgumentOutOfRangeException(nameof(lr_lambda), factor, $"lr_lambda({epoch}) must be a finite factor >= 0");
             return lr * factor;
         };
     }

@@ -59,6 +59,7 @@ public class SchedulerTests
         AssertRates([0.25, 0.5, 0.5, 0.5, 0.05, 0.05],
             Rates(new LambdaLR(opt, e => Math.Min(1.0, (e + 1) / 2.0) * (e >= 4 ? 0.1 : 1)), 6));
         var negative = Assert.Throws<ArgumentOutOfRangeException>(() => new LambdaLR(opt, _ => -1));
+        Assert.Equal("lr_lambda", negative.ParamName);
         Assert.Contains("lr_lambda(0)", negative.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new LambdaLR(opt, _ => double.NaN));
     }
