@@ -8,10 +8,12 @@ namespace LowRankBias.Torch;
 /// collection ever running (and, allocating from several threads, outrun the finalizer). Every handle is charged its
 /// storage's bytes — divided among the tensors sharing that storage when it is wrapped, nothing for a second handle
 /// to the same tensor (so views and aliases are not counted twice; an approximation, since the shares are not
-/// re-divided when a sharer goes) — plus a fixed overhead for the native objects. When the charged total passes the
-/// budget, the allocating thread runs a full collection and waits for the finalizers, and the budget becomes twice
-/// what is still alive (at least <see cref="MinimumBudget"/>), so a loop that does dispose pays a collection only
-/// when its live set doubles.
+/// re-divided when a sharer goes) — plus a fixed overhead for the native objects. A handle can keep far more alive
+/// than its storage (an undisposed loss keeps its autograd graph's buffers, as in PyTorch), so the pressure is the
+/// larger of the charged total and the bytes CPU tensors actually hold (<see cref="torch.cpu.memory_allocated"/>).
+/// When the pressure passes the budget, the allocating thread runs a full collection and waits for the finalizers,
+/// and the budget becomes twice what is still alive (at least <see cref="MinimumBudget"/>), so a loop that does
+/// dispose pays a collection only when its live set doubles.
 /// </summary>
 internal static class NativeMemoryBudget
 {
@@ -35,9 +37,12 @@ internal static class NativeMemoryBudget
     internal static long Charge(IntPtr native)
     {
         long bytes = HandleOverhead + NativeMethods.lrb_tensor_owned_nbytes(native);
-        if (Interlocked.Add(ref s_charged, bytes) > Volatile.Read(ref s_budget) && !t_finalizing) Collect();
+        long charged = Interlocked.Add(ref s_charged, bytes);
+        if (Math.Max(charged, NativeMethods.lrb_cpu_memory_allocated()) > Volatile.Read(ref s_budget) && !t_finalizing) Collect();
         return bytes;
     }
+
+    private static long Pressure => Math.Max(Charged, NativeMethods.lrb_cpu_memory_allocated());
 
     internal static void Refund(long bytes) => Interlocked.Add(ref s_charged, -bytes);
 
@@ -50,10 +55,10 @@ internal static class NativeMemoryBudget
     {
         lock (s_collecting)
         {
-            if (Charged <= Volatile.Read(ref s_budget)) return;
+            if (Pressure <= Volatile.Read(ref s_budget)) return;
             GC.Collect();
             GC.WaitForPendingFinalizers();
-            Volatile.Write(ref s_budget, Math.Max(MinimumBudget, 2 * Charged));
+            Volatile.Write(ref s_budget, Math.Max(MinimumBudget, 2 * Pressure));
             Collections++;
         }
     }

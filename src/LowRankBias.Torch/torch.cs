@@ -75,12 +75,16 @@ public static partial class torch
     }
 
     /// <summary>
-    /// The caching allocator of CPU tensors of 1 MiB and more (on unless <c>LRB_CPU_CACHING_ALLOCATOR=0</c>): freed
+    /// The caching allocator of CPU tensors of 128 KiB and more (on unless <c>LRB_CPU_CACHING_ALLOCATOR=0</c>): freed
     /// blocks are kept for the next tensor of their rounded size, so a training loop stops faulting fresh pages in at
     /// every step. It holds up to the peak working set, at most 4 GiB of it idle.
     /// </summary>
     public static class cpu
     {
+        /// <summary>Bytes held by CPU tensors now (every size, allocated since the library loaded; 0 with
+        /// <c>LRB_CPU_CACHING_ALLOCATOR=0</c>). Undisposed tensors are collected when this grows (see README).</summary>
+        public static long memory_allocated() => lrb_cpu_memory_allocated();
+
         /// <summary>Bytes the caching allocator holds now: blocks in use by tensors and idle ones kept for reuse.</summary>
         public static long memory_reserved() => Stats().reserved;
 

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 
 namespace LowRankBias.Torch.Tests;
 
-/// <summary>The caching allocator of CPU tensors of 1 MiB and more (torch.cpu), on unless LRB_CPU_CACHING_ALLOCATOR=0.</summary>
+/// <summary>The caching allocator of CPU tensors of 128 KiB and more (torch.cpu), on unless LRB_CPU_CACHING_ALLOCATOR=0.</summary>
 [Collection(SerialCollection.Name)] // counts the whole process's page faults and cached bytes
 public partial class CpuCachingAllocatorTests
 {

@@ -26,6 +26,8 @@ LRB_API void lrb_set_num_threads(int32_t n);
 LRB_API void lrb_cpu_use_caching_allocator(void);
 LRB_API void lrb_cpu_empty_cache(void);
 LRB_API void lrb_cpu_memory_stats(int64_t* reserved, int64_t* idle);
+// Bytes of CPU tensor storage in use, allocated since the caching allocator was installed (0 without it).
+LRB_API int64_t lrb_cpu_memory_allocated(void);
 LRB_API int32_t lrb_manual_seed(uint64_t seed);
 LRB_API int32_t lrb_set_grad_enabled(int32_t enabled);  // returns the previous mode
 LRB_API int32_t lrb_is_grad_enabled(void);

@@ -1,11 +1,17 @@
-// A caching allocator for CPU tensors of 1 MiB and more. glibc hands such blocks back to the kernel when they are
+// A caching allocator for CPU tensors of 128 KiB and more. glibc hands such blocks back to the kernel when they are
 // freed (or frees whole per-thread heaps), so every training step faulted its activations in again as fresh zeroed
-// pages. Freed blocks are kept by rounded size (four sizes per power of two: at most 25% unused) and handed out
-// again; like CUDA's caching allocator it holds up to the peak working set, at most kMaxIdle bytes of it idle, and
-// lrb_cpu_empty_cache returns the idle blocks to the system. Smaller tensors go straight to libtorch's allocation.
+// pages; and the blocks it does keep in its heap stay pinned there by any small object allocated after them (a kept
+// loss's autograd nodes fragmented the heap by ~1.7 MiB a training step; PyTorch 1.13 grows alike). Freed blocks are
+// kept by rounded size (at most 25% unused) and handed out again; like CUDA's caching allocator it holds up to the
+// peak working set, at most kMaxIdle bytes of it idle, and lrb_cpu_empty_cache returns the idle blocks to the system.
+// Smaller tensors go straight to libtorch's allocation. Every block handed out, small or cached, is counted while in
+// use (lrb_cpu_memory_allocated): the .NET side lets these bytes drive garbage collections, since an undisposed
+// handle can keep far more alive than its own storage (a loss whose graph was retained keeps its activations).
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
+#include <malloc.h>
 
+#include <atomic>
 #include <cstring>
 #include <mutex>
 #include <unordered_map>
@@ -15,7 +21,7 @@
 
 namespace {
 
-constexpr size_t kMinCached = size_t{1} << 20;
+constexpr size_t kMinCached = size_t{128} << 10;
 constexpr size_t kMaxIdle = size_t{4} << 30;
 
 size_t Rounded(size_t n) {
@@ -48,6 +54,8 @@ class CachingCpuAllocator final : public c10::Allocator {
     idle_.clear();
   }
 
+  int64_t Allocated() const { return allocated_.load(std::memory_order_relaxed); }
+
   void Stats(int64_t* reserved, int64_t* idle) {
     std::lock_guard<std::mutex> lock(mutex_);
     *reserved = static_cast<int64_t>(reserved_);
@@ -58,7 +66,8 @@ class CachingCpuAllocator final : public c10::Allocator {
   static c10::DataPtr Allocate(size_t n) {
     if (n < kMinCached) {
       void* small = c10::alloc_cpu(n);
-      return {small, small, &c10::free_cpu, c10::Device(c10::DeviceType::CPU)};
+      Instance().allocated_.fetch_add(malloc_usable_size(small), std::memory_order_relaxed);
+      return {small, small, &ReleaseSmall, c10::Device(c10::DeviceType::CPU)};
     }
     void* data = Instance().Take(Rounded(n));
     return {data, data, &Release, c10::Device(c10::DeviceType::CPU)};
@@ -73,6 +82,7 @@ class CachingCpuAllocator final : public c10::Allocator {
         found->second.pop_back();
         idle_bytes_ -= size;
         live_.emplace(block, size);
+        allocated_.fetch_add(size, std::memory_order_relaxed);
         return block;
       }
     }
@@ -80,34 +90,45 @@ class CachingCpuAllocator final : public c10::Allocator {
     std::lock_guard<std::mutex> lock(mutex_);
     live_.emplace(block, size);
     reserved_ += size;
+    allocated_.fetch_add(size, std::memory_order_relaxed);
     return block;
+  }
+
+  // Small blocks are c10::alloc_cpu's (posix_memalign): their usable size is known from the block itself.
+  static void ReleaseSmall(void* block) {
+    Instance().allocated_.fetch_sub(malloc_usable_size(block), std::memory_order_relaxed);
+    c10::free_cpu(block);
   }
 
   static void Release(void* block) {
     auto& self = Instance();
+    size_t size = 0;
     {
       std::lock_guard<std::mutex> lock(self.mutex_);
       auto found = self.live_.find(block);
-      if (found == self.live_.end()) {  // a small block handed out by raw_allocate
-        c10::free_cpu(block);
-        return;
+      if (found != self.live_.end()) {
+        size = found->second;
+        self.live_.erase(found);
+        self.allocated_.fetch_sub(size, std::memory_order_relaxed);
+        if (self.idle_bytes_ + size <= kMaxIdle) {
+          self.idle_[size].push_back(block);
+          self.idle_bytes_ += size;
+          return;
+        }
+        self.reserved_ -= size;
       }
-      size_t size = found->second;
-      self.live_.erase(found);
-      if (self.idle_bytes_ + size <= kMaxIdle) {
-        self.idle_[size].push_back(block);
-        self.idle_bytes_ += size;
-        return;
-      }
-      self.reserved_ -= size;
     }
-    c10::free_cpu(block);
+    if (size == 0)
+      ReleaseSmall(block);  // a small block handed out by raw_allocate
+    else
+      c10::free_cpu(block);
   }
 
   std::mutex mutex_;
   std::unordered_map<void*, size_t> live_;
   std::unordered_map<size_t, std::vector<void*>> idle_;
   size_t reserved_ = 0, idle_bytes_ = 0;
+  std::atomic<int64_t> allocated_{0};
 };
 
 }  // namespace
@@ -118,5 +139,6 @@ extern "C" {
 void lrb_cpu_use_caching_allocator(void) { c10::SetCPUAllocator(&CachingCpuAllocator::Instance(), 1); }
 void lrb_cpu_empty_cache(void) { CachingCpuAllocator::Instance().EmptyCache(); }
 void lrb_cpu_memory_stats(int64_t* reserved, int64_t* idle) { CachingCpuAllocator::Instance().Stats(reserved, idle); }
+int64_t lrb_cpu_memory_allocated(void) { return CachingCpuAllocator::Instance().Allocated(); }
 
 }  // extern "C"

@@ -33,6 +33,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial void lrb_set_num_threads(int n);
     [LibraryImport(Library)] internal static partial void lrb_cpu_empty_cache();
     [LibraryImport(Library)] internal static partial void lrb_cpu_memory_stats(long* reserved, long* idle);
+    [LibraryImport(Library), SuppressGCTransition] internal static partial long lrb_cpu_memory_allocated();
     [LibraryImport(Library)] internal static partial int lrb_manual_seed(ulong seed);
     [LibraryImport(Library)] internal static partial int lrb_set_grad_enabled(int enabled);
     [LibraryImport(Library)] internal static partial int lrb_is_grad_enabled();

@@ -9,7 +9,7 @@ namespace LowRankBias.Torch.Native;
 /// <item>OpenMP's idle threads sleep at once (<c>OMP_WAIT_POLICY=PASSIVE</c>): libtorch's OpenMP threads and
 /// OpenBLAS's own threads share the cores, and OpenMP's default spin after every parallel region takes the core an
 /// OpenBLAS thread needs. Left alone when <c>OMP_WAIT_POLICY</c> or <c>GOMP_SPINCOUNT</c> is set.</item>
-/// <item>CPU tensors of 1 MiB and more come from a caching allocator (see <see cref="torch.cpu"/>) that reuses freed
+/// <item>CPU tensors of 128 KiB and more come from a caching allocator (see <see cref="torch.cpu"/>) that reuses freed
 /// blocks instead of faulting fresh zeroed pages in at every step, the effect PyTorch's CPU tuning guide gets by
 /// preloading jemalloc or tcmalloc. <c>LRB_CPU_CACHING_ALLOCATOR=0</c> keeps libtorch's own allocator.</item>
 /// <item>libtorch's intra-op threads: <c>OMP_NUM_THREADS</c> when set (as launchers such as torchrun set it for
