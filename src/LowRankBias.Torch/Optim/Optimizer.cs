@@ -145,7 +145,7 @@ public abstract partial class Optimizer : IDisposable
         {
             if (index < 0 || index >= all.Count)
                 throw new ArgumentException($"state dict has state for parameter {index}, the optimizer has {all.Count} parameters", nameof(state_dict));
-            CheckMasterFits(index, s, all[index]);
+            CheckParameterState(index, s, all[index]);
         }
         return all;
     }
