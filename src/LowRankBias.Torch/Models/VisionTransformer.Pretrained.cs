@@ -9,7 +9,8 @@ public sealed partial class VisionTransformer
     /// <summary>
     /// Builds a ViT from a checkpoint file — safetensors, or a <c>torch.save</c> file (<c>.pt</c>/<c>.pth</c>/<c>.bin</c>,
     /// read by <see cref="PyTorchFile"/>) — in any <see cref="VitLayout"/> (detected from the names unless given).
-    /// See <see cref="from_state_dict"/> for how the architecture is found.
+    /// See <see cref="from_state_dict"/> for how the architecture is found; without <paramref name="num_heads"/>, a
+    /// <c>config.json</c> beside the file (Hugging Face's <c>num_attention_heads</c>, timm's <c>num_heads</c>) gives it.
     /// </summary>
     public static VisionTransformer from_pretrained(string path, VitLayout? layout = null, long? num_heads = null, double? norm_eps = null,
         Device? device = null, ScalarType? dtype = null)
@@ -17,7 +18,7 @@ public sealed partial class VisionTransformer
         ArgumentException.ThrowIfNullOrEmpty(path);
         using DisposeScope scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> file = IsZip(path) ? PyTorchFile.load_state_dict(path) : SafeTensors.load_file(path);
-        return FromStateDict(file, layout, num_heads, norm_eps, device, dtype, path);
+        return FromStateDict(file, layout, num_heads ?? VitConfigFile.NumHeads(path), norm_eps, device, dtype, path);
     }
 
     /// <summary>

@@ -49,16 +49,22 @@ internal static class ForeignAdapterPaths
     {
         List<string> Select(ModuleSelector selector) =>
             paths.Where(p => selector.Matches(p.Key, vit.get_submodule(p.Value))).Select(p => p.Value).ToList();
+        // A name that selects none of their modules is kept: it may name a module both layouts call the same.
+        IEnumerable<string> Named(string name) => Select(ModuleSelector.Names(name)) is { Count: > 0 } found ? found : [name];
         ModuleSelector? Translate(ModuleSelector? selector) =>
             selector is null || selector.all_linear ? selector : Select(selector) is { Count: > 0 } found ? ModuleSelector.Names(found) : selector;
-        IReadOnlyDictionary<string, T> Patterns<T>(IReadOnlyDictionary<string, T> patterns) =>
-            patterns.SelectMany(p => (Select(ModuleSelector.Names(p.Key)) is { Count: > 0 } found ? found : [p.Key]).Select(k => (k, p.Value)))
-                .ToDictionary(e => e.k, e => e.Value);
+        IReadOnlyDictionary<string, T> Patterns<T>(IReadOnlyDictionary<string, T> patterns)
+        {
+            var result = new Dictionary<string, T>(StringComparer.Ordinal);
+            foreach ((string key, T value) in patterns)
+                foreach (string path in Named(key)) result.TryAdd(path, value);
+            return result;
+        }
         return config with
         {
             target_modules = Translate(config.target_modules),
             exclude_modules = Translate(config.exclude_modules),
-            modules_to_save = config.modules_to_save?.SelectMany(n => Select(ModuleSelector.Names(n)) is { Count: > 0 } found ? found : [n]).ToList(),
+            modules_to_save = config.modules_to_save?.SelectMany(Named).ToList(),
             rank_pattern = Patterns(config.rank_pattern),
             alpha_pattern = Patterns(config.alpha_pattern),
         };

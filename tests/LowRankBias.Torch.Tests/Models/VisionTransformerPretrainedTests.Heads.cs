@@ -42,6 +42,26 @@ public partial class VisionTransformerPretrainedTests
         Assert.Equal(4, loaded.config.num_heads);
     }
 
+    [Theory]
+    [InlineData("{\"model_type\": \"vit\", \"num_attention_heads\": 2, \"hidden_size\": 32}")] // Hugging Face
+    [InlineData("{\"architecture\": \"vit_custom\", \"model_args\": {\"num_heads\": 2}}")]      // timm
+    public void ConfigJsonBesideTheCheckpointGivesTheHeadCount(string config)
+    {
+        using var scope = NewDisposeScope();
+        using var dir = new LowRankBias.Torch.Tests.IO.TempDirectory();
+        string checkpoint = dir.File("model.safetensors");
+        File.Copy(Fixture("hf_vit.safetensors"), checkpoint);
+        Assert.Contains("pass num_heads", Assert.Throws<InvalidDataException>(() => VisionTransformer.from_pretrained(checkpoint)).Message);
+
+        File.WriteAllText(dir.File("config.json"), config);
+        using VisionTransformer vit = VisionTransformer.from_pretrained(checkpoint);
+        vit.eval();
+
+        Dictionary<string, Tensor> reference = SafeTensors.load_file(Fixture("vit_outputs.safetensors"));
+        double error = (vit.call(reference["input"]) - reference["hf"]).abs().max().item<float>();
+        Assert.True(error < 1e-5, $"max |logits - PyTorch's| = {error}");
+    }
+
     [Fact]
     public void DataParallelModulePrefixIsStripped()
     {
