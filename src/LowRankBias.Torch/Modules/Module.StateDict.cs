@@ -55,7 +55,7 @@ public abstract partial class Module
     }
 
     /// <summary>A checked state dict, ready to be copied into its targets.</summary>
-    internal sealed record StateDictLoad(List<(string Key, Tensor target, Tensor source)> Pairs, List<string> Missing, List<string> Unexpected)
+    internal sealed record StateDictLoad(List<(string key, Tensor target, Tensor source)> Pairs, List<string> Missing, List<string> Unexpected)
     {
         public void Apply()
         {

@@ -91,10 +91,11 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>
-    /// Loads the saved state into <paramref name="model"/> (strictly: same parameter names and shapes), into
+    /// Loads the saved state into <paramref name="model"/> (strictly: same parameter names, shapes and dtypes), into
     /// <paramref name="optimizer"/>, <paramref name="scheduler"/> and an enabled <paramref name="scaler"/> when given,
     /// moves each of <paramref name="loaders"/> to the position saved under its name, and restores the CPU generator.
-    /// All or nothing: every part is checked before any changes, so when the state does not fit an
+    /// All or nothing: every part is checked before any changes (finite values, optimizer state shaped like its
+    /// parameters, counters >= 0 included), so when the state does not fit or is damaged an
     /// <see cref="InvalidDataException"/> naming the file and the part is thrown and everything is left as it was.
     /// </summary>
     public void Restore(Module model, Optimizer? optimizer = null, LRScheduler? scheduler = null, GradScaler? scaler = null,
