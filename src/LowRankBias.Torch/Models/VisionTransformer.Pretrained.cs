@@ -9,7 +9,8 @@ public sealed partial class VisionTransformer
     /// <summary>
     /// Builds a ViT from a checkpoint file — safetensors, or a <c>torch.save</c> file (<c>.pt</c>/<c>.pth</c>/<c>.bin</c>,
     /// read by <see cref="PyTorchFile"/>) — in any <see cref="VitLayout"/> (detected from the names unless given).
-    /// See <see cref="from_state_dict"/> for how the architecture is found.
+    /// See <see cref="from_state_dict"/> for how the architecture is found; without <paramref name="num_heads"/>, a
+    /// <c>config.json</c> beside the file (Hugging Face's <c>num_attention_heads</c>, timm's <c>num_heads</c>) gives it.
     /// </summary>
     public static VisionTransformer from_pretrained(string path, VitLayout? layout = null, long? num_heads = null, double? norm_eps = null,
         Device? device = null, ScalarType? dtype = null)
@@ -17,15 +18,16 @@ public sealed partial class VisionTransformer
         ArgumentException.ThrowIfNullOrEmpty(path);
         using DisposeScope scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> file = IsZip(path) ? PyTorchFile.load_state_dict(path) : SafeTensors.load_file(path);
-        return FromStateDict(file, layout, num_heads, norm_eps, device, dtype, path);
+        return FromStateDict(file, layout, num_heads ?? VitConfigFile.NumHeads(path), norm_eps, device, dtype, path);
     }
 
     /// <summary>
     /// Builds a ViT from a state dict in any <see cref="VitLayout"/>, splitting fused q/k/v projections. The
     /// architecture comes from the shapes (width from the class token, patch size and channels from the patch
     /// embedding, image size from the position embedding, MLP width, classes, number of blocks from the names);
-    /// the number of heads cannot be seen in any shape: it is <paramref name="num_heads"/>, else width / 64 as in every
-    /// standard ViT. LayerNorm epsilon is <paramref name="norm_eps"/>, else the layout's default (1e-12 for Hugging
+    /// the number of heads cannot be seen in any shape: it is <paramref name="num_heads"/>, else that of the standard size
+    /// (ViT-Ti/S/B/L/H, <see cref="Config.ViT_Tiny"/>) the width, depth and MLP width name; for any other shape it must be
+    /// given. DataParallel's <c>module.</c> prefix on every key is dropped. LayerNorm epsilon is <paramref name="norm_eps"/>, else the layout's default (1e-12 for Hugging
     /// Face, 1e-6 otherwise). Missing or unexpected keys raise one <see cref="InvalidDataException"/> listing them all.
     /// </summary>
     public static VisionTransformer from_state_dict(IReadOnlyDictionary<string, Tensor> state_dict, VitLayout? layout = null, long? num_heads = null,
@@ -73,6 +75,7 @@ public sealed partial class VisionTransformer
         double? norm_eps, Device? device, ScalarType? dtype, string source)
     {
         ArgumentNullException.ThrowIfNull(state_dict);
+        state_dict = VitNameMap.WithoutDataParallelPrefix(state_dict);
         VitLayout chosen = layout ?? VitNameMap.Detect(state_dict.Keys.ToList(), source);
         var theirs = state_dict.ToDictionary(p => VitNameMap.Canonical(chosen, p.Key), p => p.Value, StringComparer.Ordinal);
         long layers = VitNameMap.CountLayers(chosen, theirs.Keys);
@@ -118,12 +121,14 @@ public sealed partial class VisionTransformer
         if (patch[2] != patch[3] || grid * grid != tokens - 1)
             throw new InvalidDataException($"{source}: square patches and a square grid of patches plus a class token expected, found a " +
                 $"{patch[2]}×{patch[3]} patch embedding and {tokens} position embeddings");
-        long heads = numHeads ?? (width % 64 == 0 ? width / 64
-            : throw new InvalidDataException($"{source}: width {width} is not a multiple of 64, so the number of heads cannot be assumed; pass num_heads"));
+        long mlp = layers > 0 ? Shape("blocks.0.mlp.fc1.weight", 2)[0] : 1;
+        long heads = numHeads ?? VitSizes.Heads(width, layers, mlp)
+            ?? throw new InvalidDataException($"{source}: the number of heads is in no tensor's shape, and width {width} with {layers} blocks " +
+                $"and MLP {mlp} is no standard size (width/blocks/MLP: {VitSizes.Listing}); pass num_heads");
         return new Config
         {
             image_size = grid * patch[2], patch_size = patch[2], in_channels = patch[1], hidden_dim = width,
-            num_layers = layers, num_heads = heads, mlp_dim = layers > 0 ? Shape("blocks.0.mlp.fc1.weight", 2)[0] : 1,
+            num_layers = layers, num_heads = heads, mlp_dim = mlp,
             num_classes = Shape("head.weight", 2)[0], norm_eps = normEps,
         };
     }

@@ -51,16 +51,16 @@ public abstract partial class Module
                 throw new ArgumentException($"load_state_dict: shape mismatch for '{key}': the model has [{string.Join(", ", want)}], " +
                     $"the state dict has [{string.Join(", ", got)}]", nameof(state_dict));
         }
-        return new StateDictLoad(pairs.Select(p => (p.target, p.source)).ToList(), missing, unexpected);
+        return new StateDictLoad(pairs, missing, unexpected);
     }
 
     /// <summary>A checked state dict, ready to be copied into its targets.</summary>
-    internal sealed record StateDictLoad(List<(Tensor target, Tensor source)> Pairs, List<string> Missing, List<string> Unexpected)
+    internal sealed record StateDictLoad(List<(string key, Tensor target, Tensor source)> Pairs, List<string> Missing, List<string> Unexpected)
     {
         public void Apply()
         {
             using (torch.no_grad())
-                foreach ((Tensor target, Tensor source) in Pairs) target.copy_(source);
+                foreach ((_, Tensor target, Tensor source) in Pairs) target.copy_(source);
         }
     }
 

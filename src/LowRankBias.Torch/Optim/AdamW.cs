@@ -22,6 +22,8 @@ public sealed class AdamW : Optimizer
     /// <inheritdoc />
     protected override Type OptionsType => typeof(AdamWOptions);
 
+    private protected override IReadOnlyCollection<string> ParameterShapedState => ["exp_avg", "exp_avg_sq", "max_exp_avg_sq"];
+
     /// <inheritdoc />
     protected override void Update(OptimizerOptions options, Tensor[] parameters, Tensor[] grads, ParameterState[] states)
     {

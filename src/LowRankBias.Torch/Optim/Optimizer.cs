@@ -113,7 +113,9 @@ public abstract partial class Optimizer : IDisposable
 
     /// <summary>
     /// Restores hyper-parameters and state saved by <see cref="state_dict"/> from an optimizer with the same group
-    /// layout. State tensors are copied (to each parameter's device and dtype), so the dict stays the caller's.
+    /// layout. State tensors are copied (to each parameter's device and dtype), so the dict stays the caller's. All of it
+    /// is checked first (moments and momentum shaped like their parameter and floating-point, finite values, step
+    /// counts >= 0), so a state dict that does not fit changes nothing.
     /// </summary>
     public void load_state_dict(OptimizerStateDict state_dict)
     {
@@ -145,7 +147,7 @@ public abstract partial class Optimizer : IDisposable
         {
             if (index < 0 || index >= all.Count)
                 throw new ArgumentException($"state dict has state for parameter {index}, the optimizer has {all.Count} parameters", nameof(state_dict));
-            CheckMasterFits(index, s, all[index]);
+            CheckParameterState(index, s, all[index]);
         }
         return all;
     }

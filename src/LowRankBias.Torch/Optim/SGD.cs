@@ -21,6 +21,8 @@ public sealed class SGD : Optimizer
     /// <inheritdoc />
     protected override Type OptionsType => typeof(SGDOptions);
 
+    private protected override IReadOnlyCollection<string> ParameterShapedState => ["momentum_buffer"];
+
     /// <inheritdoc />
     protected override void Update(OptimizerOptions options, Tensor[] parameters, Tensor[] grads, ParameterState[] states)
     {

@@ -15,7 +15,8 @@ namespace LowRankBias.Torch.Training;
 /// File layout: a standard safetensors file (readable by Python's <c>safetensors</c>). Tensors: <c>model.{key}</c>
 /// (the state dict), <c>optim.{parameter index}.{name}</c> (e.g. <c>optim.0.exp_avg</c>), <c>rng</c> and
 /// <c>extra.{name}</c>. Everything else is one JSON document in the <c>__metadata__</c> entry
-/// <c>lowrankbias.checkpoint</c>: format version, step, epoch, wall time, the optimizer's groups (options type and
+/// <c>lowrankbias.checkpoint</c>: format version, a CRC-32C of every tensor's bytes (verified by <see cref="Load"/>;
+/// version 1 files, written before checksums, are read unverified), step, epoch, wall time, the optimizer's groups (options type and
 /// values, parameter indices) and per-parameter step counts and state names, the scheduler and loss-scaler states,
 /// loader positions, generator states and the user metadata.
 /// </remarks>
@@ -90,10 +91,11 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>
-    /// Loads the saved state into <paramref name="model"/> (strictly: same parameter names and shapes), into
+    /// Loads the saved state into <paramref name="model"/> (strictly: same parameter names, shapes and dtypes), into
     /// <paramref name="optimizer"/>, <paramref name="scheduler"/> and an enabled <paramref name="scaler"/> when given,
     /// moves each of <paramref name="loaders"/> to the position saved under its name, and restores the CPU generator.
-    /// All or nothing: every part is checked before any changes, so when the state does not fit an
+    /// All or nothing: every part is checked before any changes (finite values, optimizer state shaped like its
+    /// parameters, counters >= 0 included), so when the state does not fit or is damaged an
     /// <see cref="InvalidDataException"/> naming the file and the part is thrown and everything is left as it was.
     /// </summary>
     public void Restore(Module model, Optimizer? optimizer = null, LRScheduler? scheduler = null, GradScaler? scaler = null,
@@ -105,7 +107,9 @@ public sealed class Checkpoint : IDisposable
         if (scheduler is not null && Scheduler is null) throw Misfit("holds no scheduler state");
         if (scaler is not null && scaler.is_enabled() && Scaler is null) throw Misfit("holds no loss-scaler state");
 
+        CheckCounters();
         Module.StateDictLoad modelLoad = Fit($"does not fit the model {model.GetType().Name}", () => model.CheckStateDict(Model));
+        CheckModelValues(modelLoad);
         if (optimizer is not null) Fit($"does not fit the optimizer {optimizer.GetType().Name}", () => optimizer.CheckStateDict(Optimizer!));
         if (scheduler is not null) Fit($"does not fit the scheduler {scheduler.GetType().Name}", () => scheduler.CheckState(Scheduler!));
         if (scaler is not null && scaler.is_enabled()) Fit("does not fit the loss scaler", () => scaler.CheckState(Scaler));
@@ -153,7 +157,8 @@ public sealed class Checkpoint : IDisposable
     }
 
     /// <summary>Reads a checkpoint written by <see cref="Save"/>. A missing file gives <see cref="FileNotFoundException"/>,
-    /// a damaged or foreign one <see cref="InvalidDataException"/>, both naming the file.</summary>
+    /// a damaged or foreign one <see cref="InvalidDataException"/>, both naming the file (and a tensor whose bytes do not
+    /// match their checksum).</summary>
     public static Checkpoint Load(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -176,6 +181,26 @@ public sealed class Checkpoint : IDisposable
     private void ThrowIfDisposed()
     {
         if (_disposed) throw new ObjectDisposedException(nameof(Checkpoint), $"checkpoint {Path ?? "(not saved)"} was disposed: its tensors are freed, so it can no longer be restored or saved");
+    }
+
+    // A checkpoint continues a run exactly: counters are never negative.
+    private void CheckCounters()
+    {
+        if (Step < 0) throw Misfit($"holds step {Step}, a count that cannot be negative");
+        if (Epoch < 0) throw Misfit($"holds epoch {Epoch}, a count that cannot be negative");
+        if (!double.IsFinite(WallTime) || WallTime < 0) throw Misfit($"holds wall time {WallTime}, which must be a finite number of seconds >= 0");
+    }
+
+    // Capture keeps each tensor's dtype, so another dtype (which copy_ would silently convert) or a non-finite value
+    // means the checkpoint is damaged or not this model's.
+    private void CheckModelValues(Module.StateDictLoad load)
+    {
+        foreach ((string key, Tensor target, Tensor source) in load.Pairs)
+        {
+            if (source.dtype != target.dtype)
+                throw Misfit($"does not fit the model: it holds '{key}' as {source.dtype}, the model's tensor is {target.dtype}");
+            if (!TensorValues.AllFinite(source)) throw Misfit($"is damaged: the model tensor '{key}' holds NaN or infinite values");
+        }
     }
 
     private InvalidDataException Misfit(string problem, Exception? inner = null) =>

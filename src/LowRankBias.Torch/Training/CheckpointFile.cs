@@ -14,7 +14,8 @@ internal static class CheckpointFile
     /// <summary>The <c>__metadata__</c> entry holding the non-tensor state as JSON.</summary>
     public const string MetadataKey = "lowrankbias.checkpoint";
 
-    private const int FormatVersion = 1;
+    // Version 2 added a CRC-32C per tensor; version 1 files (without) are still read.
+    private const int FormatVersion = 2, UncheckedFormatVersion = 1;
     private const string ModelPrefix = "model.", OptimizerPrefix = "optim.", ExtraPrefix = "extra.", RngName = "rng";
 
     private static readonly JsonSerializerOptions s_json = new()
@@ -50,6 +51,7 @@ internal static class CheckpointFile
         var header = new Header
         {
             Format = FormatVersion,
+            Crc32c = tensors.ToDictionary(p => p.Key, p => TensorChecksum.Crc32C(p.Value)),
             Step = checkpoint.Step,
             Epoch = checkpoint.Epoch,
             WallTime = checkpoint.WallTime,
@@ -73,10 +75,12 @@ internal static class CheckpointFile
         Header header;
         try { header = JsonSerializer.Deserialize<Header>(json, s_json) ?? throw Bad("the checkpoint metadata is null"); }
         catch (JsonException e) { throw Bad($"the checkpoint metadata is malformed ({e.Message})", e); }
-        if (header.Format != FormatVersion) throw Bad($"format version {header.Format}, this library reads version {FormatVersion}");
+        if (header.Format is not (FormatVersion or UncheckedFormatVersion))
+            throw Bad($"format version {header.Format}, this library reads versions {UncheckedFormatVersion} and {FormatVersion}");
 
         using var scope = torch.NewDisposeScope(); // frees every loaded tensor the checkpoint does not adopt
         Dictionary<string, Tensor> tensors = SafeTensors.load_file(path);
+        if (header.Format == FormatVersion) VerifyChecksums(header.Crc32c, tensors, Bad);
         var checkpoint = new Checkpoint { Path = path, Step = header.Step, Epoch = header.Epoch, WallTime = header.WallTime,
             Scheduler = header.Scheduler, Scaler = header.Scaler };
         try
@@ -99,6 +103,21 @@ internal static class CheckpointFile
         {
             checkpoint.Dispose();
             throw;
+        }
+    }
+
+    // Every tensor must carry its checksum and match it: a flipped bit anywhere is found before any state is built.
+    private static void VerifyChecksums(Dictionary<string, uint>? checksums, Dictionary<string, Tensor> tensors, Func<string, Exception?, InvalidDataException> bad)
+    {
+        if (checksums is null) throw bad($"format version {FormatVersion} without the per-tensor checksums (crc32c)", null);
+        foreach (string name in checksums.Keys.Where(k => !tensors.ContainsKey(k)))
+            throw bad($"the checksum list names tensor '{name}', which the file lacks", null);
+        foreach ((string name, Tensor t) in tensors.OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            if (!checksums.TryGetValue(name, out uint expected)) throw bad($"tensor '{name}' has no checksum", null);
+            uint actual = TensorChecksum.Crc32C(t);
+            if (actual != expected)
+                throw bad($"tensor '{name}' is damaged: its bytes have checksum (CRC-32C) {actual:x8}, the file recorded {expected:x8}", null);
         }
     }
 
@@ -146,6 +165,7 @@ internal static class CheckpointFile
     private sealed class Header
     {
         public int Format { get; init; }
+        public Dictionary<string, uint>? Crc32c { get; init; }
         public long Step { get; init; }
         public long Epoch { get; init; }
         public double WallTime { get; init; }

@@ -317,6 +317,15 @@ public abstract class LoraLayer : Module
         yield return (_factorB + _fileSuffix, lora_B[adapter]);
     }
 
+    /// <summary>The names and shapes <see cref="FileEntries"/> gives for an adapter with <paramref name="config"/> that is
+    /// not added yet.</summary>
+    internal IEnumerable<(string key, long[] shape)> FileShapes(LoraConfig config)
+    {
+        (long[] a, long[] b) = FactorShapes(config);
+        yield return (_factorA + _fileSuffix, a);
+        yield return (_factorB + _fileSuffix, b);
+    }
+
     /// <summary>The base weight in <paramref name="dtype"/> (dequantized for a quantized base), owned by the caller; it may
     /// alias the weight, so treat it as read-only.</summary>
     internal Tensor BaseWeight(ScalarType dtype) => quantized_base?.dequantize(dtype) ?? weight.to(dtype);

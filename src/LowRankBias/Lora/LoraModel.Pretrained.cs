@@ -37,74 +37,107 @@ public sealed partial class LoraModel
 
     /// <summary>
     /// Adds adapter <paramref name="adapter_name"/> from a PEFT adapter directory: injects it per the directory's
-    /// config, then copies the file's tensors in (every shape is checked before anything is copied). Unless
+    /// config and copies the file's tensors in. Every tensor's shape and dtype is checked against the adapter the
+    /// config describes before anything changes, so a file that does not fit leaves the model as it was. Unless
     /// <paramref name="is_trainable"/>, the adapter is loaded for inference and its parameters stay frozen.
     /// Returns the keys the model expected but the file lacks, and the file's keys the model does not use.
     /// </summary>
-    public AdapterLoadResult load_adapter(string model_id, string adapter_name = "default", bool is_trainable = false)
+    public AdapterLoadResult load_adapter(string model_id, string adapter_name = "default", bool is_trainable = false) =>
+        LoadAdapter(model_id, adapter_name, is_trainable, strict: false);
+
+    /// <summary>
+    /// Adapts <paramref name="model"/> with the PEFT adapter in directory <paramref name="model_id"/> (see
+    /// <see cref="load_adapter"/>). With <paramref name="strict"/> (the default) missing or unexpected keys are an
+    /// error too. On any error the model is left exactly as it was (modules, values and requires_grad flags).
+    /// </summary>
+    public static LoraModel from_pretrained(Module model, string model_id, string adapter_name = "default", bool is_trainable = false, bool strict = true)
+    {
+        var lora = new LoraModel(model);
+        lora.LoadAdapter(model_id, adapter_name, is_trainable, strict);
+        return lora;
+    }
+
+    private AdapterLoadResult LoadAdapter(string model_id, string adapter_name, bool is_trainable, bool strict)
     {
         LoraConfig config = LoraConfig.from_pretrained(model_id);
         string weightsPath = Path.Combine(model_id, WeightsFileName);
         if (!File.Exists(weightsPath)) throw new FileNotFoundException($"no {WeightsFileName} in '{model_id}'", weightsPath);
         using var scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> file = SafeTensors.load_file(weightsPath);
+        (config, file) = ForeignAdapterPaths.ToModel(Model, config, file, KeyPrefix);
 
-        add_adapter(adapter_name, config);
+        AdapterPlan plan = PlanAdapter(adapter_name, config);
+        AdapterLoadResult result;
+        try { result = CheckFile(plan, file, weightsPath, model_id, strict); }
+        catch
+        {
+            Discard(plan);
+            throw;
+        }
         if (!is_trainable) _inferenceAdapters.Add(adapter_name);
-        MarkTrainable();
-
-        List<(string key, Tensor tensor)> expected = FileEntries(adapter_name).ToList();
-        var missing = expected.Where(e => !file.ContainsKey(e.key)).Select(e => e.key).ToList();
-        var unexpected = file.Keys.Except(expected.Select(e => e.key)).ToList();
-        var pairs = expected.Where(e => file.ContainsKey(e.key)).Select(e => (e.key, target: e.tensor, source: file[e.key])).ToList();
-        foreach ((string key, Tensor target, Tensor source) in pairs)
-            if (!target.shape.AsSpan().SequenceEqual(source.shape))
-                throw new InvalidDataException($"{weightsPath}: '{key}' has shape [{string.Join(", ", source.shape)}] but the model expects " +
-                    $"[{string.Join(", ", target.shape)}] (adapter '{adapter_name}' was injected; its factors keep their initial values)");
+        Commit(plan);
         using (torch.no_grad())
-            foreach ((_, Tensor target, Tensor source) in pairs) target.copy_(source);
-        return new AdapterLoadResult(missing, unexpected);
+            foreach ((string key, Tensor target) in FileEntries(adapter_name))
+                if (file.TryGetValue(key, out Tensor? source)) target.copy_(source);
+        return result;
     }
 
-    /// <summary>
-    /// Adapts <paramref name="model"/> with the PEFT adapter in directory <paramref name="model_id"/> (see
-    /// <see cref="load_adapter"/>). With <paramref name="strict"/> (the default) missing or unexpected keys are an
-    /// error and the model is restored to its plain form (modules and requires_grad flags).
-    /// </summary>
-    public static LoraModel from_pretrained(Module model, string model_id, string adapter_name = "default", bool is_trainable = false, bool strict = true)
+    // The file against the planned adapter's entries: shapes and dtypes always, missing and unexpected keys when strict.
+    private AdapterLoadResult CheckFile(AdapterPlan plan, Dictionary<string, Tensor> file, string weightsPath, string model_id, bool strict)
     {
-        var flags = model.parameters().Select(p => (p, p.requires_grad)).ToList();
-        var lora = new LoraModel(model);
-        AdapterLoadResult result = lora.load_adapter(model_id, adapter_name, is_trainable);
-        if (strict && !result.is_complete)
+        var expected = PlannedEntries(plan).ToList();
+        var missing = expected.Where(e => !file.ContainsKey(e.key)).Select(e => e.key).ToList();
+        var unexpected = file.Keys.Except(expected.Select(e => e.key)).ToList();
+        foreach ((string key, long[] shape) in expected.Where(e => file.ContainsKey(e.key)))
         {
-            lora.unload();
-            foreach ((Tensor p, bool requiresGrad) in flags) p.requires_grad = requiresGrad;
-            throw new InvalidDataException($"adapter in '{model_id}' does not fit the model: missing keys [{string.Join(", ", result.missing_keys)}], " +
-                $"unexpected keys [{string.Join(", ", result.unexpected_keys)}]");
+            Tensor source = file[key];
+            if (!source.dtype.IsFloatingPoint())
+                throw new InvalidDataException($"{weightsPath}: '{key}' has dtype {source.dtype}, a floating-point tensor is expected");
+            if (!source.shape.AsSpan().SequenceEqual(shape))
+                throw new InvalidDataException($"{weightsPath}: '{key}' has shape [{string.Join(", ", source.shape)}] but the model expects " +
+                    $"[{string.Join(", ", shape)}]");
         }
-        return lora;
+        var result = new AdapterLoadResult(missing, unexpected);
+        if (strict && !result.is_complete)
+            throw new InvalidDataException($"adapter in '{model_id}' does not fit the model: missing keys [{string.Join(", ", missing)}], " +
+                $"unexpected keys [{string.Join(", ", unexpected)}]");
+        return result;
     }
 
     // Everything an adapter's file holds, with the model tensor each key belongs to (the same set PEFT's
     // get_peft_model_state_dict selects: factors, biases named by the bias setting, modules to save).
     private IEnumerable<(string key, Tensor tensor)> FileEntries(string adapter)
     {
-        LoraConfig config = _configs[adapter];
         var layers = lora_layers().Where(l => l.layer.adapter_configs.ContainsKey(adapter)).ToList();
         foreach ((string path, LoraLayer layer) in layers)
             foreach ((string key, Tensor factor) in layer.FileEntries(adapter))
                 yield return (KeyPrefix + path + "." + key, factor);
+        foreach ((string key, Tensor tensor) in SharedEntries(_configs[adapter].bias, layers, _saved[adapter]))
+            yield return (key, tensor);
+    }
 
+    // The keys and shapes FileEntries will give once the plan is committed.
+    private IEnumerable<(string key, long[] shape)> PlannedEntries(AdapterPlan plan)
+    {
+        var layers = plan.Layers().ToList();
+        foreach ((string path, LoraLayer layer) in layers)
+            foreach ((string key, long[] shape) in layer.FileShapes(plan.Config.ForModule(path)))
+                yield return (KeyPrefix + path + "." + key, shape);
+        foreach ((string key, Tensor tensor) in SharedEntries(plan.Config.bias, layers, plan.Saved))
+            yield return (key, tensor.shape);
+    }
+
+    // The model tensors an adapter's file holds besides the factors: biases its bias setting trains, modules to save.
+    private IEnumerable<(string key, Tensor tensor)> SharedEntries(string bias, List<(string path, LoraLayer layer)> layers, List<string> saved)
+    {
         var extra = new List<(string key, Tensor tensor)>();
-        if (config.bias == LoraBias.All)
+        if (bias == LoraBias.All)
             extra.AddRange(Model.named_parameters().Where(p => p.name == "bias" || p.name.EndsWith(".bias", StringComparison.Ordinal)));
-        if (config.bias == LoraBias.LoraOnly)
+        if (bias == LoraBias.LoraOnly)
             foreach ((string path, LoraLayer layer) in layers)
                 extra.AddRange(layer.base_layer.named_parameters(recurse: false).Where(p => p.name == "bias").Select(p => (path + ".base_layer.bias", p.parameter)));
-        foreach (string path in _saved[adapter])
+        foreach (string path in saved)
             extra.AddRange(Model.get_submodule(path).named_parameters(path));
-        foreach ((string key, Tensor tensor) in extra.DistinctBy(e => e.key))
-            yield return (KeyPrefix + key, tensor);
+        return extra.DistinctBy(e => e.key).Select(e => (KeyPrefix + e.key, e.tensor));
     }
 }

@@ -48,7 +48,21 @@ public sealed partial class LoraModel : Module
     /// Adds an adapter: resolves <paramref name="config"/>'s targets (per-layer rank and α from its patterns), wraps
     /// new targets and extends already wrapped ones. The first adapter becomes active; select others with <see cref="set_adapter"/>.
     /// </summary>
-    public void add_adapter(string adapter_name, LoraConfig config)
+    public void add_adapter(string adapter_name, LoraConfig config) => Commit(PlanAdapter(adapter_name, config));
+
+    // An adapter ready to be added: targets resolved and checked, the wrappers of new targets built. The model is
+    // unchanged but for the base layers' requires_grad flags, which wrapping clears and Flags holds.
+    private sealed record AdapterPlan(string Name, LoraConfig Config, List<(string path, Module module)> Targets, List<string> Saved,
+        List<(string path, LoraLayer layer, Module original)> Created, List<(Tensor p, bool requiresGrad)> Flags)
+    {
+        // The LoRA layer each target will be: its existing wrapper or the one built for it.
+        public IEnumerable<(string path, LoraLayer layer)> Layers() =>
+            Targets.Select(t => (t.path, t.module as LoraLayer ?? Created.First(c => c.path == t.path).layer));
+    }
+
+    // Checks the layers that already carry LoRA and builds every new wrapper before changing anything, so a layer
+    // that rejects the config leaves the model as it was.
+    private AdapterPlan PlanAdapter(string adapter_name, LoraConfig config)
     {
         LoraLayer.CheckAdapterName(adapter_name);
         ArgumentNullException.ThrowIfNull(config);
@@ -59,47 +73,55 @@ public sealed partial class LoraModel : Module
         List<string> saved = LoraTargets.ModulesToSave(Model, config.modules_to_save);
         CheckSavedAgainstLora(targets, saved);
 
-        // Check the layers that already carry LoRA and build every new wrapper before changing anything, so a layer
-        // that rejects the config leaves the model as it was (wrapping froze the base layers: their flags are restored).
         foreach ((string path, Module module) in targets)
         {
             BaseQuantization.Check(module, config.base_quantization, path);
             if (module is LoraLayer existing) existing.CheckFits(adapter_name, config.ForModule(path));
         }
-        var created = new List<(string path, LoraLayer layer, Module original)>();
-        var flags = Model.parameters().Select(p => (p, p.requires_grad)).ToList();
+        var plan = new AdapterPlan(adapter_name, config, targets, saved, [], Model.parameters().Select(p => (p, p.requires_grad)).ToList());
         try
         {
             foreach ((string path, Module module) in targets)
                 if (module is not LoraLayer)
                 {
                     Module baseLayer = BaseQuantization.Apply(module, config.base_quantization, path);
-                    try { created.Add((path, LoraLayerFactory.Create(baseLayer, config.ForModule(path), adapter_name), module)); }
+                    try { plan.Created.Add((path, LoraLayerFactory.Create(baseLayer, config.ForModule(path), adapter_name), module)); }
                     catch { if (baseLayer != module) baseLayer.Dispose(); throw; }
                 }
+            return plan;
         }
         catch
         {
-            foreach ((_, LoraLayer layer, Module original) in created)
-            {
-                Module baseLayer = layer.Unwrap();
-                if (baseLayer != original) baseLayer.Dispose();
-            }
-            foreach ((Tensor p, bool requiresGrad) in flags) p.requires_grad = requiresGrad;
+            Discard(plan);
             throw;
         }
-        foreach ((string path, Module module) in targets)
-            if (module is LoraLayer existing) existing.update_layer(adapter_name, config.ForModule(path));
-        foreach ((string path, LoraLayer layer, Module original) in created)
+    }
+
+    // Drops a plan that will not be committed: frees the wrappers (and quantized copies) and restores the flags.
+    private static void Discard(AdapterPlan plan)
+    {
+        foreach ((_, LoraLayer layer, Module original) in plan.Created)
+        {
+            Module baseLayer = layer.Unwrap();
+            if (baseLayer != original) baseLayer.Dispose();
+        }
+        foreach ((Tensor p, bool requiresGrad) in plan.Flags) p.requires_grad = requiresGrad;
+    }
+
+    private void Commit(AdapterPlan plan)
+    {
+        foreach ((string path, Module module) in plan.Targets)
+            if (module is LoraLayer existing) existing.update_layer(plan.Name, plan.Config.ForModule(path));
+        foreach ((string path, LoraLayer layer, Module original) in plan.Created)
         {
             Model.set_submodule(path, layer);
             // A quantized base replaced the full-precision layer, whose memory is what quantizing saves.
             if (layer.base_layer != original) original.Dispose();
         }
 
-        _configs.Add(adapter_name, config);
-        _saved.Add(adapter_name, saved);
-        if (_active.Length == 0) _active = [adapter_name];
+        _configs.Add(plan.Name, plan.Config);
+        _saved.Add(plan.Name, plan.Saved);
+        if (_active.Length == 0) _active = [plan.Name];
         MarkTrainable();
     }
 

@@ -9,7 +9,7 @@ using static LowRankBias.Tests.Lora.LoraTestKit;
 namespace LowRankBias.Tests.Lora;
 
 /// <summary>PEFT adapter directories: save → load round trips, and the fixture written by tests/fixtures/peft/make_adapter.py.</summary>
-public sealed class AdapterFileTests
+public sealed partial class AdapterFileTests
 {
     private static readonly LoraConfig Config = new()
     {

@@ -7,7 +7,7 @@ using static LowRankBias.Tests.Lora.LoraTestKit;
 namespace LowRankBias.Tests.Lora;
 
 /// <summary>LoRA on the papers' ViT (branch models), float64: every linear layer and the patch convolution adapted.</summary>
-public sealed class VisionTransformerLoraTests
+public sealed partial class VisionTransformerLoraTests
 {
     private static VisionTransformer TinyVit() => new(new VisionTransformer.Config
     {

@@ -8,7 +8,7 @@ namespace LowRankBias.Torch.Tests.Models;
 /// torchvision / timm / Hugging Face checkpoints made by tests/fixtures/pretrained/make_vit_fixtures.py with
 /// PyTorch 1.13 and torchvision 0.14: loaded, they must give the logits PyTorch computed for the same input.
 /// </summary>
-public class VisionTransformerPretrainedTests
+public partial class VisionTransformerPretrainedTests
 {
     private static string Fixture(string name) => PyTorchFileFixtureTests.Fixture(name);
 

@@ -9,7 +9,7 @@ namespace LowRankBias.Torch.Tests.Training;
 
 // Captures and restores the global generator: serial.
 [Collection(SerialCollection.Name)]
-public class CheckpointFileTests
+public partial class CheckpointFileTests
 {
     private sealed class Setup : IDisposable
     {
