@@ -16,7 +16,7 @@ using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("lora-finetuning", "LoRA fine-tuning of a torchvision ViT on Fashion-MNIST, saved as a PEFT adapter");
 var checkpoint = cli.Add("--checkpoint", Path.Combine("tests", "fixtures", "pretrained", "torchvision_vit.pt"), "torchvision ViT state dict (.pt/.pth/.safetensors)");
-var heads = cli.Optional<long?>("--num-heads", "attention heads [default: width / 64; the fixture has 2]", "N");
+var heads = cli.Optional<long?>("--num-heads", "attention heads [default: from config.json beside the file or a standard ViT size; the fixture has 2]", "N");
 var steps = cli.Add("--steps", 600, "fine-tuning steps");
 var testImages = cli.Add("--test", 10_000, "test images evaluated");
 ParseResult parsed = cli.Parse(args);
