@@ -34,6 +34,22 @@ public readonly record struct Device(DeviceType Type, int Index = -1)
         throw new ArgumentException($"malformed device '{text}': expected cpu, cuda or cuda:N", nameof(text));
     }
 
+    /// <summary>Throws, naming the device, when it cannot hold tensors here: CUDA with a bridge built against a
+    /// CPU-only libtorch or without a visible GPU, or a CUDA index past the visible devices.</summary>
+    internal void EnsureAvailable()
+    {
+        if (Type != DeviceType.CUDA) return;
+        int count = s_cudaDevices.Value;
+        if (count == 0)
+            throw new ArgumentException($"device '{this}' is not available: torch.cuda.is_available() is false (the native bridge was " +
+                "built against a CPU-only libtorch, or no GPU is visible); use Device.CPU, or rebuild the bridge against PyTorch's " +
+                "CUDA libtorch (LRB_TORCH_DIR, README 'Install')", "device");
+        if (Index >= count)
+            throw new ArgumentException($"device '{this}' is not available: {count} CUDA device{(count == 1 ? " is" : "s are")} visible (cuda:0{(count > 1 ? $" to cuda:{count - 1}" : "")})", "device");
+    }
+
+    private static readonly Lazy<int> s_cudaDevices = new(() => torch.cuda.is_available() ? torch.cuda.device_count() : 0);
+
     /// <summary>Devices convert from their PyTorch spelling.</summary>
     public static implicit operator Device(string text) => Parse(text);
 

@@ -232,6 +232,7 @@ public sealed class Op
                 return v;
             }
             case Arg.Kinds.Device when baseType == TDevice && !isList:
+                if (a.I == (long)DeviceType.CUDA) new Device(DeviceType.CUDA, (int)a.D).EnsureAvailable();
                 v.Kind = (int)Arg.Kinds.Device;
                 v.I = a.I;
                 v.Len = (int)a.D;

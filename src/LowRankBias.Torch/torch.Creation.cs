@@ -32,6 +32,7 @@ public static partial class torch
         if (count * dtype.ElementSize() != bytes.Length)
             throw new ArgumentException($"shape [{string.Join(", ", shape.ToArray())}] holds {count} elements but {bytes.Length / dtype.ElementSize()} values were given ({bytes.Length} bytes of {dtype})", nameof(shape));
         Device target = device ?? Device.CPU;
+        target.EnsureAvailable();
         IntPtr result;
         fixed (byte* p = bytes)
         fixed (long* s = shape)

@@ -23,6 +23,8 @@ public sealed class LoraEmbedding : LoraLayer
         : base(base_layer, "lora_embedding_A", "lora_embedding_B", fileSuffix: "") =>
         update_layer(adapter_name, config ?? new LoraConfig());
 
+    private protected override bool TakesIndices => true;
+
     /// <inheritdoc />
     public override Tensor weight => Table.weight;
 

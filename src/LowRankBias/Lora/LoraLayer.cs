@@ -260,6 +260,9 @@ public abstract class LoraLayer : Module
     /// <summary>base_layer(x) plus the output of every active adapter that is not merged.</summary>
     public override Tensor forward(Tensor input)
     {
+        if (!TakesIndices && !input.dtype.IsFloatingPoint())
+            throw new ArgumentException($"{GetType().Name} over {base_layer.GetType().Name}({base_layer.extra_repr()}) takes floating-point " +
+                $"input (its base weight is {BaseDtype}, its factors {adapter_dtype}), got {input.dtype}", nameof(input));
         ScalarType outType = input.dtype.IsFloatingPoint() ? input.dtype : adapter_dtype;
         Tensor result;
         using (Tensor baseInput = input.dtype.IsFloatingPoint() ? input.to(BaseDtype) : input.alias())
@@ -346,6 +349,9 @@ public abstract class LoraLayer : Module
         $"the base weight of this {GetType().Name} is stored quantized ({quantized_base!.quant_config.quant_type}); read it with quantized_base.dequantize()");
 
     /// <summary>The dtype the base path computes in: the base weight's, or a quantized base's compute dtype.</summary>
+    /// <summary>Whether the input holds indices (an embedding) rather than floating-point features.</summary>
+    private protected virtual bool TakesIndices => false;
+
     private protected ScalarType BaseDtype => quantized_base?.quant_config.compute_dtype ?? weight.dtype;
 
     /// <summary>The device of the base weight.</summary>

@@ -25,6 +25,18 @@ public sealed class LoraLinearTests
         Assert.Equal(F64, lora.lora_A["default"].dtype);
     }
 
+    // Integer input gave libtorch's "expected scalar type Long but found Float" (issue 30).
+    [Fact]
+    public void IntegerInputNamesTheLayerAndBothDtypes()
+    {
+        using var scope = NewDisposeScope();
+        using var lora = new LoraLinear(new Linear(4, 3), new LoraConfig { r = 2, lora_alpha = 4 });
+        var error = Assert.Throws<ArgumentException>(() => lora.call(tensor(new long[] { 1, 2, 3, 4 })));
+        Assert.Contains("LoraLinear over Linear(in_features=4, out_features=3", error.Message);
+        Assert.Contains("Float32", error.Message);
+        Assert.Contains("got Int64", error.Message);
+    }
+
     [Theory]
     [InlineData(false, 4.0 / 2)]
     [InlineData(true, 4.0 / 1.4142135623730951)]
