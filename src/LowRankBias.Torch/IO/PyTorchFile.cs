@@ -281,7 +281,9 @@ public static class PyTorchFile
             }
             // torch.save keeps expanded (stride-0) views as views; one addressing more elements than its storage holds
             // would claim memory the file never had (a 1-float storage read as 10^12 elements), so it is refused.
-            long elements = sizes.Aggregate(1L, (n, d) => checked(n * d));
+            long elements;
+            try { elements = sizes.Aggregate(1L, (n, d) => checked(n * d)); }
+            catch (OverflowException) { throw new ArgumentException($"the sizes [{string.Join(", ", sizes)}] multiply past 2^63 (libtorch refuses them, even with a 0)"); }
             if (elements > numel)
                 throw new ArgumentException($"a view of shape [{string.Join(", ", sizes)}] with strides [{string.Join(", ", strides)}] has {elements} elements, " +
                     $"more than the {numel} its storage holds (an expanded tensor); save it as t.contiguous() or t.clone()");
