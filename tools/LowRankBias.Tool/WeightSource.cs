@@ -14,13 +14,8 @@ internal sealed class WeightSource : IDisposable
 
     public WeightSource(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"no such file: {path}", path);
-        using (var file = File.OpenRead(path))
-        {
-            Span<byte> magic = stackalloc byte[2];
-            bool zip = file.ReadAtLeast(magic, 2, throwOnEndOfStream: false) == 2 && magic.SequenceEqual("PK"u8);
-            if (zip) _loaded = PyTorchFile.load_state_dict(path);
-        }
+        if (!Path.Exists(path)) throw new FileNotFoundException($"no such file: {path}", path);
+        if (WeightFile.detect(path) == WeightFormat.TorchSave) _loaded = PyTorchFile.load_state_dict(path);
         _mapped = _loaded is null ? SafeTensors.safe_open(path) : null;
         Entries = _mapped is not null
             ? _mapped.keys().Select(k => (k, _mapped.shape(k), _mapped.dtype(k))).ToList()

@@ -15,11 +15,16 @@ namespace LowRankBias.Torch.IO;
 /// Tensors come back as in PyTorch: views of their storage with the saved offset, shape and strides (tensors that
 /// shared a storage still share it), on the CPU unless <c>map_location</c> says otherwise. Python values map to
 /// None → null, bool, int → long, float → double, str → string, bytes → byte[], tuple → object?[],
-/// list → List&lt;object?&gt;, dict and OrderedDict → OrderedDictionary&lt;object, object?&gt;.
+/// list → List&lt;object?&gt;, dict and OrderedDict → OrderedDictionary&lt;object, object?&gt;. A hostile file cannot
+/// make the reader allocate beyond what its size allows (docs/architecture.md lists the limits): the saved object is
+/// acyclic and nested at most 1000 deep, and no tensor addresses more elements than its storage holds.
 /// </remarks>
 public static class PyTorchFile
 {
     private const long MaxPickleBytes = 1L << 30;
+    // Deflate encodes at most 258 bytes in 2 bits: a record declaring more than this many bytes per compressed byte lies.
+    private const long MaxInflation = 1032;
+    private const int MaxByteOrderBytes = 16;
     private const int Chunk = 1 << 30;
     private static readonly string[] s_stateDictKeys = ["state_dict", "model_state_dict", "model", "module"];
 
@@ -35,7 +40,7 @@ public static class PyTorchFile
     public static object? load(string path, Device? map_location = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        using FileStream file = WeightFile.Open(path);
         return new Reader(file, path, map_location ?? Device.CPU).Load();
     }
 
@@ -64,7 +69,7 @@ public static class PyTorchFile
         var found = StateDict(root);
         var result = found?.ToDictionary(p => (string)p.Key, p => (Tensor)p.Value!, StringComparer.Ordinal);
         var kept = new HashSet<Tensor>(result?.Values ?? Enumerable.Empty<Tensor>(), ReferenceEqualityComparer.Instance);
-        foreach (Tensor t in Tensors(root).Where(t => !kept.Contains(t))) t.Dispose();
+        foreach (Tensor t in PickleGraph.Values(root).OfType<Tensor>().Where(t => !kept.Contains(t))) t.Dispose();
         return result ?? throw new InvalidDataException($"{path}: holds no state dict: the saved {RestrictedUnpickler.Describe(root)} " +
             (root is OrderedDictionary<object, object?> d ? $"has the keys [{string.Join(", ", d.Keys)}] and " : "") +
             $"is neither a dict of tensors nor holds one under {string.Join(", ", s_stateDictKeys.Select(k => $"'{k}'"))}");
@@ -79,15 +84,6 @@ public static class PyTorchFile
             if (dict.TryGetValue(key, out object? inner) && IsStateDict(inner)) return (OrderedDictionary<object, object?>)inner!;
         return null;
     }
-
-    private static IEnumerable<Tensor> Tensors(object? value) => value switch
-    {
-        Tensor t => [t],
-        object?[] tuple => tuple.SelectMany(Tensors),
-        List<object?> list => list.SelectMany(Tensors),
-        OrderedDictionary<object, object?> dict => dict.Values.SelectMany(Tensors),
-        _ => [],
-    };
 
     /// <summary>One load: the archive, its storages (each read once) and the tensors made so far (freed on failure).</summary>
     private sealed class Reader(FileStream file, string source, Device device)
@@ -130,12 +126,12 @@ public static class PyTorchFile
 
         private void CheckMagic()
         {
+            if (WeightFile.Detect(file, source) == WeightFormat.SafeTensors)
+                throw Invalid("is a safetensors file, not a torch.save zip archive (read it with SafeTensors.load_file)");
             Span<byte> magic = stackalloc byte[4];
             int read = file.ReadAtLeast(magic, 4, throwOnEndOfStream: false);
             file.Position = 0;
             if (read == 4 && magic.SequenceEqual("PK\x03\x04"u8)) return;
-            if (read >= 1 && magic[0] == 0x80)
-                throw Invalid("is in PyTorch's legacy (pre-1.6) format, which is not read; re-save it with torch.save in PyTorch 1.6 or later");
             throw Invalid($"is not a torch.save zip archive (it starts with {Convert.ToHexString(magic[..read])}, not the zip signature 504B0304)");
         }
 
@@ -151,16 +147,20 @@ public static class PyTorchFile
             }
             _prefix = pickles[0].FullName[..^"data.pkl".Length];
             ZipArchiveEntry? order = _zip.GetEntry(_prefix + "byteorder");
-            if (order is not null && Encoding(ReadSmall(order)) is not "little")
+            if (order is not null && Encoding(ReadSmall(order, MaxByteOrderBytes, "a byte order ('little' or 'big') needs")) is not "little")
                 throw Invalid("stores its tensors big-endian, which is not read");
-            if (pickles[0].Length > MaxPickleBytes) throw Invalid($"data.pkl claims {pickles[0].Length} bytes, more than the {MaxPickleBytes} read");
-            return ReadSmall(pickles[0]);
+            // torch.save stores data.pkl uncompressed, so it is never larger than the file; a pickle that inflates
+            // beyond that is a decompression bomb (every pickle byte can build a value).
+            return file.Length <= MaxPickleBytes
+                ? ReadSmall(pickles[0], file.Length, "the whole file holds: torch.save stores data.pkl uncompressed (a decompression bomb?)")
+                : ReadSmall(pickles[0], MaxPickleBytes, "are read");
         }
 
         private static string Encoding(byte[] bytes) => System.Text.Encoding.ASCII.GetString(bytes).Trim();
 
-        private byte[] ReadSmall(ZipArchiveEntry entry)
+        private byte[] ReadSmall(ZipArchiveEntry entry, long maxBytes, string limit)
         {
+            if (Declared(entry) > maxBytes) throw Invalid($"record '{entry.FullName}' declares {entry.Length} bytes, more than the {maxBytes} {limit}");
             var bytes = new byte[entry.Length];
             using Stream s = OpenEntry(entry);
             Guarded(entry, () => s.ReadExactly(bytes));
@@ -169,6 +169,17 @@ public static class PyTorchFile
         }
 
         private Stream OpenEntry(ZipArchiveEntry entry) => Guarded(entry, entry.Open);
+
+        /// <summary>The record's declared size, refused when its compressed bytes could not inflate to it (a lying zip64 header).</summary>
+        private long Declared(ZipArchiveEntry entry)
+        {
+            if (entry.CompressedLength > file.Length)
+                throw Invalid($"record '{entry.FullName}' declares {entry.CompressedLength} compressed bytes, more than the {file.Length}-byte file holds");
+            if (entry.Length / MaxInflation > entry.CompressedLength)
+                throw Invalid($"record '{entry.FullName}' declares {entry.Length} bytes, but its {entry.CompressedLength} compressed bytes " +
+                    $"can hold at most {entry.CompressedLength * MaxInflation} (corrupt, or a zip bomb)");
+            return entry.Length;
+        }
 
         // A damaged archive surfaces as EndOfStream/IO/InvalidData exceptions from System.IO.Compression: name the record.
         private T Guarded<T>(ZipArchiveEntry entry, Func<T> read)
@@ -216,7 +227,7 @@ public static class PyTorchFile
             long bytes;
             try { bytes = checked(numel * dtype.ElementSize()); }
             catch (OverflowException) { throw Invalid($"storage '{key}' claims {numel} elements, too many"); }
-            if (numel < 0 || bytes != entry.Length)
+            if (numel < 0 || bytes != Declared(entry))
                 throw Invalid($"storage '{key}' claims {numel} {type.Name} elements ({bytes} bytes) but its record holds {entry.Length} bytes");
             Tensor storage = ReadStorage(entry, bytes, numel, dtype);
             _storages.Add(key, storage);
@@ -268,6 +279,14 @@ public static class PyTorchFile
                 for (int i = 0; i < sizes.Length; i++) last = checked(last + (sizes[i] - 1) * strides[i]);
                 if (last >= numel) throw new ArgumentException($"shape [{string.Join(", ", sizes)}] with strides [{string.Join(", ", strides)}] at offset {offset} reaches element {last} of a {numel}-element storage");
             }
+            // torch.save keeps expanded (stride-0) views as views; one addressing more elements than its storage holds
+            // would claim memory the file never had (a 1-float storage read as 10^12 elements), so it is refused.
+            long elements;
+            try { elements = sizes.Aggregate(1L, (n, d) => checked(n * d)); }
+            catch (OverflowException) { throw new ArgumentException($"the sizes [{string.Join(", ", sizes)}] multiply past 2^63 (libtorch refuses them, even with a 0)"); }
+            if (elements > numel)
+                throw new ArgumentException($"a view of shape [{string.Join(", ", sizes)}] with strides [{string.Join(", ", strides)}] has {elements} elements, " +
+                    $"more than the {numel} its storage holds (an expanded tensor); save it as t.contiguous() or t.clone()");
             Tensor view = s_asStrided.Call(storage, sizes, strides, offset);
             _tensors.Add(view);
             if (requiresGrad) view.requires_grad = true;
@@ -283,25 +302,39 @@ public static class PyTorchFile
             return data;
         }
 
-        private object? MoveTo(object? value)
+        // Copies the containers once each, so values the memo shared stay shared (a tree copy of a DAG grows as 2^depth).
+        private object? MoveTo(object? root)
         {
-            switch (value)
+            var copies = new Dictionary<object, object>(ReferenceEqualityComparer.Instance);
+            foreach (object? value in PickleGraph.Values(root))
             {
-                case Tensor t:
-                    using (Tensor detached = t.detach())
-                    {
-                        Tensor moved = detached.to(device).requires_grad_(t.requires_grad);
-                        _moved.Add(moved);
-                        return moved;
-                    }
-                case object?[] tuple: return tuple.Select(MoveTo).ToArray();
-                case List<object?> list: return list.Select(MoveTo).ToList();
-                case OrderedDictionary<object, object?> dict:
-                    var copy = new OrderedDictionary<object, object?>();
-                    foreach (var (k, v) in dict) copy.Add(k, MoveTo(v));
-                    return copy;
-                default: return value;
+                switch (value)
+                {
+                    case Tensor t: copies[t] = Moved(t); break;
+                    case object?[] tuple: copies[tuple] = new object?[tuple.Length]; break;
+                    case List<object?> list: copies[list] = new List<object?>(list.Count); break;
+                    case OrderedDictionary<object, object?>: copies[value] = new OrderedDictionary<object, object?>(); break;
+                }
             }
+            object? Copy(object? v) => v is not null && copies.TryGetValue(v, out object? c) ? c : v;
+            foreach ((object original, object copy) in copies)
+            {
+                switch (original)
+                {
+                    case object?[] tuple: for (int i = 0; i < tuple.Length; i++) ((object?[])copy)[i] = Copy(tuple[i]); break;
+                    case List<object?> list: ((List<object?>)copy).AddRange(list.Select(Copy)); break;
+                    case OrderedDictionary<object, object?> dict: foreach (var (k, v) in dict) ((OrderedDictionary<object, object?>)copy).Add(k, Copy(v)); break;
+                }
+            }
+            return Copy(root);
+        }
+
+        private Tensor Moved(Tensor t)
+        {
+            using Tensor detached = t.detach();
+            Tensor moved = detached.to(device).requires_grad_(t.requires_grad);
+            _moved.Add(moved);
+            return moved;
         }
     }
 

@@ -16,7 +16,9 @@ internal sealed record PickleGlobal(string Module, string Name, Func<object?[], 
 /// (<c>List&lt;object?&gt;</c>), dict (<c>OrderedDictionary&lt;object, object?&gt;</c>), plus whatever the
 /// caller's allowed globals return when REDUCE calls them. Any other global, and every opcode that would create an
 /// instance of a class (NEWOBJ, INST, OBJ, extension codes), is refused with an <see cref="InvalidDataException"/>
-/// before anything runs. Every length is checked against the bytes that remain, so a hostile size cannot allocate.
+/// before anything runs. Every length is checked against the bytes that remain, so a hostile size cannot allocate;
+/// the memo holds at most one entry per value built (a pickler memoizes each value once), and the result is checked
+/// to be acyclic and nested at most <see cref="PickleGraph.MaxDepth"/> deep, so callers may walk it freely.
 /// </summary>
 internal sealed class RestrictedUnpickler
 {
@@ -29,6 +31,7 @@ internal sealed class RestrictedUnpickler
     private readonly List<int> _marks = [];
     private readonly Dictionary<long, object?> _memo = [];
     private int _pos;
+    private long _built;
 
     private RestrictedUnpickler(byte[] data, string source, Func<string, string, PickleGlobal?> resolve, Func<object?, object?> persistentLoad)
     {
@@ -58,11 +61,11 @@ internal sealed class RestrictedUnpickler
                 case 0x95: ReadBytes(8); break;                                       // FRAME (framing only)
                 case 0x2e:                                                           // STOP
                     if (_stack.Count != 1 || _marks.Count != 0) throw Invalid($"STOP at byte {at} leaves {_stack.Count} values on the stack");
-                    return _stack[0];
+                    return PickleGraph.Problem(_stack[0]) is { } problem ? throw Invalid(problem) : _stack[0];
                 case 0x28: _marks.Add(_stack.Count); break;                           // MARK
                 case 0x30: Pop(); break;                                              // POP
                 case 0x31: PopMark(); break;                                          // POP_MARK
-                case 0x32: Push(Peek()); break;                                       // DUP
+                case 0x32: Share(Peek()); break;                                      // DUP
                 case 0x4e: Push(null); break;                                         // NONE
                 case 0x88: Push(true); break;                                         // NEWTRUE
                 case 0x89: Push(false); break;                                        // NEWFALSE
@@ -93,11 +96,11 @@ internal sealed class RestrictedUnpickler
                 case 0x64: { var items = PopMark(); var d = new OrderedDictionary<object, object?>(); SetItems(d, items); Push(d); break; } // DICT
                 case 0x73: { object? v = Pop(), k = Pop(); SetItems(DictAt(Peek(), "SETITEM"), [k, v]); break; } // SETITEM
                 case 0x75: { var items = PopMark(); SetItems(DictAt(Peek(), "SETITEMS"), items); break; }        // SETITEMS
-                case 0x71: _memo[ReadBytes(1)[0]] = Peek(); break;                    // BINPUT
-                case 0x72: _memo[BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))] = Peek(); break; // LONG_BINPUT
-                case 0x94: _memo[_memo.Count] = Peek(); break;                        // MEMOIZE
-                case 0x68: Push(Memo(ReadBytes(1)[0])); break;                        // BINGET
-                case 0x6a: Push(Memo(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)))); break; // LONG_BINGET
+                case 0x71: Memoize(ReadBytes(1)[0]); break;                           // BINPUT
+                case 0x72: Memoize(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4))); break; // LONG_BINPUT
+                case 0x94: Memoize(_memo.Count); break;                               // MEMOIZE
+                case 0x68: Share(Memo(ReadBytes(1)[0])); break;                       // BINGET
+                case 0x6a: Share(Memo(BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4)))); break; // LONG_BINGET
                 case 0x63: Push(Global(Line(), Line())); break;                       // GLOBAL
                 case 0x93: { object? name = Pop(), module = Pop(); Push(Global(Text(module, "STACK_GLOBAL"), Text(name, "STACK_GLOBAL"))); break; }
                 case 0x52: { object? args = Pop(), callable = Pop(); Push(Reduce(callable, args)); break; } // REDUCE
@@ -156,7 +159,23 @@ internal sealed class RestrictedUnpickler
 
     private string Text(object? value, string opcode) => value as string ?? throw Invalid($"{opcode} expects strings, found {Describe(value)}");
 
-    private void Push(object? value) => _stack.Add(value);
+    private void Push(object? value)
+    {
+        _built++;
+        _stack.Add(value);
+    }
+
+    /// <summary>Pushes a value already built (DUP, a memo read).</summary>
+    private void Share(object? value) => _stack.Add(value);
+
+    // Python's pickler memoizes each value once, so more entries than values built is a memo bomb: 1 MB of MEMOIZE
+    // opcodes would otherwise fill a million-entry memo with one value.
+    private void Memoize(long key)
+    {
+        _memo[key] = Peek();
+        if (_memo.Count > _built)
+            throw Invalid($"memoizes more values ({_memo.Count}) than it has built ({_built}) at byte {_pos - 1}: a pickler memoizes each value once");
+    }
 
     private object? Peek() => _stack.Count > (_marks.Count > 0 ? _marks[^1] : 0) ? _stack[^1] : throw Invalid($"stack underflow at byte {_pos - 1}");
 

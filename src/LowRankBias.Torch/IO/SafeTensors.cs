@@ -15,6 +15,8 @@ public static class SafeTensors
     private const string BufferSource = "safetensors buffer";
     // Host transfers go through native memory in pieces small enough for a Span, so tensors may exceed 2 GiB.
     private const int Chunk = 1 << 30;
+    // As the reference implementation (safetensors' MAX_HEADER_SIZE): the JSON header is parsed whole, in memory.
+    private const long MaxHeaderBytes = 100_000_000;
 
     /// <summary>Writes <paramref name="tensors"/> (from any device) and optional string metadata to <paramref name="path"/>, atomically.</summary>
     public static void save_file(IReadOnlyDictionary<string, Tensor> tensors, string path, IReadOnlyDictionary<string, string>? metadata = null)
@@ -64,8 +66,7 @@ public static class SafeTensors
         return new SafeTensorsReader(path);
     }
 
-    private static FileStream OpenRead(string path) =>
-        new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+    internal static FileStream OpenRead(string path) => WeightFile.Open(path, bufferSize: 0);
 
     private static (SafeTensorsHeader Header, Tensor[] Ordered) Plan(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
@@ -105,6 +106,8 @@ public static class SafeTensors
 
     internal static SafeTensorsHeader ReadHeader(Stream stream, string source, out long dataStart)
     {
+        if (WeightFile.Detect(stream, source) == WeightFormat.TorchSave)
+            throw SafeTensorsHeader.Invalid(source, "is a torch.save zip archive, not a safetensors file (read it with PyTorchFile.load)");
         long total = stream.Length;
         if (total < 8) throw SafeTensorsHeader.Invalid(source, $"truncated: {total} bytes, too short to hold the 8-byte header length");
         Span<byte> prefix = stackalloc byte[8];
@@ -112,7 +115,8 @@ public static class SafeTensors
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (headerLength > (ulong)(total - 8))
             throw SafeTensorsHeader.Invalid(source, $"header length {headerLength} is larger than the {total - 8} bytes that follow it (truncated or not a safetensors file)");
-        if (headerLength > int.MaxValue) throw SafeTensorsHeader.Invalid(source, $"header length {headerLength} is too large");
+        if (headerLength > MaxHeaderBytes)
+            throw SafeTensorsHeader.Invalid(source, $"header length {headerLength} is more than the {MaxHeaderBytes} bytes a safetensors header may have");
         byte[] json = new byte[headerLength];
         stream.ReadExactly(json);
         dataStart = 8 + (long)headerLength;

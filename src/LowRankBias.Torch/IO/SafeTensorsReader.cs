@@ -22,7 +22,7 @@ public sealed unsafe class SafeTensorsReader : IDisposable
     internal SafeTensorsReader(string path)
     {
         _path = path;
-        using (FileStream file = new(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0))
+        using (FileStream file = SafeTensors.OpenRead(path))
             _header = SafeTensors.ReadHeader(file, path, out _dataStart);
         _entries = _header.Entries.ToDictionary(e => e.Name, StringComparer.Ordinal);
         _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, mapName: null, capacity: 0, MemoryMappedFileAccess.Read);

@@ -17,7 +17,7 @@ public sealed partial class VisionTransformer
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using DisposeScope scope = torch.NewDisposeScope();
-        Dictionary<string, Tensor> file = IsZip(path) ? PyTorchFile.load_state_dict(path) : SafeTensors.load_file(path);
+        Dictionary<string, Tensor> file = WeightFile.detect(path) == WeightFormat.TorchSave ? PyTorchFile.load_state_dict(path) : SafeTensors.load_file(path);
         return FromStateDict(file, layout, num_heads ?? VitConfigFile.NumHeads(path), norm_eps, device, dtype, path);
     }
 
@@ -62,13 +62,6 @@ public sealed partial class VisionTransformer
         Dictionary<string, Tensor> state = export_state_dict(layout);
         if (Path.GetExtension(path).ToLowerInvariant() is ".pt" or ".pth" or ".bin") PyTorchFile.save(state, path);
         else SafeTensors.save_file(state, path);
-    }
-
-    private static bool IsZip(string path)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        Span<byte> magic = stackalloc byte[2];
-        return file.ReadAtLeast(magic, 2, throwOnEndOfStream: false) == 2 && magic.SequenceEqual("PK"u8);
     }
 
     private static VisionTransformer FromStateDict(IReadOnlyDictionary<string, Tensor> state_dict, VitLayout? layout, long? num_heads,

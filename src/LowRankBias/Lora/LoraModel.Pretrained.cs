@@ -61,7 +61,7 @@ public sealed partial class LoraModel
     {
         LoraConfig config = LoraConfig.from_pretrained(model_id);
         string weightsPath = Path.Combine(model_id, WeightsFileName);
-        if (!File.Exists(weightsPath)) throw new FileNotFoundException($"no {WeightsFileName} in '{model_id}'", weightsPath);
+        if (!Path.Exists(weightsPath)) throw new FileNotFoundException($"no {WeightsFileName} in '{model_id}'", weightsPath);
         using var scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> file = SafeTensors.load_file(weightsPath);
         (config, file) = ForeignAdapterPaths.ToModel(Model, config, file, KeyPrefix);

@@ -132,6 +132,18 @@ public sealed partial class AdapterFileTests
     }
 
     [Fact]
+    public void AWeightsFileThatIsADirectoryIsNamedAsOne()
+    {
+        using var dir = new TempDirectory();
+        using (var lora = Trained(4)) lora.save_pretrained(dir.Path);
+        string weights = dir.File(LoraModel.WeightsFileName);
+        File.Delete(weights);
+        Directory.CreateDirectory(weights);
+        var error = Assert.Throws<FileNotFoundException>(() => LoraModel.from_pretrained(new TokenNet(), dir.Path));
+        Assert.Equal($"{weights}: is a directory, not a weights file", error.Message);
+    }
+
+    [Fact]
     public void IncompatibleShapesAndUnsupportedConfigsAreErrors()
     {
         using var dir = new TempDirectory();

@@ -9,7 +9,7 @@ namespace LowRankBias.Tests.Tool;
 /// `lowrankbias spectra` on files whose matrices have known singular values: every column of its CSV must equal the
 /// closed form, whatever the file's element type (F32, F16, BF16) and for convolution kernels.
 /// </summary>
-public class SpectraToolTests
+public class SpectraToolTests(Xunit.Abstractions.ITestOutputHelper log)
 {
     // diag(4, 2, 1, 1) padded to 4×6: singular values 4, 2, 1, 1 — exact in F32, F16 and BF16.
     private static readonly double[] Sigma = [4, 2, 1, 1];
@@ -68,5 +68,16 @@ public class SpectraToolTests
         Assert.Equal(0, LowRankBias.Tool.Spectra.Run(fixture, dir.Path, minDimension: 2));
         // conv_proj, per block in_proj, out_proj, mlp.0, mlp.3 (2 blocks), head: 10 matrices.
         Assert.Equal(11, File.ReadAllLines(Path.Combine(dir.Path, "spectra.csv")).Length);
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileFiles.NoStateDict), MemberType = typeof(HostileFiles))]
+    public void AHostileCheckpointIsOneErrorNamingFileAndCause(string file, string cause)
+    {
+        // Before: stack overflows, a hang in SVD of a 20000 × 20000 stride-0 view, 8 GB for a 98 KB file, and a legacy
+        // .pt called a bad safetensors file. The tool prints an InvalidDataException's message and exits 1.
+        using var dir = new TempDirectory();
+        HostileFiles.AssertRefused(file, cause, path => LowRankBias.Tool.Spectra.Run(path, dir.Path, minDimension: 2), log);
+        Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
     }
 }

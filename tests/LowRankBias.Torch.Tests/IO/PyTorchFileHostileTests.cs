@@ -145,6 +145,8 @@ public class PyTorchFileHostileTests
         { "offset past the storage", Zip(TensorPickle(4, 9, [1], [1]), ("0", Floats(1, 2, 3, 4))), "offset 9 lies outside" },
         { "negative size", Zip(TensorPickle(4, 0, [-1], [1]), ("0", Floats(1, 2, 3, 4))), "sizes must be non-negative" },
         { "size and stride overflow", Zip(TensorPickle(4, 0, [long.MaxValue], [long.MaxValue]), ("0", Floats(1, 2, 3, 4))), "Arithmetic operation resulted in an overflow" },
+        // Empty, but libtorch refuses sizes whose product overflows (it threw a TorchException from as_strided).
+        { "sizes multiplying past 2^63, one of them 0", Zip(TensorPickle(4, 0, [1L << 32, 1L << 32, 0], [1, 1, 1]), ("0", Floats(1, 2, 3, 4))), "multiply past 2^63" },
         { "TorchScript archive", TorchScriptLike(), "TorchScript archive" },
     };
 
