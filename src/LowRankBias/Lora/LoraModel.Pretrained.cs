@@ -61,6 +61,7 @@ public sealed partial class LoraModel
             if (!target.shape.AsSpan().SequenceEqual(source.shape))
                 throw new InvalidDataException($"{weightsPath}: '{key}' has shape [{string.Join(", ", source.shape)}] but the model expects " +
                     $"[{string.Join(", ", target.shape)}] (adapter '{adapter_name}' was injected; its factors keep their initial values)");
+        foreach ((string key, _, Tensor source) in pairs) AdapterTensors.RequireFinite(source, weightsPath, key);
         using (torch.no_grad())
             foreach ((_, Tensor target, Tensor source) in pairs) target.copy_(source);
         return new AdapterLoadResult(missing, unexpected);
