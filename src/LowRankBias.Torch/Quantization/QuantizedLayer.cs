@@ -9,6 +9,8 @@ namespace LowRankBias.Torch.Quantization;
 /// format (<see cref="QuantizationConfig"/>), dequantized to <see cref="QuantizationConfig.compute_dtype"/> on the fly by
 /// <see cref="dequantize"/>, and rewritten by <see cref="requantize_"/> (merges). The weight is a buffer, so no
 /// gradient ever reaches it: gradients flow to the input, to a trainable bias, and to LoRA factors that wrap the layer.
+/// NF4 and int8 refuse weights holding NaN or ±∞ (one would turn its block or row into NaN) with an
+/// <see cref="ArgumentException"/> naming the layer.
 /// <para>State-dict keys follow bitsandbytes: <c>weight</c> (bf16, int8 [out, …], or NF4 packed [n/2, 1] uint8),
 /// int8's <c>SCB</c>, NF4's <c>weight.absmax</c>, <c>weight.quant_map</c>, <c>weight.quant_state.bitsandbytes__nf4</c>
 /// (the JSON of quant_type, blocksize, dtype, shape as uint8 bytes) and with double quantization
