@@ -48,9 +48,9 @@ public abstract partial class Optimizer : IDisposable
     /// <summary>
     /// Before each <see cref="step"/>, check every gradient it is about to apply for NaN or ±∞ and throw a
     /// <see cref="NonFiniteGradientException"/> instead of writing them into the weights (default true; named after
-    /// <c>clip_grad_norm_</c>'s flag). The check is one fused max-|g| reduction over all gradients and one read on the
-    /// host per step; set false for PyTorch's behaviour (no check, no synchronisation), e.g. when a
-    /// <see cref="Amp.GradScaler"/> already skips such steps or a CUDA loop must not wait.
+    /// <c>clip_grad_norm_</c>'s flag). The check is one fused norm over all gradients and one read on the host per
+    /// step; set false for PyTorch's behaviour (no check, no synchronisation), e.g. when a <see cref="Amp.GradScaler"/>
+    /// already skips such steps or a CUDA loop must not wait.
     /// </summary>
     public bool error_if_nonfinite { get; set; } = true;
 
