@@ -45,26 +45,39 @@ public abstract partial class Optimizer : IDisposable
         _groups.Add(new ParamGroup(group.@params, group.options with { }));
     }
 
-    /// <summary>Applies one update to every parameter that has a gradient.</summary>
+    /// <summary>
+    /// Before each <see cref="step"/>, check every gradient it is about to apply for NaN or ±∞ and throw a
+    /// <see cref="NonFiniteGradientException"/> instead of writing them into the weights (default true; named after
+    /// <c>clip_grad_norm_</c>'s flag). The check is one fused norm over all gradients and one read on the host per
+    /// step; set false for PyTorch's behaviour (no check, no synchronisation), e.g. when a <see cref="Amp.GradScaler"/>
+    /// already skips such steps or a CUDA loop must not wait.
+    /// </summary>
+    public bool error_if_nonfinite { get; set; } = true;
+
+    /// <summary>Applies one update to every parameter that has a gradient. Every group's options, and with
+    /// <see cref="error_if_nonfinite"/> every gradient, are checked before any parameter changes.</summary>
     public void step()
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
+        var work = new List<(ParamGroup group, List<Tensor> parameters, List<Tensor> targets, List<Tensor> grads)>();
         foreach (ParamGroup group in _groups)
         {
             group.options.Validate();
-            var parameters = new List<Tensor>();
-            var targets = new List<Tensor>();
-            var grads = new List<Tensor>();
+            var entry = (group, parameters: new List<Tensor>(), targets: new List<Tensor>(), grads: new List<Tensor>());
             foreach (Tensor p in group.@params)
             {
                 Tensor target = StepTarget(p);
                 if (target.grad is not { } g) continue;
-                parameters.Add(p);
-                targets.Add(target);
-                grads.Add(g);
+                entry.parameters.Add(p);
+                entry.targets.Add(target);
+                entry.grads.Add(g);
             }
-            if (targets.Count == 0) continue;
+            if (entry.targets.Count > 0) work.Add(entry);
+        }
+        if (error_if_nonfinite) CheckFinite(work.SelectMany(w => w.parameters.Zip(w.grads)).ToList());
+        foreach ((ParamGroup group, List<Tensor> parameters, List<Tensor> targets, List<Tensor> grads) in work)
+        {
             Update(group.options, targets.ToArray(), grads.ToArray(), parameters.Select(StateOf).ToArray());
             CopyMastersBack(parameters, targets);
         }

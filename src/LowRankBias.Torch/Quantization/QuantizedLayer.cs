@@ -9,6 +9,8 @@ namespace LowRankBias.Torch.Quantization;
 /// format (<see cref="QuantizationConfig"/>), dequantized to <see cref="QuantizationConfig.compute_dtype"/> on the fly by
 /// <see cref="dequantize"/>, and rewritten by <see cref="requantize_"/> (merges). The weight is a buffer, so no
 /// gradient ever reaches it: gradients flow to the input, to a trainable bias, and to LoRA factors that wrap the layer.
+/// NF4 and int8 refuse weights holding NaN or ±∞ (one would turn its block or row into NaN) with an
+/// <see cref="ArgumentException"/> naming the layer.
 /// <para>State-dict keys follow bitsandbytes: <c>weight</c> (bf16, int8 [out, …], or NF4 packed [n/2, 1] uint8),
 /// int8's <c>SCB</c>, NF4's <c>weight.absmax</c>, <c>weight.quant_map</c>, <c>weight.quant_state.bitsandbytes__nf4</c>
 /// (the JSON of quant_type, blocksize, dtype, shape as uint8 bytes) and with double quantization
@@ -19,6 +21,7 @@ public abstract class QuantizedLayer : Module
 {
     private readonly Tensor _storage;
     private readonly Tensor? _absmax, _quantMap, _nestedAbsmax, _nestedMap, _nestedOffset, _scb;
+    private readonly string _layer;
 
     /// <summary>Quantizes <paramref name="weight"/> (its first dimension is the output) with <paramref name="config"/>;
     /// <paramref name="bias"/> is copied and keeps its requires_grad flag.</summary>
@@ -30,7 +33,9 @@ public abstract class QuantizedLayer : Module
         if (!weight.dtype.IsFloatingPoint())
             throw new ArgumentException($"cannot quantize a weight of dtype {weight.dtype}: floating-point weights only", nameof(weight));
         config.CheckRow(weight.numel() / weight.size(0), layer);
+        _layer = layer;
         quant_config = config;
+        RequireFinite(weight, "weight");
         weight_shape = weight.shape;
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
@@ -100,6 +105,7 @@ public abstract class QuantizedLayer : Module
         ArgumentNullException.ThrowIfNull(weight);
         if (!weight.shape.AsSpan().SequenceEqual(weight_shape))
             throw new ArgumentException($"requantize_: the weight has shape [{string.Join(", ", weight.shape)}], the layer [{string.Join(", ", weight_shape)}]", nameof(weight));
+        RequireFinite(weight, "requantize_: the new weight");
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         switch (quant_config.quant_type)
@@ -122,6 +128,15 @@ public abstract class QuantizedLayer : Module
                 _nestedOffset!.copy_(offset);
                 break;
         }
+    }
+
+    // NF4 and int8 share one absmax among a block or row: a NaN or ±∞ there turns the whole block or row into NaN, so
+    // such weights are refused (bfloat16 stores them as they are).
+    private void RequireFinite(Tensor weight, string what)
+    {
+        if (quant_config.quant_type == QuantizationConfig.BFloat16 || NonFiniteValues.AllFinite(weight)) return;
+        throw new ArgumentException($"{what} of {_layer} holds {NonFiniteValues.Describe(weight)}: {quant_config.quant_type} " +
+            "cannot quantize NaN or ±∞ (one would turn its whole block or row into NaN)", nameof(weight));
     }
 
     /// <summary>The state tensors a merge rewrites (codes, scales, offset), for callers that snapshot and restore them.</summary>

@@ -207,11 +207,19 @@ public sealed partial class Trainer : IDisposable
             scaler?.unscale_(Optimizer);
             torch.nn.utils.clip_grad_norm_(Optimizer.master_params(), maxNorm);
         }
-        if (scaler is null) Optimizer.step();
-        else
+        try
         {
-            scaler.step(Optimizer);
-            scaler.update();
+            if (scaler is null) Optimizer.step();
+            else
+            {
+                scaler.step(Optimizer);
+                scaler.update();
+            }
+        }
+        catch (NonFiniteGradientException e)
+        {
+            SkipOrStop(e);
+            return;
         }
         _lastLearningRate = Optimizer.param_groups[0].lr;
         long samples = batch[0].size(0);
@@ -236,6 +244,23 @@ public sealed partial class Trainer : IDisposable
         throw new NonFiniteLossException($"step {step} (epoch {Epoch}): the loss is {value}; training stopped before this step's " +
             $"backward pass, so the weights are those after step {Step}. Lower the learning rate, clip gradients (MaxGradNorm), " +
             "or set TrainerOptions.NonFiniteLoss = SkipStep to skip such steps", step, value);
+    }
+
+    // A finite loss whose gradients are not (the optimizer's error_if_nonfinite): skipped under SkipStep, else rethrown
+    // naming the parameter and the step; the optimizer changed nothing either way.
+    private void SkipOrStop(NonFiniteGradientException e)
+    {
+        long step = Step + 1;
+        if (Options.NonFiniteLoss == NonFiniteLoss.SkipStep)
+        {
+            _progress?.Note($"step {step}: a gradient is NaN or ±∞, step skipped");
+            return;
+        }
+        Tensor parameter = Optimizer.param_groups.SelectMany(g => g.@params).ElementAt(e.Parameter);
+        string name = Model.named_parameters().FirstOrDefault(p => ReferenceEquals(p.parameter, parameter)).name ?? $"parameter {e.Parameter}";
+        throw new NonFiniteGradientException($"step {step} (epoch {Epoch}): the gradient of '{name}' is NaN or ±∞ (the loss is finite); " +
+            $"training stopped before the update, so the weights are those after step {Step}. Lower the learning rate, clip " +
+            "gradients (MaxGradNorm), or set TrainerOptions.NonFiniteLoss = SkipStep to skip such steps", e.Parameter, e);
     }
 
     // The loss of a batch, under autocast on the model's device type when the options ask for it.

@@ -25,6 +25,16 @@ internal sealed class AdapterTensors(bool asParameters) : Module
     /// <summary>The adapters' tensors by name.</summary>
     public IReadOnlyDictionary<string, Tensor> All => _byAdapter;
 
+    /// <summary>Refuses a tensor read from an adapter file that holds NaN or ±∞: loaded, it would make every output of its
+    /// layer NaN.</summary>
+    public static void RequireFinite(Tensor value, string file, string key)
+    {
+        using Tensor finite = value.isfinite();
+        using Tensor count = finite.sum();
+        long bad = value.numel() - count.item<long>();
+        if (bad > 0) throw new InvalidDataException($"{file}: '{key}' holds {bad} NaN or ±∞ value(s) of {value.numel()}; no tensor was copied from the file");
+    }
+
     /// <inheritdoc />
     public override string extra_repr() =>
         string.Join(", ", _byAdapter.Select(a => $"{a.Key}: [{string.Join(", ", a.Value.shape)}] {a.Value.dtype}"));

@@ -22,6 +22,14 @@ internal static class BaseQuantization
     public static Module Apply(Module module, QuantizationConfig? config, string path)
     {
         Check(module, config, path);
-        return config is not null && module is Linear linear ? new QuantizedLinear(linear, config) : module;
+        if (config is null || module is not Linear linear) return module;
+        try
+        {
+            return new QuantizedLinear(linear, config);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"'{path}': {e.Message}", e); // the layer knows its shape, not its path
+        }
     }
 }

@@ -96,6 +96,7 @@ public sealed partial class LoraModel
             if (!source.shape.AsSpan().SequenceEqual(shape))
                 throw new InvalidDataException($"{weightsPath}: '{key}' has shape [{string.Join(", ", source.shape)}] but the model expects " +
                     $"[{string.Join(", ", shape)}]");
+            AdapterTensors.RequireFinite(source, weightsPath, key);
         }
         var result = new AdapterLoadResult(missing, unexpected);
         if (strict && !result.is_complete)

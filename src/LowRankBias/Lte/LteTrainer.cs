@@ -1,6 +1,7 @@
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Optim;
+using LowRankBias.Torch.Training;
 
 namespace LowRankBias.Lte;
 
@@ -12,7 +13,10 @@ namespace LowRankBias.Lte;
 /// optimizer; since every trained tensor is stacked per head and the optimizer is element-wise, head n has its own
 /// optimizer state, as with N separate optimizers. Every <see cref="LteOptions.MergeEvery"/> steps the heads are
 /// merged (and with <see cref="LteOptions.ResetOptimizer"/> their optimizer state cleared). Iterations count
-/// cumulative batches, as in the paper. Each step runs in its own dispose scope.
+/// cumulative batches, as in the paper. Each step runs in its own dispose scope. A step whose gradients hold NaN or ±∞
+/// (NaN input, a diverging rate) changes no weight and throws a <see cref="NonFiniteLossException"/> naming the head whose
+/// loss is not finite, or a <see cref="NonFiniteGradientException"/> naming the head and parameter; this is the
+/// optimizer's <see cref="Optimizer.error_if_nonfinite"/> check (set it false to opt out).
 /// </summary>
 public sealed partial class LteTrainer
 {
@@ -71,9 +75,10 @@ public sealed partial class LteTrainer
     }
 
     /// <summary>
-    /// <see cref="Step"/> without host synchronisation: the mean of the heads' losses stays a float64 scalar tensor on
-    /// the model's device (owned by the caller), so a CUDA step is queued without waiting for it. Per-head clipping
-    /// (<see cref="LteOptions.MaxGradNorm"/>) still reads the heads' norms.
+    /// <see cref="Step"/> without reading the loss: the mean of the heads' losses stays a float64 scalar tensor on the
+    /// model's device (owned by the caller). The optimizer's non-finite check (<see cref="Optimizer.error_if_nonfinite"/>)
+    /// reads one flag and per-head clipping (<see cref="LteOptions.MaxGradNorm"/>) the heads' norms; with neither, a CUDA
+    /// step is queued without waiting for it.
     /// </summary>
     public Tensor StepOnDevice(Tensor input, Tensor target)
     {
@@ -84,6 +89,7 @@ public sealed partial class LteTrainer
         if (!model.training) throw new InvalidOperationException("the LTE model is in evaluation mode; call model.train() before training steps");
         int heads = model.heads;
         long batch = input.size(0);
+        if (batch == 0) throw new ArgumentException("the cumulative batch is empty: each head needs at least one sample (the mean loss of none is NaN)", nameof(input));
         if (target.size(0) != batch) throw new ArgumentException($"input has {batch} samples but target has {target.size(0)}", nameof(target));
         bool same = model.options.Sampling == HeadSampling.Same;
         if (!same && batch % heads != 0)
@@ -96,12 +102,19 @@ public sealed partial class LteTrainer
             Tensor y = same ? Repeated(target, heads) : target;
             Tensor output = model.call(x);
             long share = x.size(0) / heads;
-            Tensor total = Enumerable.Range(0, heads)
-                .Select(n => _loss(output.narrow(0, n * share, share), y.narrow(0, n * share, share)))
-                .Aggregate((a, b) => a + b);
+            Tensor[] losses = Enumerable.Range(0, heads)
+                .Select(n => _loss(output.narrow(0, n * share, share), y.narrow(0, n * share, share))).ToArray();
+            Tensor total = losses.Aggregate((a, b) => a + b);
             total.backward();
             if (model.options.MaxGradNorm is { } max) LastHeadGradNorms = model.ClipGradNormPerHead(max);
-            optimizer.step();
+            try
+            {
+                optimizer.step();
+            }
+            catch (NonFiniteGradientException e)
+            {
+                throw NonFiniteHead(e, losses);
+            }
             mean = (total.detach().to(ScalarType.Float64) / heads).MoveToOuterDisposeScope();
         }
         scheduler?.step();
@@ -118,6 +131,23 @@ public sealed partial class LteTrainer
         model.Merge();
         Merges++;
         OptimizerState.AfterMerge(optimizer, model.head_parameters(), model.options);
+    }
+
+    // The optimizer refused a NaN/±∞ gradient (Optimizer.error_if_nonfinite) before changing any weight: names the first
+    // head whose loss is not finite, or else the first head whose share of the offending gradient is not.
+    private Exception NonFiniteHead(NonFiniteGradientException e, Tensor[] losses)
+    {
+        long iteration = Iteration + 1;
+        string stopped = $"; training stopped before the update, so the weights are those after iteration {Iteration}. Lower " +
+            "the learning rate, set LteOptions.MaxGradNorm, or set optimizer.error_if_nonfinite = false to apply such steps";
+        double[] values = losses.Select(l => l.detach().to(ScalarType.Float64).item<double>()).ToArray();
+        int head = Array.FindIndex(values, v => !double.IsFinite(v));
+        if (head >= 0) return new NonFiniteLossException($"iteration {iteration}: head {head}'s loss is {values[head]}{stopped}", iteration, values[head]);
+        Tensor parameter = optimizer.param_groups.SelectMany(g => g.@params).ElementAt(e.Parameter);
+        string name = model.named_parameters().First(p => ReferenceEquals(p.parameter, parameter)).name;
+        Tensor perHead = parameter.grad!.reshape(model.heads, -1); // in the step's dispose scope
+        head = Enumerable.Range(0, model.heads).First(n => !perHead.select(0, n).isfinite().all().item<bool>());
+        return new NonFiniteGradientException($"iteration {iteration}: head {head}'s gradient of '{name}' is NaN or ±∞{stopped}", e.Parameter, e);
     }
 
     private static Tensor Repeated(Tensor t, int heads)

@@ -5,8 +5,8 @@ namespace LowRankBias.Spectral;
 /// pooled count for <see cref="ConvolutionLayout.PerKernelPosition"/>). Natural logarithms throughout.
 /// A zero matrix has rank 0 by definition: norms, entropy and every rank (threshold, effective, stable) are 0, and its
 /// condition number is +∞ (it is singular). <see cref="SpectralMetrics.Analyze(LowRankBias.Torch.Tensor, string, SpectralOptions?)"/>
-/// refuses matrices with NaN or ±∞ entries; singular values given here that are not finite give NaN everywhere, a null
-/// threshold rank and no power-law fit.
+/// refuses matrices with NaN or ±∞ entries and <see cref="FromSingularValues"/> singular values that are not finite, so
+/// no metric here is NaN.
 /// </summary>
 public sealed record MatrixSpectrum : IMatrixNorms
 {
@@ -36,8 +36,8 @@ public sealed record MatrixSpectrum : IMatrixNorms
     /// </summary>
     public required double NormalizedEffectiveRank { get; init; }
 
-    /// <summary>Number of σᵢ &gt; τ·σ_max, or of σᵢ/Σσ ≥ τ (Huh thesis Def. 7.3.2), per <see cref="SpectralOptions"/>; null for non-finite input.</summary>
-    public required int? ThresholdRank { get; init; }
+    /// <summary>Number of σᵢ &gt; τ·σ_max, or of σᵢ/Σσ ≥ τ (Huh thesis Def. 7.3.2), per <see cref="SpectralOptions"/>.</summary>
+    public required int ThresholdRank { get; init; }
 
     /// <inheritdoc />
     public double StableRank => StableRankSqrt * StableRankSqrt;
@@ -60,17 +60,23 @@ public sealed record MatrixSpectrum : IMatrixNorms
     /// <summary>Power-law fit of the eigenvalues σᵢ² of WᵀW (heavy-tail exponent α), or null when disabled or the spectrum is too short.</summary>
     public required PowerLawFit? PowerLaw { get; init; }
 
-    /// <summary>Computes every metric from singular values (any order; negative values are rejected).</summary>
+    /// <summary>Computes every metric from singular values σ₁ ≥ … ≥ σ_R ≥ 0, as <c>torch.linalg.svdvals</c> returns them.</summary>
+    /// <exception cref="ArgumentException">No value is given, or one is NaN, ±∞ or negative, or they are not in
+    /// descending order.</exception>
     public static MatrixSpectrum FromSingularValues(IEnumerable<double> singularValues, string name = "", long[]? shape = null,
         SpectralOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(singularValues);
         options ??= SpectralOptions.Default;
-        double[] s = singularValues.OrderDescending().ToArray();
+        double[] s = singularValues.ToArray();
         if (s.Length == 0) throw new ArgumentException($"'{name}': a spectrum needs at least one singular value", nameof(singularValues));
-        if (s.Any(v => v < 0)) throw new ArgumentException($"'{name}': singular values cannot be negative", nameof(singularValues));
+        int bad = Array.FindIndex(s, v => !double.IsFinite(v) || v < 0);
+        if (bad >= 0)
+            throw new ArgumentException($"'{name}': singular value {bad} is {s[bad]}; singular values are finite and non-negative", nameof(singularValues));
+        int rise = Enumerable.Range(1, s.Length - 1).FirstOrDefault(i => s[i] > s[i - 1]);
+        if (rise > 0)
+            throw new ArgumentException($"'{name}': singular values must be in descending order, but value {rise} ({s[rise]}) exceeds value {rise - 1} ({s[rise - 1]})", nameof(singularValues));
         shape ??= [];
-        if (s.Any(v => !double.IsFinite(v))) return NonFinite(name, shape, s);
 
         double nuclear = s.Sum(), frobenius = Math.Sqrt(s.Sum(v => v * v)), spectral = s[0];
         double entropy = spectral == 0 ? 0 : EntropyOf(s, options.EntropyWeighting);
@@ -110,20 +116,4 @@ public sealed record MatrixSpectrum : IMatrixNorms
         options.ThresholdReference == ThresholdReference.LargestSingularValue
             ? s.Count(v => v > options.ThresholdTau * s[0])
             : nuclear == 0 ? 0 : s.Count(v => v / nuclear >= options.ThresholdTau);
-
-    private static MatrixSpectrum NonFinite(string name, long[] shape, double[] s) => new()
-    {
-        Name = name,
-        Shape = shape,
-        SingularValues = s,
-        SpectralEntropy = double.NaN,
-        EffectiveRank = double.NaN,
-        NormalizedEffectiveRank = double.NaN,
-        ThresholdRank = null,
-        NuclearNorm = double.NaN,
-        FrobeniusNorm = double.NaN,
-        SpectralNorm = double.NaN,
-        ConditionNumber = double.NaN,
-        PowerLaw = null,
-    };
 }

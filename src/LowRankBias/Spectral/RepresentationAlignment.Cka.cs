@@ -57,7 +57,9 @@ public static partial class RepresentationAlignment
     /// needs k ≥ 2 and n ≥ 4. <see cref="AlignmentConvention.Thesis"/> is thesis eqs. 6.8–6.10 on the raw features:
     /// each kernel centred per row (K̄ᵢⱼ = Kᵢⱼ − mean_l Kᵢₗ), Σ over shared neighbours of K̄ᵢⱼL̄ᵢⱼ normalised by the
     /// same sum over each kernel's own neighbours; |CKNNA| ≤ 1. Both give 1 for identical neighbourhoods and
-    /// proportional kernels (up to ε), and NaN if a kernel is constant over its neighbourhoods.
+    /// proportional kernels (up to ε). A kernel that is constant over its neighbourhoods (e.g. of all-zero features)
+    /// gives NaN under <see cref="AlignmentConvention.Thesis"/> (0/0) and 0 under <see cref="AlignmentConvention.Platonic"/>,
+    /// whose ε makes it 0/ε, as in platonic-rep.
     /// </summary>
     public static double Cknna(Tensor x, Tensor y, int k = 10, GramKernel kernel = GramKernel.Cosine,
         AlignmentConvention convention = AlignmentConvention.Platonic)

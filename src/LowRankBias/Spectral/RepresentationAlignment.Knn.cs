@@ -10,7 +10,9 @@ public static partial class RepresentationAlignment
     /// neighbourhoods agree (e.g. Y a rotated and scaled copy of X), about k/(n−1) for unrelated representations.
     /// With <see cref="KnnMetric.Cosine"/> (default) this is platonic-rep's <c>mutual_knn(feats_A, feats_B, topk)</c>
     /// after <c>compute_score</c>'s row normalisation (inner products of L2-normalised rows are cosines).
-    /// Ties between equally near samples are broken arbitrarily.
+    /// Ties between equally near samples are broken arbitrarily. NaN when a representation has no nearest neighbours at
+    /// all, every sample exactly as similar to every other (all-zero or all-equal samples; k &lt; n − 1), where
+    /// platonic-rep's result is its sort's tie order (1 for two zero matrices).
     /// </summary>
     public static double MutualKnn(Tensor x, Tensor y, int k = 10, KnnMetric metric = KnnMetric.Cosine)
     {
@@ -18,7 +20,9 @@ public static partial class RepresentationAlignment
         CheckNeighbours(k, n);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        Tensor shared = NeighbourMask(Similarity(x, metric), k) * NeighbourMask(Similarity(y, metric), k);
+        Tensor sx = Similarity(x, metric), sy = Similarity(y, metric);
+        if (Neighbourless(sx, k) || Neighbourless(sy, k)) return double.NaN;
+        Tensor shared = NeighbourMask(sx, k) * NeighbourMask(sy, k);
         return Scalar(shared.sum()) / (k * (double)n);
     }
 
@@ -27,7 +31,7 @@ public static partial class RepresentationAlignment
     /// A = <paramref name="x"/>: the fraction of samples i for which some j among i's k nearest neighbours in Y has i
     /// among its own k nearest neighbours in X — the neighbour relation survives the round trip Y → X. Not symmetric
     /// in X and Y. With <see cref="KnnMetric.Cosine"/> (default) it equals platonic-rep's after <c>compute_score</c>'s
-    /// row normalisation.
+    /// row normalisation. NaN when a representation has no nearest neighbours, as for <see cref="MutualKnn"/>.
     /// </summary>
     public static double CycleKnn(Tensor x, Tensor y, int k = 10, KnnMetric metric = KnnMetric.Cosine)
     {
@@ -35,8 +39,25 @@ public static partial class RepresentationAlignment
         CheckNeighbours(k, n);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        Tensor returns = NeighbourMask(Similarity(y, metric), k) * NeighbourMask(Similarity(x, metric), k).t(); // [i, j]: j ∈ N_Y(i), i ∈ N_X(j)
+        Tensor sx = Similarity(x, metric), sy = Similarity(y, metric);
+        if (Neighbourless(sx, k) || Neighbourless(sy, k)) return double.NaN;
+        Tensor returns = NeighbourMask(sy, k) * NeighbourMask(sx, k).t(); // [i, j]: j ∈ N_Y(i), i ∈ N_X(j)
         Tensor cycled = returns.sum(1) > 0;
         return Scalar(cycled.to(ScalarType.Float64).mean());
+    }
+
+    /// <summary>
+    /// True when every sample is exactly as similar to every other (an all-zero representation, or one whose samples
+    /// are all the same) and k &lt; n − 1: then no sample has nearer neighbours than others, and its k neighbours would be
+    /// the tie order. (With k = n − 1 every other sample is a neighbour, and ties do not matter.)
+    /// </summary>
+    private static bool Neighbourless(Tensor similarity, int k)
+    {
+        if (k >= similarity.size(0) - 1) return false;
+        Tensor others = similarity.clone();
+        AtenOps.FillDiagonal(others, double.PositiveInfinity);
+        double lowest = Scalar(others.min());
+        AtenOps.FillDiagonal(others, double.NegativeInfinity);
+        return Scalar(others.max()) == lowest;
     }
 }

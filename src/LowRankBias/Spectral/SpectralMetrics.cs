@@ -28,7 +28,7 @@ public static class SpectralMetrics
         for (int i = 0; i < spectra.Length; i++)
         {
             (string name, Tensor weight) = weights[i];
-            spectra[i] = MatrixSpectrum.FromSingularValues(singularValues[i].SelectMany(s => s), name, weight.shape, options);
+            spectra[i] = MatrixSpectrum.FromSingularValues(singularValues[i].SelectMany(s => s).OrderDescending(), name, weight.shape, options);
         }
         return spectra;
     }

@@ -112,6 +112,20 @@ public sealed class QuantizedLoraTests
         var again = Assert.Throws<InvalidOperationException>(() => new LoraModel(manual, Config));
         Assert.Contains("already quantized (int8)", again.Message);
     }
+
+    [Fact]
+    public void Base_quantization_of_a_weight_with_NaN_names_the_module_path_and_leaves_the_model_as_it_was()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = new QuantMlp(7);
+        using (torch.no_grad()) ((Linear)model.head).weight.view(-1).narrow(0, 10, 1).fill_(double.NaN);
+
+        var error = Assert.Throws<ArgumentException>(() => new LoraModel(model, Config));
+
+        Assert.StartsWith("'head': weight of a Linear(64 -> 4) holds 1 NaN and 0 ±∞ of its 256 values: nf4 cannot quantize NaN or ±∞", error.Message);
+        Assert.IsType<Linear>(model.fc1);
+        Assert.IsType<Linear>(model.head);
+    }
 }
 
 /// <summary>Seeded factors for float32 LoRA layers.</summary>

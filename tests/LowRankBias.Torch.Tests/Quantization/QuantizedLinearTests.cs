@@ -131,6 +131,32 @@ public sealed class QuantizedLinearTests
         Assert.Throws<ArgumentException>(() => layer.call(x));
     }
 
+    [Theory]
+    [InlineData(QuantizationConfig.Int8, false)]
+    [InlineData(QuantizationConfig.NF4, false)]
+    [InlineData(QuantizationConfig.NF4, true)]
+    public void NaN_or_infinite_weights_are_refused_naming_the_layer_and_the_count(string type, bool doubleQuant)
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(7);
+        using var linear = new Linear(128, 16);
+        using (torch.no_grad())
+        {
+            linear.weight.view(-1).narrow(0, 3, 1).fill_(double.NaN);
+            linear.weight.view(-1).narrow(0, 200, 1).fill_(double.NegativeInfinity);
+        }
+        var config = new QuantizationConfig { quant_type = type, use_double_quant = doubleQuant };
+
+        var error = Assert.Throws<ArgumentException>(() => new QuantizedLinear(linear, config));
+        Assert.StartsWith($"weight of a Linear(128 -> 16) holds 1 NaN and 1 ±∞ of its 2048 values: {type} cannot quantize NaN or ±∞", error.Message);
+
+        using QuantizedLinear layer = Layer(type, doubleQuant);
+        Tensor[] before = layer.quantized_state().Select(t => t.clone()).ToArray();
+        var merge = Assert.Throws<ArgumentException>(() => layer.requantize_(linear.weight));
+        Assert.StartsWith("requantize_: the new weight of a Linear(128 -> 16) holds 1 NaN and 1 ±∞", merge.Message);
+        Assert.All(before.Zip(layer.quantized_state()), pair => Assert.True(Same(pair.First, pair.Second)));
+    }
+
     private static bool Same(Tensor a, Tensor b)
     {
         using var scope = torch.NewDisposeScope();

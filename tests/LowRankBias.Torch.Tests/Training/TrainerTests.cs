@@ -105,6 +105,47 @@ public class TrainerTests
         Assert.All(setup.Model.weight.ToArray<float>(), w => Assert.True(float.IsFinite(w)));
     }
 
+    // A loss that is finite on every call but whose gradient is NaN on the third training call (√0's slope times 0),
+    // recording the weights each training call sees.
+    private static LossFunction NaNGradientOnThirdStep(List<float[]> weightsSeen) => (model, batch) =>
+    {
+        LossResult r = ClassificationLoss.CrossEntropy()(model, batch);
+        if (!model.training) return r;
+        Tensor weight = ((Linear)model).weight;
+        weightsSeen.Add(weight.ToArray<float>());
+        return weightsSeen.Count == 3 ? r with { Loss = r.Loss + (weight.sum() * 0).sqrt() } : r;
+    };
+
+    [Fact]
+    public void NonFiniteGradientOfAFiniteLossStopsNamingTheParameter()
+    {
+        using var scope = NewDisposeScope();
+        var seen = new List<float[]>();
+        using var setup = new Setup(new TrainerOptions { MaxSteps = 6 }, NaNGradientOnThirdStep(seen));
+
+        var error = Assert.Throws<NonFiniteGradientException>(() => setup.Trainer.Fit(setup.Train));
+
+        Assert.StartsWith("step 3 (epoch 0): the gradient of 'weight' is NaN or ±∞ (the loss is finite)", error.Message);
+        Assert.Equal(0, error.Parameter);
+        Assert.Equal(2, setup.Trainer.Step);
+        Assert.Equal(seen[2], setup.Model.weight.ToArray<float>());
+        Assert.All(seen[2], w => Assert.True(float.IsFinite(w)));
+    }
+
+    [Fact]
+    public void NonFiniteGradientIsSkippedUnderSkipStep()
+    {
+        using var scope = NewDisposeScope();
+        var seen = new List<float[]>();
+        using var setup = new Setup(new TrainerOptions { MaxSteps = 5, NonFiniteLoss = NonFiniteLoss.SkipStep }, NaNGradientOnThirdStep(seen));
+
+        TrainingResult result = setup.Trainer.Fit(setup.Train);
+
+        Assert.Equal(5, result.Steps);
+        Assert.Equal(seen[2], seen[3]);
+        Assert.All(setup.Model.weight.ToArray<float>(), w => Assert.True(float.IsFinite(w)));
+    }
+
     private static void AssertMeans(MetricsLog.Line record, List<(double loss, long correct, long samples)> batches)
     {
         long samples = batches.Sum(b => b.samples);
