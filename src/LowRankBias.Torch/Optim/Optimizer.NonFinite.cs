@@ -10,11 +10,11 @@ public abstract partial class Optimizer
     {
         pairs = pairs.Where(p => p.grad.numel() > 0).ToList();
         if (pairs.Count == 0) return;
+        using var scope = torch.NewDisposeScope(); // the norms and their copies
         Tensor[] norms = Foreach.norm(pairs.Select(p => p.grad).ToArray(), 2);
         Device device = pairs[0].grad.device;
         if (pairs.Any(p => p.grad.device != device)) norms = norms.Select(n => n.to(device)).ToArray();
-        using (Tensor all = torch.stack(norms))
-            if (NonFiniteValues.AllFinite(all)) return;
+        if (NonFiniteValues.AllFinite(torch.stack(norms))) return;
         (Tensor parameter, Tensor grad) = pairs.FirstOrDefault(p => !NonFiniteValues.AllFinite(p.grad));
         if (parameter is null) return; // an overflowing norm of finite values
         int index = _groups.SelectMany(g => g.@params).Select((p, i) => (p, i)).First(x => ReferenceEquals(x.p, parameter)).i;
