@@ -5,7 +5,7 @@ using LowRankBias.Benchmarks;
 // `--step MODEL [batch] [steps] [repeats]`: one training step, used by benchmarks/compare/train_step.sh.
 // `--twin WORKLOAD DIR [steps]` (default: the workload's): our half of a PyTorch twin, used by benchmarks/compare/twin.sh.
 // `--undisposed [iterations] [per thread]`: resident memory of loops that never dispose (docs/benchmarks.md).
-// `--undisposed-training [steps]`: resident memory of training loops that keep each step's loss and logits.
+// `--undisposed-training [steps] [loop]`: resident memory of training loops that keep each step's loss and logits.
 // `--quantization [steps] [repeats]`: bytes, round-trip error and LoRA step time of quantized base weights.
 // Anything else goes to BenchmarkDotNet, e.g. `-- --filter '*'`.
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index]) : fallback;
@@ -25,7 +25,7 @@ switch (args.FirstOrDefault())
         UndisposedLoops.Run(Arg(1, 2000), Arg(2, 1_000_000));
         break;
     case "--undisposed-training":
-        UndisposedLoops.RunTraining(Arg(1, 2000));
+        UndisposedLoops.RunTraining(Arg(1, 2000), args.ElementAtOrDefault(2));
         break;
     case "--quantization":
         QuantizationRunner.Run(Arg(1, 5), Arg(2, 5));

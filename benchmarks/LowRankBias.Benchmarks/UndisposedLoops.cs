@@ -50,15 +50,18 @@ public static class UndisposedLoops
 
     /// <summary>
     /// Training loops (MLP 784-512-512-10 on a batch of 256, AdamW; alone and with LoRA rank 8 on every layer) that
-    /// dispose everything but each step's logits and loss, beside the same loop in a dispose scope.
+    /// dispose everything but each step's logits and loss, beside the same loop in a dispose scope; only the loop
+    /// named <paramref name="only"/> (e.g. "lora-keeps-loss") when given, so that each can start from a fresh process.
     /// </summary>
-    public static void RunTraining(int steps)
+    public static void RunTraining(int steps, string? only)
     {
         Console.WriteLine("loop\tdone\trss_mib\tlive_tensors\tgen2");
         foreach (string model in new[] { "mlp", "lora" })
             foreach (bool scoped in new[] { true, false })
-                TrainingLoop(model, scoped, steps);
+                if (only is null || only == LoopName(model, scoped)) TrainingLoop(model, scoped, steps);
     }
+
+    private static string LoopName(string model, bool scoped) => $"{model}-{(scoped ? "scoped" : "keeps-loss")}";
 
     private static void TrainingLoop(string kind, bool scoped, int steps)
     {
@@ -68,7 +71,7 @@ public static class UndisposedLoops
         if (kind == "lora")
             model = new LoraModel(model, new LoraConfig { r = 8, lora_alpha = 16, target_modules = new[] { "layers.0", "layers.1", "layers.2" } });
         using var optimizer = new AdamW(model.parameters().Where(p => p.requires_grad), lr: 1e-3);
-        string loop = $"{kind}-{(scoped ? "scoped" : "keeps-loss")}";
+        string loop = LoopName(kind, scoped);
         for (int i = 1; i <= steps; i++)
         {
             using (scoped ? torch.NewDisposeScope() : null)
