@@ -3,6 +3,7 @@ using LowRankBias.Plotting;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using Spectre.Console;
+using LowRankBias.Samples;
 
 namespace VitPretraining;
 
@@ -90,7 +91,7 @@ internal static class Report
             foreach (string method in finals.Keys)
                 md.AddRange(["", $"## {method}: spectra of the weights during training", "",
                     $"![{method} effective rank]({method}/effective-rank.png) ![{method} singular values]({method}/singular-values.png)"]);
-        File.WriteAllLines(Path.Combine(output, "report.md"), md);
+        OutputFile.WriteAllLines(Path.Combine(output, "report.md"), md);
     }
 
     /// <summary>Elements of the tensors the optimizer updates.</summary>
