@@ -48,30 +48,22 @@ public static class AtomicFile
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(text);
         bool existed = File.Exists(path);
-        Stream stream = open(path);
+        using Stream stream = open(path);
+        long length = stream.Seek(0, SeekOrigin.End);
         try
         {
-            long length = stream.Seek(0, SeekOrigin.End);
-            try
-            {
-                stream.Write(System.Text.Encoding.UTF8.GetBytes(text));
-                stream.Flush();
-            }
-            catch
-            {
-                stream.SetLength(length);
-                throw;
-            }
+            stream.Write(System.Text.Encoding.UTF8.GetBytes(text));
+            stream.Flush();
         }
-        catch when (!existed)
+        catch
         {
-            stream.Dispose();
-            File.Delete(path);
+            if (existed) stream.SetLength(length);
+            else
+            {
+                stream.Dispose();
+                File.Delete(path);
+            }
             throw;
-        }
-        finally
-        {
-            stream.Dispose();
         }
     }
 
