@@ -46,8 +46,49 @@ expect lowrankbias 0 spectra --help; grep -q "^Usage:" "$tmp/log" || fail "lowra
 expect lowrankbias 1 spectrum model.pt; one_line "lowrankbias spectrum" "spectrum"
 expect lowrankbias 1 spectra "$root/tests/fixtures/pretrained/torchvision_vit.pt" --min-dim 0; one_line "lowrankbias --min-dim 0" "--min-dim: 0 is not a positive number"
 expect lowrankbias 1 spectra no-such-file.safetensors; one_line "lowrankbias spectra no-such-file" "no-such-file"
+# Outputs that cannot be written, input that is no file, a failed distributed job: one line each, no stack trace.
+touch "$tmp/a-file"
+expect LeastSquaresMerge 1 --preset tiny --out "$tmp/a-file"; one_line "--out naming a file" "the output folder $tmp/a-file is a file"
+expect LeastSquaresMerge 1 --preset tiny --out "$tmp/a-file/sub"; one_line "--out under a file" "cannot create the output folder $tmp/a-file/sub"
+expect LeastSquaresMerge 1 --preset tiny --out /proc/lrb-cli-test; one_line "--out under /proc" "cannot create the output folder /proc/lrb-cli-test"
+expect lowrankbias 1 spectra "$root/tests/fixtures/pretrained/torchvision_vit.pt" --out "$tmp/a-file"; one_line "lowrankbias --out naming a file" "is a file"
+expect DistributedLte 1 --steps -5; one_line "--steps -5" "--steps -5: must be at least 1"
+expect DistributedLte 1 --timeout 0; one_line "--timeout 0" "--timeout 0: must be at least 1"
+expect LoraFineTuning 1 --checkpoint /tmp; one_line "--checkpoint /tmp" "--checkpoint /tmp is a folder"
+expect lowrankbias 1 spectra "$root/tests/fixtures/pretrained/torchvision_vit.pt" --min-dim abc; one_line "lowrankbias --min-dim abc" "Cannot parse argument 'abc' for option '--min-dim'"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port expect DistributedLte 1 --mode ddp --train 512 --timeout 2
+one_line "a rank whose master never comes" "could not reach the rendezvous store at 127.0.0.1:$port within 2 s"
+# A result file is replaced whole, never written in place: writing through an existing spectra.json that leads to a
+# full disk (/dev/full: every write fails with ENOSPC) would fail, and leave it truncated.
+mkdir "$tmp/spectra"; ln -s /dev/full "$tmp/spectra/spectra.json"
+expect lowrankbias 0 spectra "$root/tests/fixtures/pretrained/torchvision_vit.pt" --out "$tmp/spectra"
+[[ -f $tmp/spectra/spectra.json && ! -L $tmp/spectra/spectra.json ]] && grep -q '"layers"' "$tmp/spectra/spectra.json" || fail "spectra.json was not replaced whole"
+# A stopped rank (SIGSTOP: its sockets stay open, it just goes silent) fails the job after --timeout seconds. The job
+# carries a marker in its environment (inherited by its ranks) so that rank 1 can be found; `timeout` bounds it all.
+log="$tmp/stopped.log"
+(cd "$tmp" && LRB_CLI_TEST_JOB=$$ exec timeout 60 dotnet "$root/samples/DistributedLte/bin/Release/net10.0/DistributedLte.dll" \
+  --nproc-per-node 2 --mode ddp --train 512 --batch 32 --steps 1000000 --timeout 3 --out "$tmp/stopped") >"$log" 2>&1 &
+job=$!
+for _ in $(seq 600); do grep -q "step 50/" "$log" && break; sleep 0.1; done
+rank1() {
+  local environ vars
+  for environ in /proc/[0-9]*/environ; do
+    vars=$({ tr '\0' '\n' <"$environ"; } 2>/dev/null) || continue
+    grep -qx "LRB_CLI_TEST_JOB=$$" <<<"$vars" && grep -qx RANK=1 <<<"$vars" && basename "$(dirname "$environ")"
+  done
+}
+stopped=$(rank1 || true)
+[[ -n $stopped ]] && grep -q "step 50/" "$log" || { cat "$log"; kill "$job"; fail "the 2-rank job did not start training"; }
+kill -STOP $stopped
+started=$SECONDS; code=0; wait "$job" || code=$?
+kill -KILL $stopped 2>/dev/null || true # the launcher stops it; this only cleans up if it could not
+[[ $code == 1 ]] || { cat "$log"; fail "a stopped rank: launcher exit code $code, expected 1"; }
+(( SECONDS - started <= 20 )) || fail "a stopped rank was noticed after $((SECONDS - started)) s (--timeout 3)"
+grep -q "rank 0 of 2: all_reduce failed (a peer died, or did not answer within 3 s)" "$log" || { cat "$log"; fail "a stopped rank: no timeout message"; }
+grep "   at " "$log" && fail "a stopped rank: stack trace"
 # Default output: out/<sample>/<preset>/ in the working folder, nothing under docs/.
 expect LeastSquaresMerge 0 --preset tiny
 [[ -s $tmp/cwd/out/least-squares-merge/tiny/lte-least-squares.csv ]] || fail "LeastSquaresMerge wrote $(cd "$tmp/cwd" && find . -type f)"
 [[ ! -e $tmp/cwd/docs ]] || fail "LeastSquaresMerge wrote under docs/"
-echo "cli: --help runs nothing, typos and bad values exit 1 with one line, default output under out/ (12 programs and the lowrankbias tool)"
+echo "cli: --help runs nothing, typos, bad values, unwritable outputs and failed distributed jobs exit 1 with one line, a stopped rank fails the job after --timeout, default output under out/ (12 programs and the lowrankbias tool)"

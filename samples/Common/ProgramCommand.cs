@@ -6,8 +6,9 @@ namespace LowRankBias.Samples;
 /// <summary>
 /// The command line of a sample or tool, on System.CommandLine: <c>--help</c> prints usage with every default and
 /// allowed value and runs nothing; an unknown option or a bad value ends the process with exit code 1 and one line on
-/// stderr (with "did you mean" where a known name or value is close); so does an <see cref="ArgumentException"/> or a
-/// missing file found later, since both mean the input was wrong. Results go to <c>out/&lt;program&gt;/</c> unless
+/// stderr (with "did you mean" where a known name or value is close); so does any of <see cref="Expected"/> raised
+/// later — bad input, a file that cannot be read or written, a failed distributed job — since each has a message that
+/// says what went wrong and a stack trace would add nothing. Results go to <c>out/&lt;program&gt;/</c> unless
 /// <c>--out</c> says otherwise.
 /// </summary>
 public sealed class ProgramCommand
@@ -28,11 +29,19 @@ public sealed class ProgramCommand
         root.Options.Add(output);
         AppDomain.CurrentDomain.UnhandledException += (_, e) =>
         {
-            if (e.ExceptionObject is not (ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)) return;
-            Console.Error.WriteLine($"{Name}: {((Exception)e.ExceptionObject).Message}");
+            if (e.ExceptionObject is not Exception error || !Expected(error)) return;
+            Console.Error.WriteLine($"{Name}: {error.Message}");
             Environment.Exit(1);
         };
     }
+
+    /// <summary>
+    /// The failures a program reports in one line and exit code 1: bad arguments, unreadable or malformed input,
+    /// outputs that cannot be written (no such folder, no permission, a full disk: all <see cref="IOException"/>s), and
+    /// distributed jobs that fail (a peer died, ranks disagree). Anything else is a bug and keeps its stack trace.
+    /// </summary>
+    public static bool Expected(Exception error) =>
+        error is ArgumentException or IOException or UnauthorizedAccessException or InvalidDataException or Torch.Distributed.DistributedException;
 
     /// <summary>An option with a default value, shown in <c>--help</c>.</summary>
     public Option<T> Add<T>(string name, T defaultValue, string description)
@@ -123,8 +132,19 @@ public sealed class ProgramCommand
     public string Output(ParseResult parsed, params string[] parts)
     {
         string folder = OutputPath(parsed, parts);
-        Directory.CreateDirectory(folder);
+        CreateOutput(folder);
         return folder;
+    }
+
+    /// <summary>Creates the output folder <paramref name="folder"/>, or raises an <see cref="IOException"/> saying why it cannot be.</summary>
+    public static void CreateOutput(string folder)
+    {
+        if (File.Exists(folder)) throw new IOException($"the output folder {folder} is a file");
+        try { Directory.CreateDirectory(folder); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"cannot create the output folder {folder}: {e.Message}", e);
+        }
     }
 
     /// <summary>The output folder's path, for a program that creates it only once its input has loaded.</summary>

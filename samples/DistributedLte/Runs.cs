@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using LowRankBias.Lte;
+using LowRankBias.Samples;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Distributed;
@@ -27,11 +28,11 @@ internal static class Runs
         long modelBytes = model.parameters().Sum(p => p.numel() * p.dtype.ElementSize());
         var loader = new DataLoader(train, batch_size: s.Batch, shuffle: true, drop_last: true, seed: 1);
         var options = new LteOptions { Heads = s.Heads, Rank = s.Rank, MergeEvery = s.MergeEvery, Exclude = "layers.2" }; // the classifier: averaged replicas
-        // Elastic runs detect a silent rank within 30 s; a killed one closes its sockets and is noticed at once.
+        // A silent (stopped, hung) rank is noticed after --timeout; a killed one closes its sockets and is noticed at once.
         // A restarted rank (the launcher's --max-restarts) asks the running group to take it back.
         ProcessGroup? group = s.Mode == "single" ? null
             : place.RestartCount > 0 ? ProcessGroup.rejoin("gloo", TimeSpan.FromMinutes(2), place)
-            : ProcessGroup.init_process_group("gloo", TimeSpan.FromSeconds(s.Elastic ? 30 : 120), place);
+            : ProcessGroup.init_process_group("gloo", TimeSpan.FromSeconds(s.Timeout), place);
         if (place.RestartCount == 0) group?.check_same_configuration(s.Fingerprint()); // different settings fail here, in seconds
         LowRankBias.Lte.DistributedLte? lte = null;
         try
@@ -43,7 +44,7 @@ internal static class Runs
                 "lte" => Lte(model, options, group!, s.Elastic, out lte),
                 _ => DataParallel(model, group!),
             };
-            using StreamWriter? log = s.Out is { } dir ? StepLog(dir, s.Mode, place) : null;
+            Action<string>? log = s.Out is { } dir ? StepLog(dir, s.Mode, place) : null;
             var losses = new List<double>();
             long merges = lte?.Merges ?? 0;
             int start = (int)merges * s.MergeEvery; // a rank that rejoined goes on from the group's last merge
@@ -54,7 +55,7 @@ internal static class Runs
                 if (place.Rank == s.FailRank && i == s.FailAtStep && place.RestartCount == 0) Die(i);
                 Tensor[] batch = loader.Next();
                 losses.Add(step(batch[0], batch[1]));
-                log?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{{\"step\":{i + 1},\"loss\":{losses[^1]:R}}}"));
+                log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"{{\"step\":{i + 1},\"loss\":{losses[^1]:R}}}"));
                 if (lte is not null && lte.Merges != merges && lte.group.rank == 0 && s.Out is { } folder) SaveMergeCheckpoint(lte, i + 1, folder);
                 merges = lte?.Merges ?? 0;
                 if (place.Rank == 0 && (i + 1) % 50 == 0)
@@ -76,11 +77,14 @@ internal static class Runs
         }
     }
 
-    // Every step's loss, one JSON line each, flushed as written: a rank that dies keeps everything up to its death.
-    private static StreamWriter StepLog(string dir, string mode, DistributedEnvironment place)
+    // Every step's loss, one JSON line each, appended whole as written: a rank that dies keeps everything up to its
+    // death, and a full disk leaves no half line. A restarted rank goes on with its log.
+    private static Action<string> StepLog(string dir, string mode, DistributedEnvironment place)
     {
-        Directory.CreateDirectory(dir);
-        return new StreamWriter(Path.Combine(dir, $"{mode}-w{place.WorldSize}-rank{place.Rank}.jsonl"), append: place.RestartCount > 0) { AutoFlush = true };
+        ProgramCommand.CreateOutput(dir);
+        string path = Path.Combine(dir, $"{mode}-w{place.WorldSize}-rank{place.Rank}.jsonl");
+        if (place.RestartCount == 0) File.Delete(path);
+        return line => AtomicFile.Append(path, line + Environment.NewLine);
     }
 
     // The main weights after a merge (heads are reset then), written atomically: a crash mid-write leaves the previous one.

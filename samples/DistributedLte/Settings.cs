@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using LowRankBias.Samples;
 using LowRankBias.Torch;
@@ -7,7 +8,7 @@ namespace DistributedLte;
 /// <summary>The command line.</summary>
 internal sealed record Settings(
     int? ProcessesPerNode, string Mode, int Steps, int Heads, int Rank, int MergeEvery, int Batch, int Train, ScalarType DType, string? Out,
-    bool Elastic, int? FailRank, int FailAtStep, int MaxRestarts)
+    bool Elastic, int? FailRank, int FailAtStep, int MaxRestarts, int Timeout)
 {
     public static Settings Parse(string[] args)
     {
@@ -27,17 +28,21 @@ internal sealed record Settings(
         var failRank = cli.Optional<int?>("--fail-rank", "this rank kills itself before step --fail-at-step (a fault-tolerance test)", "R");
         var failAtStep = cli.Add("--fail-at-step", 0, "the step before which --fail-rank dies");
         var maxRestarts = cli.Add("--max-restarts", 0, "the launcher restarts a dead rank up to this many times; it rejoins at the next merge");
+        var timeout = cli.Add("--timeout", 30, "seconds a rank waits for a silent (stopped, hung) peer before failing or, with --elastic, re-forming without it");
         var parsed = cli.Parse(args);
         string chosenMode = parsed.GetValue(mode)!;
         if (parsed.GetValue(elastic) && chosenMode != "lte") throw new ArgumentException("--elastic needs --mode lte");
+        foreach (Option<int> count in new[] { steps, heads, rank, mergeEvery, batch, train, timeout })
+            if (parsed.GetValue(count) < 1) throw new ArgumentException($"{count.Name} {parsed.GetValue(count)}: must be at least 1");
+        if (parsed.GetValue(maxRestarts) < 0) throw new ArgumentException($"--max-restarts {parsed.GetValue(maxRestarts)}: must be at least 0");
         return new(parsed.GetValue(nproc), chosenMode, parsed.GetValue(steps), parsed.GetValue(heads), parsed.GetValue(rank), parsed.GetValue(mergeEvery),
             parsed.GetValue(batch), parsed.GetValue(train), parsed.GetValue(dtype) == "float64" ? ScalarType.Float64 : ScalarType.Float32, cli.Output(parsed),
-            parsed.GetValue(elastic), parsed.GetValue(failRank), parsed.GetValue(failAtStep), parsed.GetValue(maxRestarts));
+            parsed.GetValue(elastic), parsed.GetValue(failRank), parsed.GetValue(failAtStep), parsed.GetValue(maxRestarts), parsed.GetValue(timeout));
     }
 
     /// <summary>What every rank must agree on (checked on the store before the first collective).</summary>
     public string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
-        $"mode={Mode} steps={Steps} heads={Heads} rank={Rank} merge-every={MergeEvery} batch={Batch} train={Train} dtype={DType} elastic={Elastic} fail-rank={FailRank} fail-at-step={FailAtStep}");
+        $"mode={Mode} steps={Steps} heads={Heads} rank={Rank} merge-every={MergeEvery} batch={Batch} train={Train} dtype={DType} elastic={Elastic} fail-rank={FailRank} fail-at-step={FailAtStep} timeout={Timeout}");
 
     /// <summary>The arguments each rank gets: the launcher's own options removed.</summary>
     public static IEnumerable<string> WithoutLauncherOptions(string[] args)

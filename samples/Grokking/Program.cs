@@ -11,6 +11,7 @@ using LowRankBias.Samples;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
+using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
@@ -46,9 +47,11 @@ const string Attention = "blocks.0.attn.q", Pair = "embed → blocks.0.attn.q";
 Console.WriteLine($"preset {presetName}: addition mod {p.modulus}, one-layer transformer (Nanda et al.: width {p.width}, MLP {4 * p.width}, learned positions), " +
                   $"full-batch AdamW lr {lr:G2}, betas (0.9, 0.98), {p.steps:N0} steps, spectra every {p.every}, seeds {string.Join(",", seeds)}; output {Path.GetFullPath(output)}");
 
-// Rows are written as they come, so a long run can be followed (and a stopped one still says how far it got).
-using var rows = new StreamWriter(Path.Combine(output, "grokking.csv")) { AutoFlush = true };
-rows.WriteLine("run,seed,step,train_loss,train_accuracy,test_accuracy,effective_rank_attention,mean_normalized_effective_rank,alignment_embed_attention");
+// Rows are appended as they come, each whole (a full disk leaves no half row), so a long run can be followed (and a
+// stopped one still says how far it got).
+string rowsPath = Path.Combine(output, "grokking.csv");
+void Row(string row) => AtomicFile.Append(rowsPath, row + Environment.NewLine);
+OutputFile.WriteAllLines(rowsPath, ["run,seed,step,train_loss,train_accuracy,test_accuracy,effective_rank_attention,mean_normalized_effective_rank,alignment_embed_attention"]);
 // A run that has held ≥ 99% test accuracy this long has nothing more to show.
 const int SteadySteps = 1000;
 var accuracies = new List<ChartSeries>();
@@ -81,7 +84,7 @@ foreach (int seed in seeds)
             double effectiveRank = record.Layers.Single(l => l.Name == Attention).EffectiveRank;
             double meanNormalized = record.Layers.Average(l => l.NormalizedEffectiveRank);
             double alignment = record.Alignment.Single(a => a.Name == Pair).Score;
-            rows.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            Row(string.Create(CultureInfo.InvariantCulture,
                 $"{run.slug},{seed},{step},{loss:R},{trainAccuracy:R},{testAccuracy:R},{effectiveRank:R},{meanNormalized:R},{alignment:R}"));
             train.Add((step, trainAccuracy));
             test.Add((step, testAccuracy));

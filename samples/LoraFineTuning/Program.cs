@@ -20,12 +20,7 @@ var heads = cli.Optional<long?>("--num-heads", "attention heads [default: from c
 var steps = cli.Add("--steps", 600, "fine-tuning steps");
 var testImages = cli.Add("--test", 10_000, "test images evaluated");
 ParseResult parsed = cli.Parse(args);
-try { return Run(Path.GetFullPath(parsed.GetValue(checkpoint)!), parsed.GetValue(heads), parsed.GetValue(steps), parsed.GetValue(testImages), Path.GetFullPath(cli.OutputPath(parsed))); }
-catch (Exception e) when (e is IOException or InvalidDataException)
-{
-    Console.Error.WriteLine($"lora-finetuning: {e.Message}");
-    return 1;
-}
+return Run(Path.GetFullPath(parsed.GetValue(checkpoint)!), parsed.GetValue(heads), parsed.GetValue(steps), parsed.GetValue(testImages), Path.GetFullPath(cli.OutputPath(parsed)));
 
 static int Run(string checkpointPath, long? numHeads, int steps, int testCount, string output)
 {
@@ -34,9 +29,10 @@ static int Run(string checkpointPath, long? numHeads, int steps, int testCount, 
         Console.Error.WriteLine($"LoraFineTuning: --steps and --test must be positive (got {steps} and {testCount})");
         return 1;
     }
+    if (Directory.Exists(checkpointPath)) throw new ArgumentException($"--checkpoint {checkpointPath} is a folder; give the checkpoint file (.pt, .pth, .safetensors)");
     manual_seed(0);
     using VisionTransformer vit = VisionTransformer.from_pretrained(checkpointPath, VitLayout.Torchvision, numHeads);
-    Directory.CreateDirectory(output);
+    ProgramCommand.CreateOutput(output);
     VisionTransformer.Config c = vit.config;
     if (c.num_classes != 10) throw new InvalidDataException($"{checkpointPath}: the classifier has {c.num_classes} outputs; Fashion-MNIST has 10");
     var config = new LoraConfig
@@ -108,7 +104,7 @@ static int Run(string checkpointPath, long? numHeads, int steps, int testCount, 
     // The fine-tuned model itself, adapters folded in, as a torch.save file in torchvision's names.
     var merged = (VisionTransformer)model.merge_and_unload();
     merged.save_pretrained(Path.Combine(output, "finetuned_torchvision.pt"), VitLayout.Torchvision);
-    File.WriteAllText(Path.Combine(output, "summary.md"),
+    OutputFile.WriteAllText(Path.Combine(output, "summary.md"),
         $"| checkpoint | steps | test accuracy before | after |\n|---|---|---|---|\n| {Path.GetFileName(checkpointPath)} | {steps} | {before:P2} | {after:P2} |\n");
     Console.WriteLine($"PEFT adapter in {Path.GetFullPath(adapter)}; check it in PyTorch with:\n" +
                       $"  /usr/bin/python3 samples/LoraFineTuning/check_adapter.py {checkpointPath} {Path.GetFullPath(output)} --num-heads {c.num_heads}");

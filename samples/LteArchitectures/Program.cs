@@ -56,6 +56,6 @@ foreach (Experiment task in Experiment.Create(which, preset, parsed.GetValue(tex
         }.Save(Path.Combine(output, $"{task.Name}.svg"), curves);
     }
 }
-File.WriteAllLines(Path.Combine(output, "curves.csv"), rows);
+OutputFile.WriteAllLines(Path.Combine(output, "curves.csv"), rows);
 summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote curves.csv, summary.md and one PNG and SVG per task to {Path.GetFullPath(output)}");

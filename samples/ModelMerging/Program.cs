@@ -109,7 +109,7 @@ progress.Run(() =>
     }
 });
 
-File.WriteAllLines(Path.Combine(output, "merging.csv"), rows);
+OutputFile.WriteAllLines(Path.Combine(output, "merging.csv"), rows);
 string drawn = draws > 1 ? $", mean of {draws} draws" : "";
 Plot("merging-loss.svg", $"Training loss, weight decay {p.decay:G2}{drawn}", "logistic loss", log: true, name => !name.StartsWith('‖'));
 Plot("stable-rank.svg", $"Mean ‖W‖F/‖W‖₂ (√ stable rank) of the weight matrices, weight decay {p.decay:G2}{drawn}", "‖W‖F/‖W‖₂", log: false, name => name.StartsWith('‖'));

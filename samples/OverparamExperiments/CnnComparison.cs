@@ -90,8 +90,8 @@ internal static class CnnComparison
                     epochRows.AddRange(o.Epochs.Select((e, i) => string.Create(CultureInfo.InvariantCulture,
                         $"{config.Name},{lr:R},{seed},{i + 1},{e.TrainLoss:R},{e.TrainAccuracy:R},{e.TestAccuracy:R}")));
                     // Written (atomically) after every run, so a long run that is stopped keeps what it finished.
-                    WriteLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
-                    WriteLines(Path.Combine(outDir, "cnn_fashion_mnist_epochs.csv"), epochRows);
+                    OutputFile.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
+                    OutputFile.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist_epochs.csv"), epochRows);
                     progress.Note(string.Create(CultureInfo.InvariantCulture,
                         $"cnn {config.Name,-22} lr {lr,-6:G3} seed {seed}: best test {100 * o.Best:F2}%, validation {100 * o.Validation:F2}%, last epoch train loss {o.TrainLoss:F4} accuracy {100 * o.TrainAccuracy:F2}% ({clock.Elapsed.TotalSeconds:F0} s)"));
                     return o;
@@ -106,7 +106,7 @@ internal static class CnnComparison
                 results.Add((config, chosen, outcomes));
             }
         });
-        WriteLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
+        OutputFile.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
         Summarise(results, Path.Combine(outDir, "cnn_fashion_mnist.md"));
         PlotCurves(p, results, outDir);
     }
@@ -123,12 +123,6 @@ internal static class CnnComparison
         new LineChart { Title = $"CNN on Fashion-MNIST ({optimiser}): test accuracy per epoch", XLabel = "epoch", YLabel = "test accuracy (%)", LogX = false }
             .Save(Path.Combine(outDir, "test-accuracy.svg"), Series(e => 100 * e.TestAccuracy));
     }
-
-    private static void WriteLines(string path, IEnumerable<string> lines) => AtomicFile.Write(path, stream =>
-    {
-        using var writer = new StreamWriter(stream, leaveOpen: true);
-        foreach (string line in lines) writer.WriteLine(line);
-    });
 
     private static string Key(double lr) => lr.ToString("R", CultureInfo.InvariantCulture);
 
@@ -268,6 +262,6 @@ internal static class CnnComparison
             lines.Add($"| {config.Name} | {rate} | {cell} | {gain} | {fit} |");
         }
         AnsiConsole.Write(table);
-        File.WriteAllLines(path, lines);
+        OutputFile.WriteAllLines(path, lines);
     }
 }

@@ -6,6 +6,7 @@ using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Modules;
 using static LowRankBias.Torch.torch;
+using LowRankBias.Samples;
 
 namespace OverparamExperiments;
 
@@ -43,7 +44,7 @@ internal static class GramDynamics
                 Title = $"Gram matrix of the penultimate features, {config.Name}", XLabel = "index i", YLabel = "σᵢ / σ₁", LogY = true,
             }.Save(Path.Combine(outDir, $"gram_spectrum_{(config.Depth == 1 ? "original" : "overparam")}.svg"), series);
         }
-        File.WriteAllLines(Path.Combine(outDir, "gram_spectrum.csv"), rows);
+        OutputFile.WriteAllLines(Path.Combine(outDir, "gram_spectrum.csv"), rows);
         summary.Write(Path.Combine(outDir, "gram_spectrum.md"));
     }
 

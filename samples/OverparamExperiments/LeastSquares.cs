@@ -7,6 +7,7 @@ using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
+using LowRankBias.Samples;
 
 namespace OverparamExperiments;
 
@@ -36,7 +37,7 @@ internal static class LeastSquares
                     (best.TryGetValue((depth, rank), out var list) ? list : best[(depth, rank)] = []).Add(loss);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"least squares depth {depth,2} rank {rank,2} seed {seed}: loss {loss:E3} (lr {lr:G3}), ρ(W_e) {entropy:F3}"));
                 }
-        File.WriteAllLines(Path.Combine(outDir, "least_squares.csv"), rows);
+        OutputFile.WriteAllLines(Path.Combine(outDir, "least_squares.csv"), rows);
 
         var chart = new LineChart
         {

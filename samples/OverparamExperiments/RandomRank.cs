@@ -1,6 +1,7 @@
 using System.Globalization;
 using LowRankBias.Overparam;
 using LowRankBias.Plotting;
+using LowRankBias.Samples;
 
 namespace OverparamExperiments;
 
@@ -24,10 +25,10 @@ internal static class RandomRank
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"random {(relu ? "relu  " : "linear")} depth {depth}: mean ρ {s.Average():F3} ± {Std(s):F3}"));
             }
 
-        File.WriteAllLines(Path.Combine(outDir, "random_rank_samples.csv"), samples
+        OutputFile.WriteAllLines(Path.Combine(outDir, "random_rank_samples.csv"), samples
             .SelectMany(kv => kv.Value.Select((r, i) => Invariant($"{(kv.Key.relu ? "relu" : "linear")},{kv.Key.depth},{i},{r:F6}")))
             .Prepend("activation,depth,sample,rho"));
-        File.WriteAllLines(Path.Combine(outDir, "random_rank_summary.csv"), samples
+        OutputFile.WriteAllLines(Path.Combine(outDir, "random_rank_summary.csv"), samples
             .Select(kv => (kv.Key, s: kv.Value.Order().ToArray()))
             .Select(e => Invariant($"{(e.Key.relu ? "relu" : "linear")},{e.Key.depth},{e.s.Length},{e.s.Average():F4},{Std(e.s):F4},{e.s[e.s.Length / 10]:F4},{e.s[e.s.Length / 2]:F4},{e.s[9 * e.s.Length / 10]:F4}"))
             .Prepend("activation,depth,samples,mean_rho,std_rho,p10,median,p90"));

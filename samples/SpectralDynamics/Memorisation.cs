@@ -7,6 +7,7 @@ using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
+using LowRankBias.Samples;
 
 /// <summary>
 /// Yunis et al. figure 8 (appendix A.7): the same MLP fits a subset of Fashion-MNIST with its true labels and with
@@ -69,7 +70,7 @@ internal static class Memorisation
                 memorised is { } e ? ((double)e * Batch / images).ToString("F0", CultureInfo.InvariantCulture) : "—",
                 F3(rank[0].Item2), F3(rank[^1].Item2), F3(rank.Min(r => r.Item2)));
         }
-        File.WriteAllLines(Path.Combine(output, "memorisation.csv"), rows);
+        OutputFile.WriteAllLines(Path.Combine(output, "memorisation.csv"), rows);
         new LineChart
         {
             Title = $"Mean exp(H)/R while memorising {images:N0} images (to 100% train accuracy)", XLabel = "step", YLabel = "exp(H)/R",

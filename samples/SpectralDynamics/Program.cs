@@ -97,7 +97,7 @@ foreach (var run in runs)
     summary.AddRow(run.name, F(last.trainAccuracy), F(last.testAccuracy), rank[0].Item2.ToString("F3", CultureInfo.InvariantCulture), rank[^1].Item2.ToString("F3", CultureInfo.InvariantCulture));
 }
 
-File.WriteAllLines(Path.Combine(output, "spectral-dynamics.csv"), rows);
+OutputFile.WriteAllLines(Path.Combine(output, "spectral-dynamics.csv"), rows);
 new LineChart
 {
     Title = "Mean normalised effective rank exp(H)/R of the 4 weight matrices", XLabel = "step", YLabel = "exp(H)/R",

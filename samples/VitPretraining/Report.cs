@@ -1,5 +1,6 @@
 using System.Globalization;
 using LowRankBias.Plotting;
+using LowRankBias.Samples;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using Spectre.Console;
@@ -13,13 +14,9 @@ internal static class Report
 
     public static void Curves(IReadOnlyList<Point> points, string output, string title)
     {
-        using (var csv = new StreamWriter(Path.Combine(output, "curves.csv")))
-        {
-            csv.WriteLine("method,step,samples,samples_per_device,train_loss,test_loss,test_accuracy,head_cosine_similarity,seconds");
-            foreach (Point p in points)
-                csv.WriteLine(string.Create(Invariant,
-                    $"{p.Method},{p.Step},{p.Samples},{p.SamplesPerDevice},{p.TrainLoss:R},{p.TestLoss:R},{p.TestAccuracy:R},{p.HeadCosineSimilarity?.ToString("R", Invariant)},{p.Seconds:F1}"));
-        }
+        OutputFile.WriteAllLines(Path.Combine(output, "curves.csv"), points.Select(p => string.Create(Invariant,
+                $"{p.Method},{p.Step},{p.Samples},{p.SamplesPerDevice},{p.TrainLoss:R},{p.TestLoss:R},{p.TestAccuracy:R},{p.HeadCosineSimilarity?.ToString("R", Invariant)},{p.Seconds:F1}"))
+            .Prepend("method,step,samples,samples_per_device,train_loss,test_loss,test_accuracy,head_cosine_similarity,seconds"));
         var byMethod = points.GroupBy(p => p.Method).ToArray();
         ChartSeries Series(IGrouping<string, Point> g, Func<Point, double> x, Func<Point, double> y) => new(g.Key, g.Select(p => (x(p), y(p))).ToArray());
         void Plot(string file, LineChart chart, Func<Point, double> x, Func<Point, double> y, IEnumerable<IGrouping<string, Point>> groups) =>
@@ -90,7 +87,7 @@ internal static class Report
             foreach (string method in finals.Keys)
                 md.AddRange(["", $"## {method}: spectra of the weights during training", "",
                     $"![{method} effective rank]({method}/effective-rank.png) ![{method} singular values]({method}/singular-values.png)"]);
-        File.WriteAllLines(Path.Combine(output, "report.md"), md);
+        OutputFile.WriteAllLines(Path.Combine(output, "report.md"), md);
     }
 
     /// <summary>Elements of the tensors the optimizer updates.</summary>
@@ -98,9 +95,8 @@ internal static class Report
 
     public static void Grid(IReadOnlyList<(int heads, int rank, int mergeEvery, double accuracy)> cells, string output)
     {
-        using var csv = new StreamWriter(Path.Combine(output, "grid.csv"));
-        csv.WriteLine("heads,rank,merge_every,test_accuracy");
-        foreach (var c in cells) csv.WriteLine(string.Create(Invariant, $"{c.heads},{c.rank},{c.mergeEvery},{c.accuracy:R}"));
+        OutputFile.WriteAllLines(Path.Combine(output, "grid.csv"),
+            cells.Select(c => string.Create(Invariant, $"{c.heads},{c.rank},{c.mergeEvery},{c.accuracy:R}")).Prepend("heads,rank,merge_every,test_accuracy"));
         var table = new Table().AddColumns("heads", "rank", "merge every", "test acc.");
         foreach (var c in cells) table.AddRow($"{c.heads}", $"{c.rank}", $"{c.mergeEvery}", (100 * c.accuracy).ToString("F2", Invariant) + " %");
         AnsiConsole.Write(table);

@@ -13,7 +13,7 @@ namespace LowRankBias.Tool;
 /// <c>lowrankbias spectra FILE</c>: every weight matrix of a checkpoint (2-D tensors, and 4-D convolution kernels
 /// flattened to c_out × c_in·kh·kw) analysed with the library's <see cref="SpectralMetrics"/> — stable rank
 /// ‖W‖F²/‖W‖₂², effective rank exp(H), the power-law exponent α of the eigenvalues of WᵀW (WeightWatcher's fit) and
-/// the norms — one tensor at a time, printed as a table and written as CSV, JSON and a plot.
+/// the norms — one tensor at a time, printed as a table and written as CSV, JSON and a plot (each file whole or not at all).
 /// </summary>
 internal static class Spectra
 {
@@ -31,7 +31,7 @@ internal static class Spectra
             Console.Error.WriteLine($"{path}: no weight matrix of at least {minDimension} × {minDimension} (of {source.Entries.Count} tensors)");
             return 1;
         }
-        Directory.CreateDirectory(output);
+        ProgramCommand.CreateOutput(output);
         Console.WriteLine($"{path}: {matrices.Count} weight matrices of {source.Entries.Count} tensors; output {Path.GetFullPath(output)}");
 
         var rows = new List<LayerSpectrum>();
@@ -55,7 +55,7 @@ internal static class Spectra
 
         PrintTable(rows);
         WriteCsv(rows, Path.Combine(output, "spectra.csv"));
-        File.WriteAllText(Path.Combine(output, "spectra.json"), JsonSerializer.Serialize(new { file = Path.GetFullPath(path), layers = rows },
+        OutputFile.WriteAllText(Path.Combine(output, "spectra.json"), JsonSerializer.Serialize(new { file = Path.GetFullPath(path), layers = rows },
             new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
         Plot(rows, output);
         Console.WriteLine($"wrote spectra.csv, spectra.json, ranks.svg, alpha.svg to {Path.GetFullPath(output)}");
@@ -80,7 +80,7 @@ internal static class Spectra
         var lines = new List<string> { "index,layer,shape,dtype,stable_rank,effective_rank,alpha,frobenius_norm,spectral_norm,nuclear_norm" };
         lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
             $"{r.Index},{Q(r.Name)},{string.Join("x", r.Shape)},{r.DType},{r.StableRank:R},{r.EffectiveRank:R},{r.Alpha:R},{r.FrobeniusNorm:R},{r.SpectralNorm:R},{r.NuclearNorm:R}")));
-        File.WriteAllLines(file, lines);
+        OutputFile.WriteAllLines(file, lines);
     }
 
     private static void Plot(List<LayerSpectrum> rows, string output)

@@ -34,8 +34,8 @@ public static class Figure
     {
         string png = Path.ChangeExtension(path, ".png"), svg = Path.ChangeExtension(path, ".svg");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(png))!);
-        plot.SavePng(png, width, height);
-        plot.SaveSvg(svg, width, height);
+        LowRankBias.Samples.OutputFile.WriteAllBytes(png, plot.GetImageBytes(width, height, ImageFormat.Png));
+        LowRankBias.Samples.OutputFile.WriteAllText(svg, plot.GetSvgXml(width, height));
         return [png, svg];
     }
 

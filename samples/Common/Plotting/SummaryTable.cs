@@ -1,4 +1,5 @@
 using Spectre.Console;
+using LowRankBias.Samples;
 
 namespace LowRankBias.Plotting;
 
@@ -45,7 +46,7 @@ public sealed class SummaryTable
     /// </summary>
     public void Write(string? markdownPath = null)
     {
-        if (markdownPath is not null) File.WriteAllText(markdownPath, ToMarkdown());
+        if (markdownPath is not null) OutputFile.WriteAllText(markdownPath, ToMarkdown());
         if (Console.IsOutputRedirected)
         {
             Console.Write(ToMarkdown());

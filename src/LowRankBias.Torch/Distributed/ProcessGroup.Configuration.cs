@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace LowRankBias.Torch.Distributed;
 
 // Checking, before the first collective, that every rank runs the same configuration.
@@ -13,14 +15,33 @@ public sealed partial class ProcessGroup
     public void check_same_configuration(string configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        _store.set($"configuration/{rank}", configuration);
+        ConfigurationCheck[] all = ExchangeCheck(new ConfigurationCheck("configuration", null, configuration));
         for (int other = 0; other < world_size; other++)
+            if (all[other].Text != configuration)
+                throw new DistributedException($"rank {rank}: ranks were started with different configurations: {Differences(configuration, all[other].Text!, other)}");
+    }
+
+    private int _checks;
+
+    // What a rank posts for a configuration check: what it checks, and the flattened fields or the text.
+    private sealed record ConfigurationCheck(string What, SortedDictionary<string, string>? Fields, string? Text);
+
+    // Every rank posts its check under the group's next check number and reads everyone's. Ranks check in the same
+    // order, so ranks running different code (one checks its LTE configuration, another its DDP model) meet at the
+    // same keys and fail at once naming both, instead of each waiting the store's timeout for keys nobody sets.
+    private ConfigurationCheck[] ExchangeCheck(ConfigurationCheck mine)
+    {
+        string key = $"config/{_checks++}/";
+        _store.set(key + rank, JsonSerializer.Serialize(mine));
+        var all = new ConfigurationCheck[world_size];
+        for (int r = 0; r < world_size; r++)
         {
-            if (other == rank) continue;
-            string theirs = _store.get_string($"configuration/{other}");
-            if (theirs != configuration)
-                throw new DistributedException($"rank {rank}: ranks were started with different configurations: {Differences(configuration, theirs, other)}");
+            all[r] = r == rank ? mine : JsonSerializer.Deserialize<ConfigurationCheck>(_store.get_string(key + r))
+                ?? throw new DistributedException($"rank {rank}: rank {r} posted no configuration");
+            if (all[r].What != mine.What)
+                throw new DistributedException($"rank {rank}: ranks run different code: rank {rank} checks its {mine.What}, rank {r} its {all[r].What}");
         }
+        return all;
     }
 
     // "mode: lte (rank 0) vs ddp (rank 1); steps: ..." for key=value pairs, the two whole texts otherwise.

@@ -156,7 +156,9 @@ public sealed partial class ProcessGroup : IDisposable
     /// <summary>
     /// Refuses to go on unless every rank passed the same <paramref name="configuration"/> (any JSON-serialisable
     /// value; the world size is added): each rank publishes its own and compares every rank's with rank 0's, so all
-    /// of them raise the same <see cref="DistributedException"/> naming the fields that differ and the ranks.
+    /// of them raise the same <see cref="DistributedException"/> naming the fields that differ and the ranks. Ranks
+    /// that check something else at this point (a different <paramref name="name"/>: DistributedLte on one rank,
+    /// DistributedDataParallel on another) fail as quickly, naming both.
     /// </summary>
     public void CheckSameConfiguration(string name, object configuration)
     {
@@ -164,12 +166,12 @@ public sealed partial class ProcessGroup : IDisposable
         ArgumentNullException.ThrowIfNull(configuration);
         var mine = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["world_size"] = world_size.ToString(System.Globalization.CultureInfo.InvariantCulture) };
         Flatten(JsonSerializer.SerializeToElement(configuration), "", mine);
-        _store.set($"config/{name}/{rank}", JsonSerializer.Serialize(mine));
-        var reference = JsonSerializer.Deserialize<SortedDictionary<string, string>>(_store.get_string($"config/{name}/0"))!;
+        ConfigurationCheck[] all = ExchangeCheck(new ConfigurationCheck(name, mine, null));
+        var reference = all[0].Fields!;
         var problems = new List<string>();
         for (int r = 1; r < world_size; r++)
         {
-            var other = JsonSerializer.Deserialize<SortedDictionary<string, string>>(_store.get_string($"config/{name}/{r}"))!;
+            var other = all[r].Fields!;
             IEnumerable<string> differing = reference.Keys.Union(other.Keys)
                 .Where(k => !reference.TryGetValue(k, out string? a) || !other.TryGetValue(k, out string? b) || a != b);
             foreach (string field in differing)

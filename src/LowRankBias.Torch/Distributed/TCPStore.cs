@@ -15,7 +15,7 @@ public sealed class TCPStore : IDisposable
     /// <summary>
     /// Connects to <paramref name="host"/>:<paramref name="port"/>, hosting the store there too when
     /// <paramref name="is_server"/> (the port must be free). Fails within <paramref name="timeout"/> when the master
-    /// cannot be reached.
+    /// cannot be reached, and within a few seconds when what listens there is not a rendezvous store.
     /// </summary>
     public TCPStore(string host, int port, bool is_server, TimeSpan timeout, int world_size = -1)
     {
@@ -23,6 +23,7 @@ public sealed class TCPStore : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(port);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(port, 65535);
         ThrowIfNotPositive(timeout, nameof(timeout));
+        if (!is_server) StoreProbe.Check(host, port, timeout);
         int status = lrb_tcp_store_create(host, port, is_server ? 1 : 0, world_size, (long)timeout.TotalMilliseconds, out _handle);
         if (status != 0)
             throw new DistributedException(is_server

@@ -2,7 +2,8 @@ namespace LowRankBias.Torch.IO;
 
 /// <summary>
 /// Replaces a file all at once: readers (and a crash) see either the previous content or the complete new one,
-/// never a partial write. Used for safetensors files and checkpoints.
+/// never a partial write. Used for safetensors files and checkpoints; <see cref="Append(string, string)"/> does the
+/// same for logs that grow a record at a time.
 /// </summary>
 public static class AtomicFile
 {
@@ -33,4 +34,39 @@ public static class AtomicFile
             throw;
         }
     }
+
+    /// <summary>
+    /// Appends <paramref name="text"/> to <paramref name="path"/> whole or not at all: when the write fails (a full
+    /// disk), the file is cut back to its previous length — or removed, when this call created it — and the exception
+    /// propagates. A log written this way never ends in half a record and is never left empty.
+    /// </summary>
+    public static void Append(string path, string text) => Append(path, text, OpenForAppend);
+
+    /// <summary><see cref="Append(string, string)"/> through <paramref name="open"/>, which opens the file for writing (tests inject a failing one).</summary>
+    internal static void Append(string path, string text, Func<string, Stream> open)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(text);
+        bool existed = File.Exists(path);
+        using Stream stream = open(path);
+        long length = stream.Seek(0, SeekOrigin.End);
+        try
+        {
+            stream.Write(System.Text.Encoding.UTF8.GetBytes(text));
+            stream.Flush();
+        }
+        catch
+        {
+            if (existed) stream.SetLength(length);
+            else
+            {
+                stream.Dispose();
+                File.Delete(path);
+            }
+            throw;
+        }
+    }
+
+    // Unbuffered: a failed write fails here, not again when the stream is closed.
+    internal static FileStream OpenForAppend(string path) => new(path, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read, bufferSize: 0);
 }

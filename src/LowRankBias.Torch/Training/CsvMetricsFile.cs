@@ -8,17 +8,18 @@ namespace LowRankBias.Torch.Training;
 /// columns are the standard fields followed by every extra field seen so far; a record bringing a new field widens
 /// the header and pads the earlier rows (the file is rewritten atomically then: rare, once per new field).
 /// </summary>
-internal sealed class CsvMetricsFile : IDisposable
+internal sealed class CsvMetricsFile
 {
     private readonly string _path;
     private readonly List<string> _columns;
-    private StreamWriter _writer;
+    private readonly Func<string, Stream>? _open;
 
-    /// <summary>Opens <paramref name="path"/> for appending, after dropping the rows of steps after
-    /// <paramref name="lastStep"/> when the file exists.</summary>
-    public CsvMetricsFile(string path, long lastStep)
+    /// <summary>Appends to <paramref name="path"/>, after dropping the rows of steps after <paramref name="lastStep"/>
+    /// when the file exists; <paramref name="open"/> opens it for writing (default: the file system).</summary>
+    public CsvMetricsFile(string path, long lastStep, Func<string, Stream>? open = null)
     {
         _path = path;
+        _open = open;
         _columns = [.. MetricsRecord.StandardFields];
         if (File.Exists(path))
         {
@@ -31,9 +32,7 @@ internal sealed class CsvMetricsFile : IDisposable
                 _columns = header;
             }
         }
-        bool fresh = !File.Exists(path) || new FileInfo(path).Length == 0;
-        _writer = MetricsFileLines.Append(path);
-        if (fresh) _writer.WriteLine(Row(_columns));
+        if (!File.Exists(path) || new FileInfo(path).Length == 0) MetricsFileLines.Append(path, [Row(_columns)], open);
     }
 
     /// <summary>Appends one record (widening the header first when it brings new fields).</summary>
@@ -42,21 +41,15 @@ internal sealed class CsvMetricsFile : IDisposable
         var values = record.Fields().ToDictionary(f => f.name, f => f.value);
         string[] added = values.Keys.Where(k => !_columns.Contains(k)).ToArray();
         if (added.Length > 0) Widen(added);
-        string row = Row(_columns.Select(c => values.TryGetValue(c, out object? v) ? Format(v) : ""));
-        _writer.WriteLine(row);
+        MetricsFileLines.Append(_path, [Row(_columns.Select(c => values.TryGetValue(c, out object? v) ? Format(v) : ""))], _open);
     }
-
-    /// <summary>Closes the file.</summary>
-    public void Dispose() => _writer.Dispose();
 
     private void Widen(string[] added)
     {
-        _writer.Dispose();
-        _columns.AddRange(added);
         string padding = new(',', added.Length);
         string[] rows = File.ReadAllLines(_path).Skip(1).Select(r => r + padding).ToArray();
-        MetricsFileLines.Rewrite(_path, rows.Prepend(Row(_columns)));
-        _writer = MetricsFileLines.Append(_path);
+        MetricsFileLines.Rewrite(_path, rows.Prepend(Row([.. _columns, .. added])));
+        _columns.AddRange(added); // only once the file has them
     }
 
     private static string Format(object? value) => value switch

@@ -5,21 +5,23 @@ namespace LowRankBias.Torch.Training;
 
 /// <summary>The metrics as JSON Lines: one JSON object per record, fields named as in <see cref="MetricsRecord.Fields"/>.
 /// Non-finite numbers are written as the strings "NaN", "Infinity" and "-Infinity".</summary>
-internal sealed class JsonlMetricsFile : IDisposable
+internal sealed class JsonlMetricsFile
 {
-    private readonly StreamWriter _writer;
+    private readonly string _path;
+    private readonly Func<string, Stream>? _open;
 
-    /// <summary>Opens <paramref name="path"/> for appending, after dropping the records of steps after
-    /// <paramref name="lastStep"/> when the file exists.</summary>
-    public JsonlMetricsFile(string path, long lastStep)
+    /// <summary>Appends to <paramref name="path"/> (created with the first record), after dropping the records of
+    /// steps after <paramref name="lastStep"/> when the file exists; <paramref name="open"/> opens it for writing (default: the file system).</summary>
+    public JsonlMetricsFile(string path, long lastStep, Func<string, Stream>? open = null)
     {
+        _path = path;
+        _open = open;
         if (File.Exists(path))
             MetricsFileLines.KeepUpTo(path, 0, lastStep, line =>
             {
                 using JsonDocument document = JsonDocument.Parse(line);
                 return document.RootElement.GetProperty("step").GetInt64();
             });
-        _writer = MetricsFileLines.Append(path);
     }
 
     /// <summary>Appends one record.</summary>
@@ -43,9 +45,6 @@ internal sealed class JsonlMetricsFile : IDisposable
             }
             json.WriteEndObject();
         }
-        _writer.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
+        MetricsFileLines.Append(_path, [Encoding.UTF8.GetString(buffer.ToArray())], _open);
     }
-
-    /// <summary>Closes the file.</summary>
-    public void Dispose() => _writer.Dispose();
 }

@@ -36,6 +36,10 @@ internal static class MetricsFileLines
             foreach (string line in lines) writer.WriteLine(line);
         });
 
-    /// <summary>An appending writer that flushes every line, so a crash loses no written record.</summary>
-    public static StreamWriter Append(string path) => new(path, append: true) { AutoFlush = true };
+    /// <summary>
+    /// Appends <paramref name="lines"/> at once, each whole or none (<see cref="AtomicFile.Append(string, string)"/>): a
+    /// crash loses no written record, and a full disk leaves neither half a record nor an empty file.
+    /// </summary>
+    public static void Append(string path, IEnumerable<string> lines, Func<string, Stream>? open) =>
+        AtomicFile.Append(path, string.Concat(lines.Select(l => l + Environment.NewLine)), open ?? AtomicFile.OpenForAppend);
 }

@@ -1,8 +1,9 @@
 namespace LowRankBias.Torch.Training;
 
 /// <summary>
-/// Writes each <see cref="MetricsRecord"/> to <c>metrics.jsonl</c> and <c>metrics.csv</c> in a directory, flushing
-/// every record so that a crash loses nothing already logged.
+/// Writes each <see cref="MetricsRecord"/> to <c>metrics.jsonl</c> and <c>metrics.csv</c> in a directory, each record
+/// appended whole or not at all (<see cref="IO.AtomicFile.Append(string, string)"/>): a crash loses nothing already
+/// logged, and a full disk leaves neither half a record nor an empty file.
 /// </summary>
 public sealed class MetricsWriter : IDisposable
 {
@@ -15,22 +16,20 @@ public sealed class MetricsWriter : IDisposable
     private readonly JsonlMetricsFile _jsonl;
     private readonly CsvMetricsFile _csv;
 
-    private MetricsWriter(string directory, long lastStep)
+    private MetricsWriter(string directory, long lastStep, Func<string, Stream>? open)
     {
         Directory.CreateDirectory(directory);
         JsonlPath = Path.Combine(directory, JsonlFileName);
         CsvPath = Path.Combine(directory, CsvFileName);
-        _jsonl = new JsonlMetricsFile(JsonlPath, lastStep);
-        try { _csv = new CsvMetricsFile(CsvPath, lastStep); }
-        catch
-        {
-            _jsonl.Dispose();
-            throw;
-        }
+        _jsonl = new JsonlMetricsFile(JsonlPath, lastStep, open);
+        _csv = new CsvMetricsFile(CsvPath, lastStep, open);
     }
 
     /// <summary>Starts new logs in <paramref name="directory"/>; refuses to overwrite existing ones, which would lose them.</summary>
-    public static MetricsWriter Create(string directory)
+    public static MetricsWriter Create(string directory) => Create(directory, null);
+
+    /// <summary><see cref="Create(string)"/> writing through <paramref name="open"/> (tests inject a failing stream).</summary>
+    internal static MetricsWriter Create(string directory, Func<string, Stream>? open)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         foreach (string name in new[] { JsonlFileName, CsvFileName })
@@ -40,7 +39,7 @@ public sealed class MetricsWriter : IDisposable
                 throw new IOException($"{path} already holds metrics, but there is no checkpoint to resume from (another run, or one " +
                     "that stopped before its first checkpoint): delete the metrics files or choose another directory");
         }
-        return new MetricsWriter(directory, long.MaxValue);
+        return new MetricsWriter(directory, long.MaxValue, open);
     }
 
     /// <summary>Continues the logs in <paramref name="directory"/> after step <paramref name="step"/>: records of later
@@ -49,7 +48,7 @@ public sealed class MetricsWriter : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         ArgumentOutOfRangeException.ThrowIfNegative(step);
-        return new MetricsWriter(directory, step);
+        return new MetricsWriter(directory, step, null);
     }
 
     /// <summary>Path of the JSON Lines log.</summary>
@@ -66,10 +65,8 @@ public sealed class MetricsWriter : IDisposable
         _csv.Write(record);
     }
 
-    /// <summary>Closes the logs.</summary>
+    /// <summary>Nothing stays open between records; disposing is kept so that existing <c>using</c> blocks still read right.</summary>
     public void Dispose()
     {
-        _jsonl.Dispose();
-        _csv.Dispose();
     }
 }

@@ -12,7 +12,7 @@ namespace LowRankBias.Lte;
 /// no communication between merges. A merge folds each rank's heads locally, then all-reduces what the fold changed
 /// (the summed low-rank updates and replica offsets), so every rank ends with the same main weights
 /// W + (s/N) Σₙ BₙAₙ and averaged replicas. At start-up the ranks check that they were given the same options and
-/// model, rank 0's weights are broadcast (as DDP does), and the heads are drawn with <see cref="Lte.ReseedHeads(ulong)"/>,
+/// model (before and after adaptation), rank 0's weights are broadcast (as DDP does), and the heads are drawn with <see cref="Lte.ReseedHeads(ulong)"/>,
 /// so with the same seed a run reproduces the single-device simulation of N heads. Heads re-drawn at merges
 /// (<see cref="LteOptions.ReinitializeA"/>) come from each rank's own generator. Train it with <see cref="DistributedLteTrainer"/>.
 /// </summary>
@@ -49,6 +49,7 @@ public sealed class DistributedLte
         first_head = group.initial_rank * local_heads;
         local = new Lte(model, options with { Heads = local_heads, MergeEvery = 0 });
         local.ReseedHeads(head_seed, first_head);
+        CheckSameAdaptation();
         // Layers whose factors are smaller than their weight send the factors (all-gather): per rank (W − 1)·k·r·(m + n)
         // against 2(W − 1)/W·m·n for an all-reduce of the update, i.e. when N·r·(m + n) < 2·m·n. Everything else a local
         // merge writes — the other weights, biases, replicas' shared values — travels as an all-reduce of its change.
@@ -149,6 +150,7 @@ public sealed class DistributedLte
         if (joiners == 0) return;
         Replace(group.Admit(joiners));
         Synchronize(local_heads);
+        CheckSameAdaptation();
     }
 
     // Rank 0 looks whether restarted ranks wait to come back; every rank follows its answer.
@@ -181,6 +183,10 @@ public sealed class DistributedLte
         long[] values = counters.ToArray<long>();
         return (values[0], (int)values[1]);
     }
+
+    // The layers the options picked, as adapted: ranks whose models look alike before adaptation but differ in what it
+    // adapts (a layer that is a Linear on one rank only) would otherwise merge tensors that do not correspond.
+    private void CheckSameAdaptation() => group.CheckSameConfiguration("LTE adapted model", new { Model = ModelFingerprint.Of(local.model) });
 
     private void MergeOnce()
     {
@@ -260,6 +266,7 @@ public sealed class DistributedLte
         {
             o.Heads, o.Rank, o.Alpha, o.MergeEvery, MergeMode = o.MergeMode.ToString(), o.ReinitializeA, o.ResetOptimizer, o.PruneOptimizer,
             Sampling = o.Sampling.ToString(), AInit = o.AInit.ToString(), NonLowRank = o.NonLowRank.ToString(), o.MaxGradNorm,
+            Targets = o.Targets.ToString(), Exclude = o.Exclude?.ToString(),
             HeadSeed = seed, Model = ModelFingerprint.Of(model),
         };
 

@@ -188,6 +188,70 @@ public sealed class DistributedLteTests
         Assert.All(outcomes, m => Assert.Contains("Rank: rank 0 has 2, rank 1 has 3", m));
     }
 
+    [Fact]
+    public void AnLteRankAndADdpRankFailAtTheHandshakeNamingBoth()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        string[] outcomes = LocalRanks.Run(2, group => Outcome(() =>
+        {
+            if (group.rank == 0) _ = new DistributedLte(new Mlp(1), Options, group);
+            else _ = new DistributedDataParallel(new Mlp(1), group);
+        }), timeout: TimeSpan.FromSeconds(30));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(15), $"took {clock.Elapsed.TotalSeconds:F0} s (the group timeout is 30 s)");
+        Assert.Contains("ranks run different code: rank 0 checks its LTE configuration, rank 1 its DDP model", outcomes[0]);
+        Assert.Contains("ranks run different code: rank 1 checks its DDP model, rank 0 its LTE configuration", outcomes[1]);
+    }
+
+    [Fact]
+    public void DifferentTargetsOrExcludesAreRefused()
+    {
+        string[] excludes = LocalRanks.Run(2, group => Outcome(() => _ = new DistributedLte(new Mlp(1), Options with { Exclude = group.rank == 0 ? (LowRankBias.Lora.ModuleSelector)"head" : null }, group)));
+        Assert.All(excludes, m => Assert.Contains("ranks were started with different LTE configuration: Exclude: rank 0 has \"head\", rank 1 has null", m));
+        string[] targets = LocalRanks.Run(2, group => Outcome(() => _ = new DistributedLte(new Mlp(1), Options with { Targets = group.rank == 0 ? "all-linear" : new[] { "fc1" } }, group)));
+        Assert.All(targets, m => Assert.Contains("Targets: rank 0 has", m));
+    }
+
+    [Fact]
+    public void ModelsThatAdaptDifferentlyAreRefusedAfterAdaptation()
+    {
+        // Rank 1's first layer has a Linear's parameters but is no Linear: the plain models look alike, yet only
+        // rank 0 adapts fc1, so their heads would not correspond.
+        string[] outcomes = LocalRanks.Run(2, group => Outcome(() =>
+        {
+            var model = new Mlp(1);
+            if (group.rank == 1) model.fc1 = new Affine((Linear)model.fc1);
+            _ = new DistributedLte(model, Options with { NonLowRank = LteNonLowRank.Frozen }, group);
+        }));
+        Assert.All(outcomes, m => Assert.Contains("ranks were started with different LTE adapted model: Model: rank 0 has", m));
+    }
+
+    private static string Outcome(Action construct)
+    {
+        try
+        {
+            construct();
+            return "accepted";
+        }
+        catch (DistributedException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>y = x Wᵀ + b with a Linear's parameter names, but not a <see cref="Linear"/>.</summary>
+    private sealed class Affine : Module
+    {
+        private readonly Tensor _weight, _bias;
+
+        public Affine(Linear like)
+        {
+            _weight = register_parameter("weight", like.weight.detach().clone())!;
+            _bias = register_parameter("bias", like.bias!.detach().clone())!;
+        }
+
+        public override Tensor forward(Tensor input) => nn.functional.linear(input, _weight, _bias);
+    }
+
     private static double[][] SingleDevice(ScalarType dtype, bool wide)
     {
         using var scope = NewDisposeScope();

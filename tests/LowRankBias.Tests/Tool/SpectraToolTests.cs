@@ -80,4 +80,19 @@ public class SpectraToolTests(Xunit.Abstractions.ITestOutputHelper log)
         HostileFiles.AssertRefused(file, cause, path => LowRankBias.Tool.Spectra.Run(path, dir.Path, minDimension: 2), log);
         Assert.Empty(Directory.GetFileSystemEntries(dir.Path));
     }
+
+    [Fact]
+    public void ResultsReplaceAnExistingFileWholeInsteadOfWritingIntoIt()
+    {
+        // spectra.json leads to /dev/full, where every write fails as on a full disk: written in place, it could only
+        // fail (leaving a truncated file on a real disk); written whole next to it and renamed, it replaces the link.
+        using var dir = new TempDirectory();
+        string fixture = Path.Combine(AppContext.BaseDirectory, "fixtures", "pretrained", "torchvision_vit.pt");
+        File.CreateSymbolicLink(dir.File("spectra.json"), "/dev/full");
+        Assert.Equal(0, LowRankBias.Tool.Spectra.Run(fixture, dir.Path, minDimension: 2));
+        Assert.Null(new FileInfo(dir.File("spectra.json")).LinkTarget);
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(dir.File("spectra.json")));
+        Assert.Equal(10, json.RootElement.GetProperty("layers").GetArrayLength());
+        Assert.Empty(Directory.GetFiles(dir.Path, ".*.tmp"));
+    }
 }

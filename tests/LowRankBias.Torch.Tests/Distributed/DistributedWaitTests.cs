@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using LowRankBias.Torch.Distributed;
 
 namespace LowRankBias.Torch.Tests.Distributed;
@@ -50,5 +52,40 @@ public class DistributedWaitTests
         Assert.Equal([0, -1], codes);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(45), $"took {clock.Elapsed.TotalSeconds:F0} s (the launcher's timeout is 90 s)");
         Assert.Contains(lines, l => l.StartsWith("1: still running 2 s after another rank finished the job (stalled?)", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("HTTP/1.1 400 Bad Request\r\n\r\n")]
+    public void ARankThatReachesAForeignListenerFailsInSecondsNamingTheAddress(string? says)
+    {
+        // Something that is not a store listens on the master port: it accepts, then says nothing or garbage.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        var accepted = new List<Socket>();
+        var serving = Task.Run(async () =>
+        {
+            while (true)
+            {
+                Socket client;
+                try { client = await listener.AcceptSocketAsync(); }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException) { return; }
+                lock (accepted) accepted.Add(client);
+                if (says is not null) client.Send(System.Text.Encoding.ASCII.GetBytes(says));
+            }
+        });
+        var clock = Stopwatch.StartNew();
+        try
+        {
+            var e = Assert.Throws<DistributedException>(() => new TCPStore("127.0.0.1", port, is_server: false, TimeSpan.FromSeconds(60)));
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed.TotalSeconds:F0} s (the store timeout is 60 s)");
+            Assert.Contains($"127.0.0.1:{port} accepted the connection but is not a rendezvous store", e.Message);
+        }
+        finally
+        {
+            listener.Stop();
+            lock (accepted) foreach (Socket s in accepted) s.Dispose();
+        }
     }
 }
