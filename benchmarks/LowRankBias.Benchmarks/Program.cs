@@ -6,6 +6,7 @@ using LowRankBias.Benchmarks;
 // `--twin WORKLOAD DIR [steps]` (default: the workload's): our half of a PyTorch twin, used by benchmarks/compare/twin.sh.
 // `--undisposed [iterations] [per thread]`: resident memory of loops that never dispose (docs/benchmarks.md).
 // `--undisposed-training [steps] [loop]`: resident memory of training loops that keep each step's loss and logits.
+// `--nonfinite-check [steps] [rounds]`: cost of the optimizer's non-finite gradient check, checked vs unchecked.
 // `--quantization [steps] [repeats]`: bytes, round-trip error and LoRA step time of quantized base weights.
 // Anything else goes to BenchmarkDotNet, e.g. `-- --filter '*'`.
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index]) : fallback;
@@ -26,6 +27,9 @@ switch (args.FirstOrDefault())
         break;
     case "--undisposed-training":
         UndisposedLoops.RunTraining(Arg(1, 2000), args.ElementAtOrDefault(2));
+        break;
+    case "--nonfinite-check":
+        NonFiniteCheckRunner.Run(Arg(1, 10), Arg(2, 7));
         break;
     case "--quantization":
         QuantizationRunner.Run(Arg(1, 5), Arg(2, 5));
