@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using LowRankBias.Lora;
 using LowRankBias.Overparam;
 using LowRankBias.Torch;
+using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Modules;
 
 namespace LowRankBias.Spectral;
@@ -14,7 +15,8 @@ namespace LowRankBias.Spectral;
 /// over-parameterised layers on their effective weight — gets its effective rank, normalised effective rank, stable
 /// rank, norms and top singular values (one batched <c>svdvals</c> per group of equal shapes), plus the alignment of
 /// consecutive layers and each layer's agreement with the previous record (Yunis et al. eq. 3–5). Each record is
-/// appended to <c>spectral.jsonl</c> and <c>spectral.csv</c> and flushed, so a run that dies keeps what it recorded;
+/// appended whole to <c>spectral.jsonl</c> and <c>spectral.csv</c> (<see cref="AtomicFile.Append"/>: a full disk leaves
+/// no half record), so a run that dies keeps what it recorded;
 /// the samples' <c>SpectralPlots</c> draws the figures from them.
 /// </summary>
 public sealed class SpectralMonitor : IDisposable
@@ -22,7 +24,6 @@ public sealed class SpectralMonitor : IDisposable
     internal static readonly JsonSerializerOptions Json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     private readonly Module _model;
-    private readonly StreamWriter _jsonl, _csv;
     private readonly List<SpectralRecord> _records = [];
     private Dictionary<string, Tensor>? _previous;
 
@@ -39,10 +40,8 @@ public sealed class SpectralMonitor : IDisposable
         Directory.CreateDirectory(directory);
         JsonlPath = Path.Combine(directory, "spectral.jsonl");
         CsvPath = Path.Combine(directory, "spectral.csv");
-        _jsonl = new StreamWriter(JsonlPath, append: true);
-        bool newCsv = !File.Exists(CsvPath) || new FileInfo(CsvPath).Length == 0;
-        _csv = new StreamWriter(CsvPath, append: true);
-        if (newCsv) _csv.WriteLine("step,layer,shape,effective_rank,normalized_effective_rank,stable_rank,frobenius_norm,spectral_norm,nuclear_norm");
+        if (!File.Exists(CsvPath) || new FileInfo(CsvPath).Length == 0)
+            AtomicFile.Append(CsvPath, "step,layer,shape,effective_rank,normalized_effective_rank,stable_rank,frobenius_norm,spectral_norm,nuclear_norm\n");
     }
 
     /// <summary>What is recorded, and how often.</summary>
@@ -168,12 +167,9 @@ public sealed class SpectralMonitor : IDisposable
 
     private void Write(SpectralRecord record)
     {
-        _jsonl.WriteLine(JsonSerializer.Serialize(record, Json));
-        _jsonl.Flush();
-        foreach (LayerSpectrumRecord l in record.Layers)
-            _csv.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{record.Step},{l.Name},{string.Join("x", l.Shape)},{l.EffectiveRank:R},{l.NormalizedEffectiveRank:R},{l.StableRank:R},{l.FrobeniusNorm:R},{l.SpectralNorm:R},{l.NuclearNorm:R}"));
-        _csv.Flush();
+        AtomicFile.Append(JsonlPath, JsonSerializer.Serialize(record, Json) + "\n");
+        AtomicFile.Append(CsvPath, string.Concat(record.Layers.Select(l => string.Create(CultureInfo.InvariantCulture,
+            $"{record.Step},{l.Name},{string.Join("x", l.Shape)},{l.EffectiveRank:R},{l.NormalizedEffectiveRank:R},{l.StableRank:R},{l.FrobeniusNorm:R},{l.SpectralNorm:R},{l.NuclearNorm:R}\n"))));
     }
 
     private void DisposePrevious()
@@ -183,11 +179,6 @@ public sealed class SpectralMonitor : IDisposable
         _previous = null;
     }
 
-    /// <summary>Closes the files and frees the kept copies of the weights.</summary>
-    public void Dispose()
-    {
-        DisposePrevious();
-        _jsonl.Dispose();
-        _csv.Dispose();
-    }
+    /// <summary>Frees the kept copies of the weights.</summary>
+    public void Dispose() => DisposePrevious();
 }
