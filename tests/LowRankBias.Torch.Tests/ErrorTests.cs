@@ -22,6 +22,7 @@ public class ErrorTests
         foreach (Action create in new Action[]
         {
             () => randn([2, 2], device: device), () => zeros([2, 2], device: device), () => tensor(new[] { 1f }, device: device),
+            () => Torch.IO.SafeTensors.load(Torch.IO.SafeTensors.save(new Dictionary<string, Tensor> { ["w"] = ones([2]) }), device),
         })
         {
             var error = Assert.Throws<ArgumentException>(create);

@@ -125,6 +125,7 @@ public static class SafeTensors
 
     private static Dictionary<string, Tensor> Load(Stream stream, string source, Device device)
     {
+        device.EnsureAvailable();
         SafeTensorsHeader header = ReadHeader(stream, source, out long dataStart);
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try

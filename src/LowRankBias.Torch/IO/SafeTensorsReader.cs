@@ -49,6 +49,7 @@ public sealed unsafe class SafeTensorsReader : IDisposable
     {
         SafeTensorsEntry e = Entry(name);
         Device target = device ?? Device.CPU;
+        target.EnsureAvailable();
         byte* data = _base + _dataStart + e.Begin;
         if (e.DType == ScalarType.Bool)
             for (long i = 0; i < e.Length; i++)
