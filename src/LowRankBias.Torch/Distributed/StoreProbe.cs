@@ -15,10 +15,13 @@ internal static class StoreProbe
     /// <summary>How long a store may take to answer; c10d's daemon answers in microseconds.</summary>
     public static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(3);
 
-    // c10d's TCPStore protocol: query type CHECK (4), the number of keys, then each key as length and bytes (all
-    // 64-bit little-endian); the answer is one byte, READY (0) or NOT_READY (1).
-    private const byte CheckQuery = 4;
+    // c10d's TCPStore protocol: query type CHECK, the number of keys, then each key as length and bytes (all 64-bit
+    // little-endian); the answer is one byte, READY (0) or NOT_READY (1). From PyTorch 2.0 a connection must first
+    // send VALIDATE (0) and a magic number (the daemon closes it otherwise), and CHECK moved from 4 to 5.
+    private const byte Validate = 0;
+    private const uint ValidationMagic = 0x3C85F7CE;
     private const string ProbeKey = "lowrankbias/probe";
+    private static readonly Lazy<int> s_torchMajor = new(() => int.TryParse(torch.version.Split('.')[0], out int major) ? major : 1);
 
     /// <summary>Connects to <paramref name="host"/>:<paramref name="port"/> (retrying while nothing listens, up to
     /// <paramref name="timeout"/>) and asks it one CHECK query.</summary>
@@ -33,7 +36,7 @@ internal static class StoreProbe
         int received;
         try
         {
-            socket.Send(Query());
+            socket.Send(Query(s_torchMajor.Value));
             received = socket.Receive(answer);
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.TimedOut)
@@ -73,14 +76,21 @@ internal static class StoreProbe
         }
     }
 
-    private static byte[] Query()
+    /// <summary>The probe's bytes for the store protocol of libtorch <paramref name="torchMajor"/>.x.</summary>
+    internal static byte[] Query(int torchMajor)
     {
         byte[] key = Encoding.UTF8.GetBytes(ProbeKey);
-        var query = new byte[1 + 8 + 8 + key.Length];
-        query[0] = CheckQuery;
-        BinaryPrimitives.WriteUInt64LittleEndian(query.AsSpan(1), 1);
-        BinaryPrimitives.WriteUInt64LittleEndian(query.AsSpan(9), (ulong)key.Length);
-        key.CopyTo(query, 17);
+        int validate = torchMajor >= 2 ? 5 : 0;
+        var query = new byte[validate + 1 + 8 + 8 + key.Length];
+        if (torchMajor >= 2)
+        {
+            query[0] = Validate;
+            BinaryPrimitives.WriteUInt32LittleEndian(query.AsSpan(1), ValidationMagic);
+        }
+        query[validate] = (byte)(torchMajor >= 2 ? 5 : 4); // CHECK
+        BinaryPrimitives.WriteUInt64LittleEndian(query.AsSpan(validate + 1), 1);
+        BinaryPrimitives.WriteUInt64LittleEndian(query.AsSpan(validate + 9), (ulong)key.Length);
+        key.CopyTo(query, validate + 17);
         return query;
     }
 }

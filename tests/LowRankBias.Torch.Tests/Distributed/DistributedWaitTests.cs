@@ -88,4 +88,37 @@ public class DistributedWaitTests
             lock (accepted) foreach (Socket s in accepted) s.Dispose();
         }
     }
+
+    // PyTorch 2.x's store daemon (torch/csrc/distributed/c10d/TCPStoreBackend.cpp) closes a connection whose first
+    // query is not VALIDATE (0) with the magic 0x3C85F7CE, and numbers CHECK 5 (VALIDATE, SET, COMPARE_SET, GET, ADD,
+    // CHECK, ...); libtorch 1.13's daemon, which the other tests meet for real, has no VALIDATE and CHECK 4. The probe
+    // for a 2.x bridge must get a CHECK answer from a daemon that follows the 2.x rules, and 1.13's bytes must not.
+    [Theory]
+    [InlineData(2, true)]
+    [InlineData(1, false)]
+    public void TheProbeSpeaksTheStoreProtocolOfItsLibtorch(int torchMajor, bool answered)
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var daemon = Task.Run(() =>
+        {
+            using Socket peer = listener.AcceptSocket();
+            using var stream = new NetworkStream(peer);
+            using var reader = new BinaryReader(stream);
+            if (reader.ReadByte() != 0 || reader.ReadUInt32() != 0x3C85F7CE) return; // closes: not a validated client
+            if (reader.ReadByte() != 5) return;                                         // only CHECK is emulated
+            ulong keys = reader.ReadUInt64();
+            for (ulong i = 0; i < keys; i++) reader.ReadBytes(checked((int)reader.ReadUInt64()));
+            stream.WriteByte(1); // NOT_READY
+        });
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveTimeout = 5000 };
+        client.Connect(IPAddress.Loopback, ((IPEndPoint)listener.LocalEndpoint).Port);
+        client.Send(StoreProbe.Query(torchMajor));
+        var answer = new byte[1];
+        int received;
+        try { received = client.Receive(answer); }
+        catch (SocketException) { received = 0; } // reset by the closing daemon
+        Assert.True(daemon.Wait(TimeSpan.FromSeconds(5)));
+        Assert.Equal(answered, received == 1 && answer[0] == 1);
+    }
 }
