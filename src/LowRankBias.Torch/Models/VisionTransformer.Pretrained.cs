@@ -10,7 +10,8 @@ public sealed partial class VisionTransformer
     /// Builds a ViT from a checkpoint file — safetensors, or a <c>torch.save</c> file (<c>.pt</c>/<c>.pth</c>/<c>.bin</c>,
     /// read by <see cref="PyTorchFile"/>) — in any <see cref="VitLayout"/> (detected from the names unless given).
     /// See <see cref="from_state_dict"/> for how the architecture is found; without <paramref name="num_heads"/>, a
-    /// <c>config.json</c> beside the file (Hugging Face's <c>num_attention_heads</c>, timm's <c>num_heads</c>) gives it.
+    /// safetensors file's <c>num_heads</c> metadata (<see cref="save_pretrained"/> writes it) or a <c>config.json</c>
+    /// beside the file (Hugging Face's <c>num_attention_heads</c>, timm's <c>num_heads</c>) gives it.
     /// </summary>
     public static VisionTransformer from_pretrained(string path, VitLayout? layout = null, long? num_heads = null, double? norm_eps = null,
         Device? device = null, ScalarType? dtype = null)
@@ -54,14 +55,16 @@ public sealed partial class VisionTransformer
     }
 
     /// <summary>Writes <see cref="export_state_dict"/> of <paramref name="layout"/>, atomically: a <c>torch.save</c> file
-    /// (<see cref="PyTorchFile.save"/>) when <paramref name="path"/> ends in .pt, .pth or .bin, safetensors otherwise.</summary>
+    /// (<see cref="PyTorchFile.save"/>) when <paramref name="path"/> ends in .pt, .pth or .bin, safetensors otherwise,
+    /// whose metadata then records the head count (no shape holds it: a .pt file of a non-standard size needs
+    /// <c>num_heads</c> when loaded again).</summary>
     public void save_pretrained(string path, VitLayout layout = VitLayout.Torchvision)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using DisposeScope scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> state = export_state_dict(layout);
         if (Path.GetExtension(path).ToLowerInvariant() is ".pt" or ".pth" or ".bin") PyTorchFile.save(state, path);
-        else SafeTensors.save_file(state, path);
+        else SafeTensors.save_file(state, path, new Dictionary<string, string> { [VitConfigFile.MetadataKey] = config.num_heads.ToString(System.Globalization.CultureInfo.InvariantCulture) });
     }
 
     private static VisionTransformer FromStateDict(IReadOnlyDictionary<string, Tensor> state_dict, VitLayout? layout, long? num_heads,

@@ -63,6 +63,35 @@ public partial class VisionTransformerPretrainedTests
     }
 
     [Fact]
+    public void ANonStandardViTSavedAsSafetensorsLoadsAgainWithItsHeadCount()
+    {
+        using var scope = NewDisposeScope();
+        using var dir = new LowRankBias.Torch.Tests.IO.TempDirectory();
+        manual_seed(5);
+        using VisionTransformer original = Tiny(width: 128, heads: 4);
+        original.eval();
+        original.save_pretrained(dir.File("vit.safetensors"));
+        using VisionTransformer loaded = VisionTransformer.from_pretrained(dir.File("vit.safetensors"));
+        loaded.eval();
+        Assert.Equal(4, loaded.config.num_heads);
+        Tensor x = randn([2, 3, 8, 8]);
+        Assert.True((original.call(x) == loaded.call(x)).all().item<bool>());
+    }
+
+    [Theory]
+    [InlineData("{\"num_heads\": null}")]
+    [InlineData("{\"num_attention_heads\": \"4\"}")]
+    public void AHeadCountThatIsNotANumberIsNamed(string config)
+    {
+        using var scope = NewDisposeScope();
+        using var dir = new LowRankBias.Torch.Tests.IO.TempDirectory();
+        string checkpoint = dir.File("model.safetensors");
+        File.Copy(Fixture("hf_vit.safetensors"), checkpoint);
+        File.WriteAllText(dir.File("config.json"), config);
+        Assert.Contains("not a positive integer", Assert.Throws<InvalidDataException>(() => VisionTransformer.from_pretrained(checkpoint)).Message);
+    }
+
+    [Fact]
     public void DataParallelModulePrefixIsStripped()
     {
         using var scope = NewDisposeScope();
