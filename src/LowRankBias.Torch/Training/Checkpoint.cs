@@ -109,7 +109,7 @@ public sealed class Checkpoint : IDisposable
 
         CheckCounters();
         Module.StateDictLoad modelLoad = Fit($"does not fit the model {model.GetType().Name}", () => model.CheckStateDict(Model));
-        CheckModelValues(modelLoad);
+        CheckModelValues(model, modelLoad);
         if (optimizer is not null) Fit($"does not fit the optimizer {optimizer.GetType().Name}", () => optimizer.CheckStateDict(Optimizer!));
         if (scheduler is not null) Fit($"does not fit the scheduler {scheduler.GetType().Name}", () => scheduler.CheckState(Scheduler!));
         if (scaler is not null && scaler.is_enabled()) Fit("does not fit the loss scaler", () => scaler.CheckState(Scaler));
@@ -193,13 +193,16 @@ public sealed class Checkpoint : IDisposable
 
     // Capture keeps each tensor's dtype, so another dtype (which copy_ would silently convert) or a non-finite value
     // means the checkpoint is damaged or not this model's.
-    private void CheckModelValues(Module.StateDictLoad load)
+    // Parameters must be finite; buffers may legitimately hold ±∞ (an attention mask), so only their dtype is checked.
+    private void CheckModelValues(Module model, Module.StateDictLoad load)
     {
+        var parameters = model.named_parameters().Select(p => p.name).ToHashSet(StringComparer.Ordinal);
         foreach ((string key, Tensor target, Tensor source) in load.Pairs)
         {
             if (source.dtype != target.dtype)
                 throw Misfit($"does not fit the model: it holds '{key}' as {source.dtype}, the model's tensor is {target.dtype}");
-            if (!TensorValues.AllFinite(source)) throw Misfit($"is damaged: the model tensor '{key}' holds NaN or infinite values");
+            if (parameters.Contains(key) && !TensorValues.AllFinite(source))
+                throw Misfit($"is damaged: the model parameter '{key}' holds NaN or infinite values");
         }
     }
 

@@ -122,6 +122,30 @@ public partial class CheckpointFileTests
         Assert.Contains("'bias' holds NaN or infinite values", nan.RestoreFails().Message);
     }
 
+    // A buffer may hold ±∞ by design (an additive attention mask); only parameters are refused for non-finite values.
+    private sealed class Masked : LowRankBias.Torch.Modules.Module
+    {
+        public Masked(double fill)
+        {
+            register_module("linear", new LowRankBias.Torch.Modules.Linear(3, 2, dtype: ScalarType.Float64));
+            register_buffer("mask", full([2, 2], fill, ScalarType.Float64).triu(1));
+        }
+    }
+
+    [Fact]
+    public void BuffersHoldingInfinityRestore()
+    {
+        using var scope = NewDisposeScope();
+        using var folder = new TempFolder();
+        string path = System.IO.Path.Combine(folder.Path, "masked.safetensors");
+        using (var source = new Masked(double.NegativeInfinity))
+        using (Checkpoint checkpoint = Checkpoint.Capture(source))
+            checkpoint.Save(path);
+        using var target = new Masked(0);
+        using (Checkpoint loaded = Checkpoint.Load(path)) loaded.Restore(target);
+        Assert.Equal(double.NegativeInfinity, target.state_dict()["mask"].ToArray<double>()[1]);
+    }
+
     [Fact]
     public void FlippedDataByteIsFoundByItsChecksumNamingTheTensor()
     {
