@@ -38,7 +38,7 @@ public sealed partial class ProcessGroup
         {
             all[r] = r == rank ? mine : JsonSerializer.Deserialize<ConfigurationCheck>(_store.get_string(key + r))
                 ?? throw new DistributedException($"rank {rank}: rank {r} posted no configuration");
-            if (all[r].What != mine.What)
+            if (all[r].What != mine.What || (all[r].Fields is null) != (mine.Fields is null))
                 throw new DistributedException($"rank {rank}: ranks run different code: rank {rank} checks its {mine.What}, rank {r} its {all[r].What}");
         }
         return all;
