@@ -3,9 +3,10 @@ namespace LowRankBias.Torch;
 /// <summary>Reads whether a tensor holds NaN or ±∞, for the library's checks that refuse non-finite values.</summary>
 internal static class NonFiniteValues
 {
-    /// <summary>True when every element is finite (one read from the device).</summary>
+    /// <summary>True when every element is finite (one read from the device; always for integer and bool tensors).</summary>
     public static bool AllFinite(Tensor t)
     {
+        if (!t.dtype.IsFloatingPoint()) return true;
         using Tensor finite = t.isfinite();
         using Tensor all = finite.all();
         return all.item<bool>();

@@ -22,7 +22,7 @@ public abstract partial class Optimizer
                     throw new ArgumentException($"state dict: parameter {index}: state '{name}' has shape {TensorValues.Shape(t.shape)}, " +
                         $"the parameter has {TensorValues.Shape(p.shape)}", "state_dict");
             }
-            if (!TensorValues.AllFinite(t))
+            if (!NonFiniteValues.AllFinite(t))
                 throw new ArgumentException($"state dict: parameter {index}: state '{name}' holds NaN or infinite values", "state_dict");
         }
         CheckMasterFits(index, state, p);

@@ -201,7 +201,7 @@ public sealed class Checkpoint : IDisposable
         {
             if (source.dtype != target.dtype)
                 throw Misfit($"does not fit the model: it holds '{key}' as {source.dtype}, the model's tensor is {target.dtype}");
-            if (parameters.Contains(key) && !TensorValues.AllFinite(source))
+            if (parameters.Contains(key) && !NonFiniteValues.AllFinite(source))
                 throw Misfit($"is damaged: the model parameter '{key}' holds NaN or infinite values");
         }
     }

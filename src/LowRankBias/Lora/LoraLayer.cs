@@ -348,10 +348,10 @@ public abstract class LoraLayer : Module
     private protected InvalidOperationException QuantizedWeight() => new(
         $"the base weight of this {GetType().Name} is stored quantized ({quantized_base!.quant_config.quant_type}); read it with quantized_base.dequantize()");
 
-    /// <summary>The dtype the base path computes in: the base weight's, or a quantized base's compute dtype.</summary>
     /// <summary>Whether the input holds indices (an embedding) rather than floating-point features.</summary>
     private protected virtual bool TakesIndices => false;
 
+    /// <summary>The dtype the base path computes in: the base weight's, or a quantized base's compute dtype.</summary>
     private protected ScalarType BaseDtype => quantized_base?.quant_config.compute_dtype ?? weight.dtype;
 
     /// <summary>The device of the base weight.</summary>
