@@ -128,8 +128,9 @@ public sealed partial class LoraModel
         if (svd_clamp is double q && !(q > 0 && q <= 1))
             throw new ArgumentOutOfRangeException(nameof(svd_clamp), q, "svd_clamp (a quantile of the factors' entries) must be in (0, 1]");
         foreach (string name in adapters)
-            if (_configs[name].num_heads != 1)
-                throw new ArgumentException($"adapter '{name}' has {_configs[name].num_heads} heads; add_weighted_adapter combines single-head adapters", nameof(adapters));
+            if (_configs[name].num_heads != 1 || _configs[name].head_ranks is not null)
+                throw new ArgumentException($"adapter '{name}' has heads (num_heads = {_configs[name].num_heads}, head_ranks set: {_configs[name].head_ranks is not null}); " +
+                    "add_weighted_adapter combines plain single-head adapters", nameof(adapters));
         return adapters.Count == 1 ? "linear" : combination_type;
     }
 

@@ -39,7 +39,7 @@ public sealed class WeightedAdapterTests
     }
 
     // Adapters a (r 2, α 4), b (r 2, α 2), c (r 3, α 6) on every layer, with the fixture's factors.
-    private static LoraModel Adapted()
+    internal static LoraModel Adapted()
     {
         var lora = new LoraModel(new MixNet());
         foreach ((string name, int r, double alpha) in new[] { ("a", 2, 4.0), ("b", 2, 2.0), ("c", 3, 6.0) })
@@ -139,6 +139,25 @@ public sealed class WeightedAdapterTests
     }
 
     [Fact]
+    public void AnSvdRankAboveALayersRankIsExactWithZeroPadding()
+    {
+        using var scope = NewDisposeScope();
+        using LoraModel lora = Adapted();
+        lora.add_weighted_adapter(["a", "b", "c"], [0.7, -0.4, 1.3], "mix", "svd", svd_rank: 5);
+        Assert.True(lora.peft_config["mix"].allow_rank_above_min); // conv's ΔW is 3 × 18
+        foreach ((string path, LoraLayer layer) in lora.lora_layers())
+        {
+            // Rank 5 ≥ min(m, n) in every layer, so the SVD is exact: BA = Σ wᵢ·sᵢ·ΔWᵢ, ΔWᵢ already carrying sᵢ (PEFT's rule).
+            Tensor expected = layer.get_delta_weight("a") * (0.7 * 2) - layer.get_delta_weight("b") * (0.4 * 1) + layer.get_delta_weight("c") * (1.3 * 2);
+            Tensor matrix = layer is LoraEmbedding ? expected.t() : expected.flatten(1);
+            AssertRelative(matrix, Product(layer, "mix"), 1e-10, $"{path} exact svd");
+            Assert.Equal(5, layer.lora_A["mix"].size(0));
+        }
+        var conv = lora.lora_layers().First(l => l.path == "conv").layer;
+        Assert.Equal(0.0, ToDoubles(conv.lora_A["mix"].narrow(0, 3, 2)).Max(Math.Abs)); // rows beyond min(3, 18) are zero
+    }
+
+    [Fact]
     public void BadArgumentsAreRefusedNamingTheValueAndAddNothing()
     {
         using var scope = NewDisposeScope();
@@ -178,6 +197,19 @@ public sealed class WeightedAdapterTests
         flags = lora.parameters().Select(p => p.requires_grad).ToArray();
         lora.add_weighted_adapter(["rx", "rx1"], [1, 1], "mix2", "svd");
         Assert.Equal("(fc2)|(fc1)", lora.peft_config["mix2"].target_modules!.regex);
+
+        using var headed = new LoraModel(new MixNet(), new LoraConfig { r = 2, num_heads = 2, target_modules = new[] { "fc1" } });
+        headed.add_adapter("plain", new LoraConfig { r = 2, target_modules = new[] { "fc2" } });
+        var heads = Assert.Throws<ArgumentException>(() => headed.add_weighted_adapter(["default", "plain"], [1, 1], "mix", "cat"));
+        Assert.Contains("adapter 'default' has heads (num_heads = 2", heads.Message);
+        Assert.False(headed.peft_config.ContainsKey("mix"));
+
+        // PEFT's rule: a module that several of the adapters save whole cannot be combined.
+        using var saving = new LoraModel(new MixNet(), new LoraConfig { r = 2, target_modules = new[] { "fc1" }, modules_to_save = ["emb"] }, "s1");
+        saving.add_adapter("s2", new LoraConfig { r = 2, target_modules = new[] { "fc1" }, modules_to_save = ["emb"] });
+        var shared = Assert.Throws<ArgumentException>(() => saving.add_weighted_adapter(["s1", "s2"], [1, 1], "mix", "linear"));
+        Assert.Contains("save module 'emb' whole", shared.Message);
+        Assert.False(saving.peft_config.ContainsKey("mix"));
     }
 
     [Fact]
@@ -209,5 +241,21 @@ public sealed class WeightedAdapterTests
         Assert.Equal(new[] { 2.0, -3, 0, -1.25 }, ToDoubles(merged));
         Tensor pruned = MergeUtils.magnitude_based_pruning(tensor(new double[] { 0.1, -4, 3, -0.2, 1 }, [5]), 0.6);
         Assert.Equal(new[] { 0.0, -4, 3, 0, 1 }, ToDoubles(pruned));
+    }
+}
+
+/// <summary>Live-tensor counts are process-wide: this runs in the serial LoRA collection.</summary>
+[Collection(LoraSerialCollection.Name)]
+public sealed class WeightedAdapterLeakTests
+{
+    [Fact]
+    public void CombiningKeepsOnlyTheNewFactors()
+    {
+        using LoraModel lora = WeightedAdapterTests.Adapted();
+        lora.add_weighted_adapter(["a", "b", "c"], [0.7, -0.4, 1.3], "first", "dare_ties_svd", density: 0.5, svd_clamp: 0.9);
+        long before = TestData.SettledLiveCount();
+        lora.add_weighted_adapter(["a", "b", "c"], [0.7, -0.4, 1.3], "second", "dare_ties_svd", density: 0.5, svd_clamp: 0.9);
+        lora.add_weighted_adapter(["a", "b"], [0.7, -0.4], "third", "ties", density: 0.5);
+        Assert.Equal(before + 2 * 2 * 4, Tensor.LiveCount); // A and B in four layers, twice
     }
 }
