@@ -48,7 +48,7 @@ public sealed class ResNetTorchvisionTests
         return model;
     }
 
-    private static void AssertLogits(Tensor expected, Tensor actual, string what)
+    internal static void AssertLogits(Tensor expected, Tensor actual, string what)
     {
         double scale = Math.Max(1, expected.abs().max().item<float>());
         double error = (actual - expected).abs().max().item<float>();
@@ -124,15 +124,6 @@ public sealed class ResNetTorchvisionTests
         string[] keys = model.state_dict().Keys.ToArray();
         long worst = relative.argmax().item<long>();
         Assert.True(relative[worst].item<double>() < 1e-9, $"'{keys[worst]}': sums differ from torchvision's initialisation by {relative[worst].item<double>()} (relative)");
-    }
-
-    private sealed class OneThread : IDisposable
-    {
-        private readonly int _threads = get_num_threads();
-
-        public OneThread() => set_num_threads(1);
-
-        public void Dispose() => set_num_threads(_threads);
     }
 
     private static bool Same(Tensor a, Tensor b) => (a == b).all().item<bool>();
