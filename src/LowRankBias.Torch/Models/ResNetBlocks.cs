@@ -10,6 +10,11 @@ namespace LowRankBias.Torch.Models;
 /// </summary>
 public abstract class ResNetBlock : Module
 {
+    // The two block types of torchvision's ResNet are the only ones (LastNorm is what zero_init_residual zeroes).
+    private protected ResNetBlock()
+    {
+    }
+
     /// <summary>Output channels per unit of the stage's width: 1 for <see cref="BasicBlock"/>, 4 for <see cref="Bottleneck"/>.</summary>
     public abstract long expansion { get; }
 
