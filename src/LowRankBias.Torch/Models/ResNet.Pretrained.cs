@@ -86,16 +86,18 @@ public sealed partial class ResNet
                 : throw new InvalidDataException($"{source}: '{key}' has shape [{string.Join(", ", t.shape)}], expected {rank} dimensions");
         }
         long[] stem = Shape("conv1.weight", 4);
-        long[] blocks = new long[4];
+        // Block indices must run 0, 1, … without gaps, so the model built is no larger than the file's own tensors.
+        var indices = Enumerable.Range(0, 4).Select(_ => new SortedSet<long>()).ToArray();
         foreach (Match m in state.Keys.Select(k => StageBlock().Match(k)).Where(m => m.Success))
+            indices[m.Groups[1].ValueSpan[0] - '1'].Add(long.TryParse(m.Groups[2].ValueSpan, out long index) ? index : long.MaxValue);
+        for (int stage = 0; stage < 4; stage++)
         {
-            int stage = m.Groups[1].ValueSpan[0] - '1';
-            if (!long.TryParse(m.Groups[2].ValueSpan, out long index) || index >= 10_000)
-                throw new InvalidDataException($"{source}: '{m.Value}…' names block {m.Groups[2].Value}, more than a ResNet has");
-            blocks[stage] = Math.Max(blocks[stage], index + 1);
+            if (indices[stage].Count == 0)
+                throw new InvalidDataException($"{source}: no blocks under 'layer{stage + 1}.', so not a torchvision ResNet state dict");
+            if (indices[stage].Max != indices[stage].Count - 1)
+                throw new InvalidDataException($"{source}: the blocks under 'layer{stage + 1}.' are numbered [{string.Join(", ", indices[stage])}], not 0, 1, … without gaps");
         }
-        if (Array.IndexOf(blocks, 0L) is int empty and >= 0)
-            throw new InvalidDataException($"{source}: no blocks under 'layer{empty + 1}.', so not a torchvision ResNet state dict");
+        long[] blocks = indices.Select(s => (long)s.Count).ToArray();
         return new Config
         {
             bottleneck = state.ContainsKey("layer1.0.conv3.weight"), layers = blocks,

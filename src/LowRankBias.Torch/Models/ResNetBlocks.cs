@@ -6,7 +6,8 @@ namespace LowRankBias.Torch.Models;
 /// <summary>
 /// A residual block of a <see cref="ResNet"/>: relu(branch(x) + shortcut(x)), the shortcut being the input itself or,
 /// where the block changes the resolution or the width, <see cref="downsample"/> (1×1 convolution with the block's
-/// stride, then BatchNorm) — torchvision's <c>BasicBlock</c> and <c>Bottleneck</c>.
+/// stride, then BatchNorm) — torchvision's <c>BasicBlock</c> and <c>Bottleneck</c>. The ReLU after the addition is
+/// applied directly, not through the block's <c>relu</c> module, so hooks on that module see the branch's ReLUs only.
 /// </summary>
 public abstract class ResNetBlock : Module
 {

@@ -99,6 +99,8 @@ public sealed class ResNetPretrainedTests
         Assert.Contains("[8, 8, 5, 5]", shape.Message);
         var stage = Load(s => { foreach (string k in s.Keys.Where(k => k.StartsWith("layer3.")).ToList()) s.Remove(k); });
         Assert.Contains("no blocks under 'layer3.'", stage.Message);
+        var gap = Load(s => s["layer2.99999999999.conv1.weight"] = s["layer2.0.conv1.weight"]);
+        Assert.Contains("'layer2.' are numbered [0, 99999999999]", gap.Message);
         var fc = Load(s => s["fc.weight"] = zeros([10]));
         Assert.Contains("'fc.weight' has shape [10], expected 2 dimensions", fc.Message);
 
