@@ -53,7 +53,7 @@ public sealed class LoraConv2d : LoraLayer
     protected override Tensor AdapterOutput(string adapter, Tensor input)
     {
         LoraConfig config = Config(adapter);
-        using Tensor x = LoraInput(adapter, input);
+        Tensor x = input;
         if (config.num_heads == 1)
         {
             using Tensor down = F.conv2d(x, lora_A[adapter], null, Conv.stride, Conv.padding, Conv.dilation);
@@ -82,6 +82,11 @@ public sealed class LoraConv2d : LoraLayer
         Tensor up = F.conv2d(down * Scaling(adapter), lora_B[adapter].flatten(0, 1), groups: heads);
         return HeadGroups.FromChannels(up, heads).reshape(x.size(0), Conv.out_channels, up.size(2), up.size(3)).MoveToOuterDisposeScope();
     }
+
+    internal override Tensor ApplyWeight(Tensor input, Tensor weight) => F.conv2d(input, weight, null, Conv.stride, Conv.padding, Conv.dilation);
+
+    // A per-channel vector broadcasts over [batch, channels, height, width] as [1, out, 1, 1] (PEFT's DoRA magnitude shape).
+    internal override long[] ChannelShape => [1, Conv.out_channels, 1, 1];
 
     /// <inheritdoc />
     protected override Tensor DeltaWeight(string adapter, ScalarType work)
