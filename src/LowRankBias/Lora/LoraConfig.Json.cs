@@ -56,8 +56,13 @@ public sealed partial record LoraConfig
     public static LoraConfig from_json_string(string json, string source = "adapter_config.json")
     {
         JsonObject root;
-        try { root = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: the config is not a JSON object"); }
+        try
+        {
+            root = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: the config is not a JSON object");
+            _ = root.Count; // reads the keys now: a key given twice throws here, not at the first lookup
+        }
         catch (JsonException e) { throw new InvalidDataException($"{source}: invalid JSON: {e.Message}", e); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{source}: invalid JSON object: {e.Message}", e); }
         var read = new ConfigJsonReader(root, source);
         string peftType = read.String("peft_type") ?? throw new InvalidDataException($"{source}: missing required key 'peft_type' (a string: \"LORA\")");
         if (peftType != "LORA") throw read.Error("peft_type", $"{peftType} adapters are not supported, only LORA");
