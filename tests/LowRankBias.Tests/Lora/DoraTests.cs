@@ -35,6 +35,33 @@ public sealed class DoraTests
         LoraTestKit.AssertRelative(fixture[$"{name}.grad_magnitude"], DoraFixture.Magnitude(layer).grad!, 1e-9, "magnitude");
     }
 
+    [Fact]
+    public void With_dropout_the_base_output_sees_x_and_the_dora_correction_the_dropped_x_as_in_peft()
+    {
+        // PEFT's DoraLinearVariant.forward: result(x) + (k − 1) W x' + k s·BA x' with x' = dropout(x); the mask is the
+        // forward pass's first random draw, so reseeding reproduces it.
+        using var scope = NewDisposeScope();
+        using var fixture = new DoraFixture();
+        using LoraLayer layer = fixture.Layer("fc");
+        layer.update_layer("dropped", DoraFixture.Config with { lora_dropout = 0.5 });
+        layer.set_adapter("dropped");
+        LoraTestKit.Fill(layer.lora_A["dropped"], fixture["fc.lora_A"]);
+        LoraTestKit.Fill(layer.lora_B["dropped"], fixture["fc.lora_B"]);
+        LoraTestKit.Fill(DoraFixture.Magnitude(layer, "dropped"), fixture["fc.magnitude"]);
+        Tensor x = fixture["fc.input"], w = fixture["fc.weight"];
+        manual_seed(3);
+        Tensor actual = layer.call(x);
+        manual_seed(3);
+        Tensor dropped = nn.functional.dropout(x, 0.5, training: true);
+        Tensor k = fixture["fc.magnitude"] / fixture["fc.magnitude_init"];
+        Tensor expected = nn.functional.linear(x, w, fixture["fc.bias"]) + (k - 1) * nn.functional.linear(dropped, w)
+                          + k * 1.5 * nn.functional.linear(nn.functional.linear(dropped, fixture["fc.lora_A"]), fixture["fc.lora_B"]);
+        Assert.False(allclose(dropped, x), "dropout dropped nothing");
+        LoraTestKit.AssertRelative(expected, actual, 1e-9, "training with dropout");
+        layer.eval();
+        LoraTestKit.AssertRelative(fixture["fc.output"], layer.call(x), 1e-9, "evaluation: no dropout");
+    }
+
     [Theory]
     [MemberData(nameof(Layers))]
     public void Merge_writes_the_reference_weight_and_unmerge_gives_the_base_back_bit_for_bit(string name)

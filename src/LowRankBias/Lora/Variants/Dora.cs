@@ -14,6 +14,7 @@ namespace LowRankBias.Lora.Variants;
 internal sealed class Dora : LoraVariant
 {
     private const string Magnitude = "lora_magnitude_vector";
+    private static readonly Op s_addcmul = new("aten::addcmul");
     private Tensor? _normAtMerge; // ‖W + ΔW‖ of the last merge: the merged weight no longer holds it (PEFT caches it too)
 
     /// <inheritdoc />
@@ -71,9 +72,10 @@ internal sealed class Dora : LoraVariant
         }
         else
         {
-            Tensor unbiased = bias is null ? result.to(work) : result.to(work) - bias;
-            Tensor scaled = (unbiased + lora) * scale;
-            output = (bias is null ? scaled : scaled + bias).to(result.dtype);
+            // k ⊙ (result − b + lora) + b as (1 − k) ⊙ b + k ⊙ (result + lora): the bias terms are vectors, so the step
+            // costs LoRA's addition and one fused multiply-add over the output.
+            Tensor sum = result.to(work) + lora;
+            output = (bias is null ? sum * scale : s_addcmul.Call(bias * (1 - scale), sum, scale)).to(result.dtype);
         }
         return output.MoveToOuterDisposeScope();
     }
