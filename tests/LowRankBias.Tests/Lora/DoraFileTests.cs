@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using LowRankBias.Lora;
 using LowRankBias.Torch.IO;
+using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Tests.IO;
 
 namespace LowRankBias.Tests.Lora;
@@ -20,6 +21,21 @@ public sealed class DoraFileTests
         Assert.True(lora.peft_config["default"].use_dora);
         foreach (string name in new[] { "fc", "conv", "emb" })
             LoraTestKit.AssertRelative(fixture[$"{name}.output"], lora.model.get_submodule(name).call(fixture[$"{name}.input"]), 1e-9, name);
+    }
+
+    [Fact]
+    public void Merge_and_unload_leaves_plain_layers_with_the_reference_merged_weights()
+    {
+        using var scope = NewDisposeScope();
+        using var fixture = new DoraFixture();
+        using var lora = LoraModel.from_pretrained(fixture.Model(), PeftAdapter);
+        using Module plain = lora.merge_and_unload();
+        foreach (string name in new[] { "fc", "conv", "emb" })
+        {
+            Module layer = plain.get_submodule(name);
+            Assert.IsNotType<LoraLayer>(layer, exactMatch: false);
+            LoraTestKit.AssertRelative(fixture[$"{name}.merged"], layer.get_parameter("weight"), 1e-9, name);
+        }
     }
 
     [Fact]
