@@ -53,14 +53,13 @@ public sealed class LoraConv2d : LoraLayer
     protected override Tensor AdapterOutput(string adapter, Tensor input)
     {
         LoraConfig config = Config(adapter);
-        Tensor x = input;
         if (config.num_heads == 1)
         {
-            using Tensor down = F.conv2d(x, lora_A[adapter], null, Conv.stride, Conv.padding, Conv.dilation);
+            using Tensor down = F.conv2d(input, lora_A[adapter], null, Conv.stride, Conv.padding, Conv.dilation);
             using Tensor scaled = down * Scaling(adapter);
             return F.conv2d(scaled, lora_B[adapter]);
         }
-        return config.head_input == HeadInput.Shared ? SharedOutput(adapter, x, config.num_heads) : SplitOutput(adapter, x, config.num_heads);
+        return config.head_input == HeadInput.Shared ? SharedOutput(adapter, input, config.num_heads) : SplitOutput(adapter, input, config.num_heads);
     }
 
     // Every head on the whole batch: one convolution to N·r channels, one 1×1 convolution back with B concatenated.

@@ -51,7 +51,7 @@ public sealed class DoraFileTests
         Assert.Equal(theirs.Keys.Order(), ours.Keys.Order());
         foreach ((string key, Tensor tensor) in theirs) Assert.Equal(tensor.shape, ours[key].shape);
         Assert.Contains("base_model.model.conv.lora_magnitude_vector", ours.Keys);
-        Assert.Equal(true, JsonNode.Parse(File.ReadAllText(temp.File(LoraConfig.ConfigFileName)))!["use_dora"]!.GetValue<bool>());
+        Assert.True(JsonNode.Parse(File.ReadAllText(temp.File(LoraConfig.ConfigFileName)))!["use_dora"]!.GetValue<bool>());
 
         using var again = LoraModel.from_pretrained(fixture.Model(), temp.Path);
         LoraTestKit.AssertRelative(fixture["conv.output"], again.model.get_submodule("conv").call(fixture["conv.input"]), 1e-9, "conv");
@@ -60,7 +60,7 @@ public sealed class DoraFileTests
     [Fact]
     public void A_plain_config_says_use_dora_false_and_both_read_back()
     {
-        Assert.Equal(false, JsonNode.Parse(new LoraConfig().to_json_string())!["use_dora"]!.GetValue<bool>());
+        Assert.False(JsonNode.Parse(new LoraConfig().to_json_string())!["use_dora"]!.GetValue<bool>());
         Assert.True(LoraConfig.from_json_string(DoraFixture.Config.to_json_string()).use_dora);
         Assert.False(LoraConfig.from_json_string(new LoraConfig().to_json_string()).use_dora);
     }
