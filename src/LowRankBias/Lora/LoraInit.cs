@@ -35,7 +35,9 @@ public static class LoraInit
     public const string Pissa = "pissa";
 
     /// <summary>Prefix of PEFT's fast PiSSA, <c>pissa_niter_N</c>: the top-r SVD from <see cref="torch.svd_lowrank"/> with N ≥ 1
-    /// subspace iterations instead of a full SVD.</summary>
+    /// subspace iterations instead of a full SVD. Loading an adapter re-runs its init on the base before the file's
+    /// factors replace the drawn ones (as in PEFT), and this one is random: share such adapters converted
+    /// (<see cref="LoraModel.save_pretrained"/> with <c>path_initial_model_for_weight_conversion</c>).</summary>
     public const string PissaNiterPrefix = "pissa_niter_";
 
     /// <summary>PEFT's OLoRA (Büyükakyüz, 2024): W = Q R, B = Q[:, :r], A = R[:r] and the base becomes W − s·B A.</summary>

@@ -146,6 +146,21 @@ public sealed class DataAwareInitTests
         Assert.True(qpissa < qlora, $"QPiSSA error {qpissa} vs NF4 error {qlora}");
     }
 
+    [Fact]
+    public void OloraOnABaseQuantizedBeforehandWorksOnItsDequantizedWeight()
+    {
+        // PEFT's olora_init dequantizes a bitsandbytes base, splits it and quantizes the residual again: the layer then
+        // differs from before only by the residual's rounding, which is smaller than the base's own NF4 error.
+        using var scope = NewDisposeScope();
+        Tensor w = Fixture()["loftq.W"];
+        using var quantized = new QuantizedLinear(LinearWith(w), new QuantizationConfig { compute_dtype = F64 });
+        Tensor before = quantized.dequantize(F64);
+        using var lora = new LoraLinear(quantized, new LoraConfig { r = Rank, lora_alpha = Rank, init_lora_weights = LoraInit.Olora });
+        Tensor after = quantized.dequantize(F64) + lora.get_delta_weight("default");
+        double change = linalg.matrix_norm(after - before).item<double>(), nf4 = linalg.matrix_norm(w - before).item<double>();
+        Assert.True(change > 0 && change < nf4, $"change {change} vs the base's NF4 error {nf4}");
+    }
+
     [Theory]
     [InlineData("pissa_niter_0", "'0'")]
     [InlineData("pissa_niter_-2", "'-2'")]
