@@ -117,6 +117,8 @@ internal static class DataAwareInit
                 $"{quantType}: initialise the full-precision layer (LoraModel with base_quantization quantizes the residual)", nameof(config));
     }
 
+    // The helpers below run inside Apply's dispose scope.
+
     // PEFT's pissa_init: √(S/s) on both sides so that s·B A is W's top-r part.
     private static (Tensor A, Tensor B) Pissa(string name, Tensor w, int rank, double scale)
     {
@@ -132,14 +134,14 @@ internal static class DataAwareInit
             (u, s, vT) = (U, S, V.t());
         }
         Tensor root = (s / scale).sqrt();
-        return ((root.unsqueeze(1) * vT).MoveToOuterDisposeScope(), (u * root.unsqueeze(0)).MoveToOuterDisposeScope());
+        return (root.unsqueeze(1) * vT, u * root.unsqueeze(0));
     }
 
     // PEFT's olora_init: the first r columns of Q and rows of R.
     private static (Tensor A, Tensor B) Olora(Tensor w, int rank)
     {
         (Tensor Q, Tensor R) = torch.linalg.qr(w);
-        return (R.narrow(0, 0, rank).MoveToOuterDisposeScope(), Q.narrow(1, 0, rank).MoveToOuterDisposeScope());
+        return (R.narrow(0, 0, rank), Q.narrow(1, 0, rank));
     }
 
     // PEFT's loftq_init with the base's own quantizer; the last quantization stays in the base.
@@ -150,7 +152,7 @@ internal static class DataAwareInit
         {
             quantizer.requantize_(residual, stochastic: false);
             (Tensor L, Tensor R) = LowRank(w - quantizer.dequantize(work), rank);
-            if (i + 1 == iterations) return (R.MoveToOuterDisposeScope(), L.MoveToOuterDisposeScope());
+            if (i + 1 == iterations) return (R, L);
             residual = w - L.mm(R);
         }
     }

@@ -65,7 +65,8 @@ public sealed partial class LoraModel : Module
         public void KeepWeight(Module module)
         {
             Tensor weight = module.named_parameters(recurse: false).First(p => p.name == "weight").parameter;
-            KeptWeights.Add((weight, weight.detach().clone().DetachFromDisposeScope()));
+            using Tensor detached = weight.detach();
+            KeptWeights.Add((weight, detached.clone().DetachFromDisposeScope()));
         }
 
         public void ReleaseKeptWeights(bool restore)
