@@ -161,6 +161,16 @@ public sealed class DataAwareInitTests
         Assert.True(change > 0 && change < nf4, $"change {change} vs the base's NF4 error {nf4}");
     }
 
+    [Fact]
+    public void SvdLowrankRefusesWhatItCannotCompute()
+    {
+        using var scope = NewDisposeScope();
+        Tensor m = TestData.Randn(2, 5, 3);
+        Assert.Contains("q", Assert.Throws<ArgumentOutOfRangeException>(() => svd_lowrank(m, q: 4)).ParamName);
+        Assert.Contains("niter", Assert.Throws<ArgumentOutOfRangeException>(() => svd_lowrank(m, q: 2, niter: -1)).ParamName);
+        Assert.Throws<ArgumentException>(() => svd_lowrank(TestData.Randn(3, 2, 5, 3), q: 2));
+    }
+
     [Theory]
     [InlineData("pissa_niter_0", "'0'")]
     [InlineData("pissa_niter_-2", "'-2'")]
@@ -285,6 +295,9 @@ public sealed class DataAwareInitTests
         Assert.Equal(LoraInit.LoftQ, back.init_lora_weights);
         Assert.Equal(5, back.loftq_config!.loftq_iter);
         Assert.Equal("pissa_niter_16", LoraConfig.from_json_string((config with { init_lora_weights = "pissa_niter_16" }).to_json_string()).init_lora_weights);
+        // PEFT writes loftq_config as {} when LoftQ is not used.
+        string peft = """{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "init_lora_weights": "olora", "loftq_config": {}}""";
+        Assert.Null(LoraConfig.from_json_string(peft).loftq_config);
         string bad = config.to_json_string().Replace("\"loftq\"", "\"pissa_niter_0\"");
         var e = Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(bad, "x/adapter_config.json"));
         Assert.Contains("init_lora_weights", e.Message);
