@@ -28,8 +28,9 @@ namespace LowRankBias.Lora;
 /// ties to the lower level, first code in the high nibble. Ours differs in that blocks never straddle rows (the block
 /// size must divide a row, so flat and row-wise blocks coincide), an all-zero block keeps scale 0 instead of NaN, and
 /// with <see cref="QuantizationConfig.use_double_quant"/> the absmaxes are themselves 8-bit (PEFT's LoftQ never
-/// double-quantizes). PEFT's removed <c>NFQuantizer</c> computed the levels from normal quantiles in float32
-/// (within ~1e-7 of these), picked the nearest by argmin and packed the first code into the low nibble.</para>
+/// double-quantizes). PEFT's removed <c>NFQuantizer</c> (before 0.20) computed the levels from normal quantiles
+/// (equal to these in float32), picked the nearest by argmin (ties likewise to the lower level), let an all-zero block
+/// divide by zero and packed the first code into the low nibble; the values it produced are the same as ours.</para>
 /// </summary>
 internal static class DataAwareInit
 {
