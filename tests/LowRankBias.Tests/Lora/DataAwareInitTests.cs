@@ -269,6 +269,12 @@ public sealed class DataAwareInitTests
         using var reloaded = LoraModel.from_pretrained(original, converted);
         AssertRelative(trained, reloaded.call(tokens), 1e-10, "converted adapter on the original base");
         Assert.True((trained - plainOutput).abs().max().item<double>() > 1e-3, "training changed the output, so the comparison means something");
+
+        // Unconverted, the adapter loads as in PEFT: its init re-derives the residual from the original base first.
+        string asTrained = Path.Combine(dir.Path, "trained");
+        lora.save_pretrained(asTrained);
+        using var rederived = LoraModel.from_pretrained(new TokenNet(), asTrained);
+        AssertRelative(trained, rederived.call(tokens), 1e-10, "unconverted adapter on the original base");
     }
 
     [Fact]
