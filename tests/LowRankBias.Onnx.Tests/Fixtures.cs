@@ -20,12 +20,16 @@ internal static class Fixtures
     public static Dictionary<string, Tensor> Python(string model) => SafeTensors.load_file(File(model + ".safetensors"));
 
     /// <summary>ONNX Runtime's first output for the float32 input <paramref name="x"/>, as a flat array.</summary>
-    public static float[] OnnxRuntime(string path, Tensor x)
+    public static float[] OnnxRuntime(string path, Tensor x) => OnnxRuntimeAll(path, x)[0];
+
+    /// <summary>Every output ONNX Runtime computes for the float32 inputs (in the graph's order), as flat arrays.</summary>
+    public static float[][] OnnxRuntimeAll(string path, params Tensor[] inputs)
     {
         using var session = new InferenceSession(path);
-        var input = new DenseTensor<float>(x.contiguous().ToArray<float>(), x.shape.Select(d => (int)d).ToArray());
-        using var results = session.Run([NamedOnnxValue.CreateFromTensor(session.InputMetadata.Keys.Single(), input)]);
-        return results.First().AsEnumerable<float>().ToArray();
+        var values = session.InputMetadata.Keys.Zip(inputs, (name, x) => NamedOnnxValue.CreateFromTensor(name,
+            new DenseTensor<float>(x.contiguous().ToArray<float>(), x.shape.Select(d => (int)d).ToArray()))).ToList();
+        using var results = session.Run(values);
+        return results.Select(r => r.AsEnumerable<float>().ToArray()).ToArray();
     }
 
     public static double MaxAbsDifference(float[] expected, Tensor actual)
