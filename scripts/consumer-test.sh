@@ -20,7 +20,7 @@ cat >nuget.config <<CONFIG
 <configuration><packageSources><add key="lowrankbias-local" value="$work/feed" /></packageSources></configuration>
 CONFIG
 dotnet restore -p:LowRankBiasVersion="$version" --packages "$work/packages" --nologo -v quiet
-dotnet run -c Release --no-restore -p:LowRankBiasVersion="$version" --nologo -- "$root/tests/fixtures/onnx/mlp_opset13.onnx"
+LRB_CONSUMER_ONNX="$root/tests/fixtures/onnx/mlp_opset13.onnx" dotnet run -c Release --no-restore -p:LowRankBiasVersion="$version" --nologo
 
 # Without its native bridge, or with one that cannot be loaded, the app must fail with the one clear message that
 # names where it looked and how to fix it — not with a bare DllNotFoundException from deep inside.

@@ -65,11 +65,12 @@ foreach (MatrixSpectrum m in SpectralMetrics.Analyze(weights))
     Check(m.EffectiveRank >= 1 && m.StableRank >= 1, $"{m.Name}: implausible ranks");
     Console.WriteLine($"{m.Name}: effective rank {m.EffectiveRank:F2}, stable rank {m.StableRank:F2}");
 }
-// ONNX: an exported model (the script's argument) imported as a module, LoRA on one of its Gemm nodes, trained.
-if (args.Length > 0)
+// ONNX: an exported MLP (consumer-test.sh names it in LRB_CONSUMER_ONNX) imported as a module, LoRA on one of its
+// Gemm nodes, trained.
+if (Environment.GetEnvironmentVariable("LRB_CONSUMER_ONNX") is { Length: > 0 } onnxPath)
 {
     manual_seed(3);
-    using OnnxModel imported = OnnxModel.load(args[0]);
+    using OnnxModel imported = OnnxModel.load(onnxPath);
     Tensor input = randn([16, ((Linear)imported.get_submodule("fc1_Gemm")).in_features]);
     Tensor target = randn(imported.call(input).shape);
     var onnxLora = new LoraModel(imported, new LoraConfig { r = 2, lora_alpha = 4, target_modules = new[] { "fc1_Gemm" } });
