@@ -98,6 +98,17 @@ public sealed class OnnxBadInputTests : IDisposable
     }
 
     [Fact]
+    public void Wrong_inputs_at_run_time_name_the_argument_or_the_node()
+    {
+        using var scope = NewDisposeScope();
+        using OnnxModel mlp = OnnxModel.load(Fixtures.File("mlp_opset13.onnx"));
+        var count = Assert.Throws<ArgumentException>(() => mlp.run(randn([3, 8]), randn([3, 8])));
+        Assert.Contains("takes 1 input(s) (x), got 2", count.Message);
+        var shape = Assert.Throws<InvalidOperationException>(() => mlp.call(randn([3, 5])));
+        Assert.Contains("ONNX node '/fc1/Gemm' (Gemm) failed", shape.Message);
+    }
+
+    [Fact]
     public void A_node_reading_an_undefined_value_is_invalid_data()
     {
         ModelProto model = Mlp();
