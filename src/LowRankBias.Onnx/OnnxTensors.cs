@@ -33,25 +33,38 @@ internal static class OnnxTensors
         long[] shape = proto.Dims.ToArray();
         if (shape.Any(d => d < 0)) throw new InvalidDataException($"{modelPath}: {what} has a negative dimension in [{string.Join(", ", shape)}]");
         long count = shape.Aggregate(1L, (a, b) => a * b);
-        byte[] bytes = proto.DataLocation == TensorProto.Types.DataLocation.External ? ExternalBytes(proto, modelPath, what)
-            : !proto.RawData.IsEmpty ? proto.RawData.ToByteArray()
-            : TypedBytes(proto, dtype);
-        if (bytes.LongLength != count * dtype.ElementSize())
-            throw new InvalidDataException($"{modelPath}: {what} of shape [{string.Join(", ", shape)}] ({dtype}) needs {count * dtype.ElementSize()} bytes but holds {bytes.LongLength}");
+        if (proto.DataLocation != TensorProto.Types.DataLocation.External && proto.RawData.IsEmpty)
+            return Typed(proto, dtype, shape, count, modelPath, what);
+        ReadOnlySpan<byte> bytes = proto.DataLocation == TensorProto.Types.DataLocation.External
+            ? ExternalBytes(proto, modelPath, what) : proto.RawData.Span;
+        if (bytes.Length != count * dtype.ElementSize())
+            throw new InvalidDataException($"{modelPath}: {what} of shape [{string.Join(", ", shape)}] ({dtype}) needs {count * dtype.ElementSize()} bytes but holds {bytes.Length}");
         return torch.from_bytes(bytes, dtype, shape);
     }
 
     // The typed fields: float_data, double_data, int64_data, and int32_data for every type of 32 bits or fewer.
-    private static byte[] TypedBytes(TensorProto p, ScalarType dtype) => dtype switch
+    private static Tensor Typed(TensorProto p, ScalarType dtype, long[] shape, long count, string modelPath, string what)
     {
-        ScalarType.Float32 => MemoryMarshal.AsBytes(p.FloatData.ToArray().AsSpan()).ToArray(),
-        ScalarType.Float64 => MemoryMarshal.AsBytes(p.DoubleData.ToArray().AsSpan()).ToArray(),
-        ScalarType.Int64 => MemoryMarshal.AsBytes(p.Int64Data.ToArray().AsSpan()).ToArray(),
-        ScalarType.Int32 => MemoryMarshal.AsBytes(p.Int32Data.ToArray().AsSpan()).ToArray(),
-        ScalarType.Int16 or ScalarType.Float16 or ScalarType.BFloat16 =>
-            MemoryMarshal.AsBytes(p.Int32Data.Select(v => (ushort)v).ToArray().AsSpan()).ToArray(),
-        _ => p.Int32Data.Select(v => (byte)v).ToArray(),  // Int8, Byte, Bool
-    };
+        int stored = dtype switch
+        {
+            ScalarType.Float32 => p.FloatData.Count,
+            ScalarType.Float64 => p.DoubleData.Count,
+            ScalarType.Int64 => p.Int64Data.Count,
+            _ => p.Int32Data.Count,
+        };
+        if (stored != count)
+            throw new InvalidDataException($"{modelPath}: {what} of shape [{string.Join(", ", shape)}] ({dtype}) needs {count} values but holds {stored}");
+        return dtype switch
+        {
+            ScalarType.Float32 => torch.from_array<float>(p.FloatData.ToArray(), shape),
+            ScalarType.Float64 => torch.from_array<double>(p.DoubleData.ToArray(), shape),
+            ScalarType.Int64 => torch.from_array<long>(p.Int64Data.ToArray(), shape),
+            ScalarType.Int32 => torch.from_array<int>(p.Int32Data.ToArray(), shape),
+            ScalarType.Int16 or ScalarType.Float16 or ScalarType.BFloat16 =>
+                torch.from_bytes(MemoryMarshal.AsBytes(p.Int32Data.Select(v => (ushort)v).ToArray().AsSpan()), dtype, shape),
+            _ => torch.from_bytes(p.Int32Data.Select(v => (byte)v).ToArray(), dtype, shape),  // Int8, Byte, Bool
+        };
+    }
 
     private static byte[] ExternalBytes(TensorProto p, string modelPath, string what)
     {
