@@ -69,7 +69,10 @@ internal sealed partial class GraphBuilder(OnnxModel model, ModelProto proto, in
     // Kahn's order over value names; a value nobody provides, a name written twice or a cycle is a broken file.
     private List<NodeProto> Order(GraphProto graph)
     {
-        var available = new HashSet<string>(graph.Initializer.Select(t => t.Name), StringComparer.Ordinal);
+        var available = new HashSet<string>(StringComparer.Ordinal);
+        foreach (TensorProto t in graph.Initializer)
+            if (t.Name.Length == 0 || !available.Add(t.Name))
+                throw new InvalidDataException($"{path}: an initializer is {(t.Name.Length == 0 ? "unnamed" : $"named '{t.Name}' twice")}");
         foreach (ValueInfoProto input in graph.Input)
             if (!available.Contains(input.Name)) { Inputs.Add(input.Name); available.Add(input.Name); }
         Outputs.AddRange(graph.Output.Select(o => o.Name));

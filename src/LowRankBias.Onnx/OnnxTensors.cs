@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Google.Protobuf;
 using LowRankBias.Torch;
 using Onnx;
 using DataType = Onnx.TensorProto.Types.DataType;
