@@ -12,13 +12,18 @@ namespace LowRankBias.Tests.Packaging;
 /// </summary>
 public class PublicApiTests
 {
-    public static TheoryData<string> Assemblies => new() { "LowRankBias", "LowRankBias.Torch" };
+    public static TheoryData<string> Assemblies => new() { "LowRankBias", "LowRankBias.Torch", "LowRankBias.Onnx" };
 
     [Theory]
     [MemberData(nameof(Assemblies))]
     public void The_public_api_matches_the_recorded_list(string project)
     {
-        Assembly assembly = project == "LowRankBias" ? typeof(LoraModel).Assembly : typeof(Tensor).Assembly;
+        Assembly assembly = project switch
+        {
+            "LowRankBias" => typeof(LoraModel).Assembly,
+            "LowRankBias.Onnx" => typeof(LowRankBias.Onnx.OnnxModel).Assembly,
+            _ => typeof(Tensor).Assembly,
+        };
         IReadOnlyList<string> actual = PublicApi.Lines(assembly);
         string file = Path.Combine(RepositoryRoot(), "src", project, "PublicAPI.txt");
         if (Environment.GetEnvironmentVariable("LRB_UPDATE_PUBLIC_API") == "1")
