@@ -30,7 +30,7 @@ string presetName = parsed.GetValue(presetOption)!;
 var preset = presetName switch
 {
     "tiny" => (sizes: 1, seeds: "0", steps: 8, subset: 100, eval: 500),
-    "quick" => (sizes: 3, seeds: "0,1,2", steps: 600, subset: 1000, eval: 10_000),
+    "quick" => (sizes: 3, seeds: "0,1,2", steps: 600, subset: 1000, eval: 2000),
     _ => (sizes: 4, seeds: "0,1,2,3,4", steps: 4690, subset: 5000, eval: 10_000),
 };
 int steps = parsed.GetValue(stepsOption) ?? preset.steps, subset = parsed.GetValue(subsetOption) ?? preset.subset, k = parsed.GetValue(kOption);

@@ -24,7 +24,8 @@ public static partial class PlatonicAlignment
     /// ±t, where t is the q-quantile of |x| over all entries (<paramref name="exact"/>: the sorted magnitudes' entry at
     /// ⌊q·n·d⌋, no interpolation) or the mean over samples of each sample's q-quantile of |x| (linear interpolation, as
     /// <c>torch.quantile</c>; platonic-rep's default). q = 1 returns the features unchanged. A new tensor in the caller's
-    /// dispose scope.
+    /// dispose scope. The pipeline applies it per layer, as platonic-rep does to a list of layers; a stacked [N, L, D]
+    /// tensor of equally wide layers would get one threshold over all of them there, which our differing widths rule out.
     /// </summary>
     public static Tensor RemoveOutliers(Tensor features, double q = 0.95, bool exact = false)
     {

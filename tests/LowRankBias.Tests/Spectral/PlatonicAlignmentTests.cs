@@ -146,6 +146,7 @@ public class PlatonicAlignmentTests
         Assert.Equal("q", Assert.Throws<ArgumentOutOfRangeException>(() => PlatonicAlignment.RemoveOutliers(randn([5, 3]), 0)).ParamName);
         Assert.Equal("layers", Assert.Throws<ArgumentException>(() => PlatonicAlignment.FromFeatures("m", ["0", "1"], [randn([6, 3]), randn([5, 3])])).ParamName);
         Assert.Equal("model", Assert.Throws<ArgumentException>(() => PlatonicAlignment.DefaultTaps(new Linear(3, 2))).ParamName);
+        Assert.Equal("taps", Assert.Throws<ArgumentException>(() => PlatonicAlignment.ExtractFeatures(mlp, randn([4, 64]), [new FeatureTap("stray", new Linear(3, 2))])).ParamName);
         using ModelNeighbours six = PlatonicAlignment.FromFeatures("six", ["0"], [randn([6, 3])], new PlatonicOptions { K = 2 });
         using ModelNeighbours seven = PlatonicAlignment.FromFeatures("seven", ["0"], [randn([7, 3])], new PlatonicOptions { K = 2 });
         Assert.Equal("models", Assert.Throws<ArgumentException>(() => PlatonicAlignment.Score([six, seven])).ParamName);
