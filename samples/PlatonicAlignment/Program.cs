@@ -43,7 +43,7 @@ ZooModel[] zoo = families.SelectMany(f => Enumerable.Range(0, preset.sizes).Sele
 if (zoo.Length < 2) throw new ArgumentException("--families and --seeds leave fewer than 2 models to compare");
 // Checkpoints at the start and at 1/10, 1/4, 1/2 and all of training.
 long[] checkpoints = new long[] { 0, steps / 10, steps / 4, steps / 2, steps }.Distinct().ToArray();
-string output = cli.Output(parsed);
+string output = cli.Output(parsed, presetName);
 
 using var train = FashionMnist.Load(train: true);
 using var test = FashionMnist.Load(train: false);
