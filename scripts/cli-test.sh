@@ -22,7 +22,7 @@ one_line() {
   grep -q "   at " "$tmp/log" && fail "$1: stack trace"
   grep -qF -- "$2" "$tmp/log" || { cat "$tmp/log"; fail "$1: expected '$2'"; }
 }
-for sample in DistributedLte Figures FashionMnist GpuCheck Grokking LeastSquaresMerge LoraFineTuning LteArchitectures ModelMerging OverparamExperiments SpectralDynamics VitPretraining; do
+for sample in DistributedLte Figures FashionMnist GpuCheck Grokking LeastSquaresMerge LoraFineTuning LteArchitectures ModelMerging OverparamExperiments PlatonicAlignment SpectralDynamics VitPretraining; do
   for help in --help -h; do
     expect "$sample" 0 "$help"
     grep -q "^Usage:" "$tmp/log" || fail "$sample $help printed no usage"
@@ -40,6 +40,8 @@ expect DistributedLte 1 --steps many; one_line "--steps many" "Cannot parse argu
 # An error found after parsing (ArgumentException): one line too.
 expect DistributedLte 1 --mode ddp --elastic; one_line "--mode ddp --elastic" "--elastic needs --mode lte"
 expect ModelMerging 1 --draws 0; one_line "--draws 0" "--draws 0: must be at least 1"
+expect PlatonicAlignment 1 --preset tiny --k 100; one_line "--k 100" "--k 100: must lie in [1, subset − 1] = [1, 99]"
+expect PlatonicAlignment 1 --seeds 1,x; one_line "--seeds 1,x" "--seeds 1,x: must list distinct non-negative integers"
 # The weight-analysis tool: the same rules.
 expect lowrankbias 0 spectra --help; grep -q "^Usage:" "$tmp/log" || fail "lowrankbias spectra --help printed no usage"
 [[ -z $(ls -A "$tmp/cwd") ]] || fail "lowrankbias spectra --help wrote $(ls -A "$tmp/cwd")"
@@ -91,4 +93,4 @@ grep "   at " "$log" && fail "a stopped rank: stack trace"
 expect LeastSquaresMerge 0 --preset tiny
 [[ -s $tmp/cwd/out/least-squares-merge/tiny/lte-least-squares.csv ]] || fail "LeastSquaresMerge wrote $(cd "$tmp/cwd" && find . -type f)"
 [[ ! -e $tmp/cwd/docs ]] || fail "LeastSquaresMerge wrote under docs/"
-echo "cli: --help runs nothing, typos, bad values, unwritable outputs and failed distributed jobs exit 1 with one line, a stopped rank fails the job after --timeout, default output under out/ (12 programs and the lowrankbias tool)"
+echo "cli: --help runs nothing, typos, bad values, unwritable outputs and failed distributed jobs exit 1 with one line, a stopped rank fails the job after --timeout, default output under out/ (13 programs and the lowrankbias tool)"

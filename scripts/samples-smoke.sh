@@ -29,6 +29,9 @@ expect merging/merging.csv merging/summary.md merging/merging-loss.svg merging/s
 run Grokking --preset tiny --out "$out/grokking"
 expect grokking/grokking.csv grokking/summary.md grokking/accuracy.svg grokking/effective-rank.svg grokking/data30-wd1/spectral.jsonl \
   grokking/data30-wd1/singular-values.svg grokking/data30-wd1/alignment-diagonal.svg grokking/data30-wd1/effective-rank.svg
+run PlatonicAlignment --preset tiny --out "$out/platonic"
+expect platonic/models.csv platonic/alignment.csv platonic/alignment-to-strongest.csv platonic/summary.md platonic/alignment-vs-accuracy.svg \
+  platonic/alignment-matrix.svg platonic/alignment-to-strongest.png
 run SpectralDynamics --preset tiny --out "$out/spectral"
 expect spectral/spectral-dynamics.csv spectral/summary.md spectral/effective-rank.svg spectral/pruning.svg spectral/wd0/effective-rank.svg \
   spectral/wd0/alignment.svg spectral/wd0/agreement.svg spectral/memorisation.csv spectral/memorisation-rank.svg

@@ -12,6 +12,6 @@ public enum AlignmentConvention
     Platonic,
 
     /// <summary>The Huh thesis's formulas (App. 6.1–6.2) on the features as given: column-centred linear kernels,
-    /// CKNNA centred per row (eqs. 6.8–6.10), no ε in the denominator.</summary>
+    /// CKNNA centred per row (eqs. 6.8–6.10), no ε in the denominator; for SVCCA, Raghu et al.'s variance rule.</summary>
     Thesis,
 }

@@ -48,6 +48,35 @@ public static partial class RepresentationAlignment
     }
 
     /// <summary>
+    /// CKA with Gaussian kernels Kᵢⱼ = exp(−‖xᵢ − xⱼ‖² / (2σ²)), as platonic-rep's
+    /// <c>cka(feats_A, feats_B, kernel_metric='rbf', rbf_sigma)</c> (with <paramref name="unbiased"/>, its
+    /// <c>unbiased_cka</c> with that kernel) after <c>compute_score</c>'s row normalisation: HSIC(K, L) /
+    /// (√(HSIC(K, K)·HSIC(L, L)) + 10⁻⁶), HSIC the biased tr(KHLH) (or Song et al.'s unbiased estimate, see
+    /// <see cref="UnbiasedCka"/>). σ is a fixed bandwidth, not chosen from the data: platonic-rep's default is 1.0, on
+    /// unit-norm rows whose distances lie in [0, 2]. Needs n ≥ 4 when unbiased.
+    /// </summary>
+    public static double RbfCka(Tensor x, Tensor y, double sigma = 1.0, bool unbiased = false)
+    {
+        long n = CheckPair(x, y, minSamples: unbiased ? 4 : 2);
+        if (!(sigma > 0) || double.IsPositiveInfinity(sigma))
+            throw new ArgumentOutOfRangeException(nameof(sigma), sigma, "the RBF bandwidth sigma must be positive and finite");
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        Tensor k = RbfKernel(Features(x, AlignmentConvention.Platonic), sigma), l = RbfKernel(Features(y, AlignmentConvention.Platonic), sigma);
+        Func<Tensor, Tensor, double> hsic = unbiased ? (a, b) => UnbiasedHsic(a, b, n) : BiasedHsic;
+        return hsic(k, l) / (Math.Sqrt(hsic(k, k) * hsic(l, l)) + PlatonicEpsilon);
+    }
+
+    private static Tensor RbfKernel(Tensor rows, double sigma) => (-AtenOps.Cdist(rows, rows).square() / (2 * sigma * sigma)).exp();
+
+    /// <summary>tr(KHLH), H = I − 11ᵀ/n, for symmetric kernels: the double-centred K against L.</summary>
+    private static double BiasedHsic(Tensor k, Tensor l)
+    {
+        Tensor centred = k - k.mean(0, keepdim: true) - k.mean(1, keepdim: true) + k.mean();
+        return Scalar((centred * l).sum());
+    }
+
+    /// <summary>
     /// Centered Kernel Nearest-Neighbour Alignment: CKA restricted to the pairs (i, j), i ≠ j, where j is among i's k
     /// nearest neighbours (the k most similar samples under <paramref name="kernel"/>) in both representations.
     /// <see cref="AlignmentConvention.Platonic"/> (default) matches platonic-rep's <c>cknna(feats_A, feats_B, topk)</c>

@@ -120,11 +120,11 @@ public class RepresentationAlignmentTests
     }
 
     [Fact]
-    public void SvccaIsOneForAnInvertibleMapAndMatchesMathNet()
+    public void ThesisSvccaIsOneForAnInvertibleMapAndMatchesMathNet()
     {
         using var scope = NewDisposeScope();
         Matrix<double> x = Gaussian(60, 4, seed: 62);
-        Close(1, RepresentationAlignment.Svcca(ToTensor(x), ToTensor(x * Gaussian(4, 4, seed: 63) + 2)), 1e-10, "invertible map");
+        Close(1, RepresentationAlignment.Svcca(ToTensor(x), ToTensor(x * Gaussian(4, 4, seed: 63) + 2), convention: AlignmentConvention.Thesis), 1e-10, "invertible map");
 
         Matrix<double> y = x * Gaussian(4, 6, seed: 64) + 0.5 * Gaussian(60, 6, seed: 65);
         (Matrix<double> U, double[] Energy) Directions(Matrix<double> f)
@@ -144,11 +144,11 @@ public class RepresentationAlignmentTests
         var dx = Directions(x);
         var dy = Directions(y);
 
-        Close(MeanCorrelation(dx, 3, dy, 3), RepresentationAlignment.Svcca(ToTensor(x), ToTensor(y), directions: 3), 1e-10, "3 directions each");
+        Close(MeanCorrelation(dx, 3, dy, 3), RepresentationAlignment.Svcca(ToTensor(x), ToTensor(y), directions: 3, convention: AlignmentConvention.Thesis), 1e-10, "3 directions each");
         int kx = Kept(dx, 0.9), ky = Kept(dy, 0.9);
         Assert.True(kx != ky || kx < 4, "the variance rule should matter here");
-        Close(MeanCorrelation(dx, kx, dy, ky), RepresentationAlignment.Svcca(ToTensor(x), ToTensor(y), varianceKept: 0.9), 1e-10, "90% of the variance");
-        Assert.InRange(RepresentationAlignment.Svcca(ToTensor(Gaussian(500, 3, 66)), ToTensor(Gaussian(500, 3, 67))), 0, 0.2);
+        Close(MeanCorrelation(dx, kx, dy, ky), RepresentationAlignment.Svcca(ToTensor(x), ToTensor(y), varianceKept: 0.9, convention: AlignmentConvention.Thesis), 1e-10, "90% of the variance");
+        Assert.InRange(RepresentationAlignment.Svcca(ToTensor(Gaussian(500, 3, 66)), ToTensor(Gaussian(500, 3, 67)), convention: AlignmentConvention.Thesis), 0, 0.2);
     }
 
     [Fact]

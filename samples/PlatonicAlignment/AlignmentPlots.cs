@@ -1,0 +1,36 @@
+using System.Globalization;
+using LowRankBias.Plotting;
+
+namespace LowRankBias.Samples.PlatonicAlignment;
+
+/// <summary>The sample's figures beyond the alignment matrix.</summary>
+internal static class AlignmentPlots
+{
+    /// <summary>Alignment of each pair against the pair's mean accuracy, one colour per checkpoint (the thesis's
+    /// "competent models align" plot).</summary>
+    public static IReadOnlyList<string> AccuracyScatter(string path, IReadOnlyList<long> checkpoints,
+        IReadOnlyList<(long Step, double AccuracyA, double AccuracyB, double Score)> pairs, int k)
+    {
+        var plot = Figure.Create($"Alignment vs competence (mutual k-NN, k = {k})", "mean test accuracy of the pair", "alignment");
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int c = 0; c < checkpoints.Count; c++)
+        {
+            var at = pairs.Where(p => p.Step == checkpoints[c]).ToArray();
+            if (at.Length == 0) continue;
+            var points = plot.Add.ScatterPoints(at.Select(p => (p.AccuracyA + p.AccuracyB) / 2).ToArray(), at.Select(p => p.Score).ToArray(), palette.GetColor(c));
+            points.MarkerSize = 6;
+            points.LegendText = string.Create(CultureInfo.InvariantCulture, $"step {checkpoints[c]}");
+        }
+        plot.ShowLegend(ScottPlot.Edge.Right);
+        return Figure.Save(plot, path, Figure.Width + 100);
+    }
+
+    /// <summary>Alignment to the strongest final model over training, averaged over seeds per family and size.</summary>
+    public static IReadOnlyList<string> ToStrongest(string path, string strongest, IReadOnlyList<(string Group, long Step, double Score)> scores)
+    {
+        ChartSeries[] series = scores.GroupBy(s => s.Group).Select(g => new ChartSeries(g.Key,
+            g.GroupBy(s => s.Step).OrderBy(s => s.Key).Select(s => ((double)s.Key, s.Average(x => x.Score))).ToArray())).ToArray();
+        return new LineChart { Title = $"Alignment to the strongest model ({strongest}) over training", XLabel = "training step", YLabel = "mutual k-NN alignment", LogX = false, LogY = false, Markers = true }
+            .Save(path, series);
+    }
+}
