@@ -38,7 +38,7 @@ public class PublicApiTests
     {
         IReadOnlyList<string> lines = PublicApi.Lines(typeof(LoraModel).Assembly);
         Assert.Contains("sealed class LowRankBias.Lora.LoraModel : LowRankBias.Torch.Modules.Module", lines);
-        Assert.Contains(lines, l => l.StartsWith("LowRankBias.Lora.LoraModel.save_pretrained(string save_directory, IReadOnlyList<string> selected_adapters = null) -> void", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("LowRankBias.Lora.LoraModel.save_pretrained(string save_directory, IReadOnlyList<string> selected_adapters = null, string path_initial_model_for_weight_conversion = null) -> void", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("LoraModel.Pretrained", StringComparison.Ordinal));  // no file names or internals
         Assert.DoesNotContain(lines, l => l.Contains('<') && l.Contains(">$", StringComparison.Ordinal));  // no compiler-generated members
     }
