@@ -98,6 +98,29 @@ public sealed class DataAwareInitTests
         AssertRelative(before, lora.call(x), 1e-12, "output at init");
     }
 
+    // On a base quantized by the init (QPiSSA, LoftQ) the magnitude is the norm of what the layer computes with: the
+    // dequantized residual plus s·BA — no longer exactly ‖W‖ (the residual's rounding), but close to it.
+    [Theory]
+    [InlineData(LoraInit.Pissa)]
+    [InlineData(LoraInit.LoftQ)]
+    public void DoraMagnitudeOnAQuantizedResidualIsTheNormOfWhatTheLayerComputes(string init)
+    {
+        using var scope = NewDisposeScope();
+        Tensor w = Fixture()["loftq.W"];
+        var net = new OneLinear(LinearWith(w));
+        using var model = new LoraModel(net, new LoraConfig
+        {
+            r = Rank, lora_alpha = Rank, init_lora_weights = init, use_dora = true, base_quantization = new QuantizationConfig { compute_dtype = F64 },
+            target_modules = "fc",
+        });
+        var layer = (LoraLinear)net.fc;
+        Tensor magnitude = layer.get_parameter("lora_magnitude_vector.default");
+        Tensor computed = layer.quantized_base!.dequantize(F64) + layer.lora_B["default"].mm(layer.lora_A["default"]);
+        AssertRelative(computed.norm(2, [1]), magnitude, 1e-12, "m = ‖deq(W_res) + s·BA‖");
+        double off = ((magnitude - w.norm(2, [1])).abs() / w.norm(2, [1])).max().item<double>();
+        Assert.True(off > 0 && off < 0.05, $"m is off ‖W‖ by {off} relative: the residual's rounding only");
+    }
+
     [Fact]
     public void FastPissaIsNearTheBestRankRFit()
     {
