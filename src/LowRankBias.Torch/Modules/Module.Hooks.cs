@@ -8,11 +8,14 @@ public abstract partial class Module
     private long _nextHookId;
 
     /// <summary>Runs the forward pre-hooks, <see cref="forward"/>, then the forward hooks (PyTorch's <c>module(x)</c>).</summary>
-    public Tensor call(Tensor input)
+    public Tensor call(Tensor input) => Call(input, forward);
+
+    /// <summary><see cref="call"/>'s hooks around <paramref name="body"/> in place of <see cref="forward"/>.</summary>
+    private protected Tensor Call(Tensor input, Func<Tensor, Tensor> body)
     {
         foreach ((_, Func<Module, Tensor, Tensor?> hook) in _forwardPreHooks.ToArray())
             input = hook(this, input) ?? input;
-        Tensor output = forward(input);
+        Tensor output = body(input);
         foreach ((_, Func<Module, Tensor, Tensor, Tensor?> hook) in _forwardHooks.ToArray())
             output = hook(this, input, output) ?? output;
         return output;

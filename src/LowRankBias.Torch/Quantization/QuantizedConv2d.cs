@@ -40,11 +40,10 @@ public sealed class QuantizedConv2d : QuantizedLayer
     public long groups { get; }
 
     /// <summary>The cross-correlation with the dequantized kernel, plus the bias.</summary>
-    public override Tensor forward(Tensor input)
+    private protected override Tensor Forward(Tensor input, Tensor weight)
     {
         InputChecks.Rank(input, nameof(QuantizedConv2d), "N×C×H×W (or C×H×W)", 3, 4);
         InputChecks.Size(input, input.dim() - 3, in_channels, nameof(QuantizedConv2d), "input channels");
-        using Tensor weight = ComputeWeight(input);
         using Tensor? bias = this.bias?.to(weight.dtype);
         return F.conv2d(input, weight, bias, stride, padding, dilation, groups);
     }

@@ -148,9 +148,36 @@ public abstract class QuantizedLayer : Module
         ? $"quant_type={quant_config.quant_type}, blocksize={quant_config.blocksize}{(quant_config.use_double_quant ? ", double_quant=True" : "")}"
         : $"quant_type={quant_config.quant_type}";
 
-    /// <summary>The weight in the compute dtype for one forward pass.</summary>
-    private protected Tensor ComputeWeight(Tensor input) =>
-        dequantize(input.dtype.IsFloatingPoint() ? input.dtype : quant_config.compute_dtype);
+    /// <summary>The layer's operation with its weight dequantized to the input's dtype (the compute dtype for other input).</summary>
+    public sealed override Tensor forward(Tensor input)
+    {
+        using Tensor weight = dequantize(ComputeDtype(input));
+        return Forward(input, weight);
+    }
+
+    /// <summary>
+    /// <see cref="Module.call"/> (hooks and forward pass) with <paramref name="weight"/>, this layer's weight dequantized
+    /// beforehand (<see cref="dequantize"/> in the input's dtype), in place of dequantizing again: for callers that need
+    /// the weight as well (e.g. DoRA's norm), so that one pass dequantizes once. Hooks see the input they would see in
+    /// <c>call(input)</c>; a pre-hook may not change its dtype.
+    /// </summary>
+    public Tensor call(Tensor input, Tensor weight)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        return Call(input, x =>
+        {
+            if (!weight.shape.SequenceEqual(weight_shape) || weight.dtype != ComputeDtype(x))
+                throw new ArgumentException($"weight must be this layer's weight dequantized to {ComputeDtype(x)}, shaped [{string.Join(", ", weight_shape)}]; " +
+                    $"got {weight.dtype} [{string.Join(", ", weight.shape)}]", nameof(weight));
+            return Forward(x, weight);
+        });
+    }
+
+    /// <summary>The operation on <paramref name="input"/> with the dequantized <paramref name="weight"/>, which the caller owns.</summary>
+    private protected abstract Tensor Forward(Tensor input, Tensor weight);
+
+    private ScalarType ComputeDtype(Tensor input) => input.dtype.IsFloatingPoint() ? input.dtype : quant_config.compute_dtype;
 
     private Tensor Scales() => quant_config.use_double_quant
         ? QuantizedCodec.DequantizeScales(_absmax!, _nestedAbsmax!, _nestedMap!, _nestedOffset!, quant_config.nested_blocksize)

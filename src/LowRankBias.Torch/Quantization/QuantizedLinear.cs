@@ -25,12 +25,11 @@ public sealed class QuantizedLinear : QuantizedLayer
     public long out_features { get; }
 
     /// <summary>x Wᵀ + b with W dequantized to the input's dtype.</summary>
-    public override Tensor forward(Tensor input)
+    private protected override Tensor Forward(Tensor input, Tensor weight)
     {
         long last = input.dim() == 0 ? 0 : input.size(-1);
         if (last != in_features)
             throw new ArgumentException($"QuantizedLinear expects inputs whose last dimension is {in_features}, got shape [{string.Join(", ", input.shape)}]", nameof(input));
-        using Tensor weight = ComputeWeight(input);
         using Tensor? bias = this.bias?.to(weight.dtype);
         return torch.nn.functional.linear(input, weight, bias);
     }

@@ -317,18 +317,30 @@ public abstract class LoraLayer : Module, IEffectiveWeight
             throw new ArgumentException($"{GetType().Name} over {base_layer.GetType().Name}({base_layer.extra_repr()}) takes floating-point " +
                 $"input (its base weight is {BaseDtype}, its factors {adapter_dtype}), got {input.dtype}", nameof(input));
         ScalarType outType = input.dtype.IsFloatingPoint() ? input.dtype : adapter_dtype;
+        string[] running = disable_adapters ? [] : _active.Except(_merged).ToArray();
+        // A variant that reads the base weight (DoRA) gets it once per pass, shared by its adapters; a quantized base
+        // then computes its output from that same dequantized weight rather than dequantizing a second time.
+        using Tensor? weight = running.Any(name => _variants[name].ReadsBaseWeight) ? BaseWeight(WorkDtype) : null;
         Tensor result;
         using (Tensor baseInput = input.dtype.IsFloatingPoint() ? input.to(BaseDtype) : input.alias())
-        using (Tensor baseOutput = base_layer.call(baseInput))
+        using (Tensor baseOutput = BaseOutput(baseInput, weight))
             result = baseOutput.to(outType);
-        if (disable_adapters) return result;
-        foreach (string name in _active)
+        foreach (string name in running)
         {
-            if (_merged.Contains(name)) continue;
             using Tensor previous = result;
-            result = _variants[name].Forward(this, name, input, previous);
+            result = _variants[name].Forward(this, name, input, previous, _variants[name].ReadsBaseWeight ? weight : null);
         }
         return result;
+    }
+
+    // The base layer's output; a quantized base given its weight (dequantized in the work dtype) computes with that weight
+    // cast to its compute dtype, which rounds as dequantizing to it would (the dequantized values are float32 or bfloat16,
+    // the work dtype float32 or float64, so the first cast is exact).
+    private Tensor BaseOutput(Tensor baseInput, Tensor? weight)
+    {
+        if (weight is null || quantized_base is null) return base_layer.call(baseInput);
+        using Tensor cast = weight.to(BaseDtype);
+        return quantized_base.call(baseInput, cast);
     }
 
     /// <summary>

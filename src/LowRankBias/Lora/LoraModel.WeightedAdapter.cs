@@ -1,4 +1,5 @@
 using LowRankBias.Lora.Merging;
+using LowRankBias.Lora.Variants;
 using LowRankBias.Torch;
 
 namespace LowRankBias.Lora;
@@ -31,7 +32,8 @@ public sealed partial class LoraModel
     /// <see cref="set_adapter"/>; it saves and merges like any other. DARE draws its masks from the global generator
     /// (<c>torch.manual_seed</c>), layer by layer in module order, A before B, adapter by adapter.
     /// <para>Everything is checked before anything is added; a failure leaves the model as it was. Differences from
-    /// PEFT: an existing <paramref name="adapter_name"/> is an error (PEFT returns silently); the weights are used in the
+    /// PEFT: an existing <paramref name="adapter_name"/> is an error (PEFT returns silently); so is an adapter of a LoRA
+    /// variant such as DoRA (<c>use_dora</c>), whose magnitude PEFT silently replaces by the base weight's norm; the weights are used in the
     /// factors' dtype (PEFT rounds them to float32); a layer whose combined rank is below the new rank gets zero rows/columns;
     /// targets that resolve to a layer holding none of the adapters, or miss one that holds some, are an error.</para>
     /// </summary>
@@ -131,6 +133,11 @@ public sealed partial class LoraModel
             if (_configs[name].num_heads != 1 || _configs[name].head_ranks is not null)
                 throw new ArgumentException($"adapter '{name}' has heads (num_heads = {_configs[name].num_heads}, head_ranks set: {_configs[name].head_ranks is not null}); " +
                     "add_weighted_adapter combines plain single-head adapters", nameof(adapters));
+        foreach (string name in adapters)
+            if (LoraVariants.Registered.FirstOrDefault(v => v.IsRequested(_configs[name])) is { } variant)
+                throw new ArgumentException($"adapter '{name}' sets {variant.Key}; add_weighted_adapter combines plain LoRA adapters only: " +
+                    $"the combination would drop its {string.Join(", ", variant.Create().TensorNames)} (PEFT gives the new adapter that of a fresh " +
+                    "adapter, the norm of the base weight, or none when the first adapter is plain)", nameof(adapters));
         return adapters.Count == 1 ? "linear" : combination_type;
     }
 

@@ -1,3 +1,4 @@
+using LowRankBias.Lora.Variants;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
@@ -14,7 +15,9 @@ namespace LowRankBias.Lora;
 /// <item><c>groupB_no_decay</c> — the other B factors and 1-D parameters: lr·ratio, weight decay 0.</item>
 /// </list>
 /// A parameter is an embedding's when the module two name segments above it is a <see cref="LoraEmbedding"/>
-/// (PEFT's test). Frozen parameters are left out; empty groups are kept, as in PEFT.
+/// (PEFT's test) and it is a factor. DoRA's <c>lora_magnitude_vector</c> lands where PEFT puts it: in groupB when
+/// 1-D (Linear's [out], Embedding's [embedding_dim]), in groupA for Conv2d's [1, out, 1, 1].
+/// Frozen parameters are left out; empty groups are kept, as in PEFT.
 /// </summary>
 public static class LoraPlus
 {
@@ -52,13 +55,17 @@ public static class LoraPlus
         foreach (OptimizerOptions o in options) o.Validate();
 
         HashSet<string> decay = DecayParameterNames(model);
+        HashSet<string> variantTensors = [.. LoraVariants.TensorNames];
         List<Tensor>[] groups = [[], [], [], []];
         foreach ((string name, Tensor p) in model.named_parameters())
         {
             if (!p.requires_grad) continue;
             string[] segments = name.Split('.');
             string owner = string.Join('.', segments[..Math.Max(0, segments.Length - 2)]);
-            int group = owner.Length > 0 && model.get_submodule(owner) is LoraEmbedding ? 1
+            // PEFT holds a variant's tensor one level deeper (lora_magnitude_vector.<adapter>.weight), so its test never
+            // finds the embedding above it: DoRA's magnitude on an embedding goes by its ndim, as everywhere else.
+            bool variantTensor = segments.Length >= 2 && variantTensors.Contains(segments[^2]);
+            int group = !variantTensor && owner.Length > 0 && model.get_submodule(owner) is LoraEmbedding ? 1
                 : name.Contains("lora_B", StringComparison.Ordinal) || p.dim() == 1 ? (decay.Contains(name) ? 2 : 3)
                 : 0;
             groups[group].Add(p);

@@ -72,6 +72,55 @@ public sealed class DataAwareInitTests
         Assert.True(lora.lora_B["default"].abs().max().to(F64).item<double>() > 0.1, "B is data-derived, not zero");
     }
 
+    // PEFT's update_layer (layer.py) runs the data-aware init, which rewrites W as the residual, before the variant's init
+    // (dora.py, DoraLinearLayer.update_layer: m = ‖W + s·BA‖ row by row), so m = ‖W_res + s·BA‖ = ‖W‖ and a fresh adapter
+    // changes nothing. Either half-done order (factors set on the original W, or W rewritten with the factors still zero)
+    // would give another m: the residual is checked to be far from W, and s·BA far from zero.
+    [Theory]
+    [InlineData(LoraInit.Pissa)]
+    [InlineData(LoraInit.Olora)]
+    [InlineData("pissa_niter_2")]
+    public void DoraMagnitudeIsTakenAfterTheInitRewritesTheBase(string init)
+    {
+        using var scope = NewDisposeScope();
+        Linear linear = Linear64(20, 12, 40);
+        Tensor x = TestData.Randn(41, 5, 20);
+        Tensor before = linear.call(x).detach().clone();
+        Tensor original = linear.weight.detach().clone();
+        const double scale = 5.0 / 3;
+        using var lora = new LoraLinear(linear, new LoraConfig { r = 3, lora_alpha = 5, use_dora = true, init_lora_weights = init });
+        Tensor magnitude = lora.get_parameter("lora_magnitude_vector.default");
+        Tensor delta = scale * lora.lora_B["default"].mm(lora.lora_A["default"]);
+        Assert.True((lora.weight - original).norm().item<double>() > 0.3 * original.norm().item<double>(), "the init rewrote the base weight");
+        AssertRelative((lora.weight + delta).norm(2, [1]), magnitude, 1e-12, "m = ‖W_res + s·BA‖");
+        AssertRelative(original.norm(2, [1]), magnitude, 1e-12, "m = ‖W‖");
+        Assert.True(((lora.weight.norm(2, [1]) - magnitude).abs().max().item<double>()) > 1e-3, "‖W_res‖ differs from m, so the order is seen");
+        AssertRelative(before, lora.call(x), 1e-12, "output at init");
+    }
+
+    // On a base quantized by the init (QPiSSA, LoftQ) the magnitude is the norm of what the layer computes with: the
+    // dequantized residual plus s·BA — no longer exactly ‖W‖ (the residual's rounding), but close to it.
+    [Theory]
+    [InlineData(LoraInit.Pissa)]
+    [InlineData(LoraInit.LoftQ)]
+    public void DoraMagnitudeOnAQuantizedResidualIsTheNormOfWhatTheLayerComputes(string init)
+    {
+        using var scope = NewDisposeScope();
+        Tensor w = Fixture()["loftq.W"];
+        var net = new OneLinear(LinearWith(w));
+        using var model = new LoraModel(net, new LoraConfig
+        {
+            r = Rank, lora_alpha = Rank, init_lora_weights = init, use_dora = true, base_quantization = new QuantizationConfig { compute_dtype = F64 },
+            target_modules = "fc",
+        });
+        var layer = (LoraLinear)net.fc;
+        Tensor magnitude = layer.get_parameter("lora_magnitude_vector.default");
+        Tensor computed = layer.quantized_base!.dequantize(F64) + layer.lora_B["default"].mm(layer.lora_A["default"]);
+        AssertRelative(computed.norm(2, [1]), magnitude, 1e-12, "m = ‖deq(W_res) + s·BA‖");
+        double off = ((magnitude - w.norm(2, [1])).abs() / w.norm(2, [1])).max().item<double>();
+        Assert.True(off > 0 && off < 0.05, $"m is off ‖W‖ by {off} relative: the residual's rounding only");
+    }
+
     [Fact]
     public void FastPissaIsNearTheBestRankRFit()
     {

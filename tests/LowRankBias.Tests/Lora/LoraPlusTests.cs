@@ -56,6 +56,34 @@ public sealed class LoraPlusTests
         Assert.Equal(lora.parameters().Count(p => p.requires_grad), members.Sum(m => m.Length));
     }
 
+    // PEFT's loraplus.py puts `lora_B` names and ndim-1 parameters in groupB; its DoRA magnitude is
+    // `<layer>.lora_magnitude_vector.<adapter>.weight`, so the embedding test (the module two segments up) never sees the
+    // embedding: Linear's [out] and Embedding's [embedding_dim] go to groupB (no "bias" in the name: decay), Conv2d's
+    // [1, out, 1, 1] to groupA.
+    [Fact]
+    public void DorasMagnitudeLandsInPeftsGroup()
+    {
+        using var plus = new LoraModel(new PlusNet(), new LoraConfig { r = 2, use_dora = true, target_modules = new[] { "emb", "fc1" } });
+        using var conv = new LoraModel(new ConvNet(), new LoraConfig { r = 2, use_dora = true, target_modules = new[] { "conv" } });
+        string[][] Members(Module model)
+        {
+            var names = new Dictionary<Tensor, string>(ReferenceEqualityComparer.Instance);
+            foreach ((string name, Tensor p) in model.named_parameters()) names.Add(p, name);
+            return LoraPlus.param_groups(model, new AdamWOptions(), lr: 1e-3, loraplus_lr_ratio: 16, loraplus_weight_decay: 0.1)
+                .Select(g => g.@params.Select(p => names[p]).ToArray()).ToArray();
+        }
+        string[][] members = Members(plus);
+        Assert.Equal(["model.fc1.lora_A.default"], members[0]);
+        Assert.Equal(["model.emb.lora_embedding_A.default", "model.emb.lora_embedding_B.default"], members[1]);
+        Assert.Equal(["model.emb.lora_magnitude_vector.default", "model.fc1.lora_B.default", "model.fc1.lora_magnitude_vector.default"], members[2].Order().ToArray());
+        Assert.Empty(members[3]);
+        Assert.Equal([4L], plus.get_parameter("model.emb.lora_magnitude_vector.default").shape);
+        members = Members(conv);
+        Assert.Equal(["model.conv.lora_A.default", "model.conv.lora_magnitude_vector.default"], members[0].Order().ToArray());
+        Assert.Equal(["model.conv.lora_B.default"], members[2]);
+        Assert.Equal([1L, ConvNet.Filters, 1, 1], conv.get_parameter("model.conv.lora_magnitude_vector.default").shape);
+    }
+
     [Fact]
     public void OneAdamWStepIsTheHandComputationPerGroup()
     {

@@ -212,6 +212,30 @@ public sealed class WeightedAdapterTests
         Assert.False(saving.peft_config.ContainsKey("mix"));
     }
 
+    // PEFT's add_weighted_adapter copies adapters[0]'s config, use_dora included, and injects the new adapter with its
+    // magnitude at the norm of a fresh one (‖W‖): the sources' trained lora_magnitude_vector is dropped without a word
+    // (model.py, add_weighted_adapter; _check_add_weighted_adapter has no use_dora check). Refused here, first or not.
+    [Theory]
+    [InlineData(new[] { "a", "d" }, "svd")]
+    [InlineData(new[] { "d", "a" }, "cat")]
+    [InlineData(new[] { "d" }, "linear")]
+    public void DoraAdaptersAreRefusedNamingUseDoraAndTheAdapterAndAddNothing(string[] adapters, string type)
+    {
+        using var scope = NewDisposeScope();
+        using LoraModel lora = Adapted();
+        lora.add_adapter("d", new LoraConfig { r = 2, lora_alpha = 4, use_dora = true, target_modules = s_layers });
+        long parameters = lora.parameters().Count();
+        bool[] flags = lora.parameters().Select(p => p.requires_grad).ToArray();
+        var e = Assert.Throws<ArgumentException>(() => lora.add_weighted_adapter(adapters, adapters.Select(_ => 1.0).ToArray(), "mix", type));
+        Assert.Equal("adapters", e.ParamName);
+        Assert.Contains("adapter 'd' sets use_dora", e.Message);
+        Assert.Contains("lora_magnitude_vector", e.Message);
+        Assert.False(lora.peft_config.ContainsKey("mix"));
+        Assert.DoesNotContain(lora.lora_layers(), l => l.layer.adapter_configs.ContainsKey("mix"));
+        Assert.Equal(parameters, lora.parameters().Count());
+        Assert.Equal(flags, lora.parameters().Select(p => p.requires_grad).ToArray());
+    }
+
     [Fact]
     public void TargetsThatDoNotCoverTheAdaptersAreRefusedAfterPlanningWithoutTrace()
     {

@@ -1,4 +1,5 @@
 using LowRankBias.Lora;
+using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Quantization;
 using LowRankBias.Torch.Tests;
 
@@ -47,6 +48,60 @@ public sealed class DoraQuantizedTests
         quantized.requantize_((quantized.dequantize().to(F64) + edit).to(ScalarType.Float32));
         lora.unmerge();
         AssertWithinRoundings(quantType, baseQ + edit / k, quantized.dequantize().to(F64), 3, "unmerge after an edit");
+    }
+
+    // One pass dequantizes once: the base output comes from the weight DoRA's norm reads, cast to the compute dtype.
+    // It must equal, bit for bit, what the quantized base computes on its own (which dequantizes to the compute dtype),
+    // reach the base's forward hooks, and the DoRA output must match the float64 oracle from the dequantized weight.
+    [Theory]
+    [InlineData(QuantizationConfig.NF4, ScalarType.Float32)]
+    [InlineData(QuantizationConfig.Int8, ScalarType.Float32)]
+    [InlineData(QuantizationConfig.NF4, ScalarType.BFloat16)]
+    public void Forward_reuses_one_dequantized_weight_for_the_base_output_and_the_norm(string quantType, ScalarType compute)
+    {
+        using var scope = NewDisposeScope();
+        var config = new LoraConfig
+        {
+            r = 4, lora_alpha = 8, use_dora = true, target_modules = new[] { "fc1" },
+            base_quantization = new QuantizationConfig { quant_type = quantType, compute_dtype = compute },
+        };
+        using var lora = new LoraModel(new QuantMlp(2), config);
+        var fc1 = (LoraLinear)lora.model.get_submodule("fc1");
+        QuantizedLayer quantized = fc1.quantized_base!;
+        Tensor magnitude = fc1.get_parameter("lora_magnitude_vector.default");
+        LoraTestKitFloat.Randomize(fc1, 5, scale: 0.05);
+        using (no_grad()) magnitude.mul_((TestData.Randn(9, magnitude.shape) * 0.1 + 2).to(ScalarType.Float32));
+        Tensor x = QuantMlp.Input(3, 5);
+
+        var seen = new List<Tensor>();
+        Tensor y;
+        using (quantized.register_forward_hook((_, _, output) => seen.Add(output.clone())))
+            y = fc1.call(x);
+        Tensor baseAlone = quantized.call(x.to(compute));
+        Assert.Single(seen);
+        Assert.Equal(compute, seen[0].dtype);
+        Assert.True((seen[0] == baseAlone).all().item<bool>(), "the base output inside DoRA's pass differs from the quantized base's own");
+
+        Tensor sum = quantized.dequantize(F64) + 2.0 * fc1.lora_B["default"].to(F64).mm(fc1.lora_A["default"].to(F64));
+        Tensor k = (magnitude.to(F64) / sum.norm(2, [1])).unsqueeze(1);
+        Tensor exact = x.to(F64).mm((k * sum).t()) + quantized.bias!.to(F64);
+        // float32: accumulation rounding only; bfloat16: the base output's rounding (2⁻⁸ relative) scaled by k ≈ 2.
+        double tolerance = compute == ScalarType.Float32 ? 1e-4 : 3e-2;
+        Assert.True(allclose(y.to(F64), exact, tolerance, tolerance), $"DoRA's output is off the float64 oracle by {(y.to(F64) - exact).abs().max().item<double>()}");
+    }
+
+    [Fact]
+    public void A_weight_that_is_not_the_dequantized_weight_is_refused()
+    {
+        using var scope = NewDisposeScope();
+        var quantized = new QuantizedLinear(new Linear(8, 3), new QuantizationConfig { quant_type = QuantizationConfig.Int8 });
+        Tensor x = QuantMlp.Input(1, 2).narrow(1, 0, 8);
+        var shape = Assert.Throws<ArgumentException>(() => quantized.call(x, zeros([3, 7])));
+        Assert.Equal("weight", shape.ParamName);
+        Assert.Contains("shaped [3, 8]", shape.Message);
+        var dtype = Assert.Throws<ArgumentException>(() => quantized.call(x, zeros([3, 8], F64)));
+        Assert.Contains("dequantized to Float32", dtype.Message);
+        Assert.True((quantized.call(x, quantized.dequantize()) == quantized.call(x)).all().item<bool>());
     }
 
     // |actual − expected| ≤ roundings × one rounding of its scale group: NF4 moves an element by less than the widest gap

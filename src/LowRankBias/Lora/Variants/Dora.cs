@@ -27,6 +27,9 @@ internal sealed class Dora : LoraVariant
     public override IReadOnlyList<string> TensorNames => [Magnitude];
 
     /// <inheritdoc />
+    public override bool ReadsBaseWeight => true;
+
+    /// <inheritdoc />
     public override void CheckFits(LoraLayer layer, LoraConfig config)
     {
         if (config.num_heads != 1)
@@ -52,12 +55,12 @@ internal sealed class Dora : LoraVariant
     /// once per forward pass, not per token, and detached: a constant in backward (DoRA §4.3), so m gets the gradient of
     /// the scale and A, B only that of the LoRA path.
     /// </summary>
-    public override Tensor Forward(LoraLayer layer, string adapter, Tensor input, Tensor result)
+    public override Tensor Forward(LoraLayer layer, string adapter, Tensor input, Tensor result, Tensor? weight)
     {
+        ArgumentNullException.ThrowIfNull(weight);
         using var scope = torch.NewDisposeScope();
         Tensor magnitude = layer.VariantTensor(Magnitude, adapter);
         ScalarType work = magnitude.dtype;
-        Tensor weight = layer.BaseWeight(work);
         Tensor norm;
         using (torch.no_grad()) norm = WeightNorm(layer, adapter, weight).reshape(magnitude.shape);
         Tensor scale = magnitude / norm;

@@ -32,9 +32,14 @@ internal abstract class LoraVariant
     /// <summary>Fills the variant's tensors (registered as zeros) once the factors are drawn; runs without autograd.</summary>
     public virtual void Init(LoraLayer layer, string adapter) { }
 
+    /// <summary>Whether <see cref="Forward"/> reads the base weight: the layer then hands it over, computed once per pass.</summary>
+    public virtual bool ReadsBaseWeight => false;
+
     /// <summary><paramref name="result"/> (the base output plus the adapters before this one, in the output dtype) with
-    /// this adapter applied to <paramref name="input"/>; a new tensor of <paramref name="result"/>'s dtype.</summary>
-    public abstract Tensor Forward(LoraLayer layer, string adapter, Tensor input, Tensor result);
+    /// this adapter applied to <paramref name="input"/>; a new tensor of <paramref name="result"/>'s dtype.
+    /// <paramref name="weight"/> is the base weight in the work dtype (dequantized for a quantized base; read-only, owned
+    /// by the layer) when <see cref="ReadsBaseWeight"/>, otherwise null.</summary>
+    public abstract Tensor Forward(LoraLayer layer, string adapter, Tensor input, Tensor result, Tensor? weight);
 
     /// <summary>The base weight <paramref name="weight"/> with the adapter folded in, as a new tensor; changes nothing.</summary>
     public abstract Tensor Merged(LoraLayer layer, string adapter, Tensor weight);

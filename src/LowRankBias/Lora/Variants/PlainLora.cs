@@ -9,7 +9,7 @@ internal sealed class PlainLora : LoraVariant
     public override string Name => "lora";
 
     /// <inheritdoc />
-    public override Tensor Forward(LoraLayer layer, string adapter, Tensor input, Tensor result)
+    public override Tensor Forward(LoraLayer layer, string adapter, Tensor input, Tensor result, Tensor? weight)
     {
         using Tensor x = layer.LoraInput(adapter, input);
         using Tensor delta = layer.LoraOutput(adapter, x);
