@@ -12,7 +12,8 @@ namespace LowRankBias.Tool.Analysis;
 /// <c>lowrankbias analyze FILE</c>: WeightWatcher's per-layer metrics (<see cref="LayerMetrics"/>) of every 2-D and
 /// 4-D floating-point weight whose M·rf lies in [min_evals, max_evals] and N ≤ 50000 (WeightWatcher's
 /// <c>layer_supported</c>), and its summary (<c>get_summary</c>: the layers' means), printed and written as
-/// details.csv, details.json and one ESD plot per layer (esd/). Weights are loaded one at a time (safetensors memory-mapped).
+/// details.csv, details.json, one ESD plot per layer (esd/) and report.html (<see cref="HtmlReport"/>). Weights are loaded one at a time (safetensors memory-mapped).
+/// A PEFT adapter folder is analysed as its updates ΔW, with <see cref="AdapterReport"/> in addition.
 /// </summary>
 internal static class AnalyzeCommand
 {
@@ -24,11 +25,14 @@ internal static class AnalyzeCommand
 
     private static readonly ScalarType[] s_floating = [ScalarType.Float32, ScalarType.Float64, ScalarType.Float16, ScalarType.BFloat16];
 
-    public sealed record Options(int MinEvals = 10, int MaxEvals = 15000, bool Randomize = false, bool Plots = true, int Seed = 0);
+    public sealed record Options(int MinEvals = 10, int MaxEvals = 15000, bool Randomize = false, bool Plots = true, int Seed = 0, string? Base = null);
 
     public static int Run(string path, string output, Options options)
     {
+        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200; // logs get whole names, not 80-column wraps
+        if (options.MinEvals > options.MaxEvals) throw new ArgumentException($"--min-evals {options.MinEvals} exceeds --max-evals {options.MaxEvals}");
         using var source = new WeightSource(path);
+        if (options.Base is not null && source.Adapter is null) throw new ArgumentException($"--base is for a PEFT adapter folder, and {path} is none");
         var layers = source.Entries.Where(e => s_floating.Contains(e.DType) && e.Shape.Length is 2 or 4 && e.Shape.All(d => d > 0))
             .Select(e => (e.Name, e.Shape, Dims: Esd.Dimensions(e.Shape)))
             .Where(e => (long)e.Dims.M * e.Dims.Rf >= options.MinEvals && (long)e.Dims.M * e.Dims.Rf <= options.MaxEvals && e.Dims.N <= MaxN)
@@ -40,6 +44,7 @@ internal static class AnalyzeCommand
         Console.WriteLine($"{path}: {layers.Count} weight matrices of {source.Entries.Count} tensors; output {Path.GetFullPath(output)}");
 
         var rows = new List<LayerMetrics>();
+        var plotted = new List<(string Layer, string SvgPath)>();
         var random = new Random(options.Seed);
         var progress = new StepProgress("ESD of the layers", layers.Count);
         string plots = Path.Combine(output, "esd");
@@ -61,18 +66,20 @@ internal static class AnalyzeCommand
                     LayerMetrics row = LayerMetrics.Of(rows.Count, name, shape, esd, randomized);
                     rows.Add(row);
                     if (options.Plots)
-                        EsdPlot.Save(Path.Combine(plots, $"{row.LayerId:D3}_{FileName(name)}"), row, esd.Eigenvalues, randomized?.Item2);
+                        plotted.Add((name, EsdPlot.Save(Path.Combine(plots, $"{row.LayerId:D3}_{FileName(name)}"), row, esd.Eigenvalues, randomized?.Item2)[1]));
                 }
                 progress.Step();
             }
         });
 
+        if (source.Adapter is not null) AdapterReport.Run(source.Adapter, options.Base, output);
         Dictionary<string, double> summary = Summary(rows);
         PrintTable(rows, summary, options.Randomize);
         OutputFile.WriteAllLines(Path.Combine(output, "details.csv"), Csv(rows, options.Randomize));
         OutputFile.WriteAllText(Path.Combine(output, "details.json"), JsonSerializer.Serialize(
             new { file = Path.GetFullPath(path), summary, details = rows.Select(r => Row(r, options.Randomize)) }, s_json));
-        Console.WriteLine($"wrote details.csv, details.json{(options.Plots ? ", esd/" : "")} to {Path.GetFullPath(output)}");
+        OutputFile.WriteAllText(Path.Combine(output, "report.html"), HtmlReport.Render(Path.GetFullPath(path), rows, summary, plotted));
+        Console.WriteLine($"wrote details.csv, details.json, report.html{(options.Plots ? ", esd/" : "")} to {Path.GetFullPath(output)}");
         return 0;
     }
 
@@ -125,7 +132,6 @@ internal static class AnalyzeCommand
 
     private static void PrintTable(List<LayerMetrics> rows, Dictionary<string, double> summary, bool randomized)
     {
-        if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 200;
         var table = new Table().AddColumns("#", "layer", "shape", "α", "D", "α̂ (weighted)", "log ‖·‖α", "log ‖W‖F²", "log λmax", "stable rank", "spikes", "MP softrank");
         if (randomized) table.AddColumns("rand. distance", "traps");
         foreach (LayerMetrics r in rows)

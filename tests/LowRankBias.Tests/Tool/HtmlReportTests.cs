@@ -1,0 +1,39 @@
+using System.Diagnostics;
+using LowRankBias.Tool.Analysis;
+using LowRankBias.Torch.Tests.IO;
+
+namespace LowRankBias.Tests.Tool;
+
+/// <summary>
+/// report.html of `lowrankbias analyze` renders in a real browser: headless Chromium (Debian's chromium, installed by
+/// scripts/setup.sh) loads the page from disk with the network unused, and its DOM after load must hold the summary
+/// table and count every ESD plot as decoded (the page's own check: naturalWidth &gt; 0).
+/// </summary>
+public class HtmlReportTests
+{
+    [Fact]
+    public void TheReportRendersItsTablesAndEveryPlotInHeadlessChromium()
+    {
+        using var dir = new TempDirectory();
+        string input = Path.Combine(AppContext.BaseDirectory, "fixtures", "weightwatcher", "ww_input.pt");
+        Assert.Equal(0, AnalyzeCommand.Run(input, dir.Path, new AnalyzeCommand.Options()));
+        string html = File.ReadAllText(dir.File("report.html"));
+        Assert.DoesNotContain("src=\"http", html); // self-contained
+        Assert.DoesNotContain("src=\"esd/", html);
+
+        string browser = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("chromium is not installed: run scripts/setup.sh");
+        var start = new ProcessStartInfo(browser, ["--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + dir.File("profile"),
+            "--dump-dom", new Uri(dir.File("report.html")).AbsoluteUri])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using Process chromium = Process.Start(start)!;
+        Task<string> dom = chromium.StandardOutput.ReadToEndAsync();
+        _ = chromium.StandardError.ReadToEndAsync();
+        Assert.True(chromium.WaitForExit(60_000), "chromium did not finish within 60 s");
+        string rendered = dom.Result;
+        Assert.Contains("data-plots-loaded=\"5\"", rendered);
+        Assert.Contains("<table id=\"summary\">", rendered);
+        Assert.Contains("<td>alpha_weighted</td>", rendered);
+        Assert.Contains("<td>heavy.weight</td>", rendered);
+    }
+}
