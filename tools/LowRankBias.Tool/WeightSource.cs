@@ -11,6 +11,7 @@ namespace LowRankBias.Tool;
 /// tensor); torch.save files are read whole (their zip records are not mapped). A folder is read as its
 /// <c>model.safetensors.index.json</c> or <c>model.safetensors</c>, or, holding <c>adapter_config.json</c>, as a PEFT
 /// LoRA adapter (<see cref="AdapterDeltas"/>): each adapted module is then one tensor <c>&lt;module&gt;.weight</c>, its ΔW = s·B·A.
+/// NF4 and int8 weights are dequantized as they are loaded (<see cref="QuantizedWeights"/>).
 /// </summary>
 internal sealed class WeightSource : IDisposable
 {
@@ -44,10 +45,14 @@ internal sealed class WeightSource : IDisposable
             Dispose();
             throw;
         }
-        Entries = _loaded is not null
+        var stored = _loaded is not null
             ? _loaded.Select(p => (p.Key, p.Value.shape, p.Value.dtype)).ToList()
             : _mapped.Select(p => (p.Key, p.Value.shape(p.Key), p.Value.dtype(p.Key))).ToList();
+        _quantized = new QuantizedWeights(stored, LoadStored, path);
+        Entries = _quantized.Present(stored);
     }
+
+    private readonly QuantizedWeights? _quantized;
 
     /// <summary>Every tensor's name, shape and element type, in file order (shards in the order the index first names them).</summary>
     public IReadOnlyList<(string Name, long[] Shape, ScalarType DType)> Entries { get; }
@@ -56,8 +61,9 @@ internal sealed class WeightSource : IDisposable
     public AdapterDeltas? Adapter { get; }
 
     /// <summary>Tensor <paramref name="name"/> in the caller's dispose scope.</summary>
-    public Tensor Load(string name) =>
-        Adapter?.Delta(name) ?? (_mapped.TryGetValue(name, out var reader) ? reader.get_tensor(name) : _loaded![name].alias());
+    public Tensor Load(string name) => Adapter?.Delta(name) ?? _quantized?.Dequantize(name, LoadStored) ?? LoadStored(name);
+
+    private Tensor LoadStored(string name) => _mapped.TryGetValue(name, out var reader) ? reader.get_tensor(name) : _loaded![name].alias();
 
     public void Dispose()
     {

@@ -1,5 +1,7 @@
 using LowRankBias.Tool;
 using LowRankBias.Torch.IO;
+using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Quantization;
 using LowRankBias.Torch.Tests.IO;
 
 namespace LowRankBias.Tests.Tool;
@@ -41,5 +43,29 @@ public class WeightSourceTests
             for (int j = 0; j < 5; j++)
                 Assert.Equal(4 * (i - 1) / 2.0 * (j + 2) / 8.0, values[i * 5 + j], 6);
         Assert.Equal([6L, 4], source.Entries.Single(e => e.Name == "emb.weight").Shape); // embedding ΔW = (s·B·A)ᵀ: [num, dim]
+    }
+
+    [Theory]
+    [InlineData(QuantizationConfig.NF4, false)]
+    [InlineData(QuantizationConfig.NF4, true)]
+    [InlineData(QuantizationConfig.Int8, false)]
+    public void QuantizedWeightsReadAsTheirDequantizedValues(string type, bool doubleQuant)
+    {
+        // The state dict of a QuantizedLinear (bitsandbytes' keys) must read as one float32 weight equal to the layer's
+        // own dequantize() (which QuantizationReferenceTests check against the QLoRA / LLM.int8() reference), within
+        // quantization error of the original; the auxiliary tensors are hidden.
+        using var scope = NewDisposeScope();
+        using var dir = new TempDirectory();
+        using var linear = new Linear(128, 24, bias: true);
+        using var layer = new QuantizedLinear(linear, new QuantizationConfig { quant_type = type, use_double_quant = doubleQuant, stochastic_rounding = false });
+        SafeTensors.save_file(layer.state_dict().ToDictionary(e => e.Key, e => e.Value), dir.File("q.safetensors"));
+        using var source = new WeightSource(dir.File("q.safetensors"));
+        Assert.Equal(["bias", "weight"], source.Entries.Select(e => e.Name).Order());
+        var (_, shape, dtype) = source.Entries.Single(e => e.Name == "weight");
+        Assert.Equal([24L, 128], shape);
+        Assert.Equal(ScalarType.Float32, dtype);
+        Tensor read = source.Load("weight");
+        Assert.Equal(0, (read - layer.dequantize()).abs().max().item<float>());
+        Assert.True((read - linear.weight).abs().max().item<float>() < 0.2 * linear.weight.abs().max().item<float>());
     }
 }
