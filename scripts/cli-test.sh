@@ -58,6 +58,9 @@ expect lowrankbias 1 analyze "$ww" --min-evals 1 --max-evals 2; one_line "analyz
 [[ -z $(ls -A "$tmp/cwd") ]] || fail "a refused analyze wrote $(ls -A "$tmp/cwd")"
 expect lowrankbias 1 compare "$ww" "$ww" --threshold 2; one_line "lowrankbias compare --threshold 2" "--threshold: 2 does not lie in (0, 1]"
 expect lowrankbias 1 compare "$ww" "$root/tests/fixtures/pretrained/torchvision_vit.pt"; one_line "compare of different models" "do not hold the same weight matrices"
+mkdir "$tmp/sharded"; echo '{"weight_map": {"a.weight": "model-00001-of-00002.safetensors"}}' >"$tmp/sharded/model.safetensors.index.json"
+expect lowrankbias 1 analyze "$tmp/sharded"; one_line "a shard index naming a missing shard" "names the shard model-00001-of-00002.safetensors"
+[[ -z $(ls -A "$tmp/cwd") ]] || fail "analyze of a broken shard index wrote $(ls -A "$tmp/cwd")"
 expect lowrankbias 0 analyze "$ww" --no-plots
 [[ -f $tmp/cwd/out/analyze/ww_input/details.csv && -f $tmp/cwd/out/analyze/ww_input/report.html ]] || fail "analyze did not write out/analyze/ww_input/"
 expect lowrankbias 0 compare "$ww" "$ww"

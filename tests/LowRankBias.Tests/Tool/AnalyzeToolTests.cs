@@ -105,6 +105,26 @@ public class AnalyzeToolTests
     }
 
     [Fact]
+    public void ARunThatFailsMidwayLeavesThePreviousResultsWhole()
+    {
+        // The second layer is NaN: its ESD is refused after the first layer's plot was drawn. The folder must keep the
+        // previous run's files untouched and hold no new plot.
+        using var scope = NewDisposeScope();
+        using var dir = new TempDirectory();
+        string file = dir.File("blown.safetensors");
+        SafeTensors.save_file(new Dictionary<string, Tensor> { ["a.weight"] = randn([30, 20]), ["b.weight"] = full([30, 20], double.NaN) }, file);
+        string output = dir.File("out");
+        Directory.CreateDirectory(Path.Combine(output, "esd"));
+        File.WriteAllText(Path.Combine(output, "details.json"), "previous");
+        File.WriteAllText(Path.Combine(output, "esd", "000_old.svg"), "previous");
+        var error = Assert.Throws<InvalidDataException>(() => AnalyzeCommand.Run(file, output, new AnalyzeCommand.Options()));
+        Assert.Contains("'b.weight'", error.Message);
+        Assert.Equal(["details.json", "esd"], Directory.GetFileSystemEntries(output).Select(Path.GetFileName).Order());
+        Assert.Equal(["000_old.svg"], Directory.GetFiles(Path.Combine(output, "esd")).Select(Path.GetFileName));
+        Assert.Equal("previous", File.ReadAllText(Path.Combine(output, "details.json")));
+    }
+
+    [Fact]
     public void ANonFiniteWeightIsRefusedNamingIt()
     {
         using var scope = NewDisposeScope();

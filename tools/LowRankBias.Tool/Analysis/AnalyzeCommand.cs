@@ -43,12 +43,36 @@ internal static class AnalyzeCommand
         ProgramCommand.CreateOutput(output);
         Console.WriteLine($"{path}: {layers.Count} weight matrices of {source.Entries.Count} tensors; output {Path.GetFullPath(output)}");
 
+        // The adapter's checks (a base without an adapted weight) come before any output.
+        if (source.Adapter is not null) AdapterReport.Run(source.Adapter, options.Base, output);
         var rows = new List<LayerMetrics>();
         var plotted = new List<(string Layer, string SvgPath)>();
         var random = new Random(options.Seed);
         var progress = new StepProgress("ESD of the layers", layers.Count);
-        string plots = Path.Combine(output, "esd");
-        progress.Run(() =>
+        // Plots are drawn into a staging folder that replaces esd/ only once every layer is done, so a run that fails
+        // midway leaves the previous results whole (or none), never new plots beside old tables.
+        string plots = Path.Combine(output, $".esd-{Guid.NewGuid():N}"), final = Path.Combine(output, "esd");
+        try
+        {
+            Analyse();
+            Dictionary<string, double> summary = Summary(rows);
+            PrintTable(rows, summary, options.Randomize);
+            string html = HtmlReport.Render(Path.GetFullPath(path), rows, summary, plotted);
+            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+            if (options.Plots) Directory.Move(plots, final);
+            OutputFile.WriteAllLines(Path.Combine(output, "details.csv"), Csv(rows, options.Randomize));
+            OutputFile.WriteAllText(Path.Combine(output, "details.json"), JsonSerializer.Serialize(
+                new { file = Path.GetFullPath(path), summary, details = rows.Select(r => Row(r, options.Randomize)) }, s_json));
+            OutputFile.WriteAllText(Path.Combine(output, "report.html"), html);
+        }
+        finally
+        {
+            if (Directory.Exists(plots)) Directory.Delete(plots, recursive: true);
+        }
+        Console.WriteLine($"wrote details.csv, details.json, report.html{(options.Plots ? ", esd/" : "")} to {Path.GetFullPath(output)}");
+        return 0;
+
+        void Analyse() => progress.Run(() =>
         {
             foreach (var (name, shape, _) in layers)
             {
@@ -71,16 +95,6 @@ internal static class AnalyzeCommand
                 progress.Step();
             }
         });
-
-        if (source.Adapter is not null) AdapterReport.Run(source.Adapter, options.Base, output);
-        Dictionary<string, double> summary = Summary(rows);
-        PrintTable(rows, summary, options.Randomize);
-        OutputFile.WriteAllLines(Path.Combine(output, "details.csv"), Csv(rows, options.Randomize));
-        OutputFile.WriteAllText(Path.Combine(output, "details.json"), JsonSerializer.Serialize(
-            new { file = Path.GetFullPath(path), summary, details = rows.Select(r => Row(r, options.Randomize)) }, s_json));
-        OutputFile.WriteAllText(Path.Combine(output, "report.html"), HtmlReport.Render(Path.GetFullPath(path), rows, summary, plotted));
-        Console.WriteLine($"wrote details.csv, details.json, report.html{(options.Plots ? ", esd/" : "")} to {Path.GetFullPath(output)}");
-        return 0;
     }
 
     private static readonly JsonSerializerOptions s_json = new()
