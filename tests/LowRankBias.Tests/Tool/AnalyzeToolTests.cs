@@ -125,6 +125,28 @@ public class AnalyzeToolTests
     }
 
     [Fact]
+    public void ZeroAndRankOneMatricesGetTheirLimitsInsteadOfAnError()
+    {
+        // A zero matrix (a fresh LoRA update) has λ = 0: no power law, no MP bulk, no plot; a rank-one matrix has one
+        // eigenvalue above the fit's threshold: no power law, but its norms.
+        using var scope = NewDisposeScope();
+        using var dir = new TempDirectory();
+        string file = dir.File("degenerate.safetensors");
+        Tensor column = arange(1, 31, dtype: ScalarType.Float32).unsqueeze(1);
+        SafeTensors.save_file(new Dictionary<string, Tensor> { ["zero.weight"] = zeros([30, 20]), ["rank1.weight"] = column.matmul(ones([1, 20])) }, file);
+        Assert.Equal(0, AnalyzeCommand.Run(file, dir.Path, new AnalyzeCommand.Options()));
+        using var json = JsonDocument.Parse(File.ReadAllText(dir.File("details.json")));
+        var layers = json.RootElement.GetProperty("details").EnumerateArray().ToDictionary(l => l.GetProperty("name").GetString()!);
+        Assert.Equal("NaN", layers["zero.weight"].GetProperty("alpha").GetString());
+        Assert.Equal(0, layers["zero.weight"].GetProperty("num_spikes").GetDouble());
+        Assert.Equal("NaN", layers["rank1.weight"].GetProperty("alpha").GetString());
+        Close(20 * Enumerable.Range(1, 30).Sum(i => (double)i * i), layers["rank1.weight"].GetProperty("spectral_norm").GetDouble(), "λmax of the rank-one matrix");
+        Assert.Equal(1, layers["rank1.weight"].GetProperty("stable_rank").GetDouble(), 9);
+        string id = layers["rank1.weight"].GetProperty("layer_id").GetInt32().ToString("D3");
+        Assert.Equal([$"{id}_rank1_weight.png", $"{id}_rank1_weight.svg"], Directory.GetFiles(dir.File("esd")).Select(Path.GetFileName).Order());
+    }
+
+    [Fact]
     public void ANonFiniteWeightIsRefusedNamingIt()
     {
         using var scope = NewDisposeScope();

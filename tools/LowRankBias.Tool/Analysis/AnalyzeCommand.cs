@@ -89,7 +89,7 @@ internal static class AnalyzeCommand
                     }
                     LayerMetrics row = LayerMetrics.Of(rows.Count, name, shape, esd, randomized);
                     rows.Add(row);
-                    if (options.Plots)
+                    if (options.Plots && esd.Eigenvalues[^1] > 0) // a zero matrix has nothing to draw on log axes
                         plotted.Add((name, EsdPlot.Save(Path.Combine(plots, $"{row.LayerId:D3}_{FileName(name)}"), row, esd.Eigenvalues, randomized?.Item2)[1]));
                 }
                 progress.Step();

@@ -21,7 +21,8 @@ internal static class EsdPlot
             series.Add(new($"power law α = {layer.Alpha:0.###}", LogGrid(layer.XMin, high)
                 .Select(x => (x, share * (layer.Alpha - 1) / layer.XMin * Math.Pow(x / layer.XMin, -layer.Alpha))).ToList()));
         }
-        series.Add(new($"MP bulk (λ+ = {layer.BulkMax:0.###})", LogGrid(Math.Max(low, layer.BulkMax * 1e-3), layer.BulkMax)
+        if (double.IsFinite(layer.BulkMax) && layer.BulkMax > 0)
+            series.Add(new($"MP bulk (λ+ = {layer.BulkMax:0.###})", LogGrid(Math.Max(low, layer.BulkMax * 1e-3), layer.BulkMax)
             .Select(x => (x, MarchenkoPasturFit.Density(x, q, layer.BulkMax))).ToList()));
         if (randomized is not null) series.Add(new("randomized ESD", Histogram(randomized)));
         return new LineChart

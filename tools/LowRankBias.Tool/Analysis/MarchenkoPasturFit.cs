@@ -19,9 +19,11 @@ internal sealed record MarchenkoPasturFit(double SigmaMp, int NumSpikes, double 
     private const double Bandwidth = 0.1, DensityFloor = 0.01, Penalty = 1000;
     private const int GridPoints = 1000;
 
-    /// <summary>Fits the eigenvalues <paramref name="evals"/> (not all zero) of N × M matrices (Q = N/M ≥ 1).</summary>
+    /// <summary>Fits the eigenvalues <paramref name="evals"/> of N × M matrices (Q = N/M ≥ 1). A zero matrix has no
+    /// bulk to fit (WeightWatcher's fit fails there and reports −1): NaN, and no spike.</summary>
     public static MarchenkoPasturFit Fit(double[] evals, int n, int m)
     {
+        if (evals.Sum() == 0) return new MarchenkoPasturFit(double.NaN, 0, double.NaN, double.NaN, double.NaN);
         double q = (double)n / m;
         double wscale = Math.Sqrt(evals.Length) / Math.Sqrt(evals.Sum());
         double[] scaled = evals.Select(e => wscale * wscale * e).ToArray();
