@@ -43,7 +43,7 @@ internal static class AnalyzeCommand
         ProgramCommand.CreateOutput(output);
         Console.WriteLine($"{path}: {layers.Count} weight matrices of {source.Entries.Count} tensors; output {Path.GetFullPath(output)}");
 
-        // The adapter's checks (a base without an adapted weight) come before any output.
+        // The adapter's checks (a base without an adapted weight) come before any result file is written.
         if (source.Adapter is not null) AdapterReport.Run(source.Adapter, options.Base, output);
         var rows = new List<LayerMetrics>();
         var plotted = new List<(string Layer, string SvgPath)>();
