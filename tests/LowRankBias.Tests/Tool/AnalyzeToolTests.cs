@@ -7,7 +7,7 @@ namespace LowRankBias.Tests.Tool;
 
 /// <summary>
 /// `lowrankbias analyze` against WeightWatcher's metrics of fixed weights (a Gaussian, a heavy-tailed, a square, a
-/// convolution and a spiked matrix), computed by tests/fixtures/weightwatcher/make_ww.py, a numpy re-implementation of
+/// convolution, a spiked and a rank-deficient matrix), computed by tests/fixtures/weightwatcher/make_ww.py, a numpy re-implementation of
 /// weightwatcher.py / RMT_Util.py / WW_powerlaw.py with WeightWatcher's analyze() defaults.
 /// </summary>
 public class AnalyzeToolTests

@@ -31,7 +31,7 @@ public class HtmlReportTests
         _ = chromium.StandardError.ReadToEndAsync();
         Assert.True(chromium.WaitForExit(60_000), "chromium did not finish within 60 s");
         string rendered = dom.Result;
-        Assert.Contains("data-plots-loaded=\"5\"", rendered);
+        Assert.Contains("data-plots-loaded=\"6\"", rendered); // the six layers of ww_input.pt that are analysed
         Assert.Contains("<table id=\"summary\">", rendered);
         Assert.Contains("<td>alpha_weighted</td>", rendered);
         Assert.Contains("<td>heavy.weight</td>", rendered);

@@ -118,7 +118,8 @@ internal static class AnalyzeCommand
         ("alpha", r => r.Alpha), ("xmin", r => r.XMin), ("D", r => r.D), ("sigma", r => r.Sigma), ("num_pl_spikes", r => r.NumPlSpikes),
         ("norm", r => r.Norm), ("log_norm", r => r.LogNorm), ("spectral_norm", r => r.SpectralNorm), ("log_spectral_norm", r => r.LogSpectralNorm),
         ("alpha_weighted", r => r.AlphaWeighted), ("log_alpha_norm", r => r.LogAlphaNorm), ("stable_rank", r => r.StableRank),
-        ("matrix_rank", r => r.MatrixRank), ("entropy", r => r.Entropy),
+        ("matrix_rank", r => r.MatrixRank), ("entropy", r => r.Entropy), ("sv_max", r => r.SvMax), ("lambda_max", r => r.SpectralNorm),
+        ("rank_loss", r => r.RankLoss), ("weak_rank_loss", r => r.WeakRankLoss),
         ("sigma_mp", r => r.SigmaMp), ("num_spikes", r => r.NumSpikes), ("mp_softrank", r => r.MpSoftrank), ("bulk_min", r => r.BulkMin), ("bulk_max", r => r.BulkMax),
     ];
 

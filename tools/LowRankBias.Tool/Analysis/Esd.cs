@@ -46,8 +46,23 @@ internal sealed record Esd(double[] Eigenvalues, int N, int M, int Rf)
         if (!weight.isfinite().all().item<bool>())
             throw new InvalidDataException($"weight '{name}' has NaN or ±∞ entries: its spectrum is undefined");
         (int n, int m, int rf) = Dimensions(weight.shape);
-        return new Esd(SquaredSingularValues(Matrices(weight)), n, m, rf);
+        using Tensor s = linalg.svdvals(Matrices(weight));
+        double[] sv = s.ToArray<double>();
+        // calc_rank_loss per matrix: its σ at or below σmax·N·ε(float64) (matrix_rank's tolerance), summed.
+        int perMatrix = (int)s.shape[1], rankLoss = 0;
+        for (int p = 0; p < sv.Length / perMatrix; p++)
+        {
+            var row = new ArraySegment<double>(sv, p * perMatrix, perMatrix);
+            double tolerance = row.Max() * n * Math.Pow(2, -52);
+            rankLoss += row.Count(v => !(v > tolerance));
+        }
+        double[] evals = sv.Select(v => v * v).ToArray();
+        Array.Sort(evals);
+        return new Esd(evals, n, m, rf) { RankLoss = rankLoss };
     }
+
+    /// <summary>WeightWatcher's rank_loss: per matrix, the singular values at or below σmax·N·ε(float64), summed over the matrices.</summary>
+    public int RankLoss { get; init; }
 
     /// <summary>
     /// The ESD of the weight with the entries of every matrix shuffled (<c>random_eigenvalues</c>: np.random.shuffle of

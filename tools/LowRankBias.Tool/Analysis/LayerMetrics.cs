@@ -11,12 +11,15 @@ namespace LowRankBias.Tool.Analysis;
 internal sealed record LayerMetrics(int LayerId, string Name, long[] Shape, int N, int M, int Rf, int NumEvals,
     double Alpha, double XMin, double D, double Sigma, int NumPlSpikes,
     double Norm, double LogNorm, double SpectralNorm, double LogSpectralNorm, double AlphaWeighted, double LogAlphaNorm,
-    double StableRank, int MatrixRank, double Entropy,
+    double StableRank, int MatrixRank, double Entropy, double SvMax, int RankLoss, int WeakRankLoss,
     double SigmaMp, int NumSpikes, double MpSoftrank, double BulkMin, double BulkMax,
     double RandDistance, int? RandNumSpikes, double MaxRandEval)
 {
     /// <summary>fit_powerlaw fits only the eigenvalues above this (constants.EVALS_THRESH).</summary>
     public const double EvalsThreshold = 1e-5;
+
+    /// <summary>weak_rank_loss counts the eigenvalues below this (constants.WEAK_RANK_LOSS_TOLERANCE, analyze's tolerance).</summary>
+    public const double WeakRankLossTolerance = 1e-6;
 
     /// <summary>WeightWatcher's metrics of one ESD; <paramref name="randomized"/>, when given, is the ESD of the
     /// shuffled weight (<see cref="Esd.Randomized"/>: one draw for rand_distance, and the pooled replicas for the MP fit).</summary>
@@ -36,6 +39,7 @@ internal sealed record LayerMetrics(int LayerId, string Name, long[] Shape, int 
             fit is null ? 0 : evals.Count(e => e >= fit.XMin),
             norm, Math.Log10(norm), spectral, Math.Log10(spectral), alpha * Math.Log10(spectral),
             Math.Log10(evals.Sum(e => Math.Pow(e, alpha))), norm / spectral, RankOf(sv, esd.N), EntropyOf(sv, esd.N),
+            Math.Sqrt(spectral), esd.RankLoss, evals.Count(e => e < WeakRankLossTolerance),
             mp.SigmaMp, mp.NumSpikes, mp.MpSoftrank, mp.BulkMin, mp.BulkMax,
             randomized is { } d ? JensenShannonDistance(evals, d.One) : double.NaN, rand?.NumSpikes,
             randomized is { } e2 ? e2.Replicas.Max() : double.NaN);
