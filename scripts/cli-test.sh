@@ -48,6 +48,25 @@ expect lowrankbias 0 spectra --help; grep -q "^Usage:" "$tmp/log" || fail "lowra
 expect lowrankbias 1 spectrum model.pt; one_line "lowrankbias spectrum" "spectrum"
 expect lowrankbias 1 spectra "$root/tests/fixtures/pretrained/torchvision_vit.pt" --min-dim 0; one_line "lowrankbias --min-dim 0" "--min-dim: 0 is not a positive number"
 expect lowrankbias 1 spectra no-such-file.safetensors; one_line "lowrankbias spectra no-such-file" "no-such-file"
+for command in analyze compare; do
+  expect lowrankbias 0 $command --help; grep -q "^Usage:" "$tmp/log" || fail "lowrankbias $command --help printed no usage"
+  [[ -z $(ls -A "$tmp/cwd") ]] || fail "lowrankbias $command --help wrote $(ls -A "$tmp/cwd")"
+done
+ww="$root/tests/fixtures/weightwatcher/ww_input.pt"
+expect lowrankbias 1 analyse "$ww"; one_line "lowrankbias analyse" "analyse"
+expect lowrankbias 1 analyze "$ww" --min-evals 0; one_line "lowrankbias analyze --min-evals 0" "--min-evals: 0 is not a positive number"
+expect lowrankbias 1 analyze "$ww" --min-evals 20 --max-evals 10; one_line "--min-evals 20 --max-evals 10" "--min-evals 20 exceeds --max-evals 10"
+expect lowrankbias 1 analyze "$ww" --min-evals 1 --max-evals 2; one_line "analyze with no layer left" "no 2-D or 4-D floating-point weight"
+[[ -z $(ls -A "$tmp/cwd") ]] || fail "a refused analyze wrote $(ls -A "$tmp/cwd")"
+expect lowrankbias 1 compare "$ww" "$ww" --threshold 2; one_line "lowrankbias compare --threshold 2" "--threshold: 2 does not lie in (0, 1]"
+expect lowrankbias 1 compare "$ww" "$root/tests/fixtures/pretrained/torchvision_vit.pt"; one_line "compare of different models" "do not hold the same weight matrices"
+mkdir "$tmp/sharded"; echo '{"weight_map": {"a.weight": "model-00001-of-00002.safetensors"}}' >"$tmp/sharded/model.safetensors.index.json"
+expect lowrankbias 1 analyze "$tmp/sharded"; one_line "a shard index naming a missing shard" "names the shard model-00001-of-00002.safetensors"
+[[ -z $(ls -A "$tmp/cwd") ]] || fail "analyze of a broken shard index wrote $(ls -A "$tmp/cwd")"
+expect lowrankbias 0 analyze "$ww" --no-plots
+[[ -f $tmp/cwd/out/analyze/ww_input/details.csv && -f $tmp/cwd/out/analyze/ww_input/report.html ]] || fail "analyze did not write out/analyze/ww_input/"
+expect lowrankbias 0 compare "$ww" "$ww"
+[[ -f $tmp/cwd/out/compare/ww_input-ww_input/compare.json ]] || fail "compare did not write out/compare/ww_input-ww_input/"
 # Outputs that cannot be written, input that is no file, a failed distributed job: one line each, no stack trace.
 touch "$tmp/a-file"
 expect LeastSquaresMerge 1 --preset tiny --out "$tmp/a-file"; one_line "--out naming a file" "the output folder $tmp/a-file is a file"
@@ -93,4 +112,4 @@ grep "   at " "$log" && fail "a stopped rank: stack trace"
 expect LeastSquaresMerge 0 --preset tiny
 [[ -s $tmp/cwd/out/least-squares-merge/tiny/lte-least-squares.csv ]] || fail "LeastSquaresMerge wrote $(cd "$tmp/cwd" && find . -type f)"
 [[ ! -e $tmp/cwd/docs ]] || fail "LeastSquaresMerge wrote under docs/"
-echo "cli: --help runs nothing, typos, bad values, unwritable outputs and failed distributed jobs exit 1 with one line, a stopped rank fails the job after --timeout, default output under out/ (13 programs and the lowrankbias tool)"
+echo "cli: --help runs nothing, typos, bad values, unwritable outputs and failed distributed jobs exit 1 with one line, a stopped rank fails the job after --timeout, default output under out/ (every sample and the lowrankbias tool: spectra, analyze, compare)"

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs what building, testing and the samples need; does nothing when everything is already there.
+# Installs what building, testing and the samples need (chromium: the test that renders lowrankbias's report.html);
+# does nothing when everything is already there.
 # Usage: bash scripts/setup.sh [--bench]   (--bench adds Debian's python3-torch for the side-by-side benchmarks)
 set -euo pipefail
 
-packages=(libtorch-dev libopenblas0-pthread cmake g++ libgloo-dev dataset-fashion-mnist fonts-dejavu-core)
+packages=(libtorch-dev libopenblas0-pthread cmake g++ libgloo-dev dataset-fashion-mnist fonts-dejavu-core chromium)
 [[ "${1:-}" == "--bench" ]] && packages+=(python3-torch)
 
 missing=()
