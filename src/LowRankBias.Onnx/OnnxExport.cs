@@ -27,7 +27,7 @@ public static class OnnxExport
     /// Each module type has an emitter that writes the nodes its forward computes, walking the tree in forward order
     /// (no tracing): the models MLP, ConvNet, ResNet (basic and bottleneck blocks), VisionTransformer, MlpMixer and GPT,
     /// and the layers they are built of (Linear, Conv2d, BatchNorm2d, FrozenBatchNorm2d, LayerNorm, Embedding,
-    /// MaxPool2d, global AdaptiveAvgPool2d, ReLU, GELU, SiLU, Tanh, Sigmoid, Identity, Dropout, Sequential, MlpBlock,
+    /// MaxPool2d, global AdaptiveAvgPool2d, ImagePreprocess, ReLU, GELU, SiLU, Tanh, Sigmoid, Identity, Dropout, Sequential, MlpBlock,
     /// MultiheadSelfAttention, TransformerBlock, MixerBlock). Any other module is a <see cref="NotSupportedException"/>
     /// naming its path and type; LoRA and other adapter layers an <see cref="InvalidOperationException"/>: merge them
     /// into the weights first (<c>LoraModel.merge_and_unload()</c>) and export the model it returns. Nothing is written

@@ -90,6 +90,45 @@ public class OnnxExportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_lora_fine_tuned_resnet_with_its_preprocessing_exports_what_it_computes()
+    {
+        // The README's flow at CPU-test size: preprocessing, frozen BatchNorm, LoRA on the convolutions, a new head, a few
+        // steps of training, merge, export of preprocessing and model together.
+        using var scope = NewDisposeScope();
+        manual_seed(13);
+        var prep = new ImagePreprocess(rand([1, 3, 32, 32]) * 100, reverse_channels: true);
+        var resnet = new ResNet(new ResNet.Config { layers = [1, 1, 1, 1], width = 4, num_classes = 3 });
+        Tensor pixels = rand([6, 3, 32, 32]) * 255, labels = tensor(new long[] { 0, 1, 2, 0, 1, 2 });
+        using (no_grad()) resnet.call(prep.call(pixels)).Dispose();  // statistics of these inputs, as pretrained ones would be
+        resnet.freeze_batchnorm();
+        var lora = new LoraModel(resnet, new LoraConfig
+        {
+            r = 2, lora_alpha = 4, target_modules = new[] { "conv1", "conv2" }, modules_to_save = new[] { "fc" },
+        });
+        using var optimizer = new LowRankBias.Torch.Optim.SGD(lora.parameters().Where(p => p.requires_grad), lr: 0.01);
+        for (int step = 0; step < 3; step++)
+        {
+            using var stepScope = NewDisposeScope();
+            Tensor loss = nn.functional.cross_entropy(lora.call(prep.call(pixels)), labels);
+            optimizer.zero_grad();
+            loss.backward();
+            optimizer.step();
+        }
+        using var pipeline = new Sequential(prep, lora.merge_and_unload());
+        pipeline.eval();
+        Tensor expected;
+        using (no_grad()) expected = pipeline.call(pixels);
+        Assert.True(expected.isfinite().all().item<bool>());
+        using var dir = new TempDirectory();
+        string path = Path.Combine(dir.Path, "finetuned.onnx");
+        pipeline.export_onnx(path, pixels.narrow(0, 0, 1));
+
+        double difference = Fixtures.MaxAbsDifference(Runtime(path, pixels), expected);
+        output.WriteLine($"fine-tuned ResNet with preprocessing, batch 6: max |ONNX Runtime - ours| = {difference:G3}");
+        Assert.True(difference <= 1e-5 * Math.Max(1, expected.abs().max().item<float>()), $"ONNX Runtime differs by {difference:G3}");
+    }
+
+    [Fact]
     public void Unsupported_modules_and_opsets_are_refused_naming_the_module()
     {
         using var scope = NewDisposeScope();

@@ -3,7 +3,8 @@ using static LowRankBias.Onnx.Export.ExportGraph;
 
 namespace LowRankBias.Onnx.Export;
 
-/// <summary>Emitters of the layers: Linear, Conv2d, BatchNorm, LayerNorm, Embedding, pooling, activations, containers.</summary>
+/// <summary>Emitters of the layers: Linear, Conv2d, BatchNorm, LayerNorm, Embedding, pooling, activations, containers,
+/// and the pixel preprocessing <see cref="ImagePreprocess"/>.</summary>
 internal static class LayerEmitters
 {
     public static IEnumerable<(Type type, Emitter emit)> All =>
@@ -29,6 +30,12 @@ internal static class LayerEmitters
         ExportContext.On<GELU>(Gelu),
         ExportContext.On<Identity>((_, _, _, x) => x),
         ExportContext.On<Dropout>((_, _, _, x) => x),
+        ExportContext.On<ImagePreprocess>((c, m, p, x) =>
+        {
+            long channels = m.mean_image.size(1);
+            string ordered = m.reverse_channels ? c.Graph.Node("Gather", p, [x, c.Graph.Ints([.. Enumerable.Range(0, (int)channels).Select(i => channels - 1 - i)])], 4, Attr("axis", 1L)) : x;
+            return c.Graph.Node("Sub", p, [ordered, c.Graph.Weight(m.mean_image, p + ".mean_image")]);
+        }),
         ExportContext.On<Sequential>((c, m, p, x) => m.named_children().Aggregate(x, (h, child) => c.Child(child.module, p, child.name, h))),
     ];
 
