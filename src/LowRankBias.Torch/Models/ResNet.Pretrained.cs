@@ -38,8 +38,9 @@ public sealed partial class ResNet
     /// </summary>
     public OrderedDictionary<string, Tensor> export_state_dict()
     {
+        // A features model's fc is the Identity it was built with; an Identity anywhere else replaced a layer.
         var foreign = named_modules().Where(m => m.module is not (ResNet or Sequential or ResNetBlock or Conv2d or BatchNorm2d or FrozenBatchNorm2d
-            or ReLU or MaxPool2d or AdaptiveAvgPool2d or Linear or Identity)).Select(m => $"'{m.name}' ({m.module.GetType().Name})").ToList();
+            or ReLU or MaxPool2d or AdaptiveAvgPool2d or Linear) && !(m.name == "fc" && m.module is Identity && config.num_classes == 0)).Select(m => $"'{m.name}' ({m.module.GetType().Name})").ToList();
         if (foreign.Count > 0)
             throw new InvalidOperationException($"cannot export to torchvision's ResNet: {string.Join(", ", foreign)} are not layers of it; merge and unload adapters first");
         return state_dict();

@@ -59,7 +59,7 @@ public sealed partial class ResNet : Module
             if (layers.Count != 4 || layers.Any(n => n < 1))
                 throw new ArgumentException($"layers must give four positive block counts, got [{string.Join(", ", layers)}]", nameof(layers));
             ModelChecks.Positive(("in_channels", in_channels), ("width", width));
-            if (num_classes < 0) throw new ArgumentException($"num_classes must be positive, or 0 for no classifier, got {num_classes}", nameof(num_classes));
+            if (num_classes < 0) throw new ArgumentOutOfRangeException(nameof(num_classes), num_classes, "num_classes must be positive, or 0 for no classifier");
         }
     }
 
