@@ -7,13 +7,21 @@ namespace LowRankBias.Onnx.Tests;
 
 /// <summary>The ML.NET ImageNet ResNet-18 mapped onto our torchvision-layout ResNet computes what ONNX Runtime computes
 /// from the file, and its preprocessing graph what ONNX Runtime computes from that file.</summary>
-public class OnnxResNetTests(ITestOutputHelper output)
+public class OnnxResNetTests(OnnxResNetTests.Mapped mapped, ITestOutputHelper output) : IClassFixture<OnnxResNetTests.Mapped>
 {
+    /// <summary>The ImageNet ResNet-18 mapped once for the tests that only run it (reading the 45 MB file takes seconds).</summary>
+    public sealed class Mapped : IDisposable
+    {
+        public ResNet Model { get; } = OnnxResNet.load(Fixtures.ResNet18);
+
+        public void Dispose() => Model.Dispose();
+    }
+
     [Fact]
     public void The_mapped_ImageNet_ResNet18_gives_onnx_runtimes_features_at_224()
     {
         using var scope = NewDisposeScope();
-        using ResNet resnet = OnnxResNet.load(Fixtures.ResNet18);
+        ResNet resnet = mapped.Model;
         resnet.eval();
         // CNTK's ResNet-18 has three blocks in its last stage, read from the graph.
         Assert.Equal([2L, 2, 2, 3], resnet.config.layers);
@@ -35,7 +43,7 @@ public class OnnxResNetTests(ITestOutputHelper output)
     public void At_other_sizes_the_convolutions_compute_what_the_graph_computes_and_the_pooling_is_global()
     {
         using var scope = NewDisposeScope();
-        using ResNet resnet = OnnxResNet.load(Fixtures.ResNet18);
+        ResNet resnet = mapped.Model;
         using OnnxModel graph = OnnxModel.load(Fixtures.ResNet18);
         resnet.eval();
         graph.eval();
