@@ -33,7 +33,7 @@ public static class OnnxResNet
     public static ResNet load(string path, long num_classes = 0, Device? device = null, ScalarType? dtype = null)
     {
         if (num_classes < 0) throw new ArgumentException($"num_classes must be positive, or 0 for no classifier, got {num_classes}", nameof(num_classes));
-        (ModelProto proto, _) = OnnxReader.Read(path);
+        ModelProto proto = OnnxReader.Parse(path);  // weights and structure only: any opset
         using DisposeScope scope = torch.NewDisposeScope();
         var graph = new ResNetGraph(proto.Graph, path);
         var state = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -70,7 +70,7 @@ public static class OnnxResNet
     /// </summary>
     public static ImagePreprocess load_preprocess(string path)
     {
-        (ModelProto proto, _) = OnnxReader.Read(path);
+        ModelProto proto = OnnxReader.Parse(path);  // weights and structure only: any opset
         GraphProto g = proto.Graph;
         string Fail(string why) => throw new InvalidDataException($"{path}: not a channel-order-and-mean-image preprocessing graph: {why}");
         if (g.Node.Count != 3 || g.Node[0].OpType != "Split" || g.Node[1].OpType != "Concat" || g.Node[2].OpType != "Sub")
