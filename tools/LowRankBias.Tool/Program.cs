@@ -7,7 +7,7 @@ using LowRankBias.Samples;
 using LowRankBias.Tool;
 using LowRankBias.Tool.Analysis;
 
-var file = new Argument<FileInfo>("file") { Description = "checkpoint: .safetensors (memory-mapped), a shard index model.safetensors.index.json, a torch.save file (.pt, .pth, .bin), or a folder (model or PEFT adapter)" };
+var file = new Argument<FileInfo>("file") { Description = "checkpoint: .safetensors (memory-mapped), a shard index model.safetensors.index.json, a torch.save file (.pt, .pth, .bin), an ONNX model (.onnx: its initializers), or a folder (model or PEFT adapter)" };
 var output = new Option<DirectoryInfo?>("--out") { Description = "output folder (default: out/<command>/<file name>)" };
 // A value that is no number is already a parse error (and has no value to read): only a number's range is checked here.
 Option<int> Positive(string name, int defaultValue, string description)

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LowRankBias.Lora;
+using LowRankBias.Onnx;
 using LowRankBias.Torch;
 using LowRankBias.Torch.IO;
 
@@ -8,7 +9,8 @@ namespace LowRankBias.Tool;
 /// <summary>
 /// The tensors of a checkpoint, loaded one at a time: safetensors files — single, or the shards a Hugging Face
 /// <c>model.safetensors.index.json</c> names — are memory-mapped (a file of many GB costs the memory of its largest
-/// tensor); torch.save files are read whole (their zip records are not mapped). A folder is read as its
+/// tensor); torch.save files are read whole (their zip records are not mapped), and so are .onnx files, whose
+/// initializers are the tensors. A folder is read as its
 /// <c>model.safetensors.index.json</c> or <c>model.safetensors</c>, or, holding <c>adapter_config.json</c>, as a PEFT
 /// LoRA adapter (<see cref="AdapterDeltas"/>): each adapted module is then one tensor <c>&lt;module&gt;.weight</c>, its ΔW = s·B·A.
 /// NF4 and int8 weights are dequantized as they are loaded (<see cref="QuantizedWeights"/>).
@@ -37,6 +39,8 @@ internal sealed class WeightSource : IDisposable
         try
         {
             if (path.EndsWith(".index.json", StringComparison.Ordinal)) OpenShards(path);
+            // ONNX has no magic bytes: its extension tells it.
+            else if (Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase)) _loaded = OnnxFile.load_initializers(path);
             else if (WeightFile.detect(path) == WeightFormat.TorchSave) _loaded = PyTorchFile.load_state_dict(path);
             else Open(SafeTensors.safe_open(path));
         }

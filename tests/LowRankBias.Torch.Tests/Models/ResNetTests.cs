@@ -59,6 +59,32 @@ public sealed class ResNetTests
     }
 
     [Fact]
+    public void WithoutClassesTheModelReturnsThePooledFeaturesAndRoundTripsWithoutFc()
+    {
+        using var scope = NewDisposeScope();
+        manual_seed(5);
+        using var model = new ResNet(new ResNet.Config { width = 2, layers = [1, 1, 1, 1], num_classes = 0 });
+        model.eval();
+        Assert.IsType<Identity>(model.fc);
+        Tensor? map = null;
+        using var hook = model.layer4.register_forward_hook((_, _, y) => { map = y.detach().clone().DetachFromDisposeScope(); });
+        Tensor x = randn([3, 3, 40, 24]);
+        Tensor features = model.call(x);
+        using Tensor layer4 = map!;
+        Assert.Equal([3L, 16], features.shape);
+        Assert.True(allclose(features, layer4.mean([2, 3]), rtol: 1e-6, atol: 1e-7));  // the average of layer4's map
+
+        var state = model.export_state_dict();
+        Assert.DoesNotContain(state.Keys, k => k.StartsWith("fc.", StringComparison.Ordinal));
+        using ResNet reloaded = ResNet.from_state_dict(state);
+        reloaded.eval();
+        Assert.Equal(0, reloaded.config.num_classes);
+        Assert.True((features == reloaded.call(x)).all().item<bool>());
+        var negative = Assert.Throws<ArgumentOutOfRangeException>(() => new ResNet(new ResNet.Config { num_classes = -1 }));
+        Assert.Contains("num_classes", negative.Message);
+    }
+
+    [Fact]
     public void BadInputsAndConfigurationsAreNamed()
     {
         using var scope = NewDisposeScope();
