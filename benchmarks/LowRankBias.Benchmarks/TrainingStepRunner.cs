@@ -14,7 +14,7 @@ namespace LowRankBias.Benchmarks;
 
 /// <summary>
 /// The whole-step workloads of benchmarks/compare/train_step.sh, each timed next to the same workload in PyTorch:
-/// "vit-tiny" and "cnn" — one training step (forward, cross-entropy, backward, AdamW with decay off for 1-d
+/// "vit-tiny", "cnn" and "resnet18" (torchvision's, 1 input channel: 28 px become 1×1 after layer4) — one training step (forward, cross-entropy, backward, AdamW with decay off for 1-d
 /// parameters, zero_grad, the loss kept on the device; train_step_pytorch.py); "vit-tiny-lte" — LTE's step
 /// (<see cref="LteTrainer.Step"/>, merges included); "vit-s-lte-merge" — one LTE merge of a ViT-S
 /// (lte_step_pytorch.py); "vit-s-checkpoint" — a ViT-S state dict written to a file and read back (ours: safetensors,
@@ -32,7 +32,8 @@ public static class TrainingStepRunner
         "vit-tiny" => new VisionTransformer(VisionTransformer.Config.ViT_Tiny),
         "vit-s" => new VisionTransformer(VisionTransformer.Config.ViT_S with { image_size = 28, patch_size = 4, in_channels = 1, num_classes = 10 }),
         "cnn" => new ConvNet(ConvNet.Config.FashionMnist),
-        _ => throw new ArgumentException($"unknown model '{model}': expected vit-tiny, vit-s or cnn", nameof(model)),
+        "resnet18" => ResNet.resnet18(num_classes: 10, in_channels: 1),
+        _ => throw new ArgumentException($"unknown model '{model}': expected vit-tiny, vit-s, cnn or resnet18", nameof(model)),
     };
 
     /// <summary>The LTE settings of "vit-tiny-lte" (and of lte_step_pytorch.py): 4 heads of rank 16 on every linear layer

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A full training step (forward, cross-entropy, backward, AdamW, zero_grad; batch 128, 28x28 grey images) of the same
-# model in our C# library and in PyTorch eager (Debian's python3-torch, the same libtorch, the same thread count),
+# model (vit-tiny, cnn, resnet18: torchvision's, BatchNorm in training mode) in our C# library and in PyTorch eager
+# (Debian's python3-torch and python3-torchvision, the same libtorch, the same thread count),
 # alternating them for ROUNDS rounds; prints per model the lowest round's median ms/step and the ratio ours/PyTorch.
 # The lowest round is the least disturbed one: load from other processes only ever adds time.
 # PyTorch runs twice per round: as users run it (OpenMP's default wait policy) and with the wait policy our library

@@ -1,7 +1,7 @@
 """PyTorch eager's training step for the models of benchmarks/compare/train_step.sh, written to match ours exactly.
 
 Run with Debian's python3-torch (the same libtorch as the C# library):
-    /usr/bin/python3 train_step_pytorch.py MODEL [batch] [steps] [repeats]      MODEL: vit-tiny | cnn | vit-s-checkpoint
+    /usr/bin/python3 train_step_pytorch.py MODEL [batch] [steps] [repeats]      MODEL: vit-tiny | cnn | resnet18 | vit-s-checkpoint
 One step: forward, cross-entropy, backward, AdamW (foreach, decay off for 1-d parameters), zero_grad; the loss stays
 on the device (no .item()). vit-s-checkpoint instead writes a ViT-S state dict with torch.save and reads it back with
 torch.load into the model. Timed like the C# side: warm-up, then the median wall-clock ms/step of `repeats` loops
@@ -85,6 +85,14 @@ class ConvNet(nn.Module):
         return self.fc2(self.fc1(x.amax((-2, -1))).relu())
 
 
+def resnet18():
+    """torchvision's resnet18 (python3-torchvision) for 1-channel 28x28 images, as ResNet.resnet18(10, in_channels: 1)."""
+    from torchvision.models import resnet18 as torchvision_resnet18
+    model = torchvision_resnet18(num_classes=10)
+    model.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    return model
+
+
 def main():
     model_name = sys.argv[1]
     batch = int(sys.argv[2]) if len(sys.argv) > 2 else 128
@@ -105,7 +113,7 @@ def main():
         finally:
             os.remove(path)
         return
-    model = {"vit-tiny": ViT, "cnn": ConvNet}[model_name]()
+    model = {"vit-tiny": ViT, "cnn": ConvNet, "resnet18": resnet18}[model_name]()
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],

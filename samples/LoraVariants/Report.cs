@@ -106,7 +106,7 @@ internal static class Report
         int seeds = models.Max(g => g.Count());
         new BarChart { Title = $"Adapter merging, weights [1, 1]: test accuracy ({(seeds == 1 ? "1 seed" : $"mean ± std over {seeds} seeds")})", XLabel = "model", YLabel = "test accuracy (%)" }
             .Save(Path.Combine(output, "merging.svg"), models.Select(g => g.Key).ToArray(),
-                [Series("classes 0–4", r => r.FirstSubset), Series("classes 5–9", r => r.SecondSubset), Series("all, 10-way", r => r.TenWay)]);
+                [Series("classes 0–4, 5-way", r => r.FirstSubset), Series("classes 5–9, 5-way", r => r.SecondSubset), Series("all classes, 10-way", r => r.TenWay)]);
         return setup + "\n\n" + table.ToMarkdown();
     }
 

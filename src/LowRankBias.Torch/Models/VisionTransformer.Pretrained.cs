@@ -18,8 +18,7 @@ public sealed partial class VisionTransformer
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         using DisposeScope scope = torch.NewDisposeScope();
-        Dictionary<string, Tensor> file = WeightFile.detect(path) == WeightFormat.TorchSave ? PyTorchFile.load_state_dict(path) : SafeTensors.load_file(path);
-        return FromStateDict(file, layout, num_heads ?? VitConfigFile.NumHeads(path), norm_eps, device, dtype, path);
+        return FromStateDict(PretrainedFile.Load(path), layout, num_heads ?? VitConfigFile.NumHeads(path), norm_eps, device, dtype, path);
     }
 
     /// <summary>
@@ -63,15 +62,14 @@ public sealed partial class VisionTransformer
         ArgumentException.ThrowIfNullOrEmpty(path);
         using DisposeScope scope = torch.NewDisposeScope();
         Dictionary<string, Tensor> state = export_state_dict(layout);
-        if (Path.GetExtension(path).ToLowerInvariant() is ".pt" or ".pth" or ".bin") PyTorchFile.save(state, path);
-        else SafeTensors.save_file(state, path, new Dictionary<string, string> { [VitConfigFile.MetadataKey] = config.num_heads.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        PretrainedFile.Save(state, path, new Dictionary<string, string> { [VitConfigFile.MetadataKey] = config.num_heads.ToString(System.Globalization.CultureInfo.InvariantCulture) });
     }
 
     private static VisionTransformer FromStateDict(IReadOnlyDictionary<string, Tensor> state_dict, VitLayout? layout, long? num_heads,
         double? norm_eps, Device? device, ScalarType? dtype, string source)
     {
         ArgumentNullException.ThrowIfNull(state_dict);
-        state_dict = VitNameMap.WithoutDataParallelPrefix(state_dict);
+        state_dict = PretrainedFile.WithoutDataParallelPrefix(state_dict);
         VitLayout chosen = layout ?? VitNameMap.Detect(state_dict.Keys.ToList(), source);
         var theirs = state_dict.ToDictionary(p => VitNameMap.Canonical(chosen, p.Key), p => p.Value, StringComparer.Ordinal);
         long layers = VitNameMap.CountLayers(chosen, theirs.Keys);
@@ -86,17 +84,7 @@ public sealed partial class VisionTransformer
         using DisposeScope scope = torch.NewDisposeScope();
         var ours = map.ToDictionary(n => n.Ours, n => n.Part < 0 ? theirs[n.Theirs] : Third(theirs[n.Theirs], n.Part, n.Theirs, source));
         Config config = Infer(ours, layers, num_heads, norm_eps ?? (chosen == VitLayout.HuggingFace ? 1e-12 : 1e-6), source);
-        var model = new VisionTransformer(config, device, dtype);
-        try
-        {
-            model.load_state_dict(ours);
-        }
-        catch (ArgumentException e)
-        {
-            model.Dispose();
-            throw new InvalidDataException($"{source} ({chosen} layout): {e.Message}", e);
-        }
-        return model;
+        return PretrainedFile.LoadInto(new VisionTransformer(config, device, dtype), ours, $"{source} ({chosen} layout)");
     }
 
     private static Tensor Third(Tensor fused, int part, string key, string source)

@@ -104,16 +104,6 @@ internal static partial class VitNameMap
         return keys.Select(k => block.Match(k)).Where(m => m.Success).Select(m => long.Parse(m.Groups[1].ValueSpan) + 1).DefaultIfEmpty(0).Max();
     }
 
-    /// <summary>A model wrapped in <c>torch.nn.DataParallel</c> (or DistributedDataParallel) saves every key under
-    /// <c>module.</c>; the weights are the plain model's.</summary>
-    internal static IReadOnlyDictionary<string, Tensor> WithoutDataParallelPrefix(IReadOnlyDictionary<string, Tensor> state)
-    {
-        const string prefix = "module.";
-        return state.Count > 0 && state.Keys.All(k => k.StartsWith(prefix, StringComparison.Ordinal))
-            ? state.ToDictionary(p => p.Key[prefix.Length..], p => p.Value, StringComparer.Ordinal)
-            : state;
-    }
-
     /// <summary>torchvision checkpoints from before 0.13 name the MLP's layers linear_1/linear_2 (torchvision renames them the same way on load).</summary>
     internal static string Canonical(VitLayout layout, string key) => layout == VitLayout.Torchvision
         ? key.Replace(".mlp.linear_1.", ".mlp.0.", StringComparison.Ordinal).Replace(".mlp.linear_2.", ".mlp.3.", StringComparison.Ordinal)

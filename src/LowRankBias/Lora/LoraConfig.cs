@@ -41,8 +41,9 @@ public sealed partial record LoraConfig
     /// </summary>
     public IReadOnlyList<string>? modules_to_save { get; init; }
 
-    /// <summary>Per-layer ranks: a key is a module name or a regular expression matched against the end of a path
-    /// (PEFT's rule: exact path first, then <c>(.*\.)?(key)$</c>).</summary>
+    /// <summary>Per-layer ranks of targeted modules: a key is a module name or a regular expression matched against the
+    /// end of a path (PEFT's rule: the first key in order whose <c>(.*\.)?(key)$</c> matches the whole path). Keys never
+    /// add targets; a key that matches no targeted module is an error.</summary>
     public IReadOnlyDictionary<string, int> rank_pattern { get; init; } = new Dictionary<string, int>();
 
     /// <summary>Per-layer α, matched like <see cref="rank_pattern"/>.</summary>
@@ -118,12 +119,9 @@ public sealed partial record LoraConfig
         };
     }
 
-    /// <summary>The first pattern key matching <paramref name="path"/> (exact keys first, then PEFT's suffix regex), or null.</summary>
-    internal static string? PatternKey(IEnumerable<string> keys, string path)
-    {
-        string[] all = keys.ToArray();
-        return all.FirstOrDefault(k => k == path) ?? all.FirstOrDefault(k => PatternRegex(k).IsMatch(path));
-    }
+    /// <summary>The first pattern key, in the pattern's order, whose regex <c>(.*\.)?(key)$</c> matches the whole of
+    /// <paramref name="path"/> (PEFT's <c>get_pattern_key</c>: an earlier general key wins over a later exact one), or null.</summary>
+    internal static string? PatternKey(IEnumerable<string> keys, string path) => keys.FirstOrDefault(k => PatternRegex(k).IsMatch(path));
 
     private static Regex PatternRegex(string key)
     {

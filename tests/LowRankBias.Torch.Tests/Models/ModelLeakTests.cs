@@ -9,7 +9,7 @@ namespace LowRankBias.Torch.Tests.Models;
 [Collection(LeakChecks.Name)]
 public class ModelLeakTests
 {
-    public static TheoryData<string> Names => ["vit", "mixer", "gpt", "cnn", "mlp", "modular"];
+    public static TheoryData<string> Names => ["vit", "mixer", "gpt", "cnn", "mlp", "modular", "resnet", "resnet-bottleneck", "resnet-frozen-bn"];
 
     private static (Module model, Func<Tensor> input) Build(string name) => name switch
     {
@@ -22,6 +22,9 @@ public class ModelLeakTests
         "cnn" => (new ConvNet(new() { in_channels = 1, channels = [2, 2], hidden_features = 3 }), () => torch.randn([2, 1, 6, 6])),
         "mlp" => (new MLP(new MLP.Config { widths = [3, 4, 2] }), () => torch.randn([2, 3])),
         "modular" => (new ModularAdditionTransformer(new() { p = 5, d_model = 4, num_heads = 2, d_mlp = 8 }), () => torch.randint(0, 6, [2, 3])),
+        "resnet" => (new ResNet(new() { width = 2, layers = [1, 1, 1, 1], in_channels = 1, num_classes = 3 }), () => torch.randn([2, 1, 8, 8])),
+        "resnet-bottleneck" => (new ResNet(new() { width = 2, layers = [1, 1, 1, 1], bottleneck = true, num_classes = 3 }), () => torch.randn([2, 3, 8, 8])),
+        "resnet-frozen-bn" => (new ResNet(new() { width = 2, layers = [1, 1, 1, 1], num_classes = 3 }).freeze_batchnorm(), () => torch.randn([2, 3, 8, 8])),
         _ => throw new ArgumentException(name),
     };
 
