@@ -20,8 +20,22 @@ internal static class Merging
     /// <summary>A combination: the new adapter's name and how add_weighted_adapter makes it.</summary>
     public sealed record Combination(string Name, string Description, Action<LoraModel, string> Add);
 
-    // add_weighted_adapter is not in this build yet.
-    public static IReadOnlyList<Combination> Combinations { get; } = [];
+    private static readonly string[] s_adapters = ["first", "second"];
+    private static readonly double[] s_weights = [1, 1];
+
+    /// <summary>PEFT's rules (s = α/r = 2 for both adapters; see <see cref="LoraModel.add_weighted_adapter"/>).</summary>
+    public static IReadOnlyList<Combination> Combinations { get; } =
+    [
+        new("linear", "linear (A and B each summed with weights √(wᵢsᵢ), rank 8: ΔW₁ + ΔW₂ plus the cross terms s(B₁A₂ + B₂A₁))",
+            (m, name) => m.add_weighted_adapter(s_adapters, s_weights, name, combination_type: "linear")),
+        new("cat", "cat (A and B stacked, rank 16: exactly ΔW₁ + ΔW₂)",
+            (m, name) => m.add_weighted_adapter(s_adapters, s_weights, name, combination_type: "cat")),
+        new("ties", "ties with density 0.5 (on A and B like linear, each trimmed to its largest half, signs elected by total, rank 8)",
+            (m, name) => m.add_weighted_adapter(s_adapters, s_weights, name, combination_type: "ties", density: 0.5)),
+        new("svd", "svd with rank 16 = 8 + 8 (the SVD of Σ wᵢsᵢΔWᵢ = 2(ΔW₁ + ΔW₂): PEFT weights the ΔWᵢ, which carry sᵢ, by wᵢsᵢ)",
+            (m, name) => m.add_weighted_adapter(s_adapters, s_weights, name, combination_type: "svd", svd_rank: 16)),
+    ];
+
 
     public static LoraConfig Config => Method.Lora with { modules_to_save = null };
 

@@ -71,7 +71,7 @@ progress.Run(() =>
         summary.Add(Report.Merging(results, output,
             $"Merging: base {Path.GetFileName(mergeBase)} (all 10 classes, head frozen); LoRA r 8, α 16 on q, k, v, o, fc1, fc2; adapter \"first\" trained on " +
             $"classes 0–4, \"second\" on classes 5–9, {preset.AdapterSteps} steps of {preset.Batch} each, AdamW lr {preset.FineTuneLr}; merged with weights [1, 1]: " +
-            $"{(LoraVariants.Merging.Combinations.Count == 0 ? "no combination (add_weighted_adapter is not in this build)" : string.Join("; ", LoraVariants.Merging.Combinations.Select(c => c.Description)))}. " +
+            $"{string.Join("; ", LoraVariants.Merging.Combinations.Select(c => c.Description))}. " +
             $"Seeds 1–{preset.MergeSeeds}; test: the first {test.Count:N0} test images (all classes)."));
     }
 });
