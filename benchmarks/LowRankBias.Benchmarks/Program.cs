@@ -8,6 +8,7 @@ using LowRankBias.Benchmarks;
 // `--undisposed-training [steps] [loop]`: resident memory of training loops that keep each step's loss and logits.
 // `--nonfinite-check [steps] [rounds]`: cost of the optimizer's non-finite gradient check, checked vs unchecked.
 // `--quantization [steps] [repeats]`: bytes, round-trip error and LoRA step time of quantized base weights.
+// `--dora [steps] [rounds]`: a DoRA training step against a LoRA one (ViT-Tiny, equal rank), interleaved.
 // Anything else goes to BenchmarkDotNet, e.g. `-- --filter '*'`.
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index]) : fallback;
 
@@ -33,6 +34,9 @@ switch (args.FirstOrDefault())
         break;
     case "--quantization":
         QuantizationRunner.Run(Arg(1, 5), Arg(2, 5));
+        break;
+    case "--dora":
+        DoraRunner.Run(Arg(1, 5), Arg(2, 5));
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(PerOpBenchmarks).Assembly).Run(args);

@@ -1,19 +1,21 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LowRankBias.Lora.Variants;
 using LowRankBias.Torch.IO;
 
 namespace LowRankBias.Lora;
 
 // PEFT's adapter_config.json: snake_case keys; target_modules is a list or a string; init_lora_weights is true
 // (kaiming), false (random) or a name. Settings beyond PEFT's (heads) are written only when they are not the
-// defaults, so a plain LoRA config stays a plain PEFT config. Reading ignores PEFT keys that do not change the
-// computation and rejects those that would (DoRA, fan_in_fan_out, layer subsets, other PEFT types).
+// defaults, so a plain LoRA config stays a plain PEFT config. The LoRA variants' keys (use_dora) come from their
+// registration list. Reading ignores PEFT keys that do not change the computation and rejects those that would
+// (fan_in_fan_out, layer subsets, other PEFT types).
 public sealed partial record LoraConfig
 {
     /// <summary>PEFT's name of the config file in an adapter directory.</summary>
     public const string ConfigFileName = "adapter_config.json";
 
-    private static readonly string[] s_unsupportedWhenSet = ["use_dora", "fan_in_fan_out", "lora_bias", "layers_to_transform", "layers_pattern", "use_qalora"];
+    private static readonly string[] s_unsupportedWhenSet = ["fan_in_fan_out", "lora_bias", "layers_to_transform", "layers_pattern", "use_qalora"];
 
     /// <summary>This config as PEFT's <c>adapter_config.json</c> text.</summary>
     public string to_json_string()
@@ -37,6 +39,7 @@ public sealed partial record LoraConfig
             ["rank_pattern"] = new JsonObject(rank_pattern.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
             ["alpha_pattern"] = new JsonObject(alpha_pattern.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)Number(p.Value)))),
         };
+        foreach (LoraVariants.Registration variant in LoraVariants.Registered) json[variant.Key] = variant.IsRequested(this);
         if (num_heads != 1) json["num_heads"] = num_heads;
         if (head_input != HeadInput.Shared) json["head_input"] = head_input.ToString().ToLowerInvariant();
         if (head_ranks is not null) json["head_ranks"] = new JsonArray(head_ranks.Select(k => (JsonNode?)k).ToArray());
@@ -53,8 +56,13 @@ public sealed partial record LoraConfig
     public static LoraConfig from_json_string(string json, string source = "adapter_config.json")
     {
         JsonObject root;
-        try { root = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: the config is not a JSON object"); }
+        try
+        {
+            root = JsonNode.Parse(json) as JsonObject ?? throw new InvalidDataException($"{source}: the config is not a JSON object");
+            _ = root.Count; // reads the keys now: a key given twice throws here, not at the first lookup
+        }
         catch (JsonException e) { throw new InvalidDataException($"{source}: invalid JSON: {e.Message}", e); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{source}: invalid JSON object: {e.Message}", e); }
         var read = new ConfigJsonReader(root, source);
         string peftType = read.String("peft_type") ?? throw new InvalidDataException($"{source}: missing required key 'peft_type' (a string: \"LORA\")");
         if (peftType != "LORA") throw read.Error("peft_type", $"{peftType} adapters are not supported, only LORA");
@@ -88,6 +96,8 @@ public sealed partial record LoraConfig
             head_ranks = read.List("head_ranks", read.IntOf, "integers"),
             allow_rank_above_min = read.Bool("allow_rank_above_min") ?? false,
         };
+        foreach (LoraVariants.Registration variant in LoraVariants.Registered)
+            if (read.Bool(variant.Key) == true) config = variant.Request(config);
         try { config.Validate(); }
         catch (ArgumentException e) { throw read.Error(e.ParamName ?? "?", OneLine(e)); }
         return config;

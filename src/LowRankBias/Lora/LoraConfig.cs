@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using LowRankBias.Lora.Variants;
 using LowRankBias.Torch.Quantization;
 
 namespace LowRankBias.Lora;
@@ -31,6 +32,14 @@ public sealed partial record LoraConfig
 
     /// <summary>Rank-stabilised LoRA: s = α/√r instead of α/r.</summary>
     public bool use_rslora { get; init; }
+
+    /// <summary>
+    /// DoRA, weight-decomposed LoRA (Liu et al., 2024; PEFT's name): the layer applies m ⊙ (W + s·BA) / ‖W + s·BA‖ with a
+    /// trained magnitude m per output channel (<c>lora_magnitude_vector</c>, initialised to the norms so a fresh adapter
+    /// changes nothing); the norm is a constant in backward. Linear, Conv2d and Embedding layers, single-head adapters;
+    /// LTE refuses it (its merge is additive). Default false.
+    /// </summary>
+    public bool use_dora { get; init; }
 
     /// <summary>Initialisation of A and B, one of <see cref="LoraInit.Names"/>. Default <see cref="LoraInit.Kaiming"/> (PEFT's).</summary>
     public string init_lora_weights { get; init; } = LoraInit.Kaiming;
@@ -87,6 +96,7 @@ public sealed partial record LoraConfig
         LoraBias.Check(bias);
         base_quantization?.Validate();
         LoraInit.Check(init_lora_weights);
+        LoraVariants.Check(this);
         if (num_heads <= 0) throw new ArgumentOutOfRangeException(nameof(num_heads), num_heads, "num_heads must be positive");
         if (head_ranks is not null)
         {

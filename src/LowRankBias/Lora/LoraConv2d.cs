@@ -53,14 +53,13 @@ public sealed class LoraConv2d : LoraLayer
     protected override Tensor AdapterOutput(string adapter, Tensor input)
     {
         LoraConfig config = Config(adapter);
-        using Tensor x = LoraInput(adapter, input);
         if (config.num_heads == 1)
         {
-            using Tensor down = F.conv2d(x, lora_A[adapter], null, Conv.stride, Conv.padding, Conv.dilation);
+            using Tensor down = F.conv2d(input, lora_A[adapter], null, Conv.stride, Conv.padding, Conv.dilation);
             using Tensor scaled = down * Scaling(adapter);
             return F.conv2d(scaled, lora_B[adapter]);
         }
-        return config.head_input == HeadInput.Shared ? SharedOutput(adapter, x, config.num_heads) : SplitOutput(adapter, x, config.num_heads);
+        return config.head_input == HeadInput.Shared ? SharedOutput(adapter, input, config.num_heads) : SplitOutput(adapter, input, config.num_heads);
     }
 
     // Every head on the whole batch: one convolution to N·r channels, one 1×1 convolution back with B concatenated.
@@ -82,6 +81,11 @@ public sealed class LoraConv2d : LoraLayer
         Tensor up = F.conv2d(down * Scaling(adapter), lora_B[adapter].flatten(0, 1), groups: heads);
         return HeadGroups.FromChannels(up, heads).reshape(x.size(0), Conv.out_channels, up.size(2), up.size(3)).MoveToOuterDisposeScope();
     }
+
+    internal override Tensor ApplyWeight(Tensor input, Tensor weight) => F.conv2d(input, weight, null, Conv.stride, Conv.padding, Conv.dilation);
+
+    // A per-channel vector broadcasts over [batch, channels, height, width] as [1, out, 1, 1] (PEFT's DoRA magnitude shape).
+    internal override long[] ChannelShape => [1, Conv.out_channels, 1, 1];
 
     /// <inheritdoc />
     protected override Tensor DeltaWeight(string adapter, ScalarType work)

@@ -99,6 +99,11 @@ public sealed class LoraEmbedding : LoraLayer
         return up.reshape([.. input.shape, Table.embedding_dim]);
     }
 
+    internal override Tensor ApplyWeight(Tensor input, Tensor weight) => F.embedding(input, weight, Table.padding_idx);
+
+    // The table is [num_embeddings, embedding_dim]: its output channels are its columns.
+    internal override int WeightOutputAxis => 1;
+
     /// <inheritdoc />
     protected override Tensor DeltaWeight(string adapter, ScalarType work)
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using LowRankBias.Lora.Variants;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Quantization;
@@ -10,21 +11,25 @@ namespace LowRankBias.Lora;
 /// What every LoRA layer shares: the wrapped, frozen <see cref="base_layer"/>, any number of named adapters whose
 /// factors live under <c>lora_A.&lt;adapter&gt;</c> and <c>lora_B.&lt;adapter&gt;</c> (PEFT's layout), the active set,
 /// enabling, merging into the base weight and the dtype rules. Subclasses supply the factor shapes, the LoRA path
-/// of the forward pass and the weight update ΔW of one adapter.
+/// of the forward pass and the weight update ΔW = s·BA of one adapter. What an adapter does with them — its forward pass,
+/// merge, unmerge, extra tensors (DoRA's <c>lora_magnitude_vector</c>) and file entries — is its variant's
+/// (<see cref="LoraConfig.use_dora"/>; plain LoRA by default), so every path here treats all variants alike.
 /// <para>Dtypes: the base path runs in the base weight's dtype (which may be bfloat16, or float16 on devices with
 /// half-precision matrix products such as CUDA; libtorch 1.13's CPU kernels lack them) and the adapters
 /// are float32 (float64 when the base is float64); a floating-point input yields an output of the input's dtype,
 /// an index input (embeddings) one of the adapters' dtype. Merging computes in float32 (float64 for a float64
 /// base) and rounds once into the base weight.</para>
 /// </summary>
-public abstract class LoraLayer : Module
+public abstract class LoraLayer : Module, IEffectiveWeight
 {
     private static readonly Regex s_adapterName = new("^[A-Za-z_][A-Za-z0-9_-]*$", RegexOptions.CultureInvariant);
     private static readonly HashSet<string> s_reserved =
-        ["base_layer", "lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B", "lora_head_scale", "weight", "bias", "base_model", "model", "modules_to_save"];
+        ["base_layer", "lora_A", "lora_B", "lora_embedding_A", "lora_embedding_B", "lora_head_scale", "weight", "bias", "base_model", "model", "modules_to_save",
+         .. LoraVariants.TensorNames];
 
     private readonly string _factorA, _factorB, _fileSuffix;
     private readonly OrderedDictionary<string, LoraConfig> _configs = new();
+    private readonly Dictionary<string, LoraVariant> _variants = [];
     private readonly List<string> _merged = [];
     private string[] _active = [];
     private Tensor? _weightBeforeMerge; // the base weight as it was before the first merge, for an exact unmerge
@@ -94,7 +99,8 @@ public abstract class LoraLayer : Module
     /// <summary>Shapes of A and B for an adapter with <paramref name="config"/>.</summary>
     protected abstract (long[] a, long[] b) FactorShapes(LoraConfig config);
 
-    /// <summary>The adapter's contribution to the output, in the adapters' dtype (dropout and scale included).</summary>
+    /// <summary>The adapter's LoRA path s·B A x on <paramref name="input"/>, which is <see cref="LoraInput"/>'s result (cast
+    /// to the adapters' dtype, dropout applied), in the adapters' dtype.</summary>
     protected abstract Tensor AdapterOutput(string adapter, Tensor input);
 
     /// <summary>The adapter's weight update ΔW, shaped like <see cref="weight"/>, computed in <paramref name="work"/>.</summary>
@@ -117,6 +123,7 @@ public abstract class LoraLayer : Module
         Factors(_factorB).Add(adapter_name, b);
         _configs.Add(adapter_name, config);
         AdapterAdded(adapter_name, config);
+        AddVariant(adapter_name, config);
         if (config.bias != LoraBias.None) BaseBias?.requires_grad_(true);
         set_adapter(_active.Length == 0 ? [adapter_name] : _active);
     }
@@ -130,6 +137,22 @@ public abstract class LoraLayer : Module
         config.Validate();
         CheckConfig(config);
         CheckRank(config);
+        LoraVariants.Create(config).CheckFits(this, config);
+    }
+
+    // The adapter's variant (PEFT's update_layer calls lora_variant.init last, once the factors are drawn): its tensors
+    // are registered as zeros, then the variant fills them.
+    private void AddVariant(string adapter, LoraConfig config)
+    {
+        LoraVariant variant = LoraVariants.Create(config);
+        _variants.Add(adapter, variant);
+        foreach ((string name, long[] shape) in variant.TensorNames.Zip(variant.TensorShapes(this, config)))
+        {
+            if (!named_children().Any(c => c.name == name)) register_module(name, new AdapterTensors(asParameters: true));
+            Factors(name).Add(adapter, torch.zeros(shape, adapter_dtype, BaseDevice));
+        }
+        using var noGrad = torch.no_grad();
+        variant.Init(this, adapter);
     }
 
     /// <summary>Redraws the adapter's factors as at creation (B zero unless its init is <see cref="LoraInit.Random"/>).</summary>
@@ -142,6 +165,7 @@ public abstract class LoraLayer : Module
         a.zero_();
         b.zero_();
         InitFactors(config, a, b);
+        _variants[adapter_name].Init(this, adapter_name);
     }
 
     /// <summary>Makes <paramref name="adapter_names"/> the active adapters; their factors train, the others' are frozen.</summary>
@@ -151,11 +175,7 @@ public abstract class LoraLayer : Module
         foreach (string name in adapter_names) Config(name);
         _active = adapter_names.Distinct().ToArray();
         foreach (string name in _configs.Keys)
-        {
-            bool trains = _active.Contains(name);
-            lora_A[name].requires_grad = trains;
-            lora_B[name].requires_grad = trains;
-        }
+            foreach (Tensor p in AdapterParameters(name)) p.requires_grad = _active.Contains(name);
     }
 
     /// <summary>Turns the adapters on or off. Turning them off first unmerges them, so the base weight is clean.</summary>
@@ -167,7 +187,7 @@ public abstract class LoraLayer : Module
 
     /// <summary>
     /// Folds the adapters (<paramref name="adapter_names"/>, default the active ones) into the base weight:
-    /// W ← W + ΔW, computed in float32 (float64 for a float64 base) and rounded once. With
+    /// W ← W + ΔW (a variant's own form, e.g. DoRA's rescaled W + ΔW), computed in float32 (float64 for a float64 base) and rounded once. With
     /// <paramref name="safe_merge"/> the result is checked first and a non-finite one is refused, leaving W unchanged.
     /// Merged adapters no longer run in the forward pass. The first merge keeps a copy of the base weight (one more
     /// weight-sized tensor while merged) so that <see cref="unmerge"/> can give it back bit for bit.
@@ -180,7 +200,7 @@ public abstract class LoraLayer : Module
             if (_merged.Contains(name)) continue;
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
-            Tensor sum = BaseWeight(WorkDtype) + DeltaWeight(name, WorkDtype);
+            Tensor sum = _variants[name].Merge(this, name, BaseWeight(WorkDtype));
             if (safe_merge && !sum.isfinite().all().item<bool>())
                 throw new InvalidOperationException($"NaN or infinite values detected in the merged weights of adapter '{name}'; the adapter seems to be broken, so it was not merged");
             if (_merged.Count == 0) KeepBaseBeforeMerge();
@@ -197,7 +217,8 @@ public abstract class LoraLayer : Module
     /// merged adapters' factors changed since <see cref="merge"/>, the base weight comes back bit for bit (the copy
     /// kept at the first merge is restored once the merges are shown to reproduce the current weight exactly).
     /// Otherwise — the merged weight was trained or edited, or the factors changed — each adapter's current ΔW is
-    /// subtracted in float32/float64, last merged first, as PEFT's <c>unmerge</c> does, which is exact only up to rounding.
+    /// subtracted in float32/float64 (a variant's own inverse, e.g. DoRA's W'/k − ΔW with the norm kept at the merge), last
+    /// merged first, as PEFT's <c>unmerge</c> does, which is exact only up to rounding.
     /// A quantized base gets its codes and scales of before the first merge back when nothing wrote them since the last
     /// merge; otherwise ΔW is subtracted and the weight re-quantized, exact only to within the quantization error.
     /// </summary>
@@ -210,14 +231,18 @@ public abstract class LoraLayer : Module
         {
             // Re-quantizing is not reversible (and merges may round stochastically): give the codes back when nothing wrote them since.
             if (QuantizedUnchangedSinceMerge()) foreach ((Tensor target, Tensor saved) in quantized_base.quantized_state().Zip(_quantizedBeforeMerge!)) target.copy_(saved);
-            else
-                for (int i = _merged.Count - 1; i >= 0; i--) SetBaseWeight(BaseWeight(WorkDtype) - DeltaWeight(_merged[i], WorkDtype));
+            else SubtractMerges();
         }
         else if (MergesReproduceWeight()) weight.copy_(_weightBeforeMerge!);
-        else
-            for (int i = _merged.Count - 1; i >= 0; i--) weight.copy_(weight.to(WorkDtype) - DeltaWeight(_merged[i], WorkDtype));
+        else SubtractMerges();
+        foreach (string name in _merged) _variants[name].Release();
         _merged.Clear();
         ReleaseWeightCopy();
+    }
+
+    private void SubtractMerges()
+    {
+        for (int i = _merged.Count - 1; i >= 0; i--) SetBaseWeight(_variants[_merged[i]].Unmerged(this, _merged[i], BaseWeight(WorkDtype)));
     }
 
     private void KeepBaseBeforeMerge()
@@ -237,7 +262,7 @@ public abstract class LoraLayer : Module
     {
         if (_weightBeforeMerge is null || _weightBeforeMerge.device != weight.device) return false;
         Tensor replay = _weightBeforeMerge;
-        foreach (string name in _merged) replay = (replay.to(WorkDtype) + DeltaWeight(name, WorkDtype)).to(weight.dtype);
+        foreach (string name in _merged) replay = _variants[name].Merged(this, name, replay.to(WorkDtype)).to(weight.dtype);
         return (replay == weight).all().item<bool>();
     }
 
@@ -249,13 +274,40 @@ public abstract class LoraLayer : Module
         (_quantizedBeforeMerge, _quantizedAfterMerge) = (null, null);
     }
 
-    /// <summary>The adapter's weight update ΔW (scale included), shaped like <see cref="weight"/>, in float32 or float64.</summary>
+    /// <summary>What merging the adapter alone would add to the current base weight, shaped like <see cref="weight"/>, in
+    /// float32 or float64: ΔW = s·BA for plain LoRA; for a variant whose merge depends on the base weight (DoRA) the
+    /// difference of its merged weight and the base weight.</summary>
     public Tensor get_delta_weight(string adapter)
     {
         Config(adapter);
         using var noGrad = torch.no_grad();
-        return DeltaWeight(adapter, WorkDtype);
+        LoraVariant variant = _variants[adapter];
+        if (variant.MergesAdditively) return DeltaWeight(adapter, WorkDtype);
+        using var scope = torch.NewDisposeScope();
+        Tensor before = BaseWeight(WorkDtype);
+        return (variant.Merged(this, adapter, before) - before).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// The weight the layer computes with: the base weight (dequantized) with every active adapter that is not merged
+    /// folded in as merging would fold it, in float32 or float64, detached, in the base weight's layout — what
+    /// <see cref="merge"/> would write, so that the spectral monitor measures what the layer applies.
+    /// </summary>
+    public Tensor EffectiveWeight()
+    {
+        using var noGrad = torch.no_grad();
+        Tensor result = BaseWeight(WorkDtype).detach();
+        if (disable_adapters) return result;
+        foreach (string name in _active.Except(_merged))
+        {
+            using Tensor previous = result;
+            result = _variants[name].Merged(this, name, previous);
+        }
+        return result;
+    }
+
+    /// <inheritdoc />
+    public bool EffectiveWeightIsTable => TakesIndices;
 
     /// <summary>base_layer(x) plus the output of every active adapter that is not merged.</summary>
     public override Tensor forward(Tensor input)
@@ -272,10 +324,8 @@ public abstract class LoraLayer : Module
         foreach (string name in _active)
         {
             if (_merged.Contains(name)) continue;
-            using Tensor delta = AdapterOutput(name, input);
-            using Tensor cast = delta.to(outType);
             using Tensor previous = result;
-            result = previous + cast;
+            result = _variants[name].Forward(this, name, input, previous);
         }
         return result;
     }
@@ -318,6 +368,7 @@ public abstract class LoraLayer : Module
         Config(adapter);
         yield return (_factorA + _fileSuffix, lora_A[adapter]);
         yield return (_factorB + _fileSuffix, lora_B[adapter]);
+        foreach (string name in _variants[adapter].TensorNames) yield return (name, VariantTensor(name, adapter));
     }
 
     /// <summary>The names and shapes <see cref="FileEntries"/> gives for an adapter with <paramref name="config"/> that is
@@ -327,7 +378,38 @@ public abstract class LoraLayer : Module
         (long[] a, long[] b) = FactorShapes(config);
         yield return (_factorA + _fileSuffix, a);
         yield return (_factorB + _fileSuffix, b);
+        LoraVariant variant = LoraVariants.Create(config);
+        foreach ((string name, long[] shape) in variant.TensorNames.Zip(variant.TensorShapes(this, config))) yield return (name, shape);
     }
+
+    /// <summary>The adapter's trainable tensors: its factors and its variant's tensors.</summary>
+    internal IEnumerable<Tensor> AdapterParameters(string adapter) =>
+        new[] { lora_A[adapter], lora_B[adapter] }.Concat(_variants[adapter].TensorNames.Select(name => VariantTensor(name, adapter)));
+
+    /// <summary>The variant of <paramref name="adapter"/>.</summary>
+    internal LoraVariant Variant(string adapter)
+    {
+        Config(adapter);
+        return _variants[adapter];
+    }
+
+    /// <summary>The variant tensor <paramref name="name"/> of <paramref name="adapter"/>.</summary>
+    internal Tensor VariantTensor(string name, string adapter) => Factors(name)[adapter];
+
+    /// <summary><see cref="AdapterOutput"/>, for the variants.</summary>
+    internal Tensor LoraOutput(string adapter, Tensor x) => AdapterOutput(adapter, x);
+
+    /// <summary><see cref="DeltaWeight"/> (s·BA in the weight's layout), for the variants.</summary>
+    internal Tensor LoraDelta(string adapter, ScalarType work) => DeltaWeight(adapter, work);
+
+    /// <summary>The base layer's operation on <paramref name="input"/> with <paramref name="weight"/> in place of its own, without bias.</summary>
+    internal abstract Tensor ApplyWeight(Tensor input, Tensor weight);
+
+    /// <summary>The axis of the base weight that indexes the output channels (0, or 1 for an embedding's table).</summary>
+    internal virtual int WeightOutputAxis => 0;
+
+    /// <summary>The shape that lines a per-output-channel vector up with the layer's output (for broadcasting): [out] by default.</summary>
+    internal virtual long[] ChannelShape => [MatrixShape.rows];
 
     /// <summary>The base weight in <paramref name="dtype"/> (dequantized for a quantized base), owned by the caller; it may
     /// alias the weight, so treat it as read-only.</summary>
@@ -368,7 +450,8 @@ public abstract class LoraLayer : Module
 
     /// <inheritdoc />
     public override string extra_repr() => string.Join(", ", _configs.Select(c => string.Create(CultureInfo.InvariantCulture,
-        $"{c.Key}: r={r[c.Key]}, lora_alpha={c.Value.lora_alpha}, scaling={Scaling(c.Key):G6}{(_active.Contains(c.Key) ? "" : " (inactive)")}{(_merged.Contains(c.Key) ? " (merged)" : "")}")));
+        $"{c.Key}: r={r[c.Key]}, lora_alpha={c.Value.lora_alpha}, scaling={Scaling(c.Key):G6}{(_variants[c.Key] is PlainLora ? "" : $", {_variants[c.Key].Name}")}" +
+        $"{(_active.Contains(c.Key) ? "" : " (inactive)")}{(_merged.Contains(c.Key) ? " (merged)" : "")}")));
 
     /// <summary>Throws unless <paramref name="adapter_name"/> can name an adapter: an identifier that is not one of
     /// the path segments LoRA layers and PEFT's files use (base_layer, lora_A, weight, …).</summary>
@@ -393,9 +476,10 @@ public abstract class LoraLayer : Module
         return config.Scaling(config.r);
     }
 
-    /// <summary>The input of the LoRA path: cast to the adapters' dtype, then dropout (in training mode).</summary>
-    protected Tensor LoraInput(string adapter, Tensor input)
+    /// <summary>The input of the LoRA path: cast to the adapters' dtype, then dropout (in training mode); indices as they are.</summary>
+    protected internal Tensor LoraInput(string adapter, Tensor input)
     {
+        if (TakesIndices) return input.alias();
         double p = Config(adapter).lora_dropout;
         if (p == 0 || !training) return input.to(lora_A[adapter].dtype);
         using Tensor cast = input.to(lora_A[adapter].dtype);
@@ -418,7 +502,11 @@ public abstract class LoraLayer : Module
     /// <inheritdoc />
     protected override void Dispose(bool disposing)
     {
-        if (disposing) ReleaseWeightCopy();
+        if (disposing)
+        {
+            ReleaseWeightCopy();
+            foreach (LoraVariant variant in _variants.Values) variant.Release();
+        }
         base.Dispose(disposing);
     }
 
@@ -427,7 +515,7 @@ public abstract class LoraLayer : Module
 
     private ScalarType WorkDtype => adapter_dtype;
 
-    private Tensor? BaseBias => base_layer.named_parameters(recurse: false).Where(p => p.name == "bias").Select(p => p.parameter).FirstOrDefault();
+    internal Tensor? BaseBias => base_layer.named_parameters(recurse: false).Where(p => p.name == "bias").Select(p => p.parameter).FirstOrDefault();
 
     private void CheckRank(LoraConfig config)
     {

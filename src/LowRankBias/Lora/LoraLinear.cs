@@ -34,11 +34,12 @@ public sealed class LoraLinear : LoraLayer
     protected override Tensor AdapterOutput(string adapter, Tensor input)
     {
         // Scaling the rank-r intermediate rather than the output costs r instead of out multiplications per row.
-        using Tensor x = LoraInput(adapter, input);
-        using Tensor down = F.linear(x, lora_A[adapter]);
+        using Tensor down = F.linear(input, lora_A[adapter]);
         using Tensor scaled = down * Scaling(adapter);
         return F.linear(scaled, lora_B[adapter]);
     }
+
+    internal override Tensor ApplyWeight(Tensor input, Tensor weight) => F.linear(input, weight);
 
     /// <inheritdoc />
     protected override Tensor DeltaWeight(string adapter, ScalarType work)

@@ -5,7 +5,8 @@ using LowRankBias.Torch.Modules;
 namespace LowRankBias.Lora;
 
 // PEFT's adapter directories: adapter_model.safetensors with keys base_model.model.<module path>.lora_A.weight /
-// .lora_B.weight (embeddings: .lora_embedding_A / .lora_embedding_B), the biases the bias setting trains and the
+// .lora_B.weight (embeddings: .lora_embedding_A / .lora_embedding_B; a variant adds its tensors, e.g. DoRA's
+// .lora_magnitude_vector, without ".weight" as PEFT writes it), the biases the bias setting trains and the
 // modules_to_save parameters under their model keys, metadata {"format": "pt"}; and adapter_config.json. The
 // "default" adapter goes to the directory itself, any other into a subdirectory named after it (as PEFT does).
 public sealed partial class LoraModel

@@ -255,10 +255,7 @@ public sealed partial class LoraModel : Module
         {
             layer.set_adapter(_active.Where(layer.adapter_configs.ContainsKey).ToArray());
             foreach (string name in _inferenceAdapters.Where(layer.adapter_configs.ContainsKey))
-            {
-                layer.lora_A[name].requires_grad = false;
-                layer.lora_B[name].requires_grad = false;
-            }
+                foreach (Tensor p in layer.AdapterParameters(name)) p.requires_grad = false;
         }
         string[] training = _active.Except(_inferenceAdapters).ToArray();
         foreach (string name in training)

@@ -89,8 +89,7 @@ public sealed class MultiHeadLoraLinear : LoraLayer
     protected override Tensor AdapterOutput(string adapter, Tensor input)
     {
         LoraConfig config = Config(adapter);
-        using Tensor x = LoraInput(adapter, input);
-        return config.head_input == HeadInput.Shared ? SharedOutput(adapter, x) : SplitOutput(adapter, x, config.num_heads);
+        return config.head_input == HeadInput.Shared ? SharedOutput(adapter, input) : SplitOutput(adapter, input, config.num_heads);
     }
 
     // Σₙ Bₙ cₙ Aₙ x = B_cat diag(c) A_cat x: two matrix products over the concatenated heads.
@@ -126,6 +125,8 @@ public sealed class MultiHeadLoraLinear : LoraLayer
         long[] outShape = [.. shape[..^1], up.size(-1)];
         return up.reshape(outShape);
     }
+
+    internal override Tensor ApplyWeight(Tensor input, Tensor weight) => F.linear(input, weight);
 
     /// <inheritdoc />
     protected override Tensor DeltaWeight(string adapter, ScalarType work)

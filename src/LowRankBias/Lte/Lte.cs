@@ -1,4 +1,5 @@
 using LowRankBias.Lora;
+using LowRankBias.Lora.Variants;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
@@ -28,10 +29,13 @@ public sealed partial class Lte : Module
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
+        foreach (LoraLayer layer in model.modules().OfType<LoraLayer>())
+            foreach (string adapter in layer.adapter_configs.Keys) RequireAdditiveMerge(layer.Variant(adapter));
         if (model is Lte or LoraModel || model.modules().Any(m => m is LoraLayer))
             throw new ArgumentException("the model already carries LoRA layers; LTE adapts a plain model", nameof(model));
         this.options = options;
         LoraConfig config = options.LoraConfig();
+        RequireAdditiveMerge(LoraVariants.Create(config));
         List<(string path, Module module)> targets = LoraTargets.Resolve(model, config);
         if (options.MergeMode == LteMergeMode.Correction && targets.FirstOrDefault(t => t.module is not Linear) is ({ } nonlinear, { } other))
             throw new ArgumentException($"the correction merge mode supports heads on linear layers only; the targets select '{nonlinear}', a {other.GetType().Name}", nameof(options));
@@ -60,6 +64,15 @@ public sealed partial class Lte : Module
         }
         this.model = model;
         sites = new ModuleList(Sites(model, trainable).ToArray());
+    }
+
+    // LTE folds W += s/N Σₙ BₙAₙ at every merge; a variant that merges otherwise (DoRA rescales each row to a trained
+    // magnitude) would be folded wrongly, so it is refused by the config key that asks for it.
+    private static void RequireAdditiveMerge(LoraVariant variant)
+    {
+        if (!variant.MergesAdditively)
+            throw new ArgumentException($"LTE cannot train {variant.Name} adapters: its merge W += s/N Σ BₙAₙ is not how a {variant.Name} adapter merges; " +
+                $"use plain LoRA heads ({variant.Name} = false)", variant.Name);
     }
 
     /// <summary>The adapted model.</summary>

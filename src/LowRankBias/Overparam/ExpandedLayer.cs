@@ -12,7 +12,7 @@ namespace LowRankBias.Overparam;
 /// mean square of the original weight (W_1 has the original fan-in), and every later factor ~ N(0, 1/h), which
 /// preserves variance through a linear map of fan-in h; the expected squared output is then g² times the original's.
 /// </summary>
-public abstract class ExpandedLayer : Module
+public abstract class ExpandedLayer : Module, IEffectiveWeight
 {
     private readonly Tensor[] _factors;
 
@@ -94,6 +94,9 @@ public abstract class ExpandedLayer : Module
             product = _factors[i].reshape(_factors[i].size(0), -1).mm(product);
         return product.reshape(WeightShape).MoveToOuterDisposeScope();
     }
+
+    /// <inheritdoc />
+    public bool EffectiveWeightIsTable => false;
 
     /// <summary>Copies the effective weight and the bias into a freshly constructed plain layer.</summary>
     private protected T CopyInto<T>(T plain, Tensor plainWeight, Tensor? plainBias) where T : Module

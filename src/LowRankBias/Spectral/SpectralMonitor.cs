@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LowRankBias.Lora;
-using LowRankBias.Overparam;
 using LowRankBias.Torch;
 using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Modules;
@@ -90,15 +88,16 @@ public sealed class SpectralMonitor : IDisposable
     }
 
     /// <summary>
-    /// The matrices the monitor measures, by module path: a LoRA layer's W + Σ (active, unmerged) BA, an expanded
-    /// layer's product of factors, any other Linear, Conv2d or Embedding weight, each as out × in (an embedding's table
+    /// The matrices the monitor measures, by module path: the effective weight of every <see cref="IEffectiveWeight"/>
+    /// layer (a LoRA layer's weight with its active, unmerged adapters folded in as merging would; an expanded layer's
+    /// product of factors), any other Linear, Conv2d or Embedding weight, each as out × in (an embedding's table
     /// transposed to [d, vocabulary]); owned by the current dispose scope.
     /// </summary>
     public static IReadOnlyList<(string name, Tensor weight)> Weights(Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
         var result = new List<(string, Tensor)>();
-        string? inside = null; // a LoRA or expanded layer whose own children are not measured separately
+        string? inside = null; // a layer with an effective weight, whose own children are not measured separately
         foreach ((string name, Module module) in model.named_modules())
         {
             if (inside is not null && (inside.Length == 0 || name.StartsWith(inside + ".", StringComparison.Ordinal))) continue;
@@ -107,28 +106,18 @@ public sealed class SpectralMonitor : IDisposable
             // which lets it chain into the layer that reads its output (Yunis et al.'s embedding → attention alignment).
             Tensor? weight = module switch
             {
-                LoraEmbedding lora => Effective(lora).t(),
-                LoraLayer lora => Effective(lora),
-                ExpandedLayer expanded => expanded.EffectiveWeight(),
+                IEffectiveWeight { EffectiveWeightIsTable: true } table => table.EffectiveWeight().t(),
+                IEffectiveWeight layer => layer.EffectiveWeight(),
                 Linear linear => linear.weight.detach(),
                 Conv2d conv => conv.weight.detach(),
                 Embedding embedding => embedding.weight.detach().t(),
                 _ => null,
             };
             if (weight is null) continue;
-            if (module is LoraLayer or ExpandedLayer) inside = name;
+            if (module is IEffectiveWeight) inside = name;
             result.Add((name, weight));
         }
         return result;
-    }
-
-    private static Tensor Effective(LoraLayer lora)
-    {
-        Tensor weight = lora.quantized_base?.dequantize() ?? lora.weight.detach();
-        if (lora.disable_adapters) return weight;
-        foreach (string adapter in lora.active_adapters.Except(lora.merged_adapters))
-            weight = weight.to(lora.adapter_dtype) + lora.get_delta_weight(adapter);
-        return weight;
     }
 
     // Consecutive matrices whose shapes chain: Wᵢ₊₁ (a convolution: its centre tap) takes Wᵢ's output.

@@ -159,7 +159,8 @@ public sealed partial class AdapterFileTests
         Assert.Contains("'base_model.model.head.weight' has shape [4, 6] but the model expects [3, 6]", shape.Message);
 
         string json = File.ReadAllText(dir.File(LoraConfig.ConfigFileName));
-        Assert.Contains("use_dora", Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(json.Replace("\"peft_type\": \"LORA\",", "\"peft_type\": \"LORA\", \"use_dora\": true,"))).Message);
+        Assert.Contains("fan_in_fan_out", Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(json.Replace("\"fan_in_fan_out\": false", "\"fan_in_fan_out\": true"))).Message);
+        Assert.Contains("same key has already been added. Key: use_dora", Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(json.Replace("\"peft_type\": \"LORA\",", "\"peft_type\": \"LORA\", \"use_dora\": true,"))).Message);
         Assert.Contains("key 'peft_type': IA3 adapters are not supported", Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(json.Replace("\"LORA\"", "\"IA3\""))).Message);
         Assert.Contains("r must be positive", Assert.Throws<InvalidDataException>(() => LoraConfig.from_json_string(json.Replace("\"r\": 2", "\"r\": 0"))).Message);
     }
