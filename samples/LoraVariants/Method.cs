@@ -16,8 +16,7 @@ internal sealed record Method(string Name, string Description, Func<LoraConfig, 
     public static IReadOnlyList<Method> All { get; } =
     [
         new("lora", "LoRA: A kaiming-uniform, B = 0", c => c),
-        // DoRA (LoraConfig.use_dora) is not in this build yet.
-        new("dora", "DoRA: magnitude ‖W + sBA‖ per output trained apart from the direction", null),
+        new("dora", "DoRA: the magnitude of each output row trained apart from the direction W + sBA", c => c with { use_dora = true }),
         new("pissa", "PiSSA: A, B from the top-r singular triplets of W, which keeps the residual", Init("pissa")),
         new("olora", "OLoRA: A, B from the QR decomposition of W", Init("olora")),
     ];

@@ -52,8 +52,9 @@ progress.Run(() =>
         using TensorDataset data = Data.Classes(train, Transfer.FirstClass, Transfer.Classes, relabel: true);
         using TensorDataset test = Data.Classes(testAll, Transfer.FirstClass, Transfer.Classes, relabel: true, limit: preset.TestImages);
         var runs = new List<TransferRun>();
-        foreach (Method method in methods)
-            for (int seed = 1; seed <= preset.Seeds; seed++)
+        // Seeds outer, methods inner: a change in the machine's load during the run falls on every method alike.
+        for (int seed = 1; seed <= preset.Seeds; seed++)
+            foreach (Method method in methods)
                 runs.Add(Transfer.Run(method, seed, transferBase, checkpoint is null ? Preset.Model.num_heads : parsed.GetValue(headsOption), preset, data, test, progress));
         Report.TransferCsv(runs, output);
         summary.Add(Report.Transfer(runs, output,
