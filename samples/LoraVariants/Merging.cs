@@ -34,6 +34,9 @@ internal static class Merging
             (m, name) => m.add_weighted_adapter(s_adapters, s_weights, name, combination_type: "ties", density: 0.5)),
         new("svd", "svd with rank 16 = 8 + 8 (the SVD of Σ wᵢsᵢΔWᵢ = 2(ΔW₁ + ΔW₂): PEFT weights the ΔWᵢ, which carry sᵢ, by wᵢsᵢ)",
             (m, name) => m.add_weighted_adapter(s_adapters, s_weights, name, combination_type: "svd", svd_rank: 16)),
+        // The check on svd's rule: weights 1/s give the SVD of ΔW₁ + ΔW₂ itself, which rank 16 holds exactly (as cat).
+        new("svd_half", "and, to check svd's rule, svd with rank 16 and weights [0.5, 0.5] = 1/s (the SVD of ΔW₁ + ΔW₂ itself, which rank 16 holds exactly, like cat)",
+            (m, name) => m.add_weighted_adapter(s_adapters, [0.5, 0.5], name, combination_type: "svd", svd_rank: 16)),
     ];
 
 
@@ -63,7 +66,7 @@ internal static class Merging
             Tensor labels = test.tensors[1];
             var r = new MergeResult(seed, name, Training.Accuracy(logits, labels, 0, 5), Training.Accuracy(logits, labels, 5, 5), Training.Accuracy(logits, labels));
             results.Add(r);
-            progress.Note($"merging seed {seed}, {name,-6}: classes 0–4 {100 * r.FirstSubset:F2}%, classes 5–9 {100 * r.SecondSubset:F2}%, 10-way {100 * r.TenWay:F2}%");
+            progress.Note($"merging seed {seed}, {name,-8}: classes 0–4 {100 * r.FirstSubset:F2}%, classes 5–9 {100 * r.SecondSubset:F2}%, 10-way {100 * r.TenWay:F2}%");
         }
         model.disable_adapters();
         Evaluate("base");
