@@ -10,7 +10,7 @@ import re
 import xml.etree.ElementTree as ET
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PACKAGES = ["LowRankBias.Torch", "LowRankBias"]
+PACKAGES = ["LowRankBias.Torch", "LowRankBias", "LowRankBias.Onnx"]
 OUT = ROOT / "docs" / "api"
 
 

@@ -9,6 +9,7 @@ using LowRankBias.Benchmarks;
 // `--nonfinite-check [steps] [rounds]`: cost of the optimizer's non-finite gradient check, checked vs unchecked.
 // `--quantization [steps] [repeats]`: bytes, round-trip error and LoRA step time of quantized base weights.
 // `--dora [steps] [rounds]`: a DoRA training step against a LoRA one (ViT-Tiny, equal rank), interleaved.
+// `--pissa-init [rounds] [rank]`: fast PiSSA (pissa_niter_4, randomized SVD) vs full-SVD PiSSA on a 768×3072 layer.
 // Anything else goes to BenchmarkDotNet, e.g. `-- --filter '*'`.
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index]) : fallback;
 
@@ -37,6 +38,9 @@ switch (args.FirstOrDefault())
         break;
     case "--dora":
         DoraRunner.Run(Arg(1, 5), Arg(2, 5));
+        break;
+    case "--pissa-init":
+        PissaInitRunner.Run(Arg(1, 5), Arg(2, 16));
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(PerOpBenchmarks).Assembly).Run(args);

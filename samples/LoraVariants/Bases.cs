@@ -29,9 +29,9 @@ internal static class Bases
         using var vit = new VisionTransformer(Preset.Model with { num_classes = count });
         VisionTransformer.Config c = vit.config;
         progress.Note($"pre-training the base on classes {first}–{first + count - 1} ({data.Count:N0} images): {preset.PretrainSteps} steps of {preset.Batch}, AdamW lr {preset.PretrainLr}");
-        double seconds = Training.Run(vit, x => Data.Prepare(x, c.image_size, c.in_channels), data, preset.Batch, preset.PretrainSteps, preset.PretrainLr, 0, progress);
+        double secondsPerStep = Training.Run(vit, x => Data.Prepare(x, c.image_size, c.in_channels), data, preset.Batch, preset.PretrainSteps, preset.PretrainLr, 0, progress);
         vit.save_pretrained(path, VitLayout.Torchvision);
-        progress.Note($"saved {path} ({seconds:F0} s of training)");
+        progress.Note($"saved {path} ({1000 * secondsPerStep:F0} ms per step)");
     }
 
     /// <summary>Steps <see cref="Ensure"/> will train: none when the file exists.</summary>

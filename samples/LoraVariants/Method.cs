@@ -4,9 +4,9 @@ namespace LoraVariants;
 
 /// <summary>
 /// A fine-tuning method of the comparison: LoRA's config at equal rank (r 8, α 16, q, k, v, o, fc1, fc2; the head
-/// trained in full) and what the method changes in it. <see cref="Configure"/> is null while the library lacks the method.
+/// trained in full) and what the method changes in it.
 /// </summary>
-internal sealed record Method(string Name, string Description, Func<LoraConfig, LoraConfig>? Configure)
+internal sealed record Method(string Name, string Description, Func<LoraConfig, LoraConfig> Configure)
 {
     public static LoraConfig Lora => new()
     {
@@ -17,15 +17,12 @@ internal sealed record Method(string Name, string Description, Func<LoraConfig, 
     [
         new("lora", "LoRA: A kaiming-uniform, B = 0", c => c),
         new("dora", "DoRA: the magnitude of each output row trained apart from the direction W + sBA", c => c with { use_dora = true }),
-        new("pissa", "PiSSA: A, B from the top-r singular triplets of W, which keeps the residual", Init("pissa")),
-        new("olora", "OLoRA: A, B from the QR decomposition of W", Init("olora")),
+        new("pissa", "PiSSA: B, A from the top-r singular triplets of W (full SVD), the base keeping the rest", c => c with { init_lora_weights = LoraInit.Pissa }),
+        new("olora", "OLoRA: B, A from the QR decomposition of W, the base keeping the rest", c => c with { init_lora_weights = LoraInit.Olora }),
     ];
 
     public static IReadOnlyList<string> Names { get; } = All.Select(m => m.Name).ToArray();
 
-    public static Method Get(string name) => All.FirstOrDefault(m => m.Name == name && m.Configure is not null)
-        ?? throw new ArgumentException($"method '{name}' is not in this build of the library (available: {string.Join(", ", All.Where(m => m.Configure is not null).Select(m => m.Name))})");
-
-    // An init_lora_weights name, usable once the library accepts it.
-    private static Func<LoraConfig, LoraConfig>? Init(string name) => LoraInit.Names.Contains(name) ? c => c with { init_lora_weights = name } : null;
+    public static Method Get(string name) => All.FirstOrDefault(m => m.Name == name)
+        ?? throw new ArgumentException($"unknown method '{name}': use {string.Join(", ", Names)}");
 }

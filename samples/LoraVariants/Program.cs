@@ -13,7 +13,7 @@ using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("lora-variants", "LoRA, DoRA, PiSSA and OLoRA at equal rank on a transfer task (Fashion-MNIST classes 0-4 → 5-9), and merging two LoRA adapters with add_weighted_adapter.");
 var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for the smoke test), quick (what docs/results.md reports, within 15 min on 2 cores), paper (longer, 5 seeds)", Preset.Names);
-var methodsOption = cli.Choices("--methods", Method.All.Where(m => m.Configure is not null).Select(m => m.Name).ToArray(), "fine-tuning methods, comma-separated", [.. Method.Names]);
+var methodsOption = cli.Choices("--methods", [.. Method.Names], "fine-tuning methods, comma-separated", [.. Method.Names]);
 var experimentsOption = cli.Choices("--experiments", ["transfer", "merging"], "which parts to run, comma-separated", "transfer", "merging");
 var seedsOption = cli.Optional<int?>("--seeds", "seeds per method and of the merging example [default: the preset's]", "N");
 var checkpointOption = cli.Optional<string>("--checkpoint", "a torchvision ViT (.pt/.pth/.safetensors) to fine-tune instead of the base pre-trained on classes 0-4", "FILE");
@@ -60,7 +60,7 @@ progress.Run(() =>
         summary.Add(Report.Transfer(runs, output,
             $"Transfer: base {Path.GetFileName(transferBase)} fine-tuned on classes 5–9 ({data.Count:N0} training images, labels 5–9 → 0–4, fresh 5-way head " +
             $"trained in full), r 8, α 16 on q, k, v, o, fc1, fc2; {preset.FineTuneSteps} steps of {preset.Batch}, AdamW lr {preset.FineTuneLr}, no weight decay; " +
-            $"seeds 1–{preset.Seeds}; test: the first {test.Count:N0} test images of classes 5–9."));
+            $"seeds 1–{preset.Seeds}; test: the first {test.Count:N0} test images of classes 5–9. Methods: {string.Join("; ", methods.Select(x => x.Description))}."));
     }
     if (merging)
     {

@@ -13,8 +13,8 @@ internal static class Training
 {
     /// <summary>
     /// Trains the parameters of <paramref name="model"/> that require gradients for <paramref name="steps"/> steps;
-    /// after each step in <paramref name="evaluateAt"/> calls <paramref name="evaluate"/>. Returns the seconds spent in
-    /// the steps alone (evaluations excluded).
+    /// after each step in <paramref name="evaluateAt"/> calls <paramref name="evaluate"/>. Returns the mean seconds per
+    /// step, evaluations excluded, and the first step too when there are more (it pays for JIT compilation and first allocations).
     /// </summary>
     public static double Run(Module model, Func<Tensor, Tensor> prepare, TensorDataset data, int batch, int steps, double lr, ulong seed,
         StepProgress progress, IReadOnlyCollection<int>? evaluateAt = null, Action<int>? evaluate = null)
@@ -25,7 +25,7 @@ internal static class Training
         model.train();
         for (int step = 1; step <= steps; step++)
         {
-            clock.Start();
+            if (step > 1 || steps == 1) clock.Start();
             using (NewDisposeScope())
             {
                 Tensor[] b = loader.Next();
@@ -38,7 +38,7 @@ internal static class Training
             progress.Step();
             if (evaluateAt?.Contains(step) == true) evaluate?.Invoke(step);
         }
-        return clock.Elapsed.TotalSeconds;
+        return clock.Elapsed.TotalSeconds / Math.Max(1, steps - 1);
     }
 
     /// <summary>The model's logits [N, classes] on every sample of <paramref name="test"/>, in evaluation mode.</summary>

@@ -41,12 +41,12 @@ internal static class Transfer
         Tensor labels = test.tensors[1];
         var curve = new List<(int, long, double)>();
         int[] evaluateAt = Enumerable.Range(1, preset.Evaluations).Select(k => (int)Math.Round((double)k * preset.FineTuneSteps / preset.Evaluations)).Distinct().ToArray();
-        double seconds = Training.Run(model, Prepare, train, preset.Batch, preset.FineTuneSteps, preset.FineTuneLr, (ulong)seed, progress, evaluateAt, step =>
+        double secondsPerStep = Training.Run(model, Prepare, train, preset.Batch, preset.FineTuneSteps, preset.FineTuneLr, (ulong)seed, progress, evaluateAt, step =>
         {
             using Tensor logits = Training.Logits(model, Prepare, test);
             curve.Add((step, (long)step * preset.Batch, Training.Accuracy(logits, labels)));
         });
-        var run = new TransferRun(method.Name, seed, trainable, curve, seconds / preset.FineTuneSteps);
+        var run = new TransferRun(method.Name, seed, trainable, curve, secondsPerStep);
         progress.Note($"{method.Name,-6} seed {seed}: test accuracy {100 * run.Final:F2}% after {preset.FineTuneSteps} steps, " +
                       $"{trainable:N0} parameters trained, {1000 * run.SecondsPerStep:F1} ms per step");
         return run;

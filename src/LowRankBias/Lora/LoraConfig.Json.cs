@@ -44,6 +44,11 @@ public sealed partial record LoraConfig
         if (head_input != HeadInput.Shared) json["head_input"] = head_input.ToString().ToLowerInvariant();
         if (head_ranks is not null) json["head_ranks"] = new JsonArray(head_ranks.Select(k => (JsonNode?)k).ToArray());
         if (allow_rank_above_min) json["allow_rank_above_min"] = true;
+        if (init_lora_weights == LoraInit.LoftQ)
+        {
+            LoftQConfig loftq = loftq_config ?? new LoftQConfig();
+            json["loftq_config"] = new JsonObject { ["loftq_bits"] = loftq.loftq_bits, ["loftq_iter"] = loftq.loftq_iter };
+        }
         return json.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
@@ -85,7 +90,7 @@ public sealed partial record LoraConfig
                 JsonNode b when b.GetValueKind() == JsonValueKind.True => LoraInit.Kaiming,
                 JsonNode b when b.GetValueKind() == JsonValueKind.False => LoraInit.Random,
                 JsonNode b when b.GetValueKind() != JsonValueKind.String => throw read.Expected("init_lora_weights", "true, false or a name", b),
-                _ => read.OneOf("init_lora_weights", LoraInit.Names)!,
+                _ => read.String("init_lora_weights")!, // checked by Validate (pissa_niter_N has no fixed list)
             },
             modules_to_save = read.List("modules_to_save", read.StringOf, "strings"),
             rank_pattern = read.Map("rank_pattern", read.IntOf, "integer") ?? defaults.rank_pattern,
@@ -95,6 +100,7 @@ public sealed partial record LoraConfig
                 ? Enum.Parse<HeadInput>(mode, ignoreCase: true) : defaults.head_input,
             head_ranks = read.List("head_ranks", read.IntOf, "integers"),
             allow_rank_above_min = read.Bool("allow_rank_above_min") ?? false,
+            loftq_config = ReadLoftQ(read, source),
         };
         foreach (LoraVariants.Registration variant in LoraVariants.Registered)
             if (read.Bool(variant.Key) == true) config = variant.Request(config);
@@ -130,6 +136,17 @@ public sealed partial record LoraConfig
         { regex: string regex } => regex,
         _ => new JsonArray(selector.names!.Select(n => (JsonNode?)n).ToArray()),
     };
+
+    // PEFT writes loftq_config as {} when LoftQ is not used.
+    private static LoftQConfig? ReadLoftQ(ConfigJsonReader read, string source)
+    {
+        if (read.Present("loftq_config") is not { } node) return null;
+        if (node is not JsonObject settings) throw read.Expected("loftq_config", "an object", node);
+        if (settings.Count == 0) return null;
+        var inner = new ConfigJsonReader(settings, $"{source} (loftq_config)");
+        var defaults = new LoftQConfig();
+        return new LoftQConfig { loftq_bits = inner.Int("loftq_bits") ?? defaults.loftq_bits, loftq_iter = inner.Int("loftq_iter") ?? defaults.loftq_iter };
+    }
 
     private static ModuleSelector? ReadSelector(ConfigJsonReader read, string key) => read.Present(key) switch
     {

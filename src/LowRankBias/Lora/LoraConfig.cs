@@ -44,6 +44,9 @@ public sealed partial record LoraConfig
     /// <summary>Initialisation of A and B, one of <see cref="LoraInit.Names"/>. Default <see cref="LoraInit.Kaiming"/> (PEFT's).</summary>
     public string init_lora_weights { get; init; } = LoraInit.Kaiming;
 
+    /// <summary>LoftQ's settings, read when <see cref="init_lora_weights"/> is <see cref="LoraInit.LoftQ"/> (null: the defaults).</summary>
+    public LoftQConfig? loftq_config { get; init; }
+
     /// <summary>
     /// Modules (names or path suffixes) that stay fully trainable and are saved with the adapter, such as a new
     /// classifier head. Unlike PEFT, which copies them per adapter, they are shared by every adapter of a model.
@@ -97,6 +100,7 @@ public sealed partial record LoraConfig
         base_quantization?.Validate();
         LoraInit.Check(init_lora_weights);
         LoraVariants.Check(this);
+        loftq_config?.Validate();
         if (num_heads <= 0) throw new ArgumentOutOfRangeException(nameof(num_heads), num_heads, "num_heads must be positive");
         if (head_ranks is not null)
         {

@@ -118,7 +118,8 @@ public abstract class LoraLayer : Module, IEffectiveWeight
         (long[] aShape, long[] bShape) = FactorShapes(config);
         Tensor a = torch.zeros(aShape, adapter_dtype, BaseDevice);
         Tensor b = torch.zeros(bShape, adapter_dtype, BaseDevice);
-        using (torch.no_grad()) InitFactors(config, a, b);
+        using (torch.no_grad())
+            if (!DataAwareInit.Apply(this, config, a, b)) InitFactors(config, a, b);
         Factors(_factorA).Add(adapter_name, a);
         Factors(_factorB).Add(adapter_name, b);
         _configs.Add(adapter_name, config);

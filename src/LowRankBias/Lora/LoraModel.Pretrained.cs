@@ -20,19 +20,27 @@ public sealed partial class LoraModel
     /// <summary>
     /// Writes each adapter (default: all) as a PEFT adapter directory under <paramref name="save_directory"/>:
     /// "default" into the directory itself, others into <c>save_directory/&lt;adapter&gt;</c>. Files are written atomically.
+    /// <para>With <paramref name="path_initial_model_for_weight_conversion"/> (PEFT's option), the directory of the same
+    /// adapter saved right after a PiSSA/OLoRA init and before training, each adapter is written as a plain LoRA adapter
+    /// of the ORIGINAL base weights: ΔW = s(B A − B₀A₀) = s·[B | −B₀][A; A₀], so r and α double (α·√2 with rsLoRA) and
+    /// init_lora_weights becomes true (see <c>subtract_mutated_init</c> in PEFT). Everything is read and checked before
+    /// anything is written.</para>
     /// </summary>
-    public void save_pretrained(string save_directory, IReadOnlyList<string>? selected_adapters = null)
+    public void save_pretrained(string save_directory, IReadOnlyList<string>? selected_adapters = null, string? path_initial_model_for_weight_conversion = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(save_directory);
-        foreach (string name in selected_adapters ?? _configs.Keys.ToList())
+        IReadOnlyList<string> names = selected_adapters ?? _configs.Keys.ToList();
+        foreach (string name in names) CheckAdapter(name);
+        using var scope = torch.NewDisposeScope();
+        var files = names.Select(name => (name, tensors: FileEntries(name).ToDictionary(e => e.key, e => e.tensor.detach()), config: _configs[name])).ToList();
+        if (path_initial_model_for_weight_conversion is not null)
+            files = files.Select(f => ConvertedToPlainLora(f.name, f.tensors, path_initial_model_for_weight_conversion)).ToList();
+        foreach ((string name, Dictionary<string, Tensor> tensors, LoraConfig config) in files)
         {
-            CheckAdapter(name);
             string directory = name == "default" ? save_directory : Path.Combine(save_directory, name);
             Directory.CreateDirectory(directory);
-            using var scope = torch.NewDisposeScope();
-            var tensors = FileEntries(name).ToDictionary(e => e.key, e => e.tensor.detach());
             SafeTensors.save_file(tensors, Path.Combine(directory, WeightsFileName), new Dictionary<string, string> { ["format"] = "pt" });
-            _configs[name].save_pretrained(directory);
+            config.save_pretrained(directory);
         }
     }
 

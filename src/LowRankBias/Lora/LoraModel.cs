@@ -58,6 +58,27 @@ public sealed partial class LoraModel : Module
         // The LoRA layer each target will be: its existing wrapper or the one built for it.
         public IEnumerable<(string path, LoraLayer layer)> Layers() =>
             Targets.Select(t => (t.path, t.module as LoraLayer ?? Created.First(c => c.path == t.path).layer));
+
+        // Base weights a data-aware init rewrites in place, with copies to put back if the plan is discarded.
+        public List<(Tensor weight, Tensor saved)> KeptWeights { get; } = [];
+
+        public void KeepWeight(Module module)
+        {
+            Tensor weight = module.named_parameters(recurse: false).First(p => p.name == "weight").parameter;
+            using Tensor detached = weight.detach();
+            KeptWeights.Add((weight, detached.clone().DetachFromDisposeScope()));
+        }
+
+        public void ReleaseKeptWeights(bool restore)
+        {
+            using (torch.no_grad())
+                foreach ((Tensor weight, Tensor saved) in KeptWeights)
+                {
+                    if (restore) weight.copy_(saved);
+                    saved.Dispose();
+                }
+            KeptWeights.Clear();
+        }
     }
 
     // Checks the layers that already carry LoRA and builds every new wrapper before changing anything, so a layer
@@ -76,6 +97,7 @@ public sealed partial class LoraModel : Module
         foreach ((string path, Module module) in targets)
         {
             BaseQuantization.Check(module, config.base_quantization, path);
+            DataAwareInit.Check(module, config.ForModule(path), path);
             if (module is LoraLayer existing) existing.CheckFits(adapter_name, config.ForModule(path));
         }
         var plan = new AdapterPlan(adapter_name, config, targets, saved, [], Model.parameters().Select(p => (p, p.requires_grad)).ToList());
@@ -85,8 +107,10 @@ public sealed partial class LoraModel : Module
                 if (module is not LoraLayer)
                 {
                     Module baseLayer = BaseQuantization.Apply(module, config.base_quantization, path);
-                    try { plan.Created.Add((path, LoraLayerFactory.Create(baseLayer, config.ForModule(path), adapter_name), module)); }
-                    catch { if (baseLayer != module) baseLayer.Dispose(); throw; }
+                    if (baseLayer == module && LoraInit.IsDataAware(config.init_lora_weights)) plan.KeepWeight(module);
+                    using (DataAwareInit.FullPrecisionSource(baseLayer, module))
+                        try { plan.Created.Add((path, LoraLayerFactory.Create(baseLayer, config.ForModule(path), adapter_name), module)); }
+                        catch { if (baseLayer != module) baseLayer.Dispose(); throw; }
                 }
             return plan;
         }
@@ -105,11 +129,13 @@ public sealed partial class LoraModel : Module
             Module baseLayer = layer.Unwrap();
             if (baseLayer != original) baseLayer.Dispose();
         }
+        plan.ReleaseKeptWeights(restore: true);
         foreach ((Tensor p, bool requiresGrad) in plan.Flags) p.requires_grad = requiresGrad;
     }
 
     private void Commit(AdapterPlan plan)
     {
+        plan.ReleaseKeptWeights(restore: false);
         foreach ((string path, Module module) in plan.Targets)
             if (module is LoraLayer existing) existing.update_layer(plan.Name, plan.Config.ForModule(path));
         foreach ((string path, LoraLayer layer, Module original) in plan.Created)

@@ -211,7 +211,7 @@ public sealed partial class AdapterFileTests
     [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": "8"}""", "key 'lora_alpha': expected a number, got \"8\"")]
     [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "use_rslora": "yes"}""", "key 'use_rslora': expected true or false, got \"yes\"")]
     [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "bias": "some"}""", "key 'bias': unknown value \"some\", expected one of \"none\", \"all\", \"lora_only\"")]
-    [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "init_lora_weights": "pissa"}""", "key 'init_lora_weights': unknown value \"pissa\"")]
+    [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "init_lora_weights": "corda"}""", "key 'init_lora_weights': unknown init_lora_weights 'corda'")]
     [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "head_input": "sideways"}""", "key 'head_input': unknown value \"sideways\", expected one of \"shared\", \"split\"")]
     [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "target_modules": 3}""", "key 'target_modules': expected a list of module names or a regular expression string, got 3")]
     [InlineData("""{"peft_type": "LORA", "r": 2, "lora_alpha": 8, "target_modules": ["fc", 1]}""", "key 'target_modules[1]': expected a string, got 1")]

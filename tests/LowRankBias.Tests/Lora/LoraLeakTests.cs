@@ -42,4 +42,26 @@ public sealed class LoraLeakTests
         Step();
         Assert.Equal(before, Tensor.LiveCount);
     }
+
+    [Fact]
+    public void DataAwareInitsFreeEveryTemporary()
+    {
+        void Init()
+        {
+            foreach (string init in new[] { LoraInit.Pissa, "pissa_niter_2", LoraInit.Olora })
+                using (new LoraLinear(LoraTestKit.Linear64(12, 8, 3), new LoraConfig { r = 2, init_lora_weights = init })) { }
+            using (new LoraModel(new TokenNet(), new LoraConfig { r = 2, init_lora_weights = LoraInit.Pissa, target_modules = new[] { "fc1" } })) { }
+            using var net = new TokenNet();
+            using var quantized = new LoraModel(net, new LoraConfig
+            {
+                r = 2, init_lora_weights = LoraInit.LoftQ, target_modules = new[] { "fc1" },
+                base_quantization = new LowRankBias.Torch.Quantization.QuantizationConfig { blocksize = 2 },
+            });
+        }
+
+        Init();
+        long before = LowRankBias.Torch.Tests.TestData.SettledLiveCount();
+        Init();
+        Assert.Equal(before, Tensor.LiveCount);
+    }
 }

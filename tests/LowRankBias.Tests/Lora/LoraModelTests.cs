@@ -192,7 +192,7 @@ public sealed class LoraModelTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new LoraConfig { lora_alpha = -1 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new LoraConfig { lora_dropout = 1 }.Validate());
         Assert.Contains("unknown bias 'some'", Assert.Throws<ArgumentException>(() => new LoraConfig { bias = "some" }.Validate()).Message);
-        Assert.Contains("unknown init_lora_weights 'pissa'", Assert.Throws<ArgumentException>(() => new LoraConfig { init_lora_weights = "pissa" }.Validate()).Message);
+        Assert.Contains("unknown init_lora_weights 'corda'", Assert.Throws<ArgumentException>(() => new LoraConfig { init_lora_weights = "corda" }.Validate()).Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => new LoraConfig { rank_pattern = new Dictionary<string, int> { ["fc"] = 0 } }.Validate());
         Assert.Contains("not a valid regular expression", Assert.Throws<ArgumentException>(() => new LoraConfig { target_modules = "fc(" }).Message);
 
