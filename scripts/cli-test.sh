@@ -95,4 +95,4 @@ grep "   at " "$log" && fail "a stopped rank: stack trace"
 expect LeastSquaresMerge 0 --preset tiny
 [[ -s $tmp/cwd/out/least-squares-merge/tiny/lte-least-squares.csv ]] || fail "LeastSquaresMerge wrote $(cd "$tmp/cwd" && find . -type f)"
 [[ ! -e $tmp/cwd/docs ]] || fail "LeastSquaresMerge wrote under docs/"
-echo "cli: --help runs nothing, typos, bad values, unwritable outputs and failed distributed jobs exit 1 with one line, a stopped rank fails the job after --timeout, default output under out/ (12 programs and the lowrankbias tool)"
+echo "cli: --help runs nothing, typos, bad values, unwritable outputs and failed distributed jobs exit 1 with one line, a stopped rank fails the job after --timeout, default output under out/ (13 programs and the lowrankbias tool)"
