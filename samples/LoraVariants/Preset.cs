@@ -47,7 +47,8 @@ internal sealed record Preset
     {
         // Seconds, for the smoke test: proves the program runs end to end and writes its outputs; the numbers mean nothing.
         "tiny" => new() { Name = name, Batch = 16, PretrainSteps = 4, FineTuneSteps = 4, Evaluations = 2, TestImages = 64, Seeds = 2, AdapterSteps = 3, MergeSeeds = 1 },
-        // What docs/results.md reports: within 15 minutes on 2 cores (both bases trained, 4 methods × 3 seeds, 3 merge seeds).
+        // What docs/results.md reports (both bases trained, 4 methods × 3 seeds, 3 merge seeds): 875 CPU-seconds, about
+        // 7–8 minutes on two free cores; 22 minutes on the development machine's two cores at load average 17–33.
         "quick" => new() { Name = name, PretrainSteps = 400, FineTuneSteps = 100, Evaluations = 4, TestImages = 1_000, Seeds = 3, AdapterSteps = 60, MergeSeeds = 3 },
         // A longer budget: better bases, longer fine-tuning, every test image of the subsets, 5 seeds.
         "paper" => new() { Name = name, PretrainSteps = 4_000, FineTuneSteps = 1_000, Evaluations = 10, TestImages = 10_000, Seeds = 5, AdapterSteps = 500, MergeSeeds = 5 },

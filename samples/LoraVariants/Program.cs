@@ -12,7 +12,7 @@ using LowRankBias.Torch.Data;
 using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("lora-variants", "LoRA, DoRA, PiSSA and OLoRA at equal rank on a transfer task (Fashion-MNIST classes 0-4 → 5-9), and merging two LoRA adapters with add_weighted_adapter.");
-var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for the smoke test), quick (what docs/results.md reports, within 15 min on 2 cores), paper (longer, 5 seeds)", Preset.Names);
+var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for the smoke test), quick (what docs/results.md reports, about 8 min on 2 free cores), paper (longer, 5 seeds)", Preset.Names);
 var methodsOption = cli.Choices("--methods", [.. Method.Names], "fine-tuning methods, comma-separated", [.. Method.Names]);
 var experimentsOption = cli.Choices("--experiments", ["transfer", "merging"], "which parts to run, comma-separated", "transfer", "merging");
 var seedsOption = cli.Optional<int?>("--seeds", "seeds per method and of the merging example [default: the preset's]", "N");
