@@ -22,7 +22,7 @@ one_line() {
   grep -q "   at " "$tmp/log" && fail "$1: stack trace"
   grep -qF -- "$2" "$tmp/log" || { cat "$tmp/log"; fail "$1: expected '$2'"; }
 }
-for sample in DistributedLte Figures FashionMnist GpuCheck Grokking LeastSquaresMerge LoraFineTuning LteArchitectures ModelMerging OverparamExperiments PlatonicAlignment SpectralDynamics VitPretraining; do
+for sample in DistributedLte Figures FashionMnist GpuCheck Grokking LeastSquaresMerge LoraFineTuning LoraVariants LteArchitectures ModelMerging OverparamExperiments PlatonicAlignment SpectralDynamics VitPretraining; do
   for help in --help -h; do
     expect "$sample" 0 "$help"
     grep -q "^Usage:" "$tmp/log" || fail "$sample $help printed no usage"
@@ -42,6 +42,9 @@ expect DistributedLte 1 --mode ddp --elastic; one_line "--mode ddp --elastic" "-
 expect ModelMerging 1 --draws 0; one_line "--draws 0" "--draws 0: must be at least 1"
 expect PlatonicAlignment 1 --preset tiny --k 100; one_line "--k 100" "--k 100: must lie in [1, subset − 1] = [1, 99]"
 expect PlatonicAlignment 1 --seeds 1,x; one_line "--seeds 1,x" "--seeds 1,x: must list distinct non-negative integers"
+expect LoraVariants 1 --methods lora,dorra; one_line "--methods lora,dorra" "did you mean dora?"
+expect LoraVariants 1 --seeds 1; one_line "--seeds 1" "--seeds 1: must be at least 2"
+expect LoraVariants 1 --checkpoint no-such-file.pt; one_line "--checkpoint no-such-file.pt" "no-such-file.pt: no such file"
 # The weight-analysis tool: the same rules.
 expect lowrankbias 0 spectra --help; grep -q "^Usage:" "$tmp/log" || fail "lowrankbias spectra --help printed no usage"
 [[ -z $(ls -A "$tmp/cwd") ]] || fail "lowrankbias spectra --help wrote $(ls -A "$tmp/cwd")"
@@ -76,6 +79,7 @@ expect lowrankbias 1 spectra "$root/tests/fixtures/pretrained/torchvision_vit.pt
 expect DistributedLte 1 --steps -5; one_line "--steps -5" "--steps -5: must be at least 1"
 expect DistributedLte 1 --timeout 0; one_line "--timeout 0" "--timeout 0: must be at least 1"
 expect LoraFineTuning 1 --checkpoint /tmp; one_line "--checkpoint /tmp" "--checkpoint /tmp is a folder"
+expect LoraVariants 1 --checkpoint /tmp; one_line "LoraVariants --checkpoint /tmp" "--checkpoint /tmp is a folder"
 expect lowrankbias 1 spectra "$root/tests/fixtures/pretrained/torchvision_vit.pt" --min-dim abc; one_line "lowrankbias --min-dim abc" "Cannot parse argument 'abc' for option '--min-dim'"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 RANK=1 WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=$port expect DistributedLte 1 --mode ddp --train 512 --timeout 2

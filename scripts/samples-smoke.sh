@@ -15,6 +15,10 @@ expect spectra/spectra.csv spectra/spectra.json spectra/ranks.svg spectra/alpha.
 run LoraFineTuning --checkpoint "$root/tests/fixtures/pretrained/torchvision_vit.pt" --num-heads 2 --steps 3 --test 500 --out "$out/lora-finetuning"
 expect lora-finetuning/adapter/adapter_model.safetensors lora-finetuning/adapter/adapter_config.json lora-finetuning/roundtrip.safetensors lora-finetuning/summary.md \
   lora-finetuning/finetuned_torchvision.pt
+run LoraVariants --preset tiny --out "$out/lora-variants"
+expect lora-variants/summary.md lora-variants/transfer.md lora-variants/transfer-curves.csv lora-variants/transfer-runs.csv lora-variants/accuracy-vs-samples.png \
+  lora-variants/accuracy-vs-samples.svg lora-variants/final-accuracy.svg lora-variants/merging.md lora-variants/merging.csv lora-variants/merging.svg \
+  lora-variants/base-classes-0-4-4-steps.pt lora-variants/base-classes-0-9-4-steps.pt
 run FashionMnist cnn --epochs 1 --max-steps 3 --out "$out/fashion-mnist"
 expect fashion-mnist/cnn/metrics.csv fashion-mnist/cnn/accuracy.svg fashion-mnist/cnn/loss.svg
 run LeastSquaresMerge --preset tiny --out "$out/least-squares-merge"

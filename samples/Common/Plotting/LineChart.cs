@@ -8,6 +8,7 @@ namespace LowRankBias.Plotting;
 /// at least <see cref="AutoLogRatio"/>× is log₁₀ unless told otherwise, with ticks at decades (and 2, 5 × 10ᵏ or every
 /// integer multiple when the data span less), so a loss from 0.27 to 1.7 fills the height and ranks 1–32 spread out.
 /// The legend sits outside the data, at the right. Non-finite points, and non-positive ones on a log axis, are skipped.
+/// A series with a <see cref="ChartSeries.Spread"/> gets a shaded band of its colour, and the axes fit the bands too.
 /// </summary>
 public sealed record LineChart
 {
@@ -44,15 +45,29 @@ public sealed record LineChart
         (double min, double max) xs = (double.PositiveInfinity, double.NegativeInfinity), ys = xs;
         for (int i = 0; i < series.Count; i++)
         {
-            var points = series[i].Points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y) && (!logX || p.X > 0) && (!logY || p.Y > 0))
-                .Select(p => (X: logX ? Math.Log10(p.X) : p.X, Y: logY ? Math.Log10(p.Y) : p.Y)).ToArray();
+            IReadOnlyList<double>? spread = series[i].Spread;
+            if (spread is not null && (spread.Count != series[i].Points.Count || spread.Any(s => !(s >= 0))))
+                throw new ArgumentException($"{Path.GetFileName(path)}: series '{series[i].Label}' needs one finite spread ≥ 0 per point " +
+                                            $"({series[i].Points.Count} points, {spread.Count} spreads)", nameof(series));
+            var points = series[i].Points.Select((p, j) => (p.X, p.Y, S: spread?[j] ?? 0))
+                .Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y) && double.IsFinite(p.S) && (!logX || p.X > 0) && (!logY || p.Y > 0))
+                // On a log axis a band reaching zero or below is cut at the line.
+                .Select(p => (X: Scale(p.X, logX), Y: Scale(p.Y, logY), Low: Scale(logY && p.Y - p.S <= 0 ? p.Y : p.Y - p.S, logY), High: Scale(p.Y + p.S, logY)))
+                .ToArray();
             if (points.Length == 0) continue;
-            var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray(), Palette(i));
+            double[] x = points.Select(p => p.X).ToArray();
+            if (spread is not null)
+            {
+                var band = plot.Add.FillY(x, points.Select(p => p.Low).ToArray(), points.Select(p => p.High).ToArray());
+                band.FillColor = Palette(i).WithAlpha(0.2);
+                band.LineWidth = 0;
+            }
+            var line = plot.Add.Scatter(x, points.Select(p => p.Y).ToArray(), Palette(i));
             line.LegendText = series[i].Label;
             line.LineWidth = 2;
             line.MarkerSize = markers ? 6 : 0;
-            xs = (Math.Min(xs.min, points.Min(p => p.X)), Math.Max(xs.max, points.Max(p => p.X)));
-            ys = (Math.Min(ys.min, points.Min(p => p.Y)), Math.Max(ys.max, points.Max(p => p.Y)));
+            xs = (Math.Min(xs.min, x.Min()), Math.Max(xs.max, x.Max()));
+            ys = (Math.Min(ys.min, points.Min(p => p.Low)), Math.Max(ys.max, points.Max(p => p.High)));
         }
         if (double.IsInfinity(xs.min)) throw new ArgumentException($"{Path.GetFileName(path)}: no points to plot on these axes", nameof(series));
         if (XTicks is not null)
@@ -67,8 +82,11 @@ public sealed record LineChart
         double padX = Pad(xs), padY = Pad(ys);
         plot.Axes.SetLimits(xs.min - padX, xs.max + padX, ys.min - padY, ys.max + padY);
         if (series.Count > 1) plot.ShowLegend(Edge.Right); // one series: the title says what it is
+        else plot.HideLegend();
         return Figure.Save(plot, path, Figure.Width + (series.Count > 1 ? 40 + 7 * series.Max(s => s.Label.Length) : 0));
     }
+
+    private static double Scale(double value, bool log) => log ? Math.Log10(value) : value;
 
     private static double Pad((double min, double max) range) => range.max > range.min ? 0.02 * (range.max - range.min) : Math.Max(Math.Abs(range.min) * 0.05, 0.5);
 

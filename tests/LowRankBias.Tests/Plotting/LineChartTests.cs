@@ -37,6 +37,19 @@ public class LineChartTests
     }
 
     [Fact]
+    public void BandsWidenTheAxisToTheirEdgesAndMustMatchThePoints()
+    {
+        using var dir = new TempDirectory();
+        var line = new ChartSeries("mean", [(0, 50), (1, 50), (2, 50)]) { Spread = [10, 10, 10] };
+        string[] labels = Labels(new LineChart { Title = "t", XLabel = "x", YLabel = "y" }.Save(Path.Combine(dir.Path, "band.svg"), [line])[1]);
+        // The y axis fits 40–60, the band's edges, not only the line at 50 (alone: 47.5–52.5).
+        Assert.All(["40", "60"], l => Assert.Contains(l, labels));
+
+        var mismatched = line with { Spread = [1, 2] };
+        Assert.Contains("one finite spread", Assert.Throws<ArgumentException>(() => _ = new LineChart().Save(Path.Combine(dir.Path, "bad.svg"), [mismatched])).Message);
+    }
+
+    [Fact]
     public void NothingToPlotIsRefused()
     {
         using var dir = new TempDirectory();
