@@ -16,6 +16,9 @@ internal static class Fixtures
     public static string ResNet18 => typeof(Fixtures).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
         .Single(a => a.Key == "ResNet18Onnx").Value!;
 
+    /// <summary>The featurizer's preprocessing graph (RGB → BGR, mean image subtracted) in the same package.</summary>
+    public static string ResNetPreprocess => Path.Combine(Path.GetDirectoryName(ResNet18)!, "..", "ResNetPrepOnnx", "ResNetPreprocess.onnx");
+
     /// <summary>What PyTorch computed eagerly: x, y, r and grad.&lt;parameter&gt; (see make_onnx.py).</summary>
     public static Dictionary<string, Tensor> Python(string model) => SafeTensors.load_file(File(model + ".safetensors"));
 

@@ -22,7 +22,8 @@ public sealed partial class ResNet
     /// <summary>
     /// Builds a ResNet from a state dict with torchvision's names. The architecture comes from the keys and shapes:
     /// blocks per stage from the highest index under <c>layerN.</c>, bottleneck blocks from <c>layer1.0.conv3</c>,
-    /// width and input channels from <c>conv1.weight</c>, classes from <c>fc.weight</c>. DataParallel's <c>module.</c>
+    /// width and input channels from <c>conv1.weight</c>, classes from <c>fc.weight</c> (none without it: a feature extractor,
+    /// <see cref="Config.num_classes"/> 0). DataParallel's <c>module.</c>
     /// prefix is dropped; a missing <c>num_batches_tracked</c> (checkpoints written before PyTorch 0.4.1, torchvision's
     /// ImageNet weights among them) is 0, as PyTorch's BatchNorm loads it. Missing or unexpected keys, or a tensor of
     /// the wrong shape, raise an <see cref="InvalidDataException"/> naming them.
@@ -38,7 +39,7 @@ public sealed partial class ResNet
     public OrderedDictionary<string, Tensor> export_state_dict()
     {
         var foreign = named_modules().Where(m => m.module is not (ResNet or Sequential or ResNetBlock or Conv2d or BatchNorm2d or FrozenBatchNorm2d
-            or ReLU or MaxPool2d or AdaptiveAvgPool2d or Linear)).Select(m => $"'{m.name}' ({m.module.GetType().Name})").ToList();
+            or ReLU or MaxPool2d or AdaptiveAvgPool2d or Linear or Identity)).Select(m => $"'{m.name}' ({m.module.GetType().Name})").ToList();
         if (foreign.Count > 0)
             throw new InvalidOperationException($"cannot export to torchvision's ResNet: {string.Join(", ", foreign)} are not layers of it; merge and unload adapters first");
         return state_dict();
@@ -101,7 +102,7 @@ public sealed partial class ResNet
         return new Config
         {
             bottleneck = state.ContainsKey("layer1.0.conv3.weight"), layers = blocks,
-            width = stem[0], in_channels = stem[1], num_classes = Shape("fc.weight", 2)[0],
+            width = stem[0], in_channels = stem[1], num_classes = state.ContainsKey("fc.weight") ? Shape("fc.weight", 2)[0] : 0,
         };
     }
 

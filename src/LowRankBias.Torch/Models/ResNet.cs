@@ -27,7 +27,8 @@ public sealed partial class ResNet : Module
         /// <summary>Blocks in each of the four stages.</summary>
         public IReadOnlyList<long> layers { get; init; } = [2, 2, 2, 2];
 
-        /// <summary>Number of classes.</summary>
+        /// <summary>Number of classes; 0 for no classifier (<see cref="fc"/> is an <see cref="Identity"/> and the model
+        /// returns the pooled features [N, 8·width·expansion], as torchvision's <c>model.fc = nn.Identity()</c>).</summary>
         public long num_classes { get; init; } = 1000;
 
         /// <summary>Image channels (3 for RGB).</summary>
@@ -57,7 +58,8 @@ public sealed partial class ResNet : Module
             ArgumentNullException.ThrowIfNull(layers, nameof(layers));
             if (layers.Count != 4 || layers.Any(n => n < 1))
                 throw new ArgumentException($"layers must give four positive block counts, got [{string.Join(", ", layers)}]", nameof(layers));
-            ModelChecks.Positive(("num_classes", num_classes), ("in_channels", in_channels), ("width", width));
+            ModelChecks.Positive(("in_channels", in_channels), ("width", width));
+            if (num_classes < 0) throw new ArgumentException($"num_classes must be positive, or 0 for no classifier, got {num_classes}", nameof(num_classes));
         }
     }
 
@@ -79,7 +81,7 @@ public sealed partial class ResNet : Module
         layer3 = Stage(2);
         layer4 = Stage(3);
         avgpool = new AdaptiveAvgPool2d(1);
-        fc = new Linear(8 * w * config.expansion, config.num_classes, device: device, dtype: dtype);
+        fc = config.num_classes == 0 ? new Identity() : new Linear(8 * w * config.expansion, config.num_classes, device: device, dtype: dtype);
         Initialize();
     }
 
@@ -125,10 +127,10 @@ public sealed partial class ResNet : Module
     /// <summary>Global average pooling to 1×1.</summary>
     public Module avgpool { get; }
 
-    /// <summary>Classifier 8·width·expansion → num_classes.</summary>
+    /// <summary>Classifier 8·width·expansion → num_classes (an <see cref="Identity"/> when num_classes is 0).</summary>
     public Module fc { get; }
 
-    /// <summary>Class logits [N, num_classes] for images [N, in_channels, H, W].</summary>
+    /// <summary>Class logits [N, num_classes] for images [N, in_channels, H, W] (pooled features when num_classes is 0).</summary>
     public override Tensor forward(Tensor input)
     {
         if (input.dim() != 4 || input.size(1) != config.in_channels)
