@@ -12,7 +12,7 @@ namespace LowRankBias.Samples.TransferLearning;
 /// </summary>
 internal sealed record Method(string Name, bool FromPretrained, int LoraRank, bool FreezeBackbone, double LearningRate)
 {
-    /// <summary>Every convolution of torchvision's ResNet-18: the stem, both of each block, the projection shortcuts.</summary>
+    /// <summary>Every convolution of a torchvision-layout ResNet: the stem, those of each block, the projection shortcuts.</summary>
     public const string ConvolutionPaths = @"(.*\.)?conv\d|.*\.downsample\.0";
 
     public static readonly Method LinearProbe = new("linear probe", true, 0, true, 3e-3);
@@ -21,14 +21,14 @@ internal sealed record Method(string Name, bool FromPretrained, int LoraRank, bo
     public static Method Lora(int r) => new($"LoRA r={r}", true, r, true, 1e-3);
 
     /// <summary>
-    /// The model to train: ResNet-18 with a new 10-way classifier, from <paramref name="pretrained"/>'s weights or its
-    /// own random ones. The linear probe and LoRA freeze every BatchNorm (ImageNet statistics and affine kept) and the
+    /// The model to train: <paramref name="pretrained"/>'s architecture with a new 10-way classifier, from its weights or
+    /// random ones (torchvision's initialisation). The linear probe and LoRA freeze every BatchNorm (ImageNet statistics and affine kept) and the
     /// backbone; LoRA (α = 2r) goes on every convolution, the classifier is trained in full. Full fine-tuning and
     /// training from scratch train everything, BatchNorm in its usual training mode.
     /// </summary>
     public Module Build(Pretrained pretrained)
     {
-        ResNet net = ResNet.resnet18(num_classes: 10);
+        var net = new ResNet(pretrained.Config with { num_classes = 10 });
         if (FromPretrained)
         {
             var (missing, unexpected) = net.load_state_dict(pretrained.Backbone, strict: false);

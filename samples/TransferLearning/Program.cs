@@ -20,7 +20,7 @@ using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("transfer-learning", "Fine-tunes ML.NET's ImageNet ResNet-18 on Fashion-MNIST: linear probe, LoRA r = 4/8/16 on the convolutions, full fine-tuning, and from scratch.");
-var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI: 28×28 input, 2 steps), quick (56×56, 3 seeds, ≤ 15 min on 2 cores), paper (112×112, 5 seeds, longer)", "tiny", "quick", "paper");
+var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI: 32×32 input, 2 steps), quick (64×64, 3 seeds, ≤ 15 min on 2 cores), paper (128×128, 5 seeds, longer)", "tiny", "quick", "paper");
 var seedsOption = cli.Add<int?>("--seeds", null, "seeds per method (default: the preset's; Welch's test needs 2)");
 var stepsOption = cli.Add<int?>("--steps", null, "training steps per run (default: the preset's)");
 var testOption = cli.Add<int?>("--test", null, "test images scored at each evaluation (default: the preset's)");
@@ -29,9 +29,9 @@ var parsed = cli.Parse(args);
 string presetName = parsed.GetValue(presetOption)!;
 var p = presetName switch
 {
-    "tiny" => (size: 28L, batch: 8, steps: 2, evals: 1, test: 64, seeds: 2),
-    "quick" => (size: 56L, batch: 32, steps: 60, evals: 4, test: 1000, seeds: 3),
-    "paper" => (size: 112L, batch: 64, steps: 1500, evals: 10, test: 10_000, seeds: 5),
+    "tiny" => (size: 32L, batch: 8, steps: 2, evals: 1, test: 64, seeds: 2),
+    "quick" => (size: 64L, batch: 32, steps: 60, evals: 4, test: 1000, seeds: 3),
+    "paper" => (size: 128L, batch: 64, steps: 1500, evals: 10, test: 10_000, seeds: 5),
     _ => throw new ArgumentException($"unknown preset '{presetName}': use tiny, quick or paper"),
 };
 int seeds = parsed.GetValue(seedsOption) ?? p.seeds, steps = parsed.GetValue(stepsOption) ?? p.steps, testCount = parsed.GetValue(testOption) ?? p.test;
@@ -47,8 +47,8 @@ int evalEvery = Math.Max(1, steps / p.evals);
 var clock = Stopwatch.StartNew();
 using Pretrained pretrained = Pretrained.Load(modelsFolder);
 ProgramCommand.CreateOutput(output);
-Console.WriteLine($"preset {presetName}: ResNet-18 from {modelsFolder} (loaded in {clock.Elapsed.TotalSeconds:F1} s); Fashion-MNIST upsampled 28 → {p.size}×{p.size} " +
-                  $"(nearest), grey → 3 channels, ×255 minus the featurizer's mean image; batch {p.batch}, {steps} steps, test accuracy on {testCount} images " +
+Console.WriteLine($"preset {presetName}: ResNet-18 from {modelsFolder} (loaded in {clock.Elapsed.TotalSeconds:F1} s); Fashion-MNIST upsampled ×{p.size / 28} (nearest), " +
+                  $"zero-padded to {p.size}×{p.size}, grey → 3 channels, ×255, the featurizer's BGR and (per-channel) mean subtraction; batch {p.batch}, {steps} steps, test accuracy on {testCount} images " +
                   $"every {evalEvery} steps; {seeds} seed(s); output {output}");
 set_num_threads(Environment.ProcessorCount);
 
@@ -80,7 +80,7 @@ progress.Run(() =>
                 // Merged weights copied into a ResNet of its own: the LoRA model (and what it unloads to) goes at the end of this run.
                 bestLoraMerged?.Dispose();
                 var merged = (ResNet)((LoraModel)model).merge_and_unload();
-                bestLoraMerged = ResNet.resnet18(num_classes: 10);
+                bestLoraMerged = new ResNet(pretrained.Config with { num_classes = 10 });
                 bestLoraMerged.load_state_dict(merged.state_dict());
             }
         }
