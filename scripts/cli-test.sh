@@ -22,7 +22,7 @@ one_line() {
   grep -q "   at " "$tmp/log" && fail "$1: stack trace"
   grep -qF -- "$2" "$tmp/log" || { cat "$tmp/log"; fail "$1: expected '$2'"; }
 }
-for sample in DistributedLte Figures FashionMnist GpuCheck Grokking LeastSquaresMerge LoraFineTuning LteArchitectures ModelMerging OverparamExperiments SpectralDynamics VitPretraining; do
+for sample in DistributedLte Figures FashionMnist GpuCheck Grokking LeastSquaresMerge LoraFineTuning LteArchitectures ModelMerging OverparamExperiments SpectralDynamics TransferLearning VitPretraining; do
   for help in --help -h; do
     expect "$sample" 0 "$help"
     grep -q "^Usage:" "$tmp/log" || fail "$sample $help printed no usage"
@@ -40,6 +40,8 @@ expect DistributedLte 1 --steps many; one_line "--steps many" "Cannot parse argu
 # An error found after parsing (ArgumentException): one line too.
 expect DistributedLte 1 --mode ddp --elastic; one_line "--mode ddp --elastic" "--elastic needs --mode lte"
 expect ModelMerging 1 --draws 0; one_line "--draws 0" "--draws 0: must be at least 1"
+expect TransferLearning 1 --seeds 0; one_line "--seeds 0" "--seeds 0: must be at least 1"
+expect TransferLearning 1 --models /nonexistent; one_line "--models /nonexistent" "--models /nonexistent: no such folder"
 # The weight-analysis tool: the same rules.
 expect lowrankbias 0 spectra --help; grep -q "^Usage:" "$tmp/log" || fail "lowrankbias spectra --help printed no usage"
 [[ -z $(ls -A "$tmp/cwd") ]] || fail "lowrankbias spectra --help wrote $(ls -A "$tmp/cwd")"

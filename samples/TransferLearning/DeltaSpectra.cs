@@ -42,8 +42,8 @@ internal static class DeltaSpectra
         string[] layers = byMethod[0].Select(s => s.row.Layer).ToArray();
         new LineChart
         {
-            Title = "Effective rank of the learned ΔW per convolution (seed 0)", XLabel = "convolution (0 = stem; in network order)",
-            YLabel = "effective rank of ΔW", LogX = false, Markers = true,
+            Title = "Effective and stable rank of the learned ΔW per convolution (seed 0)", XLabel = "convolution (0 = stem; in network order)",
+            YLabel = "rank of ΔW", LogX = false, Markers = true,
         }.Save(Path.Combine(output, "delta-effective-rank.svg"), byMethod.SelectMany(g => new[]
         {
             new ChartSeries($"{g.Key}: effective rank", g.Select(s => ((double)s.row.Index, s.row.EffectiveRank)).ToArray()),
