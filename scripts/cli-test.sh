@@ -66,6 +66,11 @@ one_line "a rank whose master never comes" "could not reach the rendezvous store
 mkdir "$tmp/spectra"; ln -s /dev/full "$tmp/spectra/spectra.json"
 expect lowrankbias 0 spectra "$root/tests/fixtures/pretrained/torchvision_vit.pt" --out "$tmp/spectra"
 [[ -f $tmp/spectra/spectra.json && ! -L $tmp/spectra/spectra.json ]] && grep -q '"layers"' "$tmp/spectra/spectra.json" || fail "spectra.json was not replaced whole"
+# An ONNX model: its initializers are the tensors, convolution kernels among the matrices; a truncated one is one line.
+expect lowrankbias 0 spectra "$root/tests/fixtures/onnx/cnn_opset13.onnx" --out "$tmp/onnx"
+grep -q '"conv1.weight"' "$tmp/onnx/spectra.json" || fail "spectra of an ONNX model did not list conv1.weight"
+head -c 3000 "$root/tests/fixtures/onnx/cnn_opset13.onnx" >"$tmp/truncated.onnx"
+expect lowrankbias 1 spectra "$tmp/truncated.onnx"; one_line "lowrankbias spectra truncated.onnx" "ONNX model"
 # A stopped rank (SIGSTOP: its sockets stay open, it just goes silent) fails the job after --timeout seconds. The job
 # carries a marker in its environment (inherited by its ranks) so that rank 1 can be found; `timeout` bounds it all.
 log="$tmp/stopped.log"

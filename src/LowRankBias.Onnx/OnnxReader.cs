@@ -13,6 +13,13 @@ internal static class OnnxReader
 
     public static (ModelProto model, int opset) Read(string path)
     {
+        ModelProto model = Parse(path);
+        return (model, Opset(model, path));
+    }
+
+    /// <summary>The file parsed and checked to hold a graph, whatever its opset.</summary>
+    public static ModelProto Parse(string path)
+    {
         ArgumentException.ThrowIfNullOrEmpty(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist", path);
         ModelProto model;
@@ -28,7 +35,7 @@ internal static class OnnxReader
         }
         if (model.IrVersion <= 0 || model.Graph is null || model.Graph.Node.Count == 0)
             throw new InvalidDataException($"{path} is not an ONNX model: it has no ir_version or no graph with nodes");
-        return (model, Opset(model, path));
+        return model;
     }
 
     private static int Opset(ModelProto model, string path)

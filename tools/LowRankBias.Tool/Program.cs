@@ -5,7 +5,7 @@ using System.Globalization;
 using LowRankBias.Samples;
 using LowRankBias.Tool;
 
-var file = new Argument<FileInfo>("file") { Description = "checkpoint: .safetensors (memory-mapped) or a torch.save file (.pt, .pth, .bin)" };
+var file = new Argument<FileInfo>("file") { Description = "checkpoint: .safetensors (memory-mapped), a torch.save file (.pt, .pth, .bin) or an ONNX model (.onnx: its initializers)" };
 var output = new Option<DirectoryInfo?>("--out") { Description = "output folder (default: out/spectra/<file name>)" };
 var minDimension = new Option<int>("--min-dim") { Description = "skip matrices with a side shorter than this", DefaultValueFactory = _ => 2 };
 // A value that is no number is already a parse error (and has no value to read): only a number's range is checked here.

@@ -1,3 +1,4 @@
+using LowRankBias.Onnx;
 using LowRankBias.Torch;
 using LowRankBias.Torch.IO;
 
@@ -5,7 +6,8 @@ namespace LowRankBias.Tool;
 
 /// <summary>
 /// The tensors of a checkpoint, loaded one at a time: safetensors files are memory-mapped (a file of many GB costs
-/// the memory of its largest tensor); torch.save files are read whole (their zip records are not mapped).
+/// the memory of its largest tensor); torch.save files are read whole (their zip records are not mapped), and so are
+/// .onnx files, whose initializers are the tensors.
 /// </summary>
 internal sealed class WeightSource : IDisposable
 {
@@ -15,7 +17,9 @@ internal sealed class WeightSource : IDisposable
     public WeightSource(string path)
     {
         if (!Path.Exists(path)) throw new FileNotFoundException($"no such file: {path}", path);
-        if (WeightFile.detect(path) == WeightFormat.TorchSave) _loaded = PyTorchFile.load_state_dict(path);
+        // ONNX has no magic bytes: its extension tells it.
+        if (Path.GetExtension(path).Equals(".onnx", StringComparison.OrdinalIgnoreCase)) _loaded = OnnxFile.load_initializers(path);
+        else if (WeightFile.detect(path) == WeightFormat.TorchSave) _loaded = PyTorchFile.load_state_dict(path);
         _mapped = _loaded is null ? SafeTensors.safe_open(path) : null;
         Entries = _mapped is not null
             ? _mapped.keys().Select(k => (k, _mapped.shape(k), _mapped.dtype(k))).ToList()

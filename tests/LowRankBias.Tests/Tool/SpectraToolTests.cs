@@ -70,6 +70,34 @@ public class SpectraToolTests(Xunit.Abstractions.ITestOutputHelper log)
         Assert.Equal(11, File.ReadAllLines(Path.Combine(dir.Path, "spectra.csv")).Length);
     }
 
+    [Fact]
+    public void AnOnnxModelsInitializersAreItsMatrices()
+    {
+        using var scope = NewDisposeScope();
+        using var dir = new TempDirectory();
+        using var model = new LowRankBias.Torch.Modules.Sequential(
+            new LowRankBias.Torch.Modules.Conv2d(6, 4, 1, bias: false), new LowRankBias.Torch.Modules.Conv2d(4, 6, 1));
+        using (no_grad())
+        {
+            ((LowRankBias.Torch.Modules.Conv2d)model[0]).weight.copy_(Diagonal(ScalarType.Float32).reshape(4, 6, 1, 1));
+            ((LowRankBias.Torch.Modules.Conv2d)model[1]).weight.copy_(Diagonal(ScalarType.Float32).t().reshape(6, 4, 1, 1));
+        }
+        string file = dir.File("model.onnx");
+        LowRankBias.Onnx.OnnxExport.export_onnx(model, file, randn([1, 6, 3, 3]));
+
+        Assert.Equal(0, LowRankBias.Tool.Spectra.Run(file, dir.File("out"), minDimension: 2));
+        var layers = File.ReadAllLines(dir.File("out/spectra.csv")).Skip(1).Select(l => l.Split(',')).ToDictionary(c => c[1]);
+        Assert.Equal(["0.weight", "1.weight"], layers.Keys.Order());  // the bias is no matrix
+        Assert.Equal("4x6x1x1", layers["0.weight"][2]);
+        foreach (string[] c in layers.Values)
+        {
+            double V(int i) => double.Parse(c[i], CultureInfo.InvariantCulture);
+            Assert.Equal(Sigma.Sum(s => s * s) / 16, V(4), 5);  // stable rank of diag(4, 2, 1, 1)
+            Assert.Equal(4, V(8), 5);
+            Assert.Equal(Sigma.Sum(), V(9), 5);
+        }
+    }
+
     [Theory]
     [MemberData(nameof(HostileFiles.NoStateDict), MemberType = typeof(HostileFiles))]
     public void AHostileCheckpointIsOneErrorNamingFileAndCause(string file, string cause)
