@@ -126,7 +126,7 @@ DeltaSpectra.Plot(output, spectra);
 string onnxReport = OnnxCheck.Run(bestLoraMerged!, bestLora!, testImages, testLabels, output);
 bestLoraMerged!.Dispose();
 Console.WriteLine(onnxReport);
-Console.WriteLine($"wrote curves.csv, runs.csv, summary.md, accuracy-vs-samples, spectra.csv, delta-effective-rank, delta-singular-values, onnx.md to {output} " +
+Console.WriteLine($"wrote curves.csv, runs.csv, summary.md, accuracy-vs-samples, spectra.csv, delta-effective-rank, delta-singular-values, best-lora-merged.onnx, onnx.md to {output} " +
                   $"in {clock.Elapsed.TotalMinutes:F1} min");
 
 Run Train(Method method, int seed, Module model)
