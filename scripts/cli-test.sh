@@ -22,7 +22,7 @@ one_line() {
   grep -q "   at " "$tmp/log" && fail "$1: stack trace"
   grep -qF -- "$2" "$tmp/log" || { cat "$tmp/log"; fail "$1: expected '$2'"; }
 }
-for sample in DistributedLte Figures FashionMnist GpuCheck Grokking LeastSquaresMerge LoraFineTuning LoraVariants LteArchitectures ModelMerging OverparamExperiments PlatonicAlignment SpectralDynamics VitPretraining; do
+for sample in DistributedLte Figures FashionMnist GpuCheck Grokking LeastSquaresMerge LoraFineTuning LoraVariants LteArchitectures ModelMerging OverparamExperiments PlatonicAlignment SpectralDynamics TransferLearning VitPretraining; do
   for help in --help -h; do
     expect "$sample" 0 "$help"
     grep -q "^Usage:" "$tmp/log" || fail "$sample $help printed no usage"
@@ -45,6 +45,8 @@ expect PlatonicAlignment 1 --seeds 1,x; one_line "--seeds 1,x" "--seeds 1,x: mus
 expect LoraVariants 1 --methods lora,dorra; one_line "--methods lora,dorra" "did you mean dora?"
 expect LoraVariants 1 --seeds 1; one_line "--seeds 1" "--seeds 1: must be at least 2"
 expect LoraVariants 1 --checkpoint no-such-file.pt; one_line "--checkpoint no-such-file.pt" "no-such-file.pt: no such file"
+expect TransferLearning 1 --seeds 0; one_line "--seeds 0" "--seeds 0: must be at least 1"
+expect TransferLearning 1 --models /nonexistent; one_line "--models /nonexistent" "--models /nonexistent: no such folder"
 # The weight-analysis tool: the same rules.
 expect lowrankbias 0 spectra --help; grep -q "^Usage:" "$tmp/log" || fail "lowrankbias spectra --help printed no usage"
 [[ -z $(ls -A "$tmp/cwd") ]] || fail "lowrankbias spectra --help wrote $(ls -A "$tmp/cwd")"

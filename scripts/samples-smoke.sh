@@ -30,6 +30,10 @@ run VitPretraining --preset tiny --grid --out "$out/vit"
 expect vit/curves.csv vit/summary.md vit/grid.csv vit/accuracy-vs-samples.svg vit/accuracy-vs-samples-per-device.svg vit/head-similarity.svg
 run ModelMerging --preset tiny --out "$out/merging"
 expect merging/merging.csv merging/summary.md merging/merging-loss.svg merging/stable-rank.svg merging/weight-decay-sweep.svg
+# ML.NET's ImageNet ResNet-18 (from its NuGet package) fine-tuned every way, 2 steps each; the merged LoRA model re-scored in ONNX Runtime.
+run TransferLearning --preset tiny --out "$out/transfer"
+expect transfer/summary.md transfer/curves.csv transfer/runs.csv transfer/accuracy-vs-samples.png transfer/accuracy-vs-samples.svg transfer/spectra.csv \
+  transfer/delta-effective-rank.svg transfer/delta-singular-values.svg transfer/onnx.md transfer/best-lora-merged.onnx
 run Grokking --preset tiny --out "$out/grokking"
 expect grokking/grokking.csv grokking/summary.md grokking/accuracy.svg grokking/effective-rank.svg grokking/data30-wd1/spectral.jsonl \
   grokking/data30-wd1/singular-values.svg grokking/data30-wd1/alignment-diagonal.svg grokking/data30-wd1/effective-rank.svg
