@@ -93,10 +93,18 @@ OutputFile.WriteAllLines(Path.Combine(output, "runs.csv"), runs.Select(r =>
     string.Create(CultureInfo.InvariantCulture, $"{r.Method},{r.Seed},{r.Trained},{r.Final:R},{r.Seconds:R}")).Prepend("method,seed,trained_parameters,test_accuracy,seconds"));
 new LineChart
 {
-    Title = $"Fashion-MNIST test accuracy ({testCount} images), ResNet-18 at {p.size}×{p.size}" + (seeds > 1 ? $", mean of {seeds} seeds" : ""),
+    Title = $"Fashion-MNIST test accuracy ({testCount} images), ResNet-18 at {p.size}×{p.size}" + (seeds > 1 ? $", mean ± std over {seeds} seeds" : ""),
     XLabel = "training samples seen", YLabel = "test accuracy", LogX = false, LogY = false,
-}.Save(Path.Combine(output, "accuracy-vs-samples.svg"), methods.Select(m => new ChartSeries(m.Name, runs.Where(r => r.Method == m.Name)
-    .SelectMany(r => r.Curve).GroupBy(c => c.step).Select(g => ((double)g.Key * p.batch, g.Average(c => c.accuracy))).ToArray())).ToArray());
+}.Save(Path.Combine(output, "accuracy-vs-samples.svg"), methods.Select(m =>
+{
+    var points = runs.Where(r => r.Method == m.Name).SelectMany(r => r.Curve).GroupBy(c => c.step).OrderBy(g => g.Key)
+        .Select(g => (samples: (double)g.Key * p.batch, accuracies: g.Select(c => c.accuracy).ToArray())).ToArray();
+    return new ChartSeries(m.Name, points.Select(q => (q.samples, q.accuracies.Average())).ToArray())
+    {
+        Spread = seeds > 1 ? points.Select(q => SampleStd(q.accuracies)).ToArray() : null,
+    };
+}).ToArray());
+
 
 double[] probe = runs.Where(r => r.Method == Method.LinearProbe.Name).Select(r => r.Final).ToArray();
 var table = new SummaryTable("method", "parameters trained", "test accuracy", "training time (s)", "Δ vs linear probe", "Welch t", "p");
@@ -169,11 +177,18 @@ double Accuracy(Module model)
     return (double)correct / testCount;
 }
 
+// Sample standard deviation (n − 1): the ± of the tables and the bands of the curves.
+static double SampleStd(double[] values)
+{
+    double mean = values.Average();
+    return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1));
+}
+
 static string MeanStd(double[] v, string format)
 {
     double mean = v.Average();
     if (v.Length == 1) return mean.ToString(format, CultureInfo.InvariantCulture);
-    double std = Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
+    double std = SampleStd(v);
     return string.Create(CultureInfo.InvariantCulture, $"{mean.ToString(format, CultureInfo.InvariantCulture)} ± {std.ToString(format, CultureInfo.InvariantCulture)}");
 }
 
