@@ -22,7 +22,14 @@ one_line() {
   grep -q "   at " "$tmp/log" && fail "$1: stack trace"
   grep -qF -- "$2" "$tmp/log" || { cat "$tmp/log"; fail "$1: expected '$2'"; }
 }
-for sample in DistributedLte Figures FashionMnist GpuCheck Grokking LeastSquaresMerge LoraFineTuning LoraVariants LteArchitectures ModelMerging OverparamExperiments PlatonicAlignment SpectralDynamics TransferLearning VitPretraining; do
+# Every sample program: each project folder of samples/ but Common, the library they share (samples/Directory.Build.props).
+samples=()
+for project in "$root"/samples/*/*.csproj; do
+  name=$(basename "$(dirname "$project")")
+  [[ $name == Common ]] || samples+=("$name")
+done
+(( ${#samples[@]} > 0 )) || fail "no sample program found under $root/samples"
+for sample in "${samples[@]}"; do
   for help in --help -h; do
     expect "$sample" 0 "$help"
     grep -q "^Usage:" "$tmp/log" || fail "$sample $help printed no usage"

@@ -7,6 +7,13 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 run() { local name=$1; shift; echo "sample $name: $*"; dotnet "$root/samples/$name/bin/Release/net10.0/$name.dll" "$@" >"$out/$name.log" 2>&1 || { cat "$out/$name.log"; echo "sample $name FAILED"; exit 1; }; }
 expect() { for f in "$@"; do [[ -s "$out/$f" ]] || { echo "missing output $f"; exit 1; }; done; }
+# Each sample takes its own arguments, so the runs below are listed by hand; a sample folder without one fails here.
+# GpuCheck is the exception: it needs a GPU (scripts/gpu-check.sh); Common is the library the samples share.
+for project in "$root"/samples/*/*.csproj; do
+  name=$(basename "$(dirname "$project")")
+  [[ $name == Common || $name == GpuCheck ]] && continue
+  grep -Eq "(^|[ ;])run $name( |$)" "${BASH_SOURCE[0]}" || { echo "samples-smoke.sh runs no sample $name: add a 'run $name ...' line"; exit 1; }
+done
 
 # The weight-analysis tool on a committed torchvision checkpoint.
 echo "tool lowrankbias spectra"

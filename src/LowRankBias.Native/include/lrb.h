@@ -153,7 +153,6 @@ LRB_API int32_t lrb_store_set(lrb_store* store, const char* key, const uint8_t* 
 LRB_API int32_t lrb_store_get(lrb_store* store, const char* key, lrb_tensor** out);
 LRB_API int32_t lrb_store_add(lrb_store* store, const char* key, int64_t delta, int64_t* out);
 LRB_API int32_t lrb_store_check(lrb_store* store, const char* key, int32_t* out);
-LRB_API int32_t lrb_store_set_timeout(lrb_store* store, int64_t timeout_ms);
 // backend "gloo" (device from gloo_interface, else gloo_hostname, else the default) or "nccl".
 LRB_API int32_t lrb_process_group_create(const char* backend, lrb_store* store, int32_t rank, int32_t size,
                                          int64_t timeout_ms, const char* gloo_interface,

@@ -86,10 +86,6 @@ int32_t lrb_store_check(lrb_store* store, const char* key, int32_t* out) {
   LRB_GUARD(*out = S(store).check({key}) ? 1 : 0)
 }
 
-int32_t lrb_store_set_timeout(lrb_store* store, int64_t timeout_ms) {
-  LRB_GUARD(S(store).setTimeout(std::chrono::milliseconds(timeout_ms)))
-}
-
 int32_t lrb_process_group_create(const char* backend, lrb_store* store, int32_t rank, int32_t size,
                                  int64_t timeout_ms, const char* gloo_interface, const char* gloo_hostname,
                                  lrb_process_group** out) {

@@ -14,7 +14,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial int lrb_store_get(IntPtr store, string key, out IntPtr value);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial int lrb_store_add(IntPtr store, string key, long delta, out long value);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial int lrb_store_check(IntPtr store, string key, out int present);
-    [LibraryImport(Library)] internal static partial int lrb_store_set_timeout(IntPtr store, long timeoutMs);
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int lrb_process_group_create(string backend, IntPtr store, int rank, int size, long timeoutMs,
         string? glooInterface, string? glooHostname, out IntPtr group);

@@ -52,7 +52,7 @@ public static class FastSpectral
         {
             using Tensor frobenius = group.norm(2, [-2, -1]);
             using Tensor spectral = SpectralNorm(group, iterations);
-            return AtenOps.Stack([frobenius, spectral], 1);
+            return torch.stack([frobenius, spectral], 1);
         });
         return weights.Select((w, i) => new MatrixNormEstimate(w.name, w.weight.shape,
             Math.Sqrt(norms[i].Sum(p => p[0] * p[0])), norms[i].Max(p => p[1]))).ToArray();
@@ -85,13 +85,13 @@ public static class FastSpectral
             Tensor z = OrthonormalBasis(aT.matmul(q));
             q = OrthonormalBasis(a.matmul(z));
         }
-        (Tensor ub, Tensor s, Tensor vh) = AtenOps.Svd(q.mT.matmul(a));
+        (Tensor ub, Tensor s, Tensor vh) = torch.linalg.svd(q.mT.matmul(a), full_matrices: false);
         Tensor u = q.matmul(ub);
         return (u.narrow(-1, 0, k).MoveToOuterDisposeScope(), s.narrow(-1, 0, k).MoveToOuterDisposeScope(),
             vh.narrow(-2, 0, k).MoveToOuterDisposeScope());
     }
 
-    private static Tensor OrthonormalBasis(Tensor columns) => AtenOps.Qr(columns).Q;
+    private static Tensor OrthonormalBasis(Tensor columns) => torch.linalg.qr(columns).Q;
 
     private static void CheckMatrices(Tensor matrices, string parameter) =>
         SpectralTensors.Check(matrices, parameter, 2, int.MaxValue, "matrices [..., m, n]");

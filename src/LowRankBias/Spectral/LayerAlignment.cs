@@ -66,7 +66,7 @@ public static class LayerAlignment
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         ScalarType type = SpectralTensors.ComputeType(x.dtype, computeInFloat64 || y.dtype == ScalarType.Float64);
-        Tensor matrix = alignment(AtenOps.Svd(x.to(type)), AtenOps.Svd(y.to(type)));
+        Tensor matrix = alignment(torch.linalg.svd(x.to(type), full_matrices: false), torch.linalg.svd(y.to(type), full_matrices: false));
         if (matrix.dim() == 3) matrix = matrix.mean(0);
         long rows = Math.Min(matrix.size(0), maxDirections ?? long.MaxValue), cols = Math.Min(matrix.size(1), maxDirections ?? long.MaxValue);
         double[,] result = SpectralTensors.ToHostMatrix(matrix.narrow(0, 0, rows).narrow(1, 0, cols));

@@ -37,7 +37,7 @@ public static class LoraHeadMetrics
         using var noGrad = torch.no_grad();
         Tensor bases = ColumnSpaces(a.to(ScalarType.Float64), b.to(ScalarType.Float64));
         Tensor overlaps = bases.mT.unsqueeze(1).matmul(bases.unsqueeze(0));          // [N, N, r', r']
-        Tensor cosines = AtenOps.Svdvals(overlaps).clamp(0, 1);
+        Tensor cosines = torch.linalg.svdvals(overlaps).clamp(0, 1);
         Tensor distance = AtenOps.Acos(cosines).square().sum(-1).sqrt();
         return SpectralTensors.ToHostMatrix(WithNaNForZeroHeads(distance, Products(a, b).flatten(1)));
     }
@@ -52,8 +52,8 @@ public static class LoraHeadMetrics
     // Q_B times those of the small r × in matrix R_B A.
     private static Tensor ColumnSpaces(Tensor a, Tensor b)
     {
-        (Tensor q, Tensor r) = AtenOps.Qr(b);
-        (Tensor u, Tensor _, Tensor _) = AtenOps.Svd(r.matmul(a));
+        (Tensor q, Tensor r) = torch.linalg.qr(b);
+        (Tensor u, Tensor _, Tensor _) = torch.linalg.svd(r.matmul(a), full_matrices: false);
         return q.matmul(u);
     }
 

@@ -30,7 +30,7 @@ internal static class MatrixBatching
         foreach (var group in Enumerable.Range(0, weights.Count).GroupBy(i => (batches[i].device, batches[i].size(1), batches[i].size(2))))
         {
             int[] members = group.ToArray();
-            Tensor stacked = members.Length == 1 ? batches[members[0]] : AtenOps.Cat(members.Select(i => batches[i]).ToArray());
+            Tensor stacked = members.Length == 1 ? batches[members[0]] : torch.cat(members.Select(i => batches[i]).ToArray());
             Tensor rows = perGroup(stacked);
             int width = (int)rows.size(1);
             double[] values = rows.to(Device.CPU, ScalarType.Float64).ToArray<double>();

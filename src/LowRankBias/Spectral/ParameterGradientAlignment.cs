@@ -37,7 +37,7 @@ public static class ParameterGradientAlignment
                 throw new ArgumentException($"pair {i}: parameter {SpectralTensors.ShapeText(parameter)} and gradient {SpectralTensors.ShapeText(gradient)} differ in shape",
                     nameof(pairs));
             Tensor p = parameter.to(ScalarType.Float64), g = gradient.to(ScalarType.Float64);
-            Tensor packed = AtenOps.Stack([(p * g).sum(), p.square().sum(), g.square().sum()]).cpu();
+            Tensor packed = torch.stack([(p * g).sum(), p.square().sum(), g.square().sum()]).cpu();
             double[] v = packed.ToArray<double>();
             sums[i] = (v[0], v[1], v[2]);
         }

@@ -35,7 +35,7 @@ public static partial class RepresentationAlignment
         using var noGrad = torch.no_grad();
         Tensor ux = TopDirections(SvccaInput(x, platonic), varianceKept, directions, nameof(x));
         Tensor uy = TopDirections(SvccaInput(y, platonic), varianceKept, directions, nameof(y));
-        Tensor correlations = AtenOps.Svdvals(ux.t().matmul(uy)).clamp(max: 1);
+        Tensor correlations = torch.linalg.svdvals(ux.t().matmul(uy)).clamp(max: 1);
         return Scalar(correlations.mean());
     }
 
@@ -53,7 +53,7 @@ public static partial class RepresentationAlignment
     /// <summary>Orthonormal basis [n, r] of the top-r left singular directions of the centred features.</summary>
     private static Tensor TopDirections(Tensor centred, double varianceKept, int? directions, string parameter)
     {
-        (Tensor u, Tensor s, Tensor _) = AtenOps.Svd(centred);
+        (Tensor u, Tensor s, Tensor _) = torch.linalg.svd(centred, full_matrices: false);
         double[] energy = s.square().ToArray<double>();
         double total = energy.Sum();
         if (total == 0) throw new ArgumentException("the features are constant over the samples: no directions to correlate", parameter);

@@ -41,9 +41,9 @@ public static class SpectralMetrics
         using Tensor finiteRows = AtenOps.All(finiteEntries, -1);
         using Tensor finite = AtenOps.All(finiteRows, -1);
         using Tensor finite3 = finite.view(-1, 1, 1);
-        using Tensor safe = AtenOps.Where(finite3, matrices, 0);
-        using Tensor s = AtenOps.Svdvals(safe);
+        using Tensor safe = torch.where(finite3, matrices, 0);
+        using Tensor s = torch.linalg.svdvals(safe);
         using Tensor finite2 = finite.view(-1, 1);
-        return AtenOps.Where(finite2, s, double.NaN);
+        return torch.where(finite2, s, double.NaN);
     }
 }
