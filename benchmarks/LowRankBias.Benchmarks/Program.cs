@@ -10,6 +10,7 @@ using LowRankBias.Benchmarks;
 // `--quantization [steps] [repeats]`: bytes, round-trip error and LoRA step time of quantized base weights.
 // `--dora [steps] [rounds]`: a DoRA training step against a LoRA one (ViT-Tiny, equal rank), interleaved.
 // `--pissa-init [rounds] [rank]`: fast PiSSA (pissa_niter_4, randomized SVD) vs full-SVD PiSSA on a 768×3072 layer.
+// `--resnet-inference [rounds] [images per round]`: ResNet-18 inference here vs ONNX Runtime on our ONNX export, interleaved.
 // Anything else goes to BenchmarkDotNet, e.g. `-- --filter '*'`.
 int Arg(int index, int fallback) => args.Length > index ? int.Parse(args[index]) : fallback;
 
@@ -41,6 +42,9 @@ switch (args.FirstOrDefault())
         break;
     case "--pissa-init":
         PissaInitRunner.Run(Arg(1, 5), Arg(2, 16));
+        break;
+    case "--resnet-inference":
+        ResNetInferenceRunner.Run(Arg(1, 5), Arg(2, 64));
         break;
     default:
         BenchmarkSwitcher.FromAssembly(typeof(PerOpBenchmarks).Assembly).Run(args);
