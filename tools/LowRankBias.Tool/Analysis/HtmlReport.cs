@@ -21,9 +21,10 @@ internal static class HtmlReport
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><title>lowrankbias analyze: {{E(Path.GetFileName(file))}}</title>
             <style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 6px;text-align:right}
-            td:first-child,th:first-child,td:nth-child(2){text-align:left}figure{display:inline-block;margin:0.5em}img{width:640px}</style></head>
+            td:first-child,th:first-child,td:nth-child(2){text-align:left}figure{display:inline-block;margin:0.5em}img{width:640px}.path{color:#555;overflow-wrap:anywhere}</style></head>
             <body data-plots-loaded="0">
-            <h1>WeightWatcher metrics of {{E(file)}}</h1>
+            <h1>WeightWatcher metrics of {{E(Path.GetFileName(file))}}</h1>
+            <p class="path">{{E(file)}}</p>
             <h2>Summary (means over {{rows.Count}} layers)</h2>
             <table id="summary"><tr><th>metric</th><th>mean</th></tr>
 
