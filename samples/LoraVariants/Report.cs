@@ -43,7 +43,7 @@ internal static class Report
                 verdicts.Add(string.Create(Inv, $"- {g.Key} vs LoRA: {100 * w.MeanDifference:+0.00;−0.00} points (t = {t}, ν = {w.DegreesOfFreedom:F1}, p = {p}): **{verdict}**."));
             }
             table.AddRow(g.Key, string.Join("/", g.Select(r => r.Trainable).Distinct().Select(n => n.ToString("N0", Inv))),
-                MeanStd(finals, 100, "F2"), MeanStd(g.Select(r => r.SecondsPerStep).ToArray(), 1000, "F1"), t, p, verdict);
+                SeedSpread.MeanStd(finals, "F2", 100), SeedSpread.MeanStd(g.Select(r => r.SecondsPerStep).ToArray(), "F1", 1000), t, p, verdict);
         }
         table.Write(Path.Combine(output, "transfer.md"));
         Figures(methods.Select(g => (g.Key, g.ToList())).ToList(), output);
@@ -67,7 +67,7 @@ internal static class Report
             var points = m.Runs[0].Curve.Select((p, i) => (p.Samples, values: m.Runs.Select(r => 100 * r.Curve[i].Accuracy).ToArray())).ToArray();
             return new ChartSeries($"{m.Method} (n = {m.Runs.Count})", points.Select(p => ((double)p.Samples, p.values.Average())).ToArray())
             {
-                Spread = points.Select(p => Std(p.values)).ToArray(),
+                Spread = points.Select(p => SeedSpread.Std(p.values)).ToArray(),
             };
         }).ToArray();
         new LineChart
@@ -78,7 +78,7 @@ internal static class Report
         var finals = methods.Select(m => m.Runs.Select(r => 100 * r.Final).ToArray()).ToArray();
         new BarChart { Title = "Transfer to classes 5–9: final test accuracy (mean ± std, dots: seeds)", XLabel = "method", YLabel = "test accuracy (%)", Dots = true }
             .Save(Path.Combine(output, "final-accuracy.svg"), methods.Select(m => m.Method).ToArray(),
-                [new BarSeries("final accuracy", finals.Select(f => f.Average()).ToArray()) { Errors = finals.Select(Std).ToArray(), Samples = finals }]);
+                [new BarSeries("final accuracy", finals.Select(f => f.Average()).ToArray()) { Errors = finals.Select(SeedSpread.Std).ToArray(), Samples = finals }]);
     }
 
     public static void MergingCsv(IReadOnlyList<MergeResult> results, string output) =>
@@ -92,15 +92,15 @@ internal static class Report
         var models = results.GroupBy(r => r.Model).ToList();
         var table = new SummaryTable("model", "classes 0–4 (argmax among 0–4, %)", "classes 5–9 (argmax among 5–9, %)", "all classes (10-way, %)");
         foreach (var g in models)
-            table.AddRow(g.Key, MeanStd(g.Select(r => r.FirstSubset).ToArray(), 100, "F2"), MeanStd(g.Select(r => r.SecondSubset).ToArray(), 100, "F2"),
-                MeanStd(g.Select(r => r.TenWay).ToArray(), 100, "F2"));
+            table.AddRow(g.Key, SeedSpread.MeanStd(g.Select(r => r.FirstSubset).ToArray(), "F2", 100), SeedSpread.MeanStd(g.Select(r => r.SecondSubset).ToArray(), "F2", 100),
+                SeedSpread.MeanStd(g.Select(r => r.TenWay).ToArray(), "F2", 100));
         table.Write(Path.Combine(output, "merging.md"));
         BarSeries Series(string label, Func<MergeResult, double> value)
         {
             double[][] samples = models.Select(g => g.Select(r => 100 * value(r)).ToArray()).ToArray();
             return new BarSeries(label, samples.Select(s => s.Average()).ToArray())
             {
-                Errors = samples.Select(Std).ToArray(), Samples = samples[0].Length > 1 ? samples : null,
+                Errors = samples.Select(SeedSpread.Std).ToArray(), Samples = samples[0].Length > 1 ? samples : null,
             };
         }
         int seeds = models.Max(g => g.Count());
@@ -108,17 +108,5 @@ internal static class Report
             .Save(Path.Combine(output, "merging.svg"), models.Select(g => g.Key).ToArray(),
                 [Series("classes 0–4, 5-way", r => r.FirstSubset), Series("classes 5–9, 5-way", r => r.SecondSubset), Series("all classes, 10-way", r => r.TenWay)]);
         return setup + "\n\n" + table.ToMarkdown();
-    }
-
-    private static string MeanStd(double[] values, double scale, string format) =>
-        values.Length < 2 ? (scale * values[0]).ToString(format, Inv)
-            : $"{(scale * values.Average()).ToString(format, Inv)} ± {(scale * Std(values)).ToString(format, Inv)}";
-
-    /// <summary>Sample standard deviation (n − 1); 0 for a single value.</summary>
-    private static double Std(double[] values)
-    {
-        if (values.Length < 2) return 0;
-        double mean = values.Average();
-        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1));
     }
 }

@@ -101,7 +101,7 @@ new LineChart
         .Select(g => (samples: (double)g.Key * p.batch, accuracies: g.Select(c => c.accuracy).ToArray())).ToArray();
     return new ChartSeries(m.Name, points.Select(q => (q.samples, q.accuracies.Average())).ToArray())
     {
-        Spread = seeds > 1 ? points.Select(q => SampleStd(q.accuracies)).ToArray() : null,
+        Spread = seeds > 1 ? points.Select(q => SeedSpread.Std(q.accuracies)).ToArray() : null,
     };
 }).ToArray());
 
@@ -119,7 +119,7 @@ foreach (Method m in methods)
         t = double.IsNaN(w.T) ? "—" : w.T.ToString("F2", CultureInfo.InvariantCulture);
         pValue = double.IsNaN(w.P) ? "—" : w.P.ToString("G2", CultureInfo.InvariantCulture);
     }
-    table.AddRow(m.Name, rs[0].Trained.ToString("N0", CultureInfo.InvariantCulture), MeanStd(acc, "F4"), MeanStd(rs.Select(r => r.Seconds).ToArray(), "F1"),
+    table.AddRow(m.Name, rs[0].Trained.ToString("N0", CultureInfo.InvariantCulture), SeedSpread.MeanStd(acc, "F4"), SeedSpread.MeanStd(rs.Select(r => r.Seconds).ToArray(), "F1"),
         m == Method.LinearProbe ? "—" : (acc.Average() - probe.Average()).ToString("+0.0000;-0.0000", CultureInfo.InvariantCulture), t, pValue);
 }
 table.Write(Path.Combine(output, "summary.md"));
@@ -175,21 +175,6 @@ double Accuracy(Module model)
         correct += (model.call(testImages.narrow(0, start, n)).argmax(1) == testLabels.narrow(0, start, n)).sum().item<long>();
     }
     return (double)correct / testCount;
-}
-
-// Sample standard deviation (n − 1): the ± of the tables and the bands of the curves.
-static double SampleStd(double[] values)
-{
-    double mean = values.Average();
-    return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Length - 1));
-}
-
-static string MeanStd(double[] v, string format)
-{
-    double mean = v.Average();
-    if (v.Length == 1) return mean.ToString(format, CultureInfo.InvariantCulture);
-    double std = SampleStd(v);
-    return string.Create(CultureInfo.InvariantCulture, $"{mean.ToString(format, CultureInfo.InvariantCulture)} ± {std.ToString(format, CultureInfo.InvariantCulture)}");
 }
 
 /// <summary>One training run: its test-accuracy curve (step, accuracy), parameters trained and training wall time.</summary>
