@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using LowRankBias.Torch.Tests;
 using LowRankBias.Torch.Tests.IO;
 using Onnx;
 
@@ -6,7 +7,7 @@ namespace LowRankBias.Onnx.Tests;
 
 /// <summary>Broken or unsupported files end in one managed exception naming the file and the cause, and leave nothing
 /// behind (no live tensor). Runs alone: it counts live tensors.</summary>
-[Collection(SerialOnnx.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class OnnxBadInputTests : IDisposable
 {
     private readonly TempDirectory _dir = new();
@@ -115,12 +116,4 @@ public sealed class OnnxBadInputTests : IDisposable
         model.Graph.Node.Single(n => n.OpType == "Tanh").Input[0] = "nowhere";
         Refused<InvalidDataException>(Write("undefined.onnx", model), "'nowhere'", "'/Tanh'");
     }
-}
-
-/// <summary>Tests that count live tensors run alone.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class SerialOnnx
-{
-    /// <summary>The collection's name.</summary>
-    public const string Name = "SerialOnnx";
 }

@@ -3,8 +3,7 @@ using System.Runtime.CompilerServices;
 namespace LowRankBias.Torch.Tests;
 
 /// <summary>Native handles are recycled after Dispose (a per-op cost saving); these pin down that this is invisible.</summary>
-[Collection(nameof(TensorHandleRecyclingTests))]
-[CollectionDefinition(nameof(TensorHandleRecyclingTests), DisableParallelization = true)]
+[Collection(SerialCollection.Name)]
 public class TensorHandleRecyclingTests
 {
     [Fact]

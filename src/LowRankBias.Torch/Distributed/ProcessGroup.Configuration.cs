@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 
 namespace LowRankBias.Torch.Distributed;
@@ -6,25 +7,37 @@ namespace LowRankBias.Torch.Distributed;
 public sealed partial class ProcessGroup
 {
     /// <summary>
-    /// Fails in seconds, naming both sides, when ranks were started with different settings: each rank posts
-    /// <paramref name="configuration"/> (space-separated <c>key=value</c> pairs, e.g. <c>"mode=lte steps=300"</c>) on the
-    /// rendezvous store and compares it with every other rank's. Without it, ranks running different code meet in
-    /// different collectives and wait for the timeout. Call it once, right after forming the group, on every rank.
+    /// Refuses to go on unless every rank passed the same <paramref name="configuration"/> (any JSON-serialisable
+    /// value; the world size is added): each rank publishes its own and compares every rank's with rank 0's, so all
+    /// of them raise the same <see cref="DistributedException"/> naming the fields that differ and the ranks. Ranks
+    /// that check something else at this point (a different <paramref name="name"/>: DistributedLte on one rank,
+    /// DistributedDataParallel on another) fail as quickly, naming both. Without it, ranks started differently meet
+    /// in different collectives and wait for the timeout: call it right after forming the group, on every rank.
     /// </summary>
-    /// <exception cref="DistributedException">Another rank's configuration differs; the message lists each difference.</exception>
-    public void check_same_configuration(string configuration)
+    public void CheckSameConfiguration(string name, object configuration)
     {
+        ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(configuration);
-        ConfigurationCheck[] all = ExchangeCheck(new ConfigurationCheck("configuration", null, configuration));
-        for (int other = 0; other < world_size; other++)
-            if (all[other].Text != configuration)
-                throw new DistributedException($"rank {rank}: ranks were started with different configurations: {Differences(configuration, all[other].Text!, other)}");
+        var mine = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["world_size"] = world_size.ToString(CultureInfo.InvariantCulture) };
+        Flatten(JsonSerializer.SerializeToElement(configuration), "", mine);
+        ConfigurationCheck[] all = ExchangeCheck(new ConfigurationCheck(name, mine));
+        var reference = all[0].Fields;
+        var problems = new List<string>();
+        for (int r = 1; r < world_size; r++)
+        {
+            var other = all[r].Fields;
+            IEnumerable<string> differing = reference.Keys.Union(other.Keys)
+                .Where(k => !reference.TryGetValue(k, out string? a) || !other.TryGetValue(k, out string? b) || a != b);
+            foreach (string field in differing)
+                problems.Add($"{field}: rank 0 has {reference.GetValueOrDefault(field, "(none)")}, rank {r} has {other.GetValueOrDefault(field, "(none)")}");
+        }
+        if (problems.Count > 0) throw new DistributedException($"ranks were started with different {name}: {string.Join("; ", problems)}");
     }
 
     private int _checks;
 
-    // What a rank posts for a configuration check: what it checks, and the flattened fields or the text.
-    private sealed record ConfigurationCheck(string What, SortedDictionary<string, string>? Fields, string? Text);
+    // What a rank posts for a configuration check: what it checks, and the flattened fields.
+    private sealed record ConfigurationCheck(string What, SortedDictionary<string, string> Fields);
 
     // Every rank posts its check under the group's next check number and reads everyone's. Ranks check in the same
     // order, so ranks running different code (one checks its LTE configuration, another its DDP model) meet at the
@@ -38,30 +51,17 @@ public sealed partial class ProcessGroup
         {
             all[r] = r == rank ? mine : JsonSerializer.Deserialize<ConfigurationCheck>(_store.get_string(key + r))
                 ?? throw new DistributedException($"rank {rank}: rank {r} posted no configuration");
-            if (all[r].What != mine.What || (all[r].Fields is null) != (mine.Fields is null))
+            if (all[r].What != mine.What)
                 throw new DistributedException($"rank {rank}: ranks run different code: rank {rank} checks its {mine.What}, rank {r} its {all[r].What}");
         }
         return all;
     }
 
-    // "mode: lte (rank 0) vs ddp (rank 1); steps: ..." for key=value pairs, the two whole texts otherwise.
-    private string Differences(string mine, string theirs, int other)
+    private static void Flatten(JsonElement element, string prefix, IDictionary<string, string> into)
     {
-        Dictionary<string, string> a = Pairs(mine), b = Pairs(theirs);
-        var keys = a.Keys.Union(b.Keys).Where(k => a.GetValueOrDefault(k) != b.GetValueOrDefault(k)).ToList();
-        return keys.Count == 0
-            ? $"\"{mine}\" (rank {rank}) vs \"{theirs}\" (rank {other})"
-            : string.Join("; ", keys.Select(k => $"{k}: {a.GetValueOrDefault(k) ?? "(unset)"} (rank {rank}) vs {b.GetValueOrDefault(k) ?? "(unset)"} (rank {other})"));
-    }
-
-    private static Dictionary<string, string> Pairs(string text)
-    {
-        var pairs = new Dictionary<string, string>();
-        foreach (string token in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-        {
-            int eq = token.IndexOf('=');
-            if (eq > 0) pairs[token[..eq]] = token[(eq + 1)..];
-        }
-        return pairs;
+        if (element.ValueKind == JsonValueKind.Object)
+            foreach (JsonProperty property in element.EnumerateObject())
+                Flatten(property.Value, prefix.Length == 0 ? property.Name : $"{prefix}.{property.Name}", into);
+        else into[prefix.Length == 0 ? "value" : prefix] = element.GetRawText();
     }
 }

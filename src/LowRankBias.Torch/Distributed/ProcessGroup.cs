@@ -1,4 +1,3 @@
-using System.Text.Json;
 using static LowRankBias.Torch.Native.NativeMethods;
 
 namespace LowRankBias.Torch.Distributed;
@@ -153,33 +152,6 @@ public sealed partial class ProcessGroup : IDisposable
         if (lrb_barrier(Handle) != 0) throw Failure("barrier");
     }
 
-    /// <summary>
-    /// Refuses to go on unless every rank passed the same <paramref name="configuration"/> (any JSON-serialisable
-    /// value; the world size is added): each rank publishes its own and compares every rank's with rank 0's, so all
-    /// of them raise the same <see cref="DistributedException"/> naming the fields that differ and the ranks. Ranks
-    /// that check something else at this point (a different <paramref name="name"/>: DistributedLte on one rank,
-    /// DistributedDataParallel on another) fail as quickly, naming both.
-    /// </summary>
-    public void CheckSameConfiguration(string name, object configuration)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(name);
-        ArgumentNullException.ThrowIfNull(configuration);
-        var mine = new SortedDictionary<string, string>(StringComparer.Ordinal) { ["world_size"] = world_size.ToString(System.Globalization.CultureInfo.InvariantCulture) };
-        Flatten(JsonSerializer.SerializeToElement(configuration), "", mine);
-        ConfigurationCheck[] all = ExchangeCheck(new ConfigurationCheck(name, mine, null));
-        var reference = all[0].Fields!;
-        var problems = new List<string>();
-        for (int r = 1; r < world_size; r++)
-        {
-            var other = all[r].Fields!;
-            IEnumerable<string> differing = reference.Keys.Union(other.Keys)
-                .Where(k => !reference.TryGetValue(k, out string? a) || !other.TryGetValue(k, out string? b) || a != b);
-            foreach (string field in differing)
-                problems.Add($"{field}: rank 0 has {reference.GetValueOrDefault(field, "(none)")}, rank {r} has {other.GetValueOrDefault(field, "(none)")}");
-        }
-        if (problems.Count > 0) throw new DistributedException($"ranks were started with different {name}: {string.Join("; ", problems)}");
-    }
-
     /// <summary>Leaves the group (<c>dist.destroy_process_group</c>).</summary>
     public void Dispose()
     {
@@ -193,14 +165,6 @@ public sealed partial class ProcessGroup : IDisposable
 
     /// <summary>Releases the native group if the owner forgot to.</summary>
     ~ProcessGroup() => Dispose();
-
-    private static void Flatten(JsonElement element, string prefix, IDictionary<string, string> into)
-    {
-        if (element.ValueKind == JsonValueKind.Object)
-            foreach (JsonProperty property in element.EnumerateObject())
-                Flatten(property.Value, prefix.Length == 0 ? property.Name : $"{prefix}.{property.Name}", into);
-        else into[prefix.Length == 0 ? "value" : prefix] = element.GetRawText();
-    }
 
     // Gloo needs an address to bind: loopback when the whole job is on this machine, else the default device.
     private static string? GlooHostname(string? glooInterface, string? master) =>

@@ -1,5 +1,3 @@
-using System.Globalization;
-using F = LowRankBias.Torch.torch.nn.functional;
 
 namespace LowRankBias.Torch.Modules;
 
@@ -27,39 +25,38 @@ public sealed class Conv2d : Module
         ArgumentOutOfRangeException.ThrowIfLessThan(groups, 1);
         if (in_channels % groups != 0 || out_channels % groups != 0)
             throw new ArgumentException($"groups = {groups} must divide both in_channels = {in_channels} and out_channels = {out_channels}", nameof(groups));
-        this.in_channels = in_channels;
-        this.out_channels = out_channels;
-        this.kernel_size = InputChecks.Pair(kernel_size, nameof(kernel_size), 1);
-        this.stride = InputChecks.Pair(stride ?? [1], nameof(stride), 1);
-        this.padding = InputChecks.Pair(padding ?? [0], nameof(padding), 0);
-        this.dilation = InputChecks.Pair(dilation ?? [1], nameof(dilation), 1);
-        this.groups = groups;
+        geometry = new ConvGeometry(in_channels, out_channels, InputChecks.Pair(kernel_size, nameof(kernel_size), 1),
+            InputChecks.Pair(stride ?? [1], nameof(stride), 1), InputChecks.Pair(padding ?? [0], nameof(padding), 0),
+            InputChecks.Pair(dilation ?? [1], nameof(dilation), 1), groups);
         weight = register_parameter("weight",
-            torch.empty([out_channels, in_channels / groups, this.kernel_size[0], this.kernel_size[1]], dtype, device));
+            torch.empty([out_channels, in_channels / groups, geometry.kernel_size[0], geometry.kernel_size[1]], dtype, device));
         this.bias = register_parameter("bias", bias ? torch.empty([out_channels], dtype, device) : null);
         reset_parameters();
     }
 
+    /// <summary>Channels, kernel, stride, padding, dilation and groups, as one value (the properties below read it).</summary>
+    public ConvGeometry geometry { get; }
+
     /// <summary>Input channels.</summary>
-    public long in_channels { get; }
+    public long in_channels => geometry.in_channels;
 
     /// <summary>Output channels.</summary>
-    public long out_channels { get; }
+    public long out_channels => geometry.out_channels;
 
     /// <summary>(kH, kW).</summary>
-    public long[] kernel_size { get; }
+    public long[] kernel_size => geometry.kernel_size;
 
     /// <summary>(stride_h, stride_w).</summary>
-    public long[] stride { get; }
+    public long[] stride => geometry.stride;
 
     /// <summary>Zero padding added to both sides, (pad_h, pad_w).</summary>
-    public long[] padding { get; }
+    public long[] padding => geometry.padding;
 
     /// <summary>Spacing between kernel elements, (dil_h, dil_w).</summary>
-    public long[] dilation { get; }
+    public long[] dilation => geometry.dilation;
 
     /// <summary>Number of blocked connections: each group of in_channels/groups inputs feeds out_channels/groups outputs.</summary>
-    public long groups { get; }
+    public long groups => geometry.groups;
 
     /// <summary>The kernel, [out_channels, in_channels/groups, kH, kW].</summary>
     public Tensor weight { get; }
@@ -81,16 +78,14 @@ public sealed class Conv2d : Module
     /// <summary>The cross-correlation of <paramref name="input"/> with the kernel, plus the bias.</summary>
     public override Tensor forward(Tensor input)
     {
-        InputChecks.Rank(input, nameof(Conv2d), "N×C×H×W (or C×H×W)", 3, 4);
-        InputChecks.Size(input, input.dim() - 3, in_channels, nameof(Conv2d), "input channels");
-        return F.conv2d(input, weight, bias, stride, padding, dilation, groups);
+        geometry.CheckInput(input, nameof(Conv2d));
+        return geometry.conv2d(input, weight, bias);
     }
 
     /// <inheritdoc />
     public override string extra_repr()
     {
-        string text = string.Create(CultureInfo.InvariantCulture,
-            $"{in_channels}, {out_channels}, kernel_size=({kernel_size[0]}, {kernel_size[1]}), stride=({stride[0]}, {stride[1]})");
+        string text = geometry.ReprPrefix();
         if (padding.Any(p => p != 0)) text += $", padding=({padding[0]}, {padding[1]})";
         if (dilation.Any(d => d != 1)) text += $", dilation=({dilation[0]}, {dilation[1]})";
         if (groups != 1) text += $", groups={groups}";

@@ -1,6 +1,4 @@
-using System.Globalization;
 using LowRankBias.Torch.Modules;
-using F = LowRankBias.Torch.torch.nn.functional;
 
 namespace LowRankBias.Torch.Quantization;
 
@@ -14,43 +12,22 @@ public sealed class QuantizedConv2d : QuantizedLayer
     public QuantizedConv2d(Conv2d source, QuantizationConfig config)
         : base(Checked(source).weight, source.bias, config, $"a Conv2d({source.in_channels} -> {source.out_channels}, kernel {source.kernel_size[0]}x{source.kernel_size[1]})")
     {
-        (in_channels, out_channels, kernel_size, stride, padding, dilation, groups) =
-            (source.in_channels, source.out_channels, source.kernel_size, source.stride, source.padding, source.dilation, source.groups);
+        geometry = source.geometry;
     }
 
-    /// <summary>Input channels.</summary>
-    public long in_channels { get; }
-
-    /// <summary>Output channels.</summary>
-    public long out_channels { get; }
-
-    /// <summary>(kH, kW).</summary>
-    public long[] kernel_size { get; }
-
-    /// <summary>(stride_h, stride_w).</summary>
-    public long[] stride { get; }
-
-    /// <summary>(pad_h, pad_w).</summary>
-    public long[] padding { get; }
-
-    /// <summary>(dil_h, dil_w).</summary>
-    public long[] dilation { get; }
-
-    /// <summary>Groups of the convolution.</summary>
-    public long groups { get; }
+    /// <summary>The source's channels, kernel, stride, padding, dilation and groups.</summary>
+    public ConvGeometry geometry { get; }
 
     /// <summary>The cross-correlation with the dequantized kernel, plus the bias.</summary>
     private protected override Tensor Forward(Tensor input, Tensor weight)
     {
-        InputChecks.Rank(input, nameof(QuantizedConv2d), "N×C×H×W (or C×H×W)", 3, 4);
-        InputChecks.Size(input, input.dim() - 3, in_channels, nameof(QuantizedConv2d), "input channels");
+        geometry.CheckInput(input, nameof(QuantizedConv2d));
         using Tensor? bias = this.bias?.to(weight.dtype);
-        return F.conv2d(input, weight, bias, stride, padding, dilation, groups);
+        return geometry.conv2d(input, weight, bias);
     }
 
     /// <inheritdoc />
-    public override string extra_repr() => string.Create(CultureInfo.InvariantCulture,
-        $"{in_channels}, {out_channels}, kernel_size=({kernel_size[0]}, {kernel_size[1]}), stride=({stride[0]}, {stride[1]}), {QuantRepr()}");
+    public override string extra_repr() => $"{geometry.ReprPrefix()}, {QuantRepr()}";
 
     private static Conv2d Checked(Conv2d source) => source ?? throw new ArgumentNullException(nameof(source));
 }

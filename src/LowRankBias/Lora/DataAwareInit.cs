@@ -34,23 +34,6 @@ namespace LowRankBias.Lora;
 /// </summary>
 internal static class DataAwareInit
 {
-    // The full-precision weight of the base that LoraModel quantized for the layer being created on this thread.
-    [ThreadStatic] private static (Module quantized, Tensor weight)? t_source;
-
-    /// <summary>Makes <paramref name="original"/>'s weight the source of the data-aware init of a layer over
-    /// <paramref name="baseLayer"/>, its freshly quantized copy, until disposed; null when nothing was quantized.</summary>
-    public static IDisposable? FullPrecisionSource(Module baseLayer, Module original)
-    {
-        if (ReferenceEquals(baseLayer, original) || original is not Linear linear) return null;
-        t_source = (baseLayer, linear.weight);
-        return new SourceScope();
-    }
-
-    private sealed class SourceScope : IDisposable
-    {
-        public void Dispose() => t_source = null;
-    }
-
     /// <summary>Throws unless <paramref name="target"/> (a module about to be wrapped by <see cref="LoraModel"/>, or a
     /// <see cref="LoraLayer"/>) can take <paramref name="config"/>'s init; nothing for drawn inits.</summary>
     public static void Check(Module target, LoraConfig config, string where)
@@ -63,12 +46,13 @@ internal static class DataAwareInit
     }
 
     /// <summary>For a data-aware init: computes <paramref name="a"/> [r, in] and <paramref name="b"/> [out, r] from the
-    /// base weight of <paramref name="layer"/> and writes the residual (or LoftQ's codes) into it; false for drawn inits.</summary>
-    public static bool Apply(LoraLayer layer, LoraConfig config, Tensor a, Tensor b)
+    /// base weight of <paramref name="layer"/> and writes the residual (or LoftQ's codes) into it; false for drawn inits.
+    /// <paramref name="source"/> is the full-precision weight of a base that <see cref="LoraModel"/> has just quantized
+    /// (null otherwise): the init fits it instead of the dequantized base.</summary>
+    public static bool Apply(LoraLayer layer, LoraConfig config, Tensor a, Tensor b, Tensor? source)
     {
         string name = config.init_lora_weights;
         if (!LoraInit.IsDataAware(name)) return false;
-        Tensor? source = t_source is { } s && ReferenceEquals(s.quantized, layer.base_layer) ? s.weight : null;
         QuantizedLayer? quantized = layer.quantized_base;
         CheckCore(layer, layer.base_layer, quantized?.quant_config.quant_type, source is not null, config, $"{layer.GetType().Name} over {layer.base_layer.GetType().Name}");
 

@@ -111,7 +111,11 @@ public abstract class LoraLayer : Module, IEffectiveWeight
     /// factors are drawn per <see cref="LoraConfig.init_lora_weights"/>. The first adapter becomes active; later ones
     /// stay inactive, and frozen, until <see cref="set_adapter"/>.
     /// </summary>
-    public void update_layer(string adapter_name, LoraConfig config)
+    public void update_layer(string adapter_name, LoraConfig config) => update_layer(adapter_name, config, fullPrecisionWeight: null);
+
+    // update_layer over a base that LoraModel has just quantized: a data-aware init fits fullPrecisionWeight, the
+    // weight before quantization (null: the base's own).
+    internal void update_layer(string adapter_name, LoraConfig config, Tensor? fullPrecisionWeight)
     {
         CheckFits(adapter_name, config);
 
@@ -119,7 +123,7 @@ public abstract class LoraLayer : Module, IEffectiveWeight
         Tensor a = torch.zeros(aShape, adapter_dtype, BaseDevice);
         Tensor b = torch.zeros(bShape, adapter_dtype, BaseDevice);
         using (torch.no_grad())
-            if (!DataAwareInit.Apply(this, config, a, b)) InitFactors(config, a, b);
+            if (!DataAwareInit.Apply(this, config, a, b, fullPrecisionWeight)) InitFactors(config, a, b);
         Factors(_factorA).Add(adapter_name, a);
         Factors(_factorB).Add(adapter_name, b);
         _configs.Add(adapter_name, config);

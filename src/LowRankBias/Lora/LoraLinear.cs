@@ -16,8 +16,13 @@ public sealed class LoraLinear : LoraLayer
 
     /// <summary>Wraps a quantized <paramref name="base_layer"/> (QLoRA: the base stays quantized, the factors are float32)
     /// and adds one adapter.</summary>
-    public LoraLinear(QuantizedLinear base_layer, LoraConfig? config = null, string adapter_name = "default") : base(base_layer) =>
-        update_layer(adapter_name, config ?? new LoraConfig());
+    public LoraLinear(QuantizedLinear base_layer, LoraConfig? config = null, string adapter_name = "default") : this(base_layer, config, adapter_name, null)
+    {
+    }
+
+    // Over a base that LoraModel has just quantized from fullPrecisionWeight, which a data-aware init then fits.
+    internal LoraLinear(QuantizedLinear base_layer, LoraConfig? config, string adapter_name, Tensor? fullPrecisionWeight) : base(base_layer) =>
+        update_layer(adapter_name, config ?? new LoraConfig(), fullPrecisionWeight);
 
     /// <inheritdoc />
     public override Tensor weight => (base_layer as Linear)?.weight ?? throw QuantizedWeight();

@@ -108,9 +108,9 @@ public sealed partial class LoraModel : Module
                 {
                     Module baseLayer = BaseQuantization.Apply(module, config.base_quantization, path);
                     if (baseLayer == module && LoraInit.IsDataAware(config.init_lora_weights)) plan.KeepWeight(module);
-                    using (DataAwareInit.FullPrecisionSource(baseLayer, module))
-                        try { plan.Created.Add((path, LoraLayerFactory.Create(baseLayer, config.ForModule(path), adapter_name), module)); }
-                        catch { if (baseLayer != module) baseLayer.Dispose(); throw; }
+                    Tensor? fullPrecision = baseLayer != module && module is Linear linear ? linear.weight : null; // what a data-aware init fits
+                    try { plan.Created.Add((path, LoraLayerFactory.Create(baseLayer, config.ForModule(path), adapter_name, fullPrecision), module)); }
+                    catch { if (baseLayer != module) baseLayer.Dispose(); throw; }
                 }
             return plan;
         }

@@ -24,42 +24,23 @@ public sealed class ExpandedConv2d : ExpandedLayer
     internal ExpandedConv2d(Conv2d source, ExpansionOptions options, string path)
         : base(source.weight, source.bias, Shapes(source, options, path), InnerWidth(source, options, path), options.Gain)
     {
-        in_channels = source.in_channels;
-        out_channels = source.out_channels;
-        kernel_size = (long[])source.kernel_size.Clone();
-        stride = (long[])source.stride.Clone();
-        padding = (long[])source.padding.Clone();
-        dilation = (long[])source.dilation.Clone();
+        geometry = source.geometry;
     }
 
-    /// <summary>Input channels n.</summary>
-    public long in_channels { get; }
-
-    /// <summary>Output channels m.</summary>
-    public long out_channels { get; }
-
-    /// <summary>(kH, kW) of the first factor and of the effective kernel.</summary>
-    public long[] kernel_size { get; }
-
-    /// <summary>Stride of the first factor (later factors use 1).</summary>
-    public long[] stride { get; }
-
-    /// <summary>Zero padding of the first factor (later factors use 0).</summary>
-    public long[] padding { get; }
-
-    /// <summary>Dilation of the first factor.</summary>
-    public long[] dilation { get; }
+    /// <summary>The source's channels, kernel, stride, padding and dilation (groups 1): the first factor's kernel, stride,
+    /// padding and dilation, and the effective kernel's; later factors are 1×1 with stride 1 and no padding.</summary>
+    public ConvGeometry geometry { get; }
 
     /// <inheritdoc />
     public override Module Collapse()
     {
-        var plain = new Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups: 1,
+        var plain = new Conv2d(geometry.in_channels, geometry.out_channels, geometry.kernel_size, geometry.stride, geometry.padding, geometry.dilation, groups: 1,
             bias: bias is not null, device: factors[0].device, dtype: factors[0].dtype);
         return CopyInto(plain, plain.weight, plain.bias);
     }
 
     private protected override Tensor ApplyFactor(Tensor input, int index, Tensor? addBias) => index == 0
-        ? F.conv2d(input, factors[0], addBias, stride, padding, dilation)
+        ? geometry.conv2d(input, factors[0], addBias)
         : F.conv2d(input, factors[index], addBias, s_one, s_zero, s_one);
 
     private protected override void CheckInput(Tensor input)
@@ -67,8 +48,8 @@ public sealed class ExpandedConv2d : ExpandedLayer
         if (input.dim() is not (3 or 4))
             throw new ArgumentException($"ExpandedConv2d expects an N×C×H×W (or C×H×W) input, got shape [{string.Join(", ", input.shape)}]", nameof(input));
         long channels = input.size(input.dim() - 3);
-        if (channels != in_channels)
-            throw new ArgumentException($"ExpandedConv2d expects {in_channels} input channels, got {channels} (input shape [{string.Join(", ", input.shape)}])", nameof(input));
+        if (channels != geometry.in_channels)
+            throw new ArgumentException($"ExpandedConv2d expects {geometry.in_channels} input channels, got {channels} (input shape [{string.Join(", ", input.shape)}])", nameof(input));
     }
 
     private static long InnerWidth(Conv2d source, ExpansionOptions options, string path)

@@ -136,13 +136,13 @@ public static partial class Overparam
 
     private static bool IsComposableConv(Module m, bool first) => m switch
     {
-        Conv2d c => Composable(c.stride, c.padding, c.dilation, c.groups, first),
-        ExpandedConv2d e => Composable(e.stride, e.padding, e.dilation, 1, first),
+        Conv2d c => Composable(c.geometry, first),
+        ExpandedConv2d e => Composable(e.geometry, first),
         _ => false,
     };
 
-    private static bool Composable(long[] stride, long[] padding, long[] dilation, long groups, bool first) =>
-        stride.All(s => s == 1) && dilation.All(d => d == 1) && groups == 1 && (first || padding.All(p => p == 0));
+    private static bool Composable(ConvGeometry g, bool first) =>
+        g.stride.All(s => s == 1) && g.dilation.All(d => d == 1) && g.groups == 1 && (first || g.padding.All(p => p == 0));
 
     private static void CheckChain(IReadOnlyList<Module> chain, int minLength)
     {
@@ -170,7 +170,7 @@ public static partial class Overparam
         return layer switch
         {
             Conv2d c => new(c.weight.to(ScalarType.Float64), c.bias?.to(ScalarType.Float64), c.padding),
-            ExpandedConv2d e => new(e.EffectiveWeight().to(ScalarType.Float64), e.bias?.to(ScalarType.Float64), e.padding),
+            ExpandedConv2d e => new(e.EffectiveWeight().to(ScalarType.Float64), e.bias?.to(ScalarType.Float64), e.geometry.padding),
             _ => throw new InvalidOperationException(),
         };
     }

@@ -3,15 +3,7 @@ using LowRankBias.Torch.Tests;
 
 namespace LowRankBias.Tests.Lora;
 
-/// <summary>Tests that count live tensors, which are process-wide: xunit runs this collection alone.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class LoraSerialCollection
-{
-    /// <summary>The collection's name.</summary>
-    public const string Name = "LoraSerial";
-}
-
-[Collection(LoraSerialCollection.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class LoraLeakTests
 {
     [Theory]

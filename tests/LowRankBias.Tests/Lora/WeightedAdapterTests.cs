@@ -269,7 +269,7 @@ public sealed class WeightedAdapterTests
 }
 
 /// <summary>Live-tensor counts are process-wide: this runs in the serial LoRA collection.</summary>
-[Collection(LoraSerialCollection.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class WeightedAdapterLeakTests
 {
     [Fact]

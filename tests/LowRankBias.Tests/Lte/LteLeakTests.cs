@@ -1,17 +1,11 @@
 using LowRankBias.Lte;
 using LowRankBias.Torch.Optim;
+using LowRankBias.Torch.Tests;
 using static LowRankBias.Tests.Lte.LteTestKit;
 
 namespace LowRankBias.Tests.Lte;
 
-/// <summary>Tests that count live native tensors, a process-wide number: they run alone.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class LteLeakChecks
-{
-    public const string Name = "LTE leak checks";
-}
-
-[Collection(LteLeakChecks.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class LteLeakTests
 {
     [Fact]

@@ -1,5 +1,6 @@
 using LowRankBias.Overparam;
 using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Tests;
 using TestData = LowRankBias.Torch.Tests.TestData;
 
 namespace LowRankBias.Tests.Overparam;
@@ -8,7 +9,7 @@ using Overparam = LowRankBias.Overparam.Overparam;
 
 /// <summary>Chains of linear layers composed into one: the float64 truth is the chain's own output, layer by layer.
 /// Creates layers (global generator), so runs alone.</summary>
-[Collection(OverparamSerial.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class ChainCollapseTests
 {
     private const ScalarType F64 = ScalarType.Float64;

@@ -1,6 +1,7 @@
 using LowRankBias.Overparam;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Tests;
 using MathNet.Numerics.LinearAlgebra;
 using TestData = LowRankBias.Torch.Tests.TestData;
 
@@ -9,7 +10,7 @@ namespace LowRankBias.Tests.Overparam;
 using Overparam = LowRankBias.Overparam.Overparam;
 
 /// <summary>Creates layers, which draw from libtorch's global generator: runs alone so tests that watch the generator are not disturbed.</summary>
-[Collection(OverparamSerial.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class ExpandCollapseTests
 {
     /// <summary>‖a − b‖ / ‖a‖ over all entries.</summary>

@@ -1,5 +1,6 @@
 using LowRankBias.Overparam;
 using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Tests;
 using TestData = LowRankBias.Torch.Tests.TestData;
 
 namespace LowRankBias.Tests.Overparam;
@@ -7,7 +8,7 @@ namespace LowRankBias.Tests.Overparam;
 using Overparam = LowRankBias.Overparam.Overparam;
 
 /// <summary>Creates layers, which draw from libtorch's global generator: runs alone so tests that watch the generator are not disturbed.</summary>
-[Collection(OverparamSerial.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class ExpansionErrorTests
 {
     [Fact]

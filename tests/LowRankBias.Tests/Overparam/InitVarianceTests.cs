@@ -1,5 +1,6 @@
 using LowRankBias.Overparam;
 using LowRankBias.Torch.Modules;
+using LowRankBias.Torch.Tests;
 
 namespace LowRankBias.Tests.Overparam;
 
@@ -17,7 +18,7 @@ using Overparam = LowRankBias.Overparam.Overparam;
 /// per factor (×2^(d−1)), PyTorch's default init per factor shrinks it by 3^(d−1), and 1/n instead of 1/h scaling with
 /// h = 2n gives ×2^(d−1).
 /// </summary>
-[Collection(OverparamSerial.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class InitVarianceTests
 {
     private const int Draws = 32;

@@ -1,5 +1,6 @@
 using LowRankBias.Overparam;
 using LowRankBias.Tests.Spectral;
+using LowRankBias.Torch.Tests;
 using MathNet.Numerics.LinearAlgebra;
 using GradCheck = LowRankBias.Torch.Tests.GradCheck;
 using TestData = LowRankBias.Torch.Tests.TestData;
@@ -7,7 +8,7 @@ using TestData = LowRankBias.Torch.Tests.TestData;
 namespace LowRankBias.Tests.Overparam;
 
 /// <summary>Creates layers, which draw from libtorch's global generator: runs alone so tests that watch the generator are not disturbed.</summary>
-[Collection(OverparamSerial.Name)]
+[Collection(SerialCollection.Name)]
 public sealed class RegularizerTests
 {
     private static double Value(Tensor t)

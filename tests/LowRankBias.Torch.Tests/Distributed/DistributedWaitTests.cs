@@ -17,15 +17,16 @@ public class DistributedWaitTests
         Exception?[] errors = Enumerable.Range(0, 2).Select(rank => Task.Factory.StartNew(() =>
         {
             using ProcessGroup group = ProcessGroup.init_process_group("gloo", TimeSpan.FromSeconds(60), LocalRanks.Environment(rank, 2, port));
-            try { group.check_same_configuration(rank == 0 ? "mode=lte steps=300 batch=128" : "mode=ddp steps=300 batch=64"); }
+            try { group.CheckSameConfiguration("settings", rank == 0 ? new { mode = "lte", steps = 300, batch = 128 } : new { mode = "ddp", steps = 300, batch = 64 }); }
             catch (Exception e) { return e; }
             return null;
         }, TaskCreationOptions.LongRunning)).ToArray().Select(t => t.GetAwaiter().GetResult()).ToArray();
 
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed.TotalSeconds:F0} s (the group timeout is 60 s)");
         var first = Assert.IsType<DistributedException>(errors[0]);
-        Assert.Equal("rank 0: ranks were started with different configurations: mode: lte (rank 0) vs ddp (rank 1); batch: 128 (rank 0) vs 64 (rank 1)", first.Message);
-        Assert.Contains("mode: ddp (rank 1) vs lte (rank 0)", Assert.IsType<DistributedException>(errors[1]).Message);
+        const string expected = "ranks were started with different settings: batch: rank 0 has 128, rank 1 has 64; mode: rank 0 has \"lte\", rank 1 has \"ddp\"";
+        Assert.Equal(expected, first.Message);
+        Assert.Equal(expected, Assert.IsType<DistributedException>(errors[1]).Message);
     }
 
     [Fact]
@@ -33,7 +34,7 @@ public class DistributedWaitTests
     {
         string[] done = LocalRanks.Run(3, group =>
         {
-            group.check_same_configuration("mode=lte steps=300");
+            group.CheckSameConfiguration("settings", new { mode = "lte", steps = 300 });
             return "ok";
         });
         Assert.Equal(["ok", "ok", "ok"], done);

@@ -6,7 +6,7 @@ namespace LowRankBias.Torch.Tests.Models;
 
 /// <summary>A forward and backward pass of every model leaves no tensor alive beyond the caller's scope: each
 /// forward disposes its temporaries or hands them to that scope.</summary>
-[Collection(LeakChecks.Name)]
+[Collection(SerialCollection.Name)]
 public class ModelLeakTests
 {
     public static TheoryData<string> Names => ["vit", "mixer", "gpt", "cnn", "mlp", "modular", "resnet", "resnet-bottleneck", "resnet-frozen-bn"];
@@ -35,7 +35,7 @@ public class ModelLeakTests
         (Module model, Func<Tensor> input) = Build(name);
         using (model)
         {
-            long before = LeakChecks.Live();
+            long before = TestData.SettledLiveCount();
             using (NewDisposeScope())
             {
                 Tensor x = input();
@@ -43,7 +43,7 @@ public class ModelLeakTests
                 y.square().mean().backward();
             }
             model.zero_grad();
-            Assert.Equal(before, LeakChecks.Live());
+            Assert.Equal(before, TestData.SettledLiveCount());
         }
     }
 }

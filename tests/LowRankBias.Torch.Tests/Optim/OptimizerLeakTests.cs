@@ -5,13 +5,13 @@ using LowRankBias.Torch.Tests.Modules;
 
 namespace LowRankBias.Torch.Tests.Optim;
 
-[Collection(LeakChecks.Name)]
+[Collection(SerialCollection.Name)]
 public class OptimizerLeakTests
 {
     [Fact]
     public void StepsAllocateStateOnceAndDisposeFreesIt()
     {
-        long start = LeakChecks.Live();
+        long start = TestData.SettledLiveCount();
         var model = new Sequential(new Linear(4, 3), new Linear(3, 2));
         var adamw = new AdamW(model.parameters(), amsgrad: true);
         var sgd = new SGD(model.parameters(), momentum: 0.9);
@@ -26,21 +26,21 @@ public class OptimizerLeakTests
 
         Step(adamw);
         Step(sgd);
-        long afterFirst = LeakChecks.Live();
+        long afterFirst = TestData.SettledLiveCount();
         Assert.Equal(start + 4 + 4 * 3 + 4, afterFirst);
         for (int i = 0; i < 3; i++) { Step(adamw); Step(sgd); }
-        Assert.Equal(afterFirst, LeakChecks.Live());
+        Assert.Equal(afterFirst, TestData.SettledLiveCount());
 
         adamw.Dispose();
         sgd.Dispose();
         model.Dispose();
-        Assert.Equal(start, LeakChecks.Live());
+        Assert.Equal(start, TestData.SettledLiveCount());
     }
 
     [Fact]
     public void MasterWeightsAndTheScalerKeepAFixedSetOfTensors()
     {
-        long start = LeakChecks.Live();
+        long start = TestData.SettledLiveCount();
         var model = new Sequential(new Linear(4, 3), new Linear(3, 2));
         model.to(ScalarType.BFloat16);
         var adamw = new AdamW(model.parameters()) { MasterWeights = true };
@@ -57,14 +57,14 @@ public class OptimizerLeakTests
         }
 
         Step();
-        long afterFirst = LeakChecks.Live();
+        long afterFirst = TestData.SettledLiveCount();
         Assert.Equal(start + 4 + 4 * 3 + 2, afterFirst); // parameters; master, exp_avg, exp_avg_sq each; scale, tracker
         for (int i = 0; i < 3; i++) Step();
-        Assert.Equal(afterFirst, LeakChecks.Live());
+        Assert.Equal(afterFirst, TestData.SettledLiveCount());
 
         scaler.Dispose();
         adamw.Dispose();
         model.Dispose();
-        Assert.Equal(start, LeakChecks.Live());
+        Assert.Equal(start, TestData.SettledLiveCount());
     }
 }
