@@ -33,7 +33,7 @@ internal static class Runs
         ProcessGroup? group = s.Mode == "single" ? null
             : place.RestartCount > 0 ? ProcessGroup.rejoin("gloo", TimeSpan.FromMinutes(2), place)
             : ProcessGroup.init_process_group("gloo", TimeSpan.FromSeconds(s.Timeout), place);
-        if (place.RestartCount == 0) group?.check_same_configuration(s.Fingerprint()); // different settings fail here, in seconds
+        if (place.RestartCount == 0) group?.CheckSameConfiguration("settings", s.Fingerprint()); // different settings fail here, in seconds
         LowRankBias.Lte.DistributedLte? lte = null;
         try
         {

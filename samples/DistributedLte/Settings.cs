@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using LowRankBias.Samples;
 using LowRankBias.Torch;
 
@@ -40,9 +39,8 @@ internal sealed record Settings(
             parsed.GetValue(elastic), parsed.GetValue(failRank), parsed.GetValue(failAtStep), parsed.GetValue(maxRestarts), parsed.GetValue(timeout));
     }
 
-    /// <summary>What every rank must agree on (checked on the store before the first collective).</summary>
-    public string Fingerprint() => string.Create(CultureInfo.InvariantCulture,
-        $"mode={Mode} steps={Steps} heads={Heads} rank={Rank} merge-every={MergeEvery} batch={Batch} train={Train} dtype={DType} elastic={Elastic} fail-rank={FailRank} fail-at-step={FailAtStep} timeout={Timeout}");
+    /// <summary>What every rank must agree on (checked on the store before the first collective): all but the launcher's options and --out.</summary>
+    public object Fingerprint() => new { Mode, Steps, Heads, Rank, MergeEvery, Batch, Train, DType = DType.ToString(), Elastic, FailRank, FailAtStep, Timeout };
 
     /// <summary>The arguments each rank gets: the launcher's own options removed.</summary>
     public static IEnumerable<string> WithoutLauncherOptions(string[] args)

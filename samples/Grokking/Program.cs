@@ -11,7 +11,6 @@ using LowRankBias.Samples;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
-using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
@@ -49,9 +48,8 @@ Console.WriteLine($"preset {presetName}: addition mod {p.modulus}, one-layer tra
 
 // Rows are appended as they come, each whole (a full disk leaves no half row), so a long run can be followed (and a
 // stopped one still says how far it got).
-string rowsPath = Path.Combine(output, "grokking.csv");
-void Row(string row) => AtomicFile.Append(rowsPath, row + Environment.NewLine);
-OutputFile.WriteAllLines(rowsPath, ["run,seed,step,train_loss,train_accuracy,test_accuracy,effective_rank_attention,mean_normalized_effective_rank,alignment_embed_attention"]);
+var rows = CsvTable.Appending(Path.Combine(output, "grokking.csv"), "run", "seed", "step", "train_loss", "train_accuracy", "test_accuracy",
+    "effective_rank_attention", "mean_normalized_effective_rank", "alignment_embed_attention");
 // A run that has held ≥ 99% test accuracy this long has nothing more to show.
 const int SteadySteps = 1000;
 var accuracies = new List<ChartSeries>();
@@ -84,8 +82,7 @@ foreach (int seed in seeds)
             double effectiveRank = record.Layers.Single(l => l.Name == Attention).EffectiveRank;
             double meanNormalized = record.Layers.Average(l => l.NormalizedEffectiveRank);
             double alignment = record.Alignment.Single(a => a.Name == Pair).Score;
-            Row(string.Create(CultureInfo.InvariantCulture,
-                $"{run.slug},{seed},{step},{loss:R},{trainAccuracy:R},{testAccuracy:R},{effectiveRank:R},{meanNormalized:R},{alignment:R}"));
+            rows.Add(run.slug, seed, step, loss, trainAccuracy, testAccuracy, effectiveRank, meanNormalized, alignment);
             train.Add((step, trainAccuracy));
             test.Add((step, testAccuracy));
             rank.Add((step, effectiveRank));

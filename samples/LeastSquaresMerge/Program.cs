@@ -39,9 +39,9 @@ foreach (int period in periods)
     curves.Add(new ChartSeries(period == 0 ? "no merge" : $"merge every {period}", losses.Select((l, i) => ((double)i, l / losses[0])).ToArray()));
 }
 
-OutputFile.WriteAllLines(Path.Combine(output, "lte-least-squares.csv"), Enumerable.Range(0, steps + 1)
-    .Select(i => string.Create(CultureInfo.InvariantCulture, $"{i},{string.Join(",", curves.Select(c => c.Points[i].Y.ToString("R", CultureInfo.InvariantCulture)))}"))
-    .Prepend("step," + string.Join(",", curves.Select(c => c.Label.Replace(' ', '_')))));
+var table = new CsvTable(["step", .. curves.Select(c => c.Label.Replace(' ', '_'))]);
+for (int i = 0; i <= steps; i++) table.Add([i, .. curves.Select(c => (object)c.Points[i].Y)]);
+table.Save(Path.Combine(output, "lte-least-squares.csv"));
 new LineChart { Title = "Least squares 32×32, full-rank target, LoRA rank 4", XLabel = "step", YLabel = "loss / initial loss", LogY = true }
     .Save(Path.Combine(output, "lte-least-squares.svg"), curves);
 Console.WriteLine($"wrote {output}/lte-least-squares.csv, .png and .svg");

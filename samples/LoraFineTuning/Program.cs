@@ -12,6 +12,7 @@ using LowRankBias.Torch.Data;
 using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Optim;
+using LowRankBias.Torch.Training;
 using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("lora-finetuning", "LoRA fine-tuning of a torchvision ViT on Fashion-MNIST, saved as a PEFT adapter");
@@ -74,23 +75,11 @@ static int Run(string checkpointPath, long? numHeads, int steps, int testCount, 
     Console.WriteLine($"before fine-tuning: test accuracy {before:P2} (the checkpoint's classifier, no adapter effect yet: B = 0)");
     var trainLoader = new DataLoader(train, batch_size: 128, shuffle: true, drop_last: true, seed: 1);
     using var optimizer = new AdamW(model.parameters().Where(p => p.requires_grad), lr: 3e-3, weight_decay: 0.0);
-    var clock = System.Diagnostics.Stopwatch.StartNew();
-    for (int step = 1; step <= steps; step++)
-    {
-        using var scope = NewDisposeScope();
-        Tensor[] batch = trainLoader.Next();
-        Tensor loss = nn.functional.cross_entropy(model.call(Prepare(batch[0])), batch[1]);
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
-        if (step % 50 == 0 || step == steps)
-        {
-            double eta = clock.Elapsed.TotalSeconds / step * (steps - step);
-            Console.WriteLine($"step {step}/{steps}  loss {loss.item<float>():F4}  ETA {eta:F0} s");
-        }
-    }
+    using var trainer = new Trainer(model, optimizer, (m, batch) => nn.functional.cross_entropy(m.call(Prepare(batch[0])), batch[1]),
+        new TrainerOptions { MaxSteps = steps, LogEvery = 50, Display = LiveTrainingProgress.IfInteractive() });
+    TrainingResult result = trainer.Fit(trainLoader);
     double after = Accuracy();
-    Console.WriteLine($"after {steps} steps ({clock.Elapsed.TotalSeconds:F0} s): test accuracy {after:P2}");
+    Console.WriteLine($"after {steps} steps ({result.WallTime:F0} s): test accuracy {after:P2}");
 
     string adapter = Path.Combine(output, "adapter");
     model.save_pretrained(adapter);

@@ -16,12 +16,13 @@ internal static class Report
 
     public static void TransferCsv(IReadOnlyList<TransferRun> runs, string output)
     {
-        OutputFile.WriteAllLines(Path.Combine(output, "transfer-curves.csv"),
-            runs.SelectMany(r => r.Curve.Select(p => string.Create(Inv, $"{r.Method},{r.Seed},{p.Step},{p.Samples},{p.Accuracy:R}")))
-                .Prepend("method,seed,step,samples,test_accuracy"));
-        OutputFile.WriteAllLines(Path.Combine(output, "transfer-runs.csv"),
-            runs.Select(r => string.Create(Inv, $"{r.Method},{r.Seed},{r.Trainable},{r.Final:R},{r.SecondsPerStep:R}"))
-                .Prepend("method,seed,trainable_params,final_test_accuracy,seconds_per_step"));
+        var curves = new CsvTable("method", "seed", "step", "samples", "test_accuracy");
+        foreach (TransferRun r in runs)
+            foreach (var p in r.Curve) curves.Add(r.Method, r.Seed, p.Step, p.Samples, p.Accuracy);
+        curves.Save(Path.Combine(output, "transfer-curves.csv"));
+        var finals = new CsvTable("method", "seed", "trainable_params", "final_test_accuracy", "seconds_per_step");
+        foreach (TransferRun r in runs) finals.Add(r.Method, r.Seed, r.Trainable, r.Final, r.SecondsPerStep);
+        finals.Save(Path.Combine(output, "transfer-runs.csv"));
     }
 
     /// <summary>The transfer table (Markdown) with the verdict of each method against LoRA; draws both figures.</summary>
@@ -81,10 +82,12 @@ internal static class Report
                 [new BarSeries("final accuracy", finals.Select(f => f.Average()).ToArray()) { Errors = finals.Select(SeedSpread.Std).ToArray(), Samples = finals }]);
     }
 
-    public static void MergingCsv(IReadOnlyList<MergeResult> results, string output) =>
-        OutputFile.WriteAllLines(Path.Combine(output, "merging.csv"),
-            results.Select(r => string.Create(Inv, $"{r.Seed},{r.Model},{r.FirstSubset:R},{r.SecondSubset:R},{r.TenWay:R}"))
-                .Prepend("seed,model,accuracy_classes_0_4,accuracy_classes_5_9,accuracy_10_way"));
+    public static void MergingCsv(IReadOnlyList<MergeResult> results, string output)
+    {
+        var table = new CsvTable("seed", "model", "accuracy_classes_0_4", "accuracy_classes_5_9", "accuracy_10_way");
+        foreach (MergeResult r in results) table.Add(r.Seed, r.Model, r.FirstSubset, r.SecondSubset, r.TenWay);
+        table.Save(Path.Combine(output, "merging.csv"));
+    }
 
     /// <summary>The merging table (Markdown, mean ± std over seeds) and its grouped bar figure.</summary>
     public static string Merging(IReadOnlyList<MergeResult> results, string output, string setup)

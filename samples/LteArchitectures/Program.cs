@@ -17,7 +17,7 @@ string presetName = parsed.GetValue(presetOption)!;
 var preset = Preset.Parse(presetName);
 string output = cli.Output(parsed, presetName);
 
-var rows = new List<string> { "task,method,step,samples,train_loss,eval_loss,eval_accuracy" };
+var rows = new CsvTable("task", "method", "step", "samples", "train_loss", "eval_loss", "eval_accuracy");
 var summary = new SummaryTable("task", "method", "cumulative samples", "eval loss", "eval accuracy");
 foreach (Experiment task in Experiment.Create(which, preset, parsed.GetValue(textOption)))
 {
@@ -41,7 +41,7 @@ foreach (Experiment task in Experiment.Create(which, preset, parsed.GetValue(tex
                 last = task.Evaluate(learner.Evaluated);
                 long samples = (long)step * preset.Batch;
                 curve.Add((samples, last.loss));
-                rows.Add(string.Create(CultureInfo.InvariantCulture, $"{task.Name},{method},{step},{samples},{trainLoss:R},{last.loss:R},{last.accuracy:R}"));
+                rows.Add(task.Name, method, step, samples, trainLoss, last.loss, last.accuracy);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{task.Name} {method}: step {step,6:N0}  train loss {trainLoss:F4}  eval loss {last.loss:F4}  eval accuracy {last.accuracy:P1}  ({clock.Elapsed.TotalSeconds:F0} s)"));
             }
@@ -56,6 +56,6 @@ foreach (Experiment task in Experiment.Create(which, preset, parsed.GetValue(tex
         }.Save(Path.Combine(output, $"{task.Name}.svg"), curves);
     }
 }
-OutputFile.WriteAllLines(Path.Combine(output, "curves.csv"), rows);
+rows.Save(Path.Combine(output, "curves.csv"));
 summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote curves.csv, summary.md and one PNG and SVG per task to {Path.GetFullPath(output)}");

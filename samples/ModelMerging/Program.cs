@@ -35,7 +35,7 @@ string[] settings = ["orthogonal inputs", "shared inputs"];
 Console.WriteLine($"preset {presetName}: {p.samples} samples per task, d = {Dim}; ReLU net {Dim}-{string.Join("-", p.hidden)}-1; full-batch GD lr {p.lr}, " +
                   $"{p.steps} steps; {draws} draw(s); output {Path.GetFullPath(output)}");
 
-var rows = new List<string> { "draw,setting,weight_decay,step,loss_a,loss_b,merged_loss_a,merged_loss_b,stable_rank_sqrt_a,stable_rank_sqrt_merged" };
+var rows = new CsvTable("draw", "setting", "weight_decay", "step", "loss_a", "loss_b", "merged_loss_a", "merged_loss_b", "stable_rank_sqrt_a", "stable_rank_sqrt_merged");
 var finals = new List<(int draw, string setting, double decay, double mergedA, double mergedB, double a, double b)>();
 var curves = new Dictionary<string, Dictionary<double, List<double>>>();
 var progress = new StepProgress("model merging", (long)draws * p.decays.Length * p.steps);
@@ -80,7 +80,7 @@ progress.Run(() =>
                             using MLP merged = Sum(a, b);
                             last[i] = (la, Loss(b, dataB), Loss(merged, taskA), Loss(merged, dataB));
                             double srMerged = MeanStableRank(merged);
-                            rows.Add(string.Create(CultureInfo.InvariantCulture, $"{draw},{setting},{decay},{step},{la:R},{last[i].lb:R},{last[i].ma:R},{last[i].mb:R},{srA:R},{srMerged:R}"));
+                            rows.Add(draw, setting, decay, step, la, last[i].lb, last[i].ma, last[i].mb, srA, srMerged);
                             if (decay == p.decay)
                             {
                                 Add($"{setting}: merged on A's task", step, last[i].ma);
@@ -109,7 +109,7 @@ progress.Run(() =>
     }
 });
 
-OutputFile.WriteAllLines(Path.Combine(output, "merging.csv"), rows);
+rows.Save(Path.Combine(output, "merging.csv"));
 string drawn = draws > 1 ? $", mean of {draws} draws" : "";
 Plot("merging-loss.svg", $"Training loss, weight decay {p.decay:G2}{drawn}", "logistic loss", log: true, name => !name.StartsWith('‖'));
 Plot("stable-rank.svg", $"Mean ‖W‖F/‖W‖₂ (√ stable rank) of the weight matrices, weight decay {p.decay:G2}{drawn}", "‖W‖F/‖W‖₂", log: false, name => name.StartsWith('‖'));

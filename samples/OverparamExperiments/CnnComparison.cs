@@ -62,8 +62,8 @@ internal static class CnnComparison
         using TensorDataset? validation = configs.Any(c => p.CnnRatesFor(c.Depth).Length > 1) ? LastImages(trainAll, p.CnnValidationImages) : null;
         Dictionary<(string, string, int), Recorded> recorded = LoadRecorded(p, outDir);
 
-        var rows = new List<string> { "config,learning_rate,seed,best_test_accuracy,final_test_accuracy,validation_accuracy,train_loss,train_accuracy,seconds,chosen" };
-        var epochRows = new List<string> { "config,learning_rate,seed,epoch,train_loss,train_accuracy,test_accuracy" };
+        var rows = new List<object?[]>();
+        var epochRows = new List<object?[]>();
         var results = new List<(Config config, double lr, Outcome[] outcomes)>();
         long trials = configs.Sum(c => p.CnnRatesFor(c.Depth).Length + p.CnnSeeds - 1L)
             - recorded.Keys.Count(k => configs.Any(c => c.Name == k.Item1 && p.CnnRatesFor(c.Depth).Any(lr => Key(lr) == k.Item2)));
@@ -79,19 +79,16 @@ internal static class CnnComparison
                     bool chosenLater = grid && seed == 0;
                     if (recorded.TryGetValue((config.Name, Key(lr), seed), out Recorded? done))
                     {
-                        rows.Add(done.Row + (chosenLater ? "" : "yes"));
+                        rows.Add([.. done.Row, chosenLater ? "" : "yes"]);
                         epochRows.AddRange(done.EpochRows);
                         return done.Outcome;
                     }
                     var clock = System.Diagnostics.Stopwatch.StartNew();
                     Outcome o = Train(p, config, lr, train, test, seed, validation, onEpoch: progress.Step);
-                    rows.Add(string.Create(CultureInfo.InvariantCulture,
-                        $"{config.Name},{lr:R},{seed},{o.Best:R},{o.Final:R},{o.Validation:R},{o.TrainLoss:R},{o.TrainAccuracy:R},{clock.Elapsed.TotalSeconds:F0},{(chosenLater ? "" : "yes")}"));
-                    epochRows.AddRange(o.Epochs.Select((e, i) => string.Create(CultureInfo.InvariantCulture,
-                        $"{config.Name},{lr:R},{seed},{i + 1},{e.TrainLoss:R},{e.TrainAccuracy:R},{e.TestAccuracy:R}")));
+                    rows.Add([config.Name, lr, seed, o.Best, o.Final, o.Validation, o.TrainLoss, o.TrainAccuracy, CsvTable.Fixed(clock.Elapsed.TotalSeconds, 0), chosenLater ? "" : "yes"]);
+                    epochRows.AddRange(o.Epochs.Select((e, i) => new object?[] { config.Name, lr, seed, i + 1, e.TrainLoss, e.TrainAccuracy, e.TestAccuracy }));
                     // Written (atomically) after every run, so a long run that is stopped keeps what it finished.
-                    OutputFile.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
-                    OutputFile.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist_epochs.csv"), epochRows);
+                    Save(outDir, rows, epochRows);
                     progress.Note(string.Create(CultureInfo.InvariantCulture,
                         $"cnn {config.Name,-22} lr {lr,-6:G3} seed {seed}: best test {100 * o.Best:F2}%, validation {100 * o.Validation:F2}%, last epoch train loss {o.TrainLoss:F4} accuracy {100 * o.TrainAccuracy:F2}% ({clock.Elapsed.TotalSeconds:F0} s)"));
                     return o;
@@ -106,7 +103,7 @@ internal static class CnnComparison
                 results.Add((config, chosen, outcomes));
             }
         });
-        OutputFile.WriteAllLines(Path.Combine(outDir, "cnn_fashion_mnist.csv"), rows);
+        Save(outDir, rows, epochRows);
         Summarise(results, Path.Combine(outDir, "cnn_fashion_mnist.md"));
         PlotCurves(p, results, outDir);
     }
@@ -124,10 +121,25 @@ internal static class CnnComparison
             .Save(Path.Combine(outDir, "test-accuracy.svg"), Series(e => 100 * e.TestAccuracy));
     }
 
-    private static string Key(double lr) => lr.ToString("R", CultureInfo.InvariantCulture);
+    private static string Key(double lr) => CsvTable.Cell(lr);
 
-    /// <summary>A finished run read back from the CSV files: its row without the "chosen" cell, its epoch rows, its outcome.</summary>
-    private sealed record Recorded(string Row, IReadOnlyList<string> EpochRows, Outcome Outcome);
+    private static readonly string[] RunColumns =
+        ["config", "learning_rate", "seed", "best_test_accuracy", "final_test_accuracy", "validation_accuracy", "train_loss", "train_accuracy", "seconds", "chosen"];
+
+    private static readonly string[] EpochColumns = ["config", "learning_rate", "seed", "epoch", "train_loss", "train_accuracy", "test_accuracy"];
+
+    private static void Save(string outDir, List<object?[]> rows, List<object?[]> epochRows)
+    {
+        foreach ((string file, string[] columns, List<object?[]> cells) in new[] { ("cnn_fashion_mnist.csv", RunColumns, rows), ("cnn_fashion_mnist_epochs.csv", EpochColumns, epochRows) })
+        {
+            var table = new CsvTable(columns);
+            foreach (object?[] row in cells) table.Add(row);
+            table.Save(Path.Combine(outDir, file));
+        }
+    }
+
+    /// <summary>A finished run read back from the CSV files: its cells without the "chosen" one, its epoch rows' cells, its outcome.</summary>
+    private sealed record Recorded(string[] Row, IReadOnlyList<object?[]> EpochRows, Outcome Outcome);
 
     // The runs an earlier, stopped invocation recorded in outDir, so that a rerun (e.g. after the grid of one
     // configuration changed) trains only what is missing.
@@ -140,7 +152,7 @@ internal static class CnnComparison
         static double D(string cell) => double.Parse(cell, CultureInfo.InvariantCulture);
         try
         {
-            var epochs = File.ReadLines(perEpoch).Skip(1).Select(l => (line: l, cells: l.Split(','))).ToLookup(r => KeyOf(r.cells));
+            var epochs = File.ReadLines(perEpoch).Skip(1).Select(l => l.Split(',')).ToLookup(KeyOf);
             foreach (string line in File.ReadLines(main).Skip(1))
             {
                 string[] cells = line.Split(',');
@@ -149,8 +161,8 @@ internal static class CnnComparison
                 if (history.Count != p.CnnEpochs)
                     throw new InvalidDataException($"{perEpoch}: run {key} has {history.Count} epochs, preset {p.Name} trains {p.CnnEpochs}; use another --out");
                 var outcome = new Outcome(D(cells[3]), D(cells[4]), D(cells[5]),
-                    [.. history.Select(r => new EpochRecord(D(r.cells[4]), D(r.cells[5]), D(r.cells[6])))]);
-                found[key] = new(string.Join(',', cells.Take(9)) + ",", [.. history.Select(r => r.line)], outcome);
+                    [.. history.Select(r => new EpochRecord(D(r[4]), D(r[5]), D(r[6])))]);
+                found[key] = new([.. cells.Take(9)], [.. history.Select(r => (object?[])r)], outcome);
             }
         }
         catch (Exception e) when (e is FormatException or IndexOutOfRangeException)
@@ -167,12 +179,8 @@ internal static class CnnComparison
     }
 
     // The seed-0 row of the chosen rate is one of the configuration's seeds.
-    private static void MarkChosen(List<string> rows, string config, double lr)
-    {
-        string prefix = string.Create(CultureInfo.InvariantCulture, $"{config},{lr:R},0,");
-        int i = rows.FindIndex(r => r.StartsWith(prefix, StringComparison.Ordinal));
-        rows[i] += "yes";
-    }
+    private static void MarkChosen(List<object?[]> rows, string config, double lr) =>
+        rows.First(r => (string)r[0]! == config && CsvTable.Cell(r[1]) == Key(lr) && CsvTable.Cell(r[2]) == "0")[^1] = "yes";
 
     /// <summary>Trains one configuration at learning rate <paramref name="lr"/>; <paramref name="probe"/>, if given,
     /// sees the model at step 0 and every <paramref name="probeEvery"/> steps; <paramref name="onEpoch"/> is called

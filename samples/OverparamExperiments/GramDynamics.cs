@@ -24,7 +24,7 @@ internal static class GramDynamics
         using TensorDataset trainAll = FashionMnist.Load(train: true), testAll = FashionMnist.Load(train: false);
         using TensorDataset train = trainAll.Take(p.CnnTrainImages), probeSet = testAll.Take(Images);
         long steps = p.CnnEpochs * (long)Math.Ceiling(p.CnnTrainImages / 128.0);
-        var rows = new List<string> { "model,step,index,normalized_singular_value" };
+        var rows = new CsvTable("model", "step", "index", "normalized_singular_value");
         var summary = new SummaryTable("model", "step", "effective rank of the Gram matrix", "σ₁₀/σ₁", "σ₅₀/σ₁");
         foreach (CnnComparison.Config config in new CnnComparison.Config[] { new("original", 1, ExpansionTargets.All, null, 0), new("both ×4", 4, ExpansionTargets.All, null, 0) })
         {
@@ -33,7 +33,7 @@ internal static class GramDynamics
             {
                 double[] sigma = Spectrum(model, probeSet.tensors[0], out double effectiveRank);
                 double[] normalised = sigma.Select(s => s / sigma[0]).ToArray();
-                rows.AddRange(normalised.Take(Shown).Select((v, i) => string.Create(CultureInfo.InvariantCulture, $"{config.Name},{step},{i + 1},{v:R}")));
+                for (int i = 0; i < Math.Min(Shown, normalised.Length); i++) rows.Add(config.Name, step, i + 1, normalised[i]);
                 series.Add(new ChartSeries($"step {step:N0}", normalised.Take(Shown).Select((v, i) => ((double)i + 1, v)).ToList()));
                 summary.AddRow(config.Name, step.ToString("N0", CultureInfo.InvariantCulture), effectiveRank.ToString("F1", CultureInfo.InvariantCulture),
                     normalised[9].ToString("G3", CultureInfo.InvariantCulture), normalised[49].ToString("G3", CultureInfo.InvariantCulture));
@@ -44,7 +44,7 @@ internal static class GramDynamics
                 Title = $"Gram matrix of the penultimate features, {config.Name}", XLabel = "index i", YLabel = "σᵢ / σ₁", LogY = true,
             }.Save(Path.Combine(outDir, $"gram_spectrum_{(config.Depth == 1 ? "original" : "overparam")}.svg"), series);
         }
-        OutputFile.WriteAllLines(Path.Combine(outDir, "gram_spectrum.csv"), rows);
+        rows.Save(Path.Combine(outDir, "gram_spectrum.csv"));
         summary.Write(Path.Combine(outDir, "gram_spectrum.md"));
     }
 

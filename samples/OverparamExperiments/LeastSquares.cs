@@ -22,7 +22,7 @@ internal static class LeastSquares
 {
     public static void Run(Preset p, string outDir)
     {
-        var rows = new List<string> { "depth,rank,seed,best_lr,relative_loss,effective_rank_entropy" };
+        var rows = new CsvTable("depth", "rank", "seed", "best_lr", "relative_loss", "effective_rank_entropy");
         var best = new Dictionary<(int depth, int rank), List<double>>();
         foreach (int depth in p.Depths)
             foreach (int rank in p.Ranks)
@@ -33,11 +33,11 @@ internal static class LeastSquares
                     (double loss, double lr, double entropy) = p.LearningRates
                         .Select(eta => Train(p, depth, eta / Math.Sqrt(depth), data, seed))
                         .MinBy(r => double.IsFinite(r.loss) ? r.loss : double.MaxValue);
-                    rows.Add(string.Create(CultureInfo.InvariantCulture, $"{depth},{rank},{seed},{lr:G4},{loss:E4},{entropy:F4}"));
+                    rows.Add(depth, rank, seed, lr.ToString("G4", CultureInfo.InvariantCulture), loss.ToString("E4", CultureInfo.InvariantCulture), CsvTable.Fixed(entropy, 4));
                     (best.TryGetValue((depth, rank), out var list) ? list : best[(depth, rank)] = []).Add(loss);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"least squares depth {depth,2} rank {rank,2} seed {seed}: loss {loss:E3} (lr {lr:G3}), ρ(W_e) {entropy:F3}"));
                 }
-        OutputFile.WriteAllLines(Path.Combine(outDir, "least_squares.csv"), rows);
+        rows.Save(Path.Combine(outDir, "least_squares.csv"));
 
         var chart = new LineChart
         {

@@ -25,13 +25,18 @@ internal static class RandomRank
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"random {(relu ? "relu  " : "linear")} depth {depth}: mean ρ {s.Average():F3} ± {Std(s):F3}"));
             }
 
-        OutputFile.WriteAllLines(Path.Combine(outDir, "random_rank_samples.csv"), samples
-            .SelectMany(kv => kv.Value.Select((r, i) => Invariant($"{(kv.Key.relu ? "relu" : "linear")},{kv.Key.depth},{i},{r:F6}")))
-            .Prepend("activation,depth,sample,rho"));
-        OutputFile.WriteAllLines(Path.Combine(outDir, "random_rank_summary.csv"), samples
-            .Select(kv => (kv.Key, s: kv.Value.Order().ToArray()))
-            .Select(e => Invariant($"{(e.Key.relu ? "relu" : "linear")},{e.Key.depth},{e.s.Length},{e.s.Average():F4},{Std(e.s):F4},{e.s[e.s.Length / 10]:F4},{e.s[e.s.Length / 2]:F4},{e.s[9 * e.s.Length / 10]:F4}"))
-            .Prepend("activation,depth,samples,mean_rho,std_rho,p10,median,p90"));
+        var sampleTable = new CsvTable("activation", "depth", "sample", "rho");
+        var summaryTable = new CsvTable("activation", "depth", "samples", "mean_rho", "std_rho", "p10", "median", "p90");
+        foreach (((bool relu, int depth), double[] values) in samples)
+        {
+            string activation = relu ? "relu" : "linear";
+            for (int i = 0; i < values.Length; i++) sampleTable.Add(activation, depth, i, CsvTable.Fixed(values[i], 6));
+            double[] s = values.Order().ToArray();
+            summaryTable.Add(activation, depth, s.Length, CsvTable.Fixed(s.Average(), 4), CsvTable.Fixed(Std(s), 4),
+                CsvTable.Fixed(s[s.Length / 10], 4), CsvTable.Fixed(s[s.Length / 2], 4), CsvTable.Fixed(s[9 * s.Length / 10], 4));
+        }
+        sampleTable.Save(Path.Combine(outDir, "random_rank_samples.csv"));
+        summaryTable.Save(Path.Combine(outDir, "random_rank_summary.csv"));
 
         foreach (bool relu in new[] { false, true })
         {
@@ -63,6 +68,4 @@ internal static class RandomRank
         double mean = s.Average();
         return Math.Sqrt(s.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, s.Length - 1));
     }
-
-    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
 }

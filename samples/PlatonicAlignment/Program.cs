@@ -56,7 +56,7 @@ Console.WriteLine($"preset {presetName}: {zoo.Length} models ({string.Join(", ",
 
 // Each model's neighbour lists and test accuracy at each checkpoint (lists are n·k·8 bytes per layer; the models go).
 var records = new List<(ZooModel Model, long Step, double Accuracy, ModelNeighbours Lists)>();
-var modelRows = new List<string> { "model,family,size,seed,parameters,step,test_accuracy,train_ms_per_step" };
+var modelRows = new CsvTable("model", "family", "size", "seed", "parameters", "step", "test_accuracy", "train_ms_per_step");
 foreach (ZooModel member in zoo)
 {
     manual_seed((ulong)member.Seed);
@@ -72,7 +72,7 @@ foreach (ZooModel member in zoo)
             double accuracy = Accuracy(model, member);
             records.Add((member, step, accuracy, PlatonicAlignment.Neighbours($"{member.Name}@{step}", model, Input(member, images), options)));
             double msPerStep = step == 0 ? double.NaN : clock.Elapsed.TotalMilliseconds / step;
-            modelRows.Add(string.Create(CultureInfo.InvariantCulture, $"{member.Name},{member.Family},{member.Size},{member.Seed},{parameters},{step},{accuracy:F4},{msPerStep:F2}"));
+            modelRows.Add(member.Name, member.Family, member.Size, member.Seed, parameters, step, CsvTable.Fixed(accuracy, 4), CsvTable.Fixed(msPerStep, 2));
         }
         if (step == steps) break;
         clock.Start();
@@ -89,12 +89,12 @@ foreach (ZooModel member in zoo)
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{member.Name}: {parameters:N0} parameters, {records[^1].Lists.Count} layers, test accuracy {100 * records[^1].Accuracy:F1}%, {clock.Elapsed.TotalMilliseconds / steps:F1} ms/step"));
 }
-OutputFile.WriteAllLines(Path.Combine(output, "models.csv"), modelRows);
+modelRows.Save(Path.Combine(output, "models.csv"));
 
 // Every pair of models at the same checkpoint.
 var scoring = Stopwatch.StartNew();
 var pairs = new List<(long Step, int A, int B, double Accuracy, double Score)>();
-var pairRows = new List<string> { "step,model_a,model_b,accuracy_a,accuracy_b,mutual_knn,layer_a,layer_b" };
+var pairRows = new CsvTable("step", "model_a", "model_b", "accuracy_a", "accuracy_b", "mutual_knn", "layer_a", "layer_b");
 foreach (long step in checkpoints)
 {
     var at = records.Select((r, i) => (r, i)).Where(x => x.r.Step == step).ToArray();
@@ -105,26 +105,25 @@ foreach (long step in checkpoints)
             var (ra, rb) = (at[a].r, at[b].r);
             LayerPairScore best = result.Pairs[a, b];
             pairs.Add((step, at[a].i, at[b].i, (ra.Accuracy + rb.Accuracy) / 2, best.Score));
-            pairRows.Add(string.Create(CultureInfo.InvariantCulture, $"{step},{ra.Model.Name},{rb.Model.Name},{ra.Accuracy:F4},{rb.Accuracy:F4},{best.Score:F5}," +
-                $"{LayerName(ra.Lists, best.LayerA)},{LayerName(rb.Lists, best.LayerB)}"));
+            pairRows.Add(step, ra.Model.Name, rb.Model.Name, CsvTable.Fixed(ra.Accuracy, 4), CsvTable.Fixed(rb.Accuracy, 4), CsvTable.Fixed(best.Score, 5),
+                LayerName(ra.Lists, best.LayerA), LayerName(rb.Lists, best.LayerB));
         }
     if (step == steps) WriteMatrix(at.Select(x => x.r).ToArray(), result);
 }
-OutputFile.WriteAllLines(Path.Combine(output, "alignment.csv"), pairRows);
+pairRows.Save(Path.Combine(output, "alignment.csv"));
 
 // Alignment of every model, over training, to the strongest model at the end.
 var final = records.Where(r => r.Step == steps).ToArray();
 var strongest = final.MaxBy(r => r.Accuracy);
-var strongestRows = new List<string> { "model,step,test_accuracy,mutual_knn,layer,strongest_layer" };
+var strongestRows = new CsvTable("model", "step", "test_accuracy", "mutual_knn", "layer", "strongest_layer");
 var toStrongest = new List<(ZooModel Model, long Step, double Score)>();
 foreach (var r in records.Where(r => r.Model != strongest.Model))
 {
     LayerPairScore best = PlatonicAlignment.BestLayerPair(r.Lists, strongest.Lists);
     toStrongest.Add((r.Model, r.Step, best.Score));
-    strongestRows.Add(string.Create(CultureInfo.InvariantCulture,
-        $"{r.Model.Name},{r.Step},{r.Accuracy:F4},{best.Score:F5},{LayerName(r.Lists, best.LayerA)},{LayerName(strongest.Lists, best.LayerB)}"));
+    strongestRows.Add(r.Model.Name, r.Step, CsvTable.Fixed(r.Accuracy, 4), CsvTable.Fixed(best.Score, 5), LayerName(r.Lists, best.LayerA), LayerName(strongest.Lists, best.LayerB));
 }
-OutputFile.WriteAllLines(Path.Combine(output, "alignment-to-strongest.csv"), strongestRows);
+strongestRows.Save(Path.Combine(output, "alignment-to-strongest.csv"));
 Console.WriteLine($"scored {pairs.Count + toStrongest.Count} model pairs in {scoring.Elapsed.TotalSeconds:F1} s");
 
 // Competent models align: rank correlation of alignment with the pair's mean accuracy.

@@ -28,7 +28,7 @@ internal static class Memorisation
         using var scope = NewDisposeScope();
         var trueLabels = new TensorDataset(part.tensors[0].reshape(-1, 784), part.tensors[1]);
         var randomLabels = new TensorDataset(trueLabels.tensors[0], RandomLabels.Corrupt(trueLabels.tensors[1], classes: 10, seed: 3));
-        var rows = new List<string> { "labels,step,epoch,train_accuracy,mean_normalized_effective_rank" };
+        var rows = new CsvTable("labels", "step", "epoch", "train_accuracy", "mean_normalized_effective_rank");
         var ranks = new List<ChartSeries>();
         var accuracies = new List<ChartSeries>();
         var summary = new SummaryTable("labels", "steps to 100% train accuracy", "epochs", "mean exp(H)/R at start", "at 100%", "minimum on the way");
@@ -51,7 +51,7 @@ internal static class Memorisation
                     rank.Add((step, mean));
                     accuracy.Add((step, trainAccuracy));
                     double epoch = (double)step * Batch / images;
-                    rows.Add(string.Create(CultureInfo.InvariantCulture, $"{name},{step},{epoch:F2},{trainAccuracy:R},{mean:R}"));
+                    rows.Add(name, step, CsvTable.Fixed(epoch, 2), trainAccuracy, mean);
                     if (step % (10 * every) == 0 || trainAccuracy == 1)
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"{name}: step {step,6:N0}/{maxSteps:N0} (epoch {epoch:F0})  train accuracy {trainAccuracy:P2}  mean exp(H)/R {mean:F3}  ({clock.Elapsed.TotalSeconds:F0} s)"));
@@ -70,7 +70,7 @@ internal static class Memorisation
                 memorised is { } e ? ((double)e * Batch / images).ToString("F0", CultureInfo.InvariantCulture) : "—",
                 F3(rank[0].Item2), F3(rank[^1].Item2), F3(rank.Min(r => r.Item2)));
         }
-        OutputFile.WriteAllLines(Path.Combine(output, "memorisation.csv"), rows);
+        rows.Save(Path.Combine(output, "memorisation.csv"));
         new LineChart
         {
             Title = $"Mean exp(H)/R while memorising {images:N0} images (to 100% train accuracy)", XLabel = "step", YLabel = "exp(H)/R",

@@ -12,6 +12,7 @@ using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
+using LowRankBias.Torch.Training;
 using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("spectral-dynamics", "The spectral dynamics of training (Yunis et al., figures 3, 4, 6, 8): a 4-layer ReLU MLP on Fashion-MNIST, its effective ranks, SVD pruning, weight decay and random labels.");
@@ -41,7 +42,7 @@ using TensorDataset trainAll = FashionMnist.Load(train: true), testAll = Fashion
 using TensorDataset train = Flat(trainAll, p.train), test = Flat(testAll, p.test);
 
 var runs = p.decays.Select(d => (name: $"weight decay {d:G2}", slug: $"wd{d:G2}", data: train, decay: d, prune: d == 0)).ToArray();
-var rows = new List<string> { "run,step,train_accuracy,test_accuracy,mean_normalized_effective_rank,test_accuracy_top_half_removed,test_accuracy_bottom_half_removed" };
+var rows = new CsvTable("run", "step", "train_accuracy", "test_accuracy", "mean_normalized_effective_rank", "test_accuracy_top_half_removed", "test_accuracy_bottom_half_removed");
 var meanRank = new List<ChartSeries>();
 var pruning = new List<ChartSeries>();
 var summary = new SummaryTable("run", "train accuracy", "test accuracy", "mean exp(H)/R at start", "at end");
@@ -57,35 +58,33 @@ foreach (var run in runs)
     var (full, noTop, noBottom) = (new List<(double, double)>(), new List<(double, double)>(), new List<(double, double)>());
     (double trainAccuracy, double testAccuracy) last = default;
     var clock = System.Diagnostics.Stopwatch.StartNew();
-    for (int step = 0; step <= p.steps; step++)
+    // The model after `step` steps: spectra, accuracies and, for the run without weight decay, the pruned accuracies.
+    void Record(long step)
     {
-        if (step % p.every == 0 || step == p.steps)
+        SpectralRecord record = monitor.Record(step);
+        double mean = record.Layers.Average(l => l.NormalizedEffectiveRank);
+        last = (Accuracy(model, run.data), Accuracy(model, test));
+        double withoutTop = double.NaN, withoutBottom = double.NaN;
+        if (run.prune)
         {
-            SpectralRecord record = monitor.Record(step);
-            double mean = record.Layers.Average(l => l.NormalizedEffectiveRank);
-            last = (Accuracy(model, run.data), Accuracy(model, test));
-            double withoutTop = double.NaN, withoutBottom = double.NaN;
-            if (run.prune)
-            {
-                using (SvdPruning.Apply(model, 0.5, SpectrumPart.Top)) withoutTop = Accuracy(model, test);
-                using (SvdPruning.Apply(model, 0.5, SpectrumPart.Bottom)) withoutBottom = Accuracy(model, test);
-                full.Add((step, last.testAccuracy));
-                noTop.Add((step, withoutTop));
-                noBottom.Add((step, withoutBottom));
-            }
-            rank.Add((step, mean));
-            rows.Add(string.Create(CultureInfo.InvariantCulture, $"{run.slug},{step},{last.trainAccuracy:R},{last.testAccuracy:R},{mean:R},{withoutTop:R},{withoutBottom:R}"));
-            if (step % (5 * p.every) == 0 || step == p.steps)
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{run.name}: step {step,6:N0}  train accuracy {last.trainAccuracy:P1}  test accuracy {last.testAccuracy:P1}  mean exp(H)/R {mean:F3}  ({clock.Elapsed.TotalSeconds:F0} s)"));
+            using (SvdPruning.Apply(model, 0.5, SpectrumPart.Top)) withoutTop = Accuracy(model, test);
+            using (SvdPruning.Apply(model, 0.5, SpectrumPart.Bottom)) withoutBottom = Accuracy(model, test);
+            full.Add((step, last.testAccuracy));
+            noTop.Add((step, withoutTop));
+            noBottom.Add((step, withoutBottom));
         }
-        if (step == p.steps) break;
-        using var scope = NewDisposeScope();
-        Tensor[] batch = loader.Next();
-        optimizer.zero_grad();
-        nn.functional.cross_entropy(model.call(batch[0]), batch[1]).backward();
-        optimizer.step();
+        rank.Add((step, mean));
+        rows.Add(run.slug, step, last.trainAccuracy, last.testAccuracy, mean, withoutTop, withoutBottom);
+        if (step % (5 * p.every) == 0 || step == p.steps)
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{run.name}: step {step,6:N0}  train accuracy {last.trainAccuracy:P1}  test accuracy {last.testAccuracy:P1}  mean exp(H)/R {mean:F3}  ({clock.Elapsed.TotalSeconds:F0} s)"));
     }
+    Record(0);
+    using var trainer = new Trainer(model, optimizer, ClassificationLoss.CrossEntropy(),
+        new TrainerOptions { MaxSteps = p.steps, LogEvery = 5 * p.every, Display = LiveTrainingProgress.IfInteractive() });
+    trainer.AddCallback(p.every, t => Record(t.Step));
+    trainer.Fit(loader);
+    if (p.steps % p.every != 0) Record(p.steps);
     meanRank.Add(new ChartSeries(run.name, rank));
     if (run.prune)
     {
@@ -97,7 +96,7 @@ foreach (var run in runs)
     summary.AddRow(run.name, F(last.trainAccuracy), F(last.testAccuracy), rank[0].Item2.ToString("F3", CultureInfo.InvariantCulture), rank[^1].Item2.ToString("F3", CultureInfo.InvariantCulture));
 }
 
-OutputFile.WriteAllLines(Path.Combine(output, "spectral-dynamics.csv"), rows);
+rows.Save(Path.Combine(output, "spectral-dynamics.csv"));
 new LineChart
 {
     Title = "Mean normalised effective rank exp(H)/R of the 4 weight matrices", XLabel = "step", YLabel = "exp(H)/R",

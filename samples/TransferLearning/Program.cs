@@ -87,10 +87,15 @@ progress.Run(() =>
 });
 
 // Curves, runs, table.
-OutputFile.WriteAllLines(Path.Combine(output, "curves.csv"), runs.SelectMany(r => r.Curve.Select(c =>
-    string.Create(CultureInfo.InvariantCulture, $"{r.Method},{r.Seed},{c.step},{c.step * (long)p.batch},{c.accuracy:R}"))).Prepend("method,seed,step,samples_seen,test_accuracy"));
-OutputFile.WriteAllLines(Path.Combine(output, "runs.csv"), runs.Select(r =>
-    string.Create(CultureInfo.InvariantCulture, $"{r.Method},{r.Seed},{r.Trained},{r.Final:R},{r.Seconds:R}")).Prepend("method,seed,trained_parameters,test_accuracy,seconds"));
+var curveTable = new CsvTable("method", "seed", "step", "samples_seen", "test_accuracy");
+var runTable = new CsvTable("method", "seed", "trained_parameters", "test_accuracy", "seconds");
+foreach (var r in runs)
+{
+    foreach (var c in r.Curve) curveTable.Add(r.Method, r.Seed, c.step, c.step * (long)p.batch, c.accuracy);
+    runTable.Add(r.Method, r.Seed, r.Trained, r.Final, r.Seconds);
+}
+curveTable.Save(Path.Combine(output, "curves.csv"));
+runTable.Save(Path.Combine(output, "runs.csv"));
 new LineChart
 {
     Title = $"Fashion-MNIST test accuracy ({testCount} images), ResNet-18 at {p.size}×{p.size}" + (seeds > 1 ? $", mean ± std over {seeds} seeds" : ""),
@@ -125,9 +130,10 @@ foreach (Method m in methods)
 table.Write(Path.Combine(output, "summary.md"));
 
 // Spectra of the learned updates (seed 0).
-OutputFile.WriteAllLines(Path.Combine(output, "spectra.csv"), spectra.Select(s => string.Create(CultureInfo.InvariantCulture,
-    $"{s.method},{s.row.Layer},{s.row.Index},{s.row.EffectiveRank:R},{s.row.StableRank:R},{string.Join(' ', s.row.SingularValues.Select(v => v.ToString("R", CultureInfo.InvariantCulture)))}"))
-    .Prepend("method,layer,index,effective_rank,stable_rank,singular_values"));
+var spectraTable = new CsvTable("method", "layer", "index", "effective_rank", "stable_rank", "singular_values");
+foreach (var s in spectra)
+    spectraTable.Add(s.method, s.row.Layer, s.row.Index, s.row.EffectiveRank, s.row.StableRank, string.Join(' ', s.row.SingularValues.Select(v => CsvTable.Cell(v))));
+spectraTable.Save(Path.Combine(output, "spectra.csv"));
 DeltaSpectra.Plot(output, spectra);
 
 // The best LoRA run, merged into plain ResNet-18 weights: scored here, exported to ONNX and scored in ONNX Runtime.

@@ -14,9 +14,10 @@ internal static class Report
 
     public static void Curves(IReadOnlyList<Point> points, string output, string title)
     {
-        OutputFile.WriteAllLines(Path.Combine(output, "curves.csv"), points.Select(p => string.Create(Invariant,
-                $"{p.Method},{p.Step},{p.Samples},{p.SamplesPerDevice},{p.TrainLoss:R},{p.TestLoss:R},{p.TestAccuracy:R},{p.HeadCosineSimilarity?.ToString("R", Invariant)},{p.Seconds:F1}"))
-            .Prepend("method,step,samples,samples_per_device,train_loss,test_loss,test_accuracy,head_cosine_similarity,seconds"));
+        var curves = new CsvTable("method", "step", "samples", "samples_per_device", "train_loss", "test_loss", "test_accuracy", "head_cosine_similarity", "seconds");
+        foreach (Point p in points)
+            curves.Add(p.Method, p.Step, p.Samples, p.SamplesPerDevice, p.TrainLoss, p.TestLoss, p.TestAccuracy, p.HeadCosineSimilarity, CsvTable.Fixed(p.Seconds, 1));
+        curves.Save(Path.Combine(output, "curves.csv"));
         var byMethod = points.GroupBy(p => p.Method).ToArray();
         ChartSeries Series(IGrouping<string, Point> g, Func<Point, double> x, Func<Point, double> y) => new(g.Key, g.Select(p => (x(p), y(p))).ToArray());
         void Plot(string file, LineChart chart, Func<Point, double> x, Func<Point, double> y, IEnumerable<IGrouping<string, Point>> groups) =>
@@ -95,8 +96,9 @@ internal static class Report
 
     public static void Grid(IReadOnlyList<(int heads, int rank, int mergeEvery, double accuracy)> cells, string output)
     {
-        OutputFile.WriteAllLines(Path.Combine(output, "grid.csv"),
-            cells.Select(c => string.Create(Invariant, $"{c.heads},{c.rank},{c.mergeEvery},{c.accuracy:R}")).Prepend("heads,rank,merge_every,test_accuracy"));
+        var grid = new CsvTable("heads", "rank", "merge_every", "test_accuracy");
+        foreach (var c in cells) grid.Add(c.heads, c.rank, c.mergeEvery, c.accuracy);
+        grid.Save(Path.Combine(output, "grid.csv"));
         var table = new Table().AddColumns("heads", "rank", "merge every", "test acc.");
         foreach (var c in cells) table.AddRow($"{c.heads}", $"{c.rank}", $"{c.mergeEvery}", (100 * c.accuracy).ToString("F2", Invariant) + " %");
         AnsiConsole.Write(table);
