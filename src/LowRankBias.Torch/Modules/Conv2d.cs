@@ -1,4 +1,3 @@
-
 namespace LowRankBias.Torch.Modules;
 
 /// <summary>
