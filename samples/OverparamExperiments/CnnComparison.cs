@@ -111,12 +111,12 @@ internal static class CnnComparison
         PlotCurves(p, results, outDir);
     }
 
-    // Per-epoch curves of every reported run (chosen rate, all seeds): whether each configuration converged.
+    // Per-epoch curves of the reported runs (chosen rate), mean ± std over the seeds: whether each configuration converged.
     private static void PlotCurves(Preset p, List<(Config config, double lr, Outcome[] outcomes)> results, string outDir)
     {
-        ChartSeries[] Series(Func<EpochRecord, double> y) => [.. results.SelectMany(r => r.outcomes.Select((o, seed) =>
-            new ChartSeries(string.Create(CultureInfo.InvariantCulture, $"{r.config.Name}, lr {r.lr:G3}, seed {seed}"),
-                o.Epochs.Select((e, i) => (i + 1.0, y(e))).ToArray())))];
+        ChartSeries[] Series(Func<EpochRecord, double> y) => [.. results.Select(r => ChartSeries.MeanOverRuns(
+            string.Create(CultureInfo.InvariantCulture, $"{r.config.Name}, lr {r.lr:G3}"),
+            r.outcomes.Select(o => (IReadOnlyList<(double, double)>)o.Epochs.Select((e, i) => (i + 1.0, y(e))).ToArray()).ToArray()))];
         string optimiser = p.CnnAdamW ? "AdamW" : "SGD";
         new LineChart { Title = $"CNN on Fashion-MNIST ({optimiser}): training loss per epoch", XLabel = "epoch", YLabel = "cross-entropy (augmented batches)", LogX = false, LogY = true }
             .Save(Path.Combine(outDir, "training-loss.svg"), Series(e => e.TrainLoss));

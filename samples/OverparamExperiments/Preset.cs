@@ -24,6 +24,12 @@ internal sealed record Preset(
     /// <summary>Whether the CNN comparison includes Table 2.3's explicit regularisers.</summary>
     public bool CnnPenalties { get; init; } = true;
 
+    /// <summary>
+    /// Least squares (Fig. 2.1) with ReLU networks: depth d = d Linear layers of the width with a ReLU between each two
+    /// (He-initialised), instead of Overparam.Expand's product of linear factors. The thesis' Fig. 2.1 uses ReLU networks.
+    /// </summary>
+    public bool LeastSquaresRelu { get; init; }
+
     /// <summary>The learning-rate grid of a model expanded by <paramref name="depth"/> (1: the original).</summary>
     public double[] CnnRatesFor(int depth) => CnnLearningRatesByDepth.TryGetValue(depth, out double[]? rates) ? rates : CnnLearningRates;
 
