@@ -32,7 +32,8 @@ public sealed record Heatmap
         heatmap.ManualRange = new ScottPlot.Range(low, high > low ? high : low + 1);
         var colorBar = plot.Add.ColorBar(heatmap);
         colorBar.Label = ValueLabel;
-        // ScottPlot places the title right against the widest tick label; move it clear of them.
+        // ScottPlot's automatic layout puts the colour bar's title against its widest tick label (they touched): the
+        // title moves right by a gap, and a fixed padding leaves the room for it that the layout would not.
         colorBar.LabelStyle.OffsetX = ColorBarTitleGap;
 
         var xTicks = new ScottPlot.TickGenerators.NumericManual();
@@ -54,6 +55,7 @@ public sealed record Heatmap
         plot.Grid.IsVisible = false;
         plot.Axes.SetLimits(-0.5, columns - 0.5, -0.5, rows - 0.5);
         int labelWidth = 7 * rowLabels.Max(l => l.Length);
+        plot.Layout.Fixed(new PixelPadding(left: labelWidth + 50, right: 110 + ColorBarTitleGap, bottom: 55, top: 40));
         return Figure.Save(plot, path, Figure.Width + labelWidth + ColorBarTitleGap, Math.Max(Figure.Height, 120 + 16 * Math.Min(rows, MaxRowLabels)));
     }
 
