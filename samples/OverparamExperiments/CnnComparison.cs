@@ -50,20 +50,31 @@ internal static class CnnComparison
         using TensorDataset trainAll = FashionMnist.Load(train: true), testAll = FashionMnist.Load(train: false);
         using TensorDataset train = trainAll.Take(p.CnnTrainImages), test = testAll.Take(p.CnnTestImages);
         var configs = new List<Config> { new("original", 1, ExpansionTargets.All, null, 0) };
+        bool convolutions = p.CnnExpandConvolutions || (p.CnnConfigs?.Any(c => c.StartsWith("conv", StringComparison.Ordinal) || c.StartsWith("both", StringComparison.Ordinal)) ?? false);
         foreach (int d in p.CnnFactors)
         {
             configs.Add(new($"FC ×{d}", d, ExpansionTargets.Linear, null, 0));
-            if (!p.CnnExpandConvolutions) continue;
+            if (!convolutions) continue;
             configs.Add(new($"conv ×{d}", d, ExpansionTargets.Conv2d, null, 0));
             configs.Add(new($"both ×{d}", d, ExpansionTargets.All, null, 0));
         }
         if (p.CnnPenalties)
             configs.AddRange(Penalties.Select(r => new Config($"{r.kind} {r.strength:G2}", 1, ExpansionTargets.All, r.kind, r.strength)));
+        if (p.CnnConfigs is { } only)
+        {
+            string[] unknown = only.Where(name => configs.All(c => c.Name != name)).ToArray();
+            if (unknown.Length > 0)
+                throw new ArgumentException($"--configs: no configuration {string.Join(", ", unknown.Select(u => $"'{u}'"))} in preset {p.Name}; it has {string.Join(", ", configs.Select(c => c.Name))}");
+            configs.RemoveAll(c => !only.Contains(c.Name));
+        }
         using TensorDataset? validation = configs.Any(c => p.CnnRatesFor(c.Depth).Length > 1) ? LastImages(trainAll, p.CnnValidationImages) : null;
         Dictionary<(string, string, int), Recorded> recorded = LoadRecorded(p, outDir);
 
         var rows = new List<string> { "config,learning_rate,seed,best_test_accuracy,final_test_accuracy,validation_accuracy,train_loss,train_accuracy,seconds,chosen" };
         var epochRows = new List<string> { "config,learning_rate,seed,epoch,train_loss,train_accuracy,test_accuracy" };
+        // The files are rewritten from the runs of this invocation: those recorded for configurations it does not run stay as they were.
+        rows.AddRange(RecordedLinesOfOthers(Path.Combine(outDir, "cnn_fashion_mnist.csv"), configs));
+        epochRows.AddRange(RecordedLinesOfOthers(Path.Combine(outDir, "cnn_fashion_mnist_epochs.csv"), configs));
         var results = new List<(Config config, double lr, Outcome[] outcomes)>();
         long trials = configs.Sum(c => p.CnnRatesFor(c.Depth).Length + p.CnnSeeds - 1L)
             - recorded.Keys.Count(k => configs.Any(c => c.Name == k.Item1 && p.CnnRatesFor(c.Depth).Any(lr => Key(lr) == k.Item2)));
@@ -159,6 +170,9 @@ internal static class CnnComparison
         }
         return found;
     }
+
+    private static IEnumerable<string> RecordedLinesOfOthers(string path, List<Config> configs) =>
+        File.Exists(path) ? File.ReadLines(path).Skip(1).Where(l => l.Length > 0 && configs.All(c => c.Name != l[..l.IndexOf(',')])).ToArray() : [];
 
     private static TensorDataset LastImages(TensorDataset all, int count)
     {

@@ -21,6 +21,11 @@ internal sealed record Preset(
     public int CnnWarmupEpochs { get; init; }
     /// <summary>Which layers the CNN's expansions cover: FC only, or also the convolutions and both.</summary>
     public bool CnnExpandConvolutions { get; init; } = true;
+    /// <summary>
+    /// Only these CNN configurations (names as in the tables: "original", "FC ×4", "conv ×2", …), or null for all the
+    /// preset has; naming a convolution expansion adds the convolution expansions of <see cref="CnnFactors"/> to choose from.
+    /// </summary>
+    public IReadOnlyList<string>? CnnConfigs { get; init; }
     /// <summary>Whether the CNN comparison includes Table 2.3's explicit regularisers.</summary>
     public bool CnnPenalties { get; init; } = true;
 

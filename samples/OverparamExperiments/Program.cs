@@ -14,7 +14,8 @@ var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for C
 var activationOption = cli.Choice("--activation", "linear", "least squares: linear networks (Overparam.Expand) or ReLU networks", "linear", "relu");
 var widthOption = cli.Optional<int?>("--width", "least squares: input = output = hidden width (default: the preset's)", "N");
 var stepsOption = cli.Optional<int?>("--steps", "least squares: full-batch steps per run (default: the preset's)", "N");
-var seedsOption = cli.Optional<int?>("--seeds", "least squares: seeds per (depth, rank) (default: the preset's)", "N");
+var seedsOption = cli.Optional<int?>("--seeds", "least squares: seeds per (depth, rank); cnn: seeds per configuration (default: the preset's)", "N");
+var configsOption = cli.Optional<string>("--configs", "cnn: only these configurations, comma-separated, e.g. \"original,FC ×4,conv ×2\" (runs of the others recorded in --out are kept)", "NAMES");
 var ratesOption = cli.Optional<string>("--lrs", "least squares: comma-separated base learning rates η (each run uses η/√d; default: the preset's)", "η,η,…");
 var parsed = cli.Parse(args);
 string experiment = parsed.GetValue(experimentArgument)!;
@@ -36,6 +37,8 @@ Preset LeastSquaresSettings(Preset p)
     {
         Dimension = dimension, Ranks = ranks, Steps = steps ?? p.Steps, Seeds = seeds ?? p.Seeds, LearningRates = rates ?? p.LearningRates,
         LeastSquaresRelu = parsed.GetValue(activationOption) == "relu",
+        CnnSeeds = seeds ?? p.CnnSeeds,
+        CnnConfigs = parsed.GetValue(configsOption)?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
     };
 }
 string outDir = cli.Output(parsed, preset.Name);
