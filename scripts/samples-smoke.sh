@@ -33,6 +33,15 @@ expect least-squares-merge/lte-least-squares.csv least-squares-merge/lte-least-s
 run OverparamExperiments all --preset tiny --out "$out/overparam"
 expect overparam/least_squares.svg overparam/random_rank_linear.svg overparam/cnn_fashion_mnist.md overparam/training-loss.png overparam/gram_spectrum_original.svg \
   overparam/gram_spectrum_overparam.svg overparam/gram_spectrum.md
+# Figure 2.1's thesis setting (ReLU networks, a width, seeds, a rate grid), and figure 2.7 after the cnn runs it reads its rates from.
+run OverparamExperiments least-squares --preset tiny --activation relu --width 6 --steps 20 --seeds 2 --lrs 0.1,0.03 --out "$out/overparam-relu"
+expect overparam-relu/least_squares.csv overparam-relu/least_squares.svg
+grep -q '^4,6,1,' "$out/overparam-relu/least_squares.csv" || { echo "least squares --width 6 --seeds 2: no row for depth 4, rank 6, seed 1"; exit 1; }
+# Table 2.1 in parts: a convolution expansion and more seeds for two configurations; the runs recorded before are kept.
+run OverparamExperiments cnn --preset tiny --configs "original,conv ×2" --seeds 2 --out "$out/overparam"
+for row in '^original,[^,]*,1,' '^conv ×2,[^,]*,1,' '^FC ×2,[^,]*,0,'; do
+  grep -q "$row" "$out/overparam/cnn_fashion_mnist.csv" || { echo "cnn --configs/--seeds: no row matching $row"; exit 1; }
+done
 run VitPretraining --preset tiny --grid --out "$out/vit"
 expect vit/curves.csv vit/summary.md vit/grid.csv vit/accuracy-vs-samples.svg vit/accuracy-vs-samples-per-device.svg vit/head-similarity.svg
 run ModelMerging --preset tiny --out "$out/merging"

@@ -44,10 +44,13 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4",
     ChartSeries[] By(string x, Func<Row, double> y, Func<Row, bool>? keep = null) =>
         methods.Select(m => new ChartSeries(m.Key, m.rows.Where(keep ?? (_ => true)).Select(r => (D(r[x]), y(r))).ToArray())).Where(s => s.Points.Count > 0).ToArray();
     const string Title = "ViT on fashion-mnist";
-    Line(R(run, "accuracy-vs-samples.svg"), new LineChart { Title = $"{Title}: test accuracy", XLabel = "cumulative training samples", YLabel = "test accuracy (%)" },
-        By("samples", r => 100 * D(r["test_accuracy"])));
-    Line(R(run, "accuracy-vs-samples-per-device.svg"), new LineChart { Title = $"{Title}: test accuracy", XLabel = "training samples per device", YLabel = "test accuracy (%)" },
-        By("samples_per_device", r => 100 * D(r["test_accuracy"])));
+    // vit-nf4's one-seed differences of 1–3 points at 30–40 % would fill a fitted axis and look like effects.
+    (double, double)? accuracyRange = run == "vit-nf4" ? (0, 100) : null;
+    string seeds = run == "vit-nf4" ? " (one seed each)" : "";
+    Line(R(run, "accuracy-vs-samples.svg"), new LineChart { Title = $"{Title}: test accuracy{seeds}", XLabel = "cumulative training samples", YLabel = "test accuracy (%)", YRange = accuracyRange },
+        [.. By("samples", r => 100 * D(r["test_accuracy"])), .. GridCells(run, perDevice: false)]);
+    Line(R(run, "accuracy-vs-samples-per-device.svg"), new LineChart { Title = $"{Title}: test accuracy{seeds}", XLabel = "training samples per device", YLabel = "test accuracy (%)", YRange = accuracyRange },
+        [.. By("samples_per_device", r => 100 * D(r["test_accuracy"])), .. GridCells(run, perDevice: true)]);
     Line(R(run, "train-loss.svg"), new LineChart { Title = $"{Title}: training loss", XLabel = "cumulative training samples", YLabel = "cross-entropy", LogY = true },
         By("samples", r => D(r["train_loss"])));
     ChartSeries[] similarity = By("samples", r => D(r["head_cosine_similarity"]), r => r["head_cosine_similarity"].Length > 0);
@@ -56,6 +59,22 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4",
     // --spectra runs: the monitor's figures per method.
     foreach (var m in methods.Where(m => File.Exists(R(run, m.Key, "spectral.jsonl"))))
         written.AddRange(SpectralPlots.WriteAll(SpectralMonitor.Read(R(run, m.Key, "spectral.jsonl")), R(run, m.Key)));
+}
+
+// The LTE cells of a --grid run, one marker series per rank at the cells' final cumulative samples (or samples per
+// head): grid.csv holds only their final accuracy, and run.log's final line of each cell, in grid.csv's order, its samples.
+ChartSeries[] GridCells(string run, bool perDevice)
+{
+    if (run != "lte-grid") return [];
+    var cells = Csv.Read(R(run, "grid.csv")).Rows;
+    var finals = File.ReadLines(R(run, "run.log")).Where(l => l.TrimStart().StartsWith("lte ", StringComparison.Ordinal))
+        .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"samples\s+([\d,]+).*test acc ([\d.]+)%"))
+        .Select(m => (samples: D(m.Groups[1].Value.Replace(",", "")), accuracy: D(m.Groups[2].Value))).ToArray();
+    if (finals.Length != cells.Count || cells.Zip(finals).Any(c => Math.Abs(100 * D(c.First["test_accuracy"]) - c.Second.accuracy) > 0.006))
+        throw new InvalidDataException($"{R(run, "run.log")}: its {finals.Length} LTE results do not match the {cells.Count} cells of grid.csv in order");
+    return cells.Select((r, i) => (r, finals[i].samples)).GroupBy(c => c.r["rank"]).Select(g => new ChartSeries(
+        $"LTE rank {g.Key}, final (N ∈ {{{string.Join(", ", g.Select(c => c.r["heads"]).Distinct())}}}, T ∈ {{{string.Join(", ", g.Select(c => c.r["merge_every"]).Distinct())}}})",
+        g.Select(c => (perDevice ? c.samples / D(c.r["heads"]) : c.samples, 100 * D(c.r["test_accuracy"]))).ToArray()) { MarkersOnly = true }).ToArray();
 }
 
 // LTE beyond the ViT (LteArchitectures): eval loss per task.
@@ -75,9 +94,10 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4",
     const double Decay = 1e-4;
     int draws = c.Rows.Select(r => r["draw"]).Distinct().Count();
     var chosen = c.Rows.Where(r => D(r["weight_decay"]) == Decay).GroupBy(r => r["setting"]).ToArray();
+    // Mean ± std over the draws (each draw one run).
     ChartSeries S(string label, IEnumerable<Row> rows, string column) =>
-        new(label, rows.GroupBy(r => D(r["step"])).Select(g => (g.Key, g.Average(r => D(r[column])))).ToArray());
-    string drawn = $"mean of {draws} draw{(draws > 1 ? "s" : "")}";
+        ChartSeries.MeanOverRuns(label, rows.GroupBy(r => r["draw"]).Select(d => (IReadOnlyList<(double, double)>)d.Select(r => (D(r["step"]), D(r[column]))).ToArray()).ToArray());
+    string drawn = $"mean ± std over {draws} draw{(draws > 1 ? "s" : "")}";
     Line(R("model-merging", "merging-loss.svg"), new LineChart { Title = $"Training loss, weight decay {Decay:G2}, {drawn}", XLabel = "gradient-descent step", YLabel = "logistic loss", LogY = true },
         [S("A on its task", chosen[0], "loss_a"), .. chosen.SelectMany(g => new[] { S($"{g.Key}: merged on A's task", g, "merged_loss_a"), S($"{g.Key}: merged on B's task", g, "merged_loss_b") })]);
     Line(R("model-merging", "stable-rank.svg"), new LineChart { Title = $"Mean ‖W‖F/‖W‖₂ (√ stable rank) of the weight matrices, weight decay {Decay:G2}, {drawn}", XLabel = "gradient-descent step", YLabel = "‖W‖F/‖W‖₂", LogY = false },
@@ -89,8 +109,9 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4",
             Title = $"Merged network after training vs weight decay (mean loss on both tasks, {drawn})", XLabel = "weight decay λ", YLabel = "logistic loss", LogY = true, LogX = false,
             XTicks = decays.Select(d => (Position(d), d > 0 ? d.ToString("0e0", CultureInfo.InvariantCulture) : "0")).ToArray(),
         },
-        c.Rows.GroupBy(r => r["setting"]).Select(g => new ChartSeries($"merged, {g.Key}", g.GroupBy(r => D(r["weight_decay"]))
-            .Select(d => (Position(d.Key), d.Where(r => D(r["step"]) == d.Max(x => D(x["step"]))).Average(r => (D(r["merged_loss_a"]) + D(r["merged_loss_b"])) / 2))).ToArray())).ToArray());
+        c.Rows.GroupBy(r => r["setting"]).Select(g => ChartSeries.MeanOverRuns($"merged, {g.Key}", g.GroupBy(r => r["draw"]).Select(draw => (IReadOnlyList<(double, double)>)draw
+            .GroupBy(r => D(r["weight_decay"])).Select(d => d.MaxBy(r => D(r["step"]))!)
+            .Select(r => (Position(D(r["weight_decay"])), (D(r["merged_loss_a"]) + D(r["merged_loss_b"])) / 2)).ToArray()).ToArray())).ToArray());
 }
 
 // Grokking: errors and the attention's effective rank per run, and the monitor's figures per run.
@@ -117,10 +138,16 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
 {
     var runs = Directory.GetFiles(R("grokking-nanda"), "wd*-seed*.csv").Order(StringComparer.Ordinal)
         .Select(f => (name: Path.GetFileNameWithoutExtension(f).Replace("wd", "weight decay ").Replace("-seed", ", seed "), rows: Csv.Read(f).Rows)).ToArray();
-    ChartSeries[] G(string column) => runs.Select(r => new ChartSeries(r.name, r.rows.Select(x => (D(x["step"]), D(x[column]))).ToArray())).ToArray();
     const string Task = "Addition mod 113, 30% of pairs";
-    Line(R("grokking-nanda", "accuracy.svg"), new LineChart { Title = $"{Task}: test accuracy (train accuracy is 100% from step ≈ 200)", XLabel = "step", YLabel = "test accuracy" },
-        G("test_accuracy"));
+    // Test accuracy per seed: the seeds grok thousands of steps apart, and a mean would draw a gradual rise no seed has.
+    Line(R("grokking-nanda", "accuracy.svg"), new LineChart
+        {
+            Title = $"{Task}: test accuracy of each seed (train accuracy 100% from step ≈ 200)", XLabel = "step", YLabel = "test accuracy (%)", LogY = false, YRange = (0, 100),
+        },
+        runs.Select(r => new ChartSeries(r.name, r.rows.Select(x => (D(x["step"]), 100 * D(x["test_accuracy"]))).ToArray())).ToArray());
+    // Ranks: mean ± std over the seeds of each weight decay, up to the last step every seed reached (runs stop 1,000 steps after 99 %).
+    ChartSeries[] G(string column) => runs.GroupBy(r => r.name[..r.name.IndexOf(',')]).Select(g => ChartSeries.MeanOverRuns(g.Key,
+        g.Select(r => (IReadOnlyList<(double, double)>)r.rows.Select(x => (D(x["step"]), D(x[column]))).ToArray()).ToArray())).ToArray();
     Line(R("grokking-nanda", "effective-rank.svg"), new LineChart { Title = $"{Task}: effective rank exp(H) of blocks.0.attn.q", XLabel = "step", YLabel = "effective rank" },
         G("effective_rank_attention"));
     Line(R("grokking-nanda", "mean-effective-rank.svg"), new LineChart { Title = $"{Task}: mean exp(H)/R of all weight matrices", XLabel = "step", YLabel = "exp(H)/R" },
@@ -147,7 +174,8 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
     // Memorisation (true vs random labels until 100 % train accuracy).
     var memorised = Csv.Read(R("spectral-dynamics", "memorisation.csv")).Rows.GroupBy(r => r["labels"]).ToArray();
     ChartSeries[] M(string column) => memorised.Select(g => new ChartSeries(g.Key, g.Select(r => (D(r["step"]), D(r[column]))).ToArray())).ToArray();
-    Line(R("spectral-dynamics", "memorisation-rank.svg"), new LineChart { Title = "Mean exp(H)/R while memorising 2,000 images (to 100% train accuracy)", XLabel = "step", YLabel = "exp(H)/R" },
+    // On the score's whole range: the two runs end 0.03 apart, one seed each.
+    Line(R("spectral-dynamics", "memorisation-rank.svg"), new LineChart { Title = "Mean exp(H)/R while memorising 2,000 images (to 100% train accuracy, one seed)", XLabel = "step", YLabel = "exp(H)/R", YRange = (0, 1) },
         M("mean_normalized_effective_rank"));
     Line(R("spectral-dynamics", "memorisation-accuracy.svg"), new LineChart { Title = "Training accuracy on 2,000 images", XLabel = "step", YLabel = "train accuracy" },
         M("train_accuracy"));
@@ -202,12 +230,30 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
 // then 50 epochs): seed 0's best test accuracy over the grid, per configuration.
 foreach ((string run, int epochs) in new[] { ("overparam-sgd-15-epochs", 15), ("overparam-converged", 50) })
 {
-    var rows = Csv.Read(R(run, "cnn_fashion_mnist.csv")).Rows.Where(r => r["seed"] == "0");
+    var rows = Csv.Read(R(run, "cnn_fashion_mnist.csv")).Rows.Where(r => r["seed"] == "0").ToArray();
+    // A run whose training loss ended NaN diverged: marked at its (chance) accuracy, not joined to the others by a line.
+    static bool Diverged(Row r) => !double.IsFinite(D(r["train_loss"]));
+    var diverged = rows.Where(Diverged).ToArray();
     Line(R(run, "learning-rate.svg"), new LineChart
         {
             Title = $"CNN on Fashion-MNIST, SGD {epochs} epochs: best test accuracy of seed 0", XLabel = "learning rate", YLabel = "best test accuracy (%)", LogX = true,
         },
-        rows.GroupBy(r => r["config"]).Select(g => new ChartSeries(g.Key, g.Select(r => (D(r["learning_rate"]), 100 * D(r["best_test_accuracy"]))).ToArray())).ToArray());
+        [.. rows.Where(r => !Diverged(r)).GroupBy(r => r["config"]).Select(g => new ChartSeries(g.Key, g.Select(r => (D(r["learning_rate"]), 100 * D(r["best_test_accuracy"]))).ToArray())),
+         .. diverged.Length > 0
+            ? [new ChartSeries($"diverged (NaN loss): {string.Join(", ", diverged.Select(r => $"{r["config"]} at {r["learning_rate"]}"))}",
+                diverged.Select(r => (D(r["learning_rate"]), 100 * D(r["best_test_accuracy"]))).ToArray()) { MarkersOnly = true }]
+            : Array.Empty<ChartSeries>()]);
+    // Per epoch, the reported runs (the chosen rate, every seed): mean ± std over the seeds per configuration.
+    var chosen = Csv.Read(R(run, "cnn_fashion_mnist.csv")).Rows.Where(r => r["chosen"] == "yes").Select(r => (r["config"], r["learning_rate"], r["seed"])).ToHashSet();
+    string epochsCsv = R(run, "cnn_fashion_mnist_epochs.csv");
+    if (!File.Exists(epochsCsv)) continue;
+    var perEpoch = Csv.Read(epochsCsv).Rows.Where(r => chosen.Contains((r["config"], r["learning_rate"], r["seed"]))).GroupBy(r => (r["config"], r["learning_rate"])).ToArray();
+    ChartSeries[] E(Func<Row, double> y) => perEpoch.Select(g => ChartSeries.MeanOverRuns($"{g.Key.Item1}, lr {g.Key.Item2}",
+        g.GroupBy(r => r["seed"]).Select(seed => (IReadOnlyList<(double, double)>)seed.Select(r => (D(r["epoch"]), y(r))).ToArray()).ToArray())).ToArray();
+    Line(R(run, "training-loss.svg"), new LineChart { Title = "CNN on Fashion-MNIST (SGD): training loss per epoch", XLabel = "epoch", YLabel = "cross-entropy (augmented batches)", LogX = false, LogY = true },
+        E(r => D(r["train_loss"])));
+    Line(R(run, "test-accuracy.svg"), new LineChart { Title = "CNN on Fashion-MNIST (SGD): test accuracy per epoch", XLabel = "epoch", YLabel = "test accuracy (%)", LogX = false },
+        E(r => 100 * D(r["test_accuracy"])));
 }
 
 Console.WriteLine($"re-rendered {written.Count / 2} figures (PNG and SVG) under {Path.GetFullPath(results)}");

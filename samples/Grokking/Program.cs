@@ -105,8 +105,8 @@ foreach (int seed in seeds)
         loss = TrainStep(model, optimizer, task.Train);
         trainingSeconds += System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
-    accuracies.Add(new ChartSeries($"{label}: train", train));
-    accuracies.Add(new ChartSeries($"{label}: test", test));
+    accuracies.Add(new ChartSeries($"{label}: train", train.Select(a => (a.Item1, 100 * a.Item2)).ToArray()));
+    accuracies.Add(new ChartSeries($"{label}: test", test.Select(a => (a.Item1, 100 * a.Item2)).ToArray()));
     ranks.Add(new ChartSeries(label, rank));
     SpectralPlots.WriteAll(monitor.Records, runDir, Attention);
     SpectralPlots.AlignmentDiagonal(monitor.Records, Pair, Path.Combine(runDir, "alignment-diagonal.svg"));
@@ -116,7 +116,7 @@ foreach (int seed in seeds)
         (1000 * trainingSeconds / Math.Max(1, train[^1].Item1)).ToString("F1", CultureInfo.InvariantCulture));
 }
 
-new LineChart { Title = $"Addition mod {p.modulus}: accuracy", XLabel = "step", YLabel = "accuracy" }.Save(Path.Combine(output, "accuracy.svg"), accuracies);
+new LineChart { Title = $"Addition mod {p.modulus}: accuracy", XLabel = "step", YLabel = "accuracy (%)", LogY = false, YRange = (0, 100) }.Save(Path.Combine(output, "accuracy.svg"), accuracies);
 new LineChart { Title = $"Effective rank exp(H) of {Attention}", XLabel = "step", YLabel = "effective rank" }.Save(Path.Combine(output, "effective-rank.svg"), ranks);
 summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote grokking.csv, summary.md, accuracy.svg, effective-rank.svg and per run (" + string.Join(", ", runs.Select(r => r.slug)) +

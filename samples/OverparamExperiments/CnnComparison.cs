@@ -50,20 +50,29 @@ internal static class CnnComparison
         using TensorDataset trainAll = FashionMnist.Load(train: true), testAll = FashionMnist.Load(train: false);
         using TensorDataset train = trainAll.Take(p.CnnTrainImages), test = testAll.Take(p.CnnTestImages);
         var configs = new List<Config> { new("original", 1, ExpansionTargets.All, null, 0) };
+        bool convolutions = p.CnnExpandConvolutions || (p.CnnConfigs?.Any(c => c.StartsWith("conv", StringComparison.Ordinal) || c.StartsWith("both", StringComparison.Ordinal)) ?? false);
         foreach (int d in p.CnnFactors)
         {
             configs.Add(new($"FC ×{d}", d, ExpansionTargets.Linear, null, 0));
-            if (!p.CnnExpandConvolutions) continue;
+            if (!convolutions) continue;
             configs.Add(new($"conv ×{d}", d, ExpansionTargets.Conv2d, null, 0));
             configs.Add(new($"both ×{d}", d, ExpansionTargets.All, null, 0));
         }
         if (p.CnnPenalties)
             configs.AddRange(Penalties.Select(r => new Config($"{r.kind} {r.strength:G2}", 1, ExpansionTargets.All, r.kind, r.strength)));
+        if (p.CnnConfigs is { } only)
+        {
+            string[] unknown = only.Where(name => configs.All(c => c.Name != name)).ToArray();
+            if (unknown.Length > 0)
+                throw new ArgumentException($"--configs: no configuration {string.Join(", ", unknown.Select(u => $"'{u}'"))} in preset {p.Name}; it has {string.Join(", ", configs.Select(c => c.Name))}");
+            configs.RemoveAll(c => !only.Contains(c.Name));
+        }
         using TensorDataset? validation = configs.Any(c => p.CnnRatesFor(c.Depth).Length > 1) ? LastImages(trainAll, p.CnnValidationImages) : null;
         Dictionary<(string, string, int), Recorded> recorded = LoadRecorded(p, outDir);
 
-        var rows = new List<object?[]>();
-        var epochRows = new List<object?[]>();
+        // The files are rewritten from the runs of this invocation: those recorded for configurations it does not run stay as they were.
+        var rows = RecordedRowsOfOthers(Path.Combine(outDir, "cnn_fashion_mnist.csv"), configs);
+        var epochRows = RecordedRowsOfOthers(Path.Combine(outDir, "cnn_fashion_mnist_epochs.csv"), configs);
         var results = new List<(Config config, double lr, Outcome[] outcomes)>();
         long trials = configs.Sum(c => p.CnnRatesFor(c.Depth).Length + p.CnnSeeds - 1L)
             - recorded.Keys.Count(k => configs.Any(c => c.Name == k.Item1 && p.CnnRatesFor(c.Depth).Any(lr => Key(lr) == k.Item2)));
@@ -108,12 +117,12 @@ internal static class CnnComparison
         PlotCurves(p, results, outDir);
     }
 
-    // Per-epoch curves of every reported run (chosen rate, all seeds): whether each configuration converged.
+    // Per-epoch curves of the reported runs (chosen rate), mean ± std over the seeds: whether each configuration converged.
     private static void PlotCurves(Preset p, List<(Config config, double lr, Outcome[] outcomes)> results, string outDir)
     {
-        ChartSeries[] Series(Func<EpochRecord, double> y) => [.. results.SelectMany(r => r.outcomes.Select((o, seed) =>
-            new ChartSeries(string.Create(CultureInfo.InvariantCulture, $"{r.config.Name}, lr {r.lr:G3}, seed {seed}"),
-                o.Epochs.Select((e, i) => (i + 1.0, y(e))).ToArray())))];
+        ChartSeries[] Series(Func<EpochRecord, double> y) => [.. results.Select(r => ChartSeries.MeanOverRuns(
+            string.Create(CultureInfo.InvariantCulture, $"{r.config.Name}, lr {r.lr:G3}"),
+            r.outcomes.Select(o => (IReadOnlyList<(double, double)>)o.Epochs.Select((e, i) => (i + 1.0, y(e))).ToArray()).ToArray()))];
         string optimiser = p.CnnAdamW ? "AdamW" : "SGD";
         new LineChart { Title = $"CNN on Fashion-MNIST ({optimiser}): training loss per epoch", XLabel = "epoch", YLabel = "cross-entropy (augmented batches)", LogX = false, LogY = true }
             .Save(Path.Combine(outDir, "training-loss.svg"), Series(e => e.TrainLoss));
@@ -171,6 +180,10 @@ internal static class CnnComparison
         }
         return found;
     }
+
+    // Cells as read (strings): CsvTable writes them back unchanged (the configuration names hold no comma or quote).
+    private static List<object?[]> RecordedRowsOfOthers(string path, List<Config> configs) =>
+        File.Exists(path) ? [.. File.ReadLines(path).Skip(1).Where(l => l.Length > 0).Select(l => (object?[])l.Split(',')).Where(r => configs.All(c => c.Name != (string)r[0]!))] : [];
 
     private static TensorDataset LastImages(TensorDataset all, int count)
     {

@@ -13,7 +13,8 @@ namespace OverparamExperiments;
 /// <summary>
 /// Thesis figure 2.7: the singular values of the Gram matrix of the CNN's penultimate features (cosine kernel, the thesis default; 500
 /// test images), normalised by the largest and sorted, at points through training — for the original CNN and for it
-/// over-parameterised ×4 (FC and conv). The expanded model's spectrum should fall off faster: a lower-rank embedding.
+/// over-parameterised ×4 (FC and conv; FC only under the converged preset, each model at the rate the cnn experiment
+/// chose when its record is in the output folder). The expanded model's spectrum should fall off faster: a lower-rank embedding.
 /// </summary>
 internal static class GramDynamics
 {
@@ -26,7 +27,10 @@ internal static class GramDynamics
         long steps = p.CnnEpochs * (long)Math.Ceiling(p.CnnTrainImages / 128.0);
         var rows = new CsvTable("model", "step", "index", "normalized_singular_value");
         var summary = new SummaryTable("model", "step", "effective rank of the Gram matrix", "σ₁₀/σ₁", "σ₅₀/σ₁");
-        foreach (CnnComparison.Config config in new CnnComparison.Config[] { new("original", 1, ExpansionTargets.All, null, 0), new("both ×4", 4, ExpansionTargets.All, null, 0) })
+        // The over-parameterised model: "both ×4" where the preset expands convolutions; FC ×4 under the converged preset,
+        // which trains FC expansions only (its both ×4 was never run there).
+        CnnComparison.Config expanded = p.CnnExpandConvolutions ? new("both ×4", 4, ExpansionTargets.All, null, 0) : new("FC ×4", 4, ExpansionTargets.Linear, null, 0);
+        foreach (CnnComparison.Config config in new CnnComparison.Config[] { new("original", 1, ExpansionTargets.All, null, 0), expanded })
         {
             var series = new List<ChartSeries>();
             void Probe(Module model, long step)
@@ -38,7 +42,7 @@ internal static class GramDynamics
                 summary.AddRow(config.Name, step.ToString("N0", CultureInfo.InvariantCulture), effectiveRank.ToString("F1", CultureInfo.InvariantCulture),
                     normalised[9].ToString("G3", CultureInfo.InvariantCulture), normalised[49].ToString("G3", CultureInfo.InvariantCulture));
             }
-            CnnComparison.Train(p, config, p.CnnLearningRates[0], train, probeSet, seed: 0, probe: Probe, probeEvery: Math.Max(1, steps / 4));
+            CnnComparison.Train(p, config, ChosenRate(outDir, config.Name) ?? p.CnnRatesFor(config.Depth)[0], train, probeSet, seed: 0, probe: Probe, probeEvery: Math.Max(1, steps / 4));
             new LineChart
             {
                 Title = $"Gram matrix of the penultimate features, {config.Name}", XLabel = "index i", YLabel = "σᵢ / σ₁", LogY = true,
@@ -46,6 +50,16 @@ internal static class GramDynamics
         }
         rows.Save(Path.Combine(outDir, "gram_spectrum.csv"));
         summary.Write(Path.Combine(outDir, "gram_spectrum.md"));
+    }
+
+    // The rate the cnn experiment chose for this configuration (cnn_fashion_mnist.csv in the same output folder, its
+    // "chosen" rows), so that the spectra are those of the models that converged there; null without that record.
+    private static double? ChosenRate(string outDir, string config)
+    {
+        string path = Path.Combine(outDir, "cnn_fashion_mnist.csv");
+        if (!File.Exists(path)) return null;
+        string? row = File.ReadLines(path).Skip(1).Select(l => l.Split(',')).Where(c => c[0] == config && c[^1] == "yes").Select(c => c[1]).FirstOrDefault();
+        return row is null ? null : double.Parse(row, CultureInfo.InvariantCulture);
     }
 
     // The Gram matrix's singular values, largest first, from the input of the classifier fc2.

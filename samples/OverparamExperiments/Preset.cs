@@ -21,8 +21,19 @@ internal sealed record Preset(
     public int CnnWarmupEpochs { get; init; }
     /// <summary>Which layers the CNN's expansions cover: FC only, or also the convolutions and both.</summary>
     public bool CnnExpandConvolutions { get; init; } = true;
+    /// <summary>
+    /// Only these CNN configurations (names as in the tables: "original", "FC ×4", "conv ×2", …), or null for all the
+    /// preset has; naming a convolution expansion adds the convolution expansions of <see cref="CnnFactors"/> to choose from.
+    /// </summary>
+    public IReadOnlyList<string>? CnnConfigs { get; init; }
     /// <summary>Whether the CNN comparison includes Table 2.3's explicit regularisers.</summary>
     public bool CnnPenalties { get; init; } = true;
+
+    /// <summary>
+    /// Least squares (Fig. 2.1) with ReLU networks: depth d = d Linear layers of the width with a ReLU between each two
+    /// (He-initialised), instead of Overparam.Expand's product of linear factors. The thesis' Fig. 2.1 uses ReLU networks.
+    /// </summary>
+    public bool LeastSquaresRelu { get; init; }
 
     /// <summary>The learning-rate grid of a model expanded by <paramref name="depth"/> (1: the original).</summary>
     public double[] CnnRatesFor(int depth) => CnnLearningRatesByDepth.TryGetValue(depth, out double[]? rates) ? rates : CnnLearningRates;

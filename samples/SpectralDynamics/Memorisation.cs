@@ -73,7 +73,8 @@ internal static class Memorisation
         rows.Save(Path.Combine(output, "memorisation.csv"));
         new LineChart
         {
-            Title = $"Mean exp(H)/R while memorising {images:N0} images (to 100% train accuracy)", XLabel = "step", YLabel = "exp(H)/R",
+            // On the score's whole range: the runs end a few hundredths apart, one seed each.
+            Title = $"Mean exp(H)/R while memorising {images:N0} images (to 100% train accuracy, one seed)", XLabel = "step", YLabel = "exp(H)/R", YRange = (0, 1),
         }.Save(Path.Combine(output, "memorisation-rank.svg"), ranks);
         new LineChart { Title = $"Training accuracy on {images:N0} images", XLabel = "step", YLabel = "train accuracy" }
             .Save(Path.Combine(output, "memorisation-accuracy.svg"), accuracies);

@@ -1,3 +1,5 @@
+using LowRankBias.Statistics;
+
 namespace LowRankBias.Plotting;
 
 /// <summary>
@@ -8,4 +10,29 @@ public sealed record ChartSeries(string Label, IReadOnlyList<(double X, double Y
 {
     /// <summary>Half-width of the band at each point (one per point, ≥ 0), or null for a plain line.</summary>
     public IReadOnlyList<double>? Spread { get; init; }
+
+    /// <summary>
+    /// Draws the points as markers without a connecting line: points that are not a trajectory (runs that all end at one
+    /// budget) or that must not look like one (a diverged run's outcome).
+    /// </summary>
+    public bool MarkersOnly { get; init; }
+
+    /// <summary>
+    /// Mean ± sample standard deviation over <paramref name="runs"/> (e.g. one per seed) at each x that every run
+    /// recorded, in increasing x; x values only some runs reached (a run stopped early) are left out rather than
+    /// averaged over fewer runs. The label gets the number of runs appended.
+    /// </summary>
+    public static ChartSeries MeanOverRuns(string label, IReadOnlyList<IReadOnlyList<(double X, double Y)>> runs)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        if (runs.Count == 0) throw new ArgumentException($"series '{label}': no runs to average", nameof(runs));
+        var byX = runs.Select(r => r.GroupBy(p => p.X).ToDictionary(g => g.Key, g => g.Last().Y)).ToArray();
+        double[] shared = byX.Skip(1).Aggregate((IEnumerable<double>)byX[0].Keys, (xs, run) => xs.Intersect(run.Keys)).Order().ToArray();
+        if (shared.Length == 0) throw new ArgumentException($"series '{label}': the {runs.Count} runs share no x value", nameof(runs));
+        double[][] ys = shared.Select(x => byX.Select(run => run[x]).ToArray()).ToArray();
+        return new ChartSeries($"{label} (mean ± std, {runs.Count} runs)", shared.Zip(ys, (x, y) => (x, y.Average())).ToArray())
+        {
+            Spread = ys.Select(y => SeedSpread.Std(y)).ToArray(),
+        };
+    }
 }

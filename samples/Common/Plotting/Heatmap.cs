@@ -10,7 +10,7 @@ public sealed record Heatmap
     public string YLabel { get; init; } = "";
     /// <summary>Label of the colour bar.</summary>
     public string ValueLabel { get; init; } = "";
-    /// <summary>Colour range; null: the data's.</summary>
+    /// <summary>Colour range; null: the data's (the default, so that differences within a narrow range stay visible).</summary>
     public double? Min { get; init; }
     public double? Max { get; init; }
 
@@ -26,12 +26,15 @@ public sealed record Heatmap
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
         heatmap.NaNCellColor = Colors.LightGray;
         // Cell (r, c) is centred on (c, rows − 1 − r): row 0 on top, as in a table.
-        if (Min is not null || Max is not null)
-        {
-            var finite = values.Cast<double>().Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
-            heatmap.ManualRange = new ScottPlot.Range(Min ?? finite.Min(), Max ?? finite.Max());
-        }
-        plot.Add.ColorBar(heatmap).Label = ValueLabel;
+        // Set explicitly even for the data's range, which must ignore the NaN cells.
+        var finite = values.Cast<double>().Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
+        double low = Min ?? finite.Min(), high = Max ?? finite.Max();
+        heatmap.ManualRange = new ScottPlot.Range(low, high > low ? high : low + 1);
+        var colorBar = plot.Add.ColorBar(heatmap);
+        colorBar.Label = ValueLabel;
+        // ScottPlot's automatic layout puts the colour bar's title against its widest tick label (they touched): the
+        // title moves right by a gap, and a fixed padding leaves the room for it that the layout would not.
+        colorBar.LabelStyle.OffsetX = ColorBarTitleGap;
 
         var xTicks = new ScottPlot.TickGenerators.NumericManual();
         // At most ~8 labels, a round number of columns apart (records are evenly spaced, so the labels are round too),
@@ -52,10 +55,11 @@ public sealed record Heatmap
         plot.Grid.IsVisible = false;
         plot.Axes.SetLimits(-0.5, columns - 0.5, -0.5, rows - 0.5);
         int labelWidth = 7 * rowLabels.Max(l => l.Length);
-        return Figure.Save(plot, path, Figure.Width + labelWidth, Math.Max(Figure.Height, 120 + 16 * Math.Min(rows, MaxRowLabels)));
+        plot.Layout.Fixed(new PixelPadding(left: labelWidth + 50, right: 110 + ColorBarTitleGap, bottom: 55, top: 40));
+        return Figure.Save(plot, path, Figure.Width + labelWidth + ColorBarTitleGap, Math.Max(Figure.Height, 120 + 16 * Math.Min(rows, MaxRowLabels)));
     }
 
-    private const int MaxRowLabels = 60;
+    private const int MaxRowLabels = 60, ColorBarTitleGap = 14;
 
     // The smallest of 1, 2, 5, 10, 20, 50, 100, … that is at least `raw`.
     private static int RoundStep(double raw)

@@ -8,7 +8,8 @@ namespace LowRankBias.Plotting;
 /// at least <see cref="AutoLogRatio"/>× is log₁₀ unless told otherwise, with ticks at decades (and 2, 5 × 10ᵏ or every
 /// integer multiple when the data span less), so a loss from 0.27 to 1.7 fills the height and ranks 1–32 spread out.
 /// The legend sits outside the data, at the right. Non-finite points, and non-positive ones on a log axis, are skipped.
-/// A series with a <see cref="ChartSeries.Spread"/> gets a shaded band of its colour, and the axes fit the bands too.
+/// A series with a <see cref="ChartSeries.Spread"/> gets a shaded band of its colour, and the axes fit the bands too;
+/// <see cref="YRange"/> fixes the y axis instead.
 /// </summary>
 public sealed record LineChart
 {
@@ -28,6 +29,12 @@ public sealed record LineChart
     /// <summary>Labelled x ticks at these positions instead of the automatic ones (e.g. "0" for a λ = 0 drawn left of a log scale).</summary>
     public IReadOnlyList<(double Position, string Label)>? XTicks { get; init; }
 
+    /// <summary>
+    /// Fixed y-axis limits (linear axis) instead of fitting the data, e.g. 0–100 % when differences of a point or two
+    /// between single-seed runs must not fill the height and look like effects. Data outside them is clipped.
+    /// </summary>
+    public (double Min, double Max)? YRange { get; init; }
+
     /// <summary>Draws markers at the points (default: only when a series has few points).</summary>
     public bool? Markers { get; init; }
 
@@ -37,7 +44,9 @@ public sealed record LineChart
         ArgumentNullException.ThrowIfNull(series);
         var finite = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToArray();
         if (finite.Length == 0) throw new ArgumentException($"{Path.GetFileName(path)}: no finite points to plot", nameof(series));
-        bool logX = LogX ?? SpansDecades(finite.Select(p => p.X)), logY = LogY ?? SpansDecades(finite.Select(p => p.Y));
+        if (YRange is { } fixedY && (!(fixedY.Min < fixedY.Max) || !double.IsFinite(fixedY.Min) || !double.IsFinite(fixedY.Max) || LogY == true))
+            throw new ArgumentException($"{Path.GetFileName(path)}: YRange ({fixedY.Min}, {fixedY.Max}) needs finite Min < Max on a linear y axis", nameof(YRange));
+        bool logX = LogX ?? SpansDecades(finite.Select(p => p.X)), logY = YRange is null && (LogY ?? SpansDecades(finite.Select(p => p.Y)));
 
         Plot plot = Figure.Create(Title, XLabel, YLabel);
         int[] counts = series.Select(s => s.Points.Count).ToArray();
@@ -64,8 +73,8 @@ public sealed record LineChart
             }
             var line = plot.Add.Scatter(x, points.Select(p => p.Y).ToArray(), Palette(i));
             line.LegendText = series[i].Label;
-            line.LineWidth = 2;
-            line.MarkerSize = markers ? 6 : 0;
+            line.LineWidth = series[i].MarkersOnly ? 0 : 2;
+            line.MarkerSize = series[i].MarkersOnly ? 9 : markers ? 6 : 0;
             xs = (Math.Min(xs.min, x.Min()), Math.Max(xs.max, x.Max()));
             ys = (Math.Min(ys.min, points.Min(p => p.Low)), Math.Max(ys.max, points.Max(p => p.High)));
         }
@@ -80,7 +89,8 @@ public sealed record LineChart
         if (logY) plot.Axes.Left.TickGenerator = LogTicks.Generator(ys.min, ys.max);
         // Data-tight: the limits are the data's, widened only by a sliver so lines on the edge stay visible.
         double padX = Pad(xs), padY = Pad(ys);
-        plot.Axes.SetLimits(xs.min - padX, xs.max + padX, ys.min - padY, ys.max + padY);
+        if (YRange is { } y) plot.Axes.SetLimits(xs.min - padX, xs.max + padX, y.Min, y.Max);
+        else plot.Axes.SetLimits(xs.min - padX, xs.max + padX, ys.min - padY, ys.max + padY);
         if (series.Count > 1) plot.ShowLegend(Edge.Right); // one series: the title says what it is
         else plot.HideLegend();
         return Figure.Save(plot, path, Figure.Width + (series.Count > 1 ? 40 + 7 * series.Max(s => s.Label.Length) : 0));

@@ -11,20 +11,23 @@ namespace LowRankBias.Plotting;
 /// </summary>
 public static class SpectralPlots
 {
-    /// <summary>Layers × records, coloured by normalised effective rank exp(H)/R in [0, 1].</summary>
+    // The colour scales span the data, not the scores' possible [0, 1]: on a fixed scale a matrix moving from 0.76 to
+    // 0.85 keeps one colour.
+
+    /// <summary>Layers × records, coloured by normalised effective rank exp(H)/R (its range in the records).</summary>
     public static IReadOnlyList<string> EffectiveRankHeatmap(IReadOnlyList<SpectralRecord> records, string path) =>
-        Heatmap(path, records, r => r.Layers.Select(l => (l.Name, l.NormalizedEffectiveRank)), "Normalised effective rank exp(H)/R", "exp(H)/R", 0, 1);
+        Heatmap(path, records, r => r.Layers.Select(l => (l.Name, l.NormalizedEffectiveRank)), "Normalised effective rank exp(H)/R", "exp(H)/R");
 
     /// <summary>Alignment score of each consecutive pair of layers over the records.</summary>
     public static IReadOnlyList<string> AlignmentHeatmap(IReadOnlyList<SpectralRecord> records, string path) =>
-        Heatmap(path, records, r => r.Alignment.Select(a => (a.Name, a.Score)), "Alignment of consecutive layers (mean of the top diagonal)", "alignment", 0, 1);
+        Heatmap(path, records, r => r.Alignment.Select(a => (a.Name, a.Score)), "Alignment of consecutive layers (mean of the top diagonal)", "alignment");
 
     /// <summary>Each layer's agreement with its previous record over the records.</summary>
     public static IReadOnlyList<string> AgreementHeatmap(IReadOnlyList<SpectralRecord> records, string path) =>
-        Heatmap(path, records, r => r.Agreement.Select(a => (a.Name, a.Score)), "Singular-vector agreement with the previous record", "agreement", 0, 1);
+        Heatmap(path, records, r => r.Agreement.Select(a => (a.Name, a.Score)), "Singular-vector agreement with the previous record", "agreement");
 
     /// <summary>
-    /// One pair's alignment diagonal A_ii over the records (Yunis et al. figure 2, last column): rows are the index i of
+    /// One pair's alignment diagonal Aᵢᵢ = |⟨uᵢ, vᵢ⟩| over the records (Yunis et al. figure 2, last column): rows are the index i of
     /// the singular directions, columns the records. <paramref name="pair"/> is an alignment name ("first → second") or
     /// a layer's path for its agreement over time.
     /// </summary>
@@ -41,7 +44,10 @@ public static class SpectralPlots
             for (int j = 0; j < columns.Count; j++) values[i, j] = i < columns[j].diagonal!.Length ? columns[j].diagonal![i] : double.NaN;
         string[] rows = Enumerable.Range(1, length).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
         string[] steps = columns.Select(c => c.Step.ToString("#,0", CultureInfo.InvariantCulture)).ToArray();
-        return new Heatmap { Title = $"Alignment diagonal A_ii, {pair}", XLabel = "step", YLabel = "i", ValueLabel = "|⟨u_i, v_i⟩|", Min = 0, Max = 1 }.Save(path, rows, steps, values);
+        return new Heatmap
+        {
+            Title = $"Alignment of the i-th singular directions |⟨uᵢ, vᵢ⟩|, {pair}", XLabel = "step", YLabel = "singular direction i", ValueLabel = "|⟨uᵢ, vᵢ⟩|",
+        }.Save(path, rows, steps, values);
     }
 
     /// <summary>The <paramref name="count"/> largest singular values of <paramref name="layer"/> over the records (log scale).</summary>
@@ -83,7 +89,7 @@ public static class SpectralPlots
 
     // Rows: every name any record has, in first-seen order; columns: the records; missing cells are NaN (grey).
     private static IReadOnlyList<string> Heatmap(string path, IReadOnlyList<SpectralRecord> records, Func<SpectralRecord, IEnumerable<(string name, double value)>> cells,
-        string title, string valueLabel, double min, double max)
+        string title, string valueLabel)
     {
         ArgumentNullException.ThrowIfNull(records);
         var rows = new List<string>();
@@ -97,6 +103,6 @@ public static class SpectralPlots
         for (int j = 0; j < records.Count; j++)
             foreach ((string name, double value) in cells(records[j])) values[index[name], j] = value;
         string[] steps = records.Select(r => r.Step.ToString("#,0", CultureInfo.InvariantCulture)).ToArray();
-        return new Heatmap { Title = title, XLabel = "step", ValueLabel = valueLabel, Min = min, Max = max }.Save(path, rows, steps, values);
+        return new Heatmap { Title = title, XLabel = "step", ValueLabel = valueLabel }.Save(path, rows, steps, values);
     }
 }

@@ -7,7 +7,7 @@ namespace LowRankBias.Lte;
 /// <see cref="LteTrainer"/> for one rank of a <see cref="DistributedLte"/> run: each <see cref="Step"/> trains this
 /// rank's heads on their share of the cumulative batch with no communication, and every
 /// <see cref="LteOptions.MergeEvery"/> steps all ranks merge together (with <see cref="LteOptions.ResetOptimizer"/>,
-/// the heads' optimizer state is then cleared).
+/// the LoRA factors' optimizer state is then cleared).
 /// </summary>
 public sealed class DistributedLteTrainer
 {
@@ -45,7 +45,7 @@ public sealed class DistributedLteTrainer
         if (period > 0 && Iteration % period == 0)
         {
             model.Merge();
-            OptimizerState.AfterMerge(_trainer.optimizer, model.local.head_parameters(), model.options);
+            OptimizerState.AfterMerge(_trainer.optimizer, model.local.factor_parameters(), model.options);
         }
         return loss;
     }

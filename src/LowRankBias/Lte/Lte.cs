@@ -109,13 +109,24 @@ public sealed partial class Lte : Module
     public ParamGroup[] ParameterGroups(OptimizerOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var replicas = new HashSet<Tensor>(Sites().SelectMany(s => s.Offsets).SelectMany(o => o.offsets.parameters()), ReferenceEqualityComparer.Instance);
+        HashSet<Tensor> replicas = ReplicaParameters();
         Tensor[] factors = head_parameters().Where(p => !replicas.Contains(p)).ToArray();
         var groups = new List<ParamGroup>();
         if (factors.Length > 0) groups.Add(new ParamGroup(factors, options));
         if (replicas.Count > 0) groups.Add(new ParamGroup(head_parameters().Where(replicas.Contains), options with { weight_decay = 0 }));
         return groups.ToArray();
     }
+
+    /// <summary>The LoRA factors among <see cref="head_parameters"/> (no replica offsets): what a merge restarts, and so
+    /// the only state <see cref="LteOptions.ResetOptimizer"/> and <see cref="LteOptions.PruneOptimizer"/> touch.</summary>
+    internal IEnumerable<Tensor> factor_parameters()
+    {
+        HashSet<Tensor> replicas = ReplicaParameters();
+        return head_parameters().Where(p => !replicas.Contains(p));
+    }
+
+    private HashSet<Tensor> ReplicaParameters() =>
+        new(Sites().SelectMany(s => s.Offsets).SelectMany(o => o.offsets.parameters()), ReferenceEqualityComparer.Instance);
 
     /// <summary>The current head-averaged update of the weight at <paramref name="path"/>, (s/N) Σₙ (BₙAₙ − Vₙ) (plus the mean
     /// replica offset for a layer left out of the targets), which the next merge adds; owned by the caller.</summary>

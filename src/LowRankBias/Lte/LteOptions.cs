@@ -34,12 +34,16 @@ public sealed record LteOptions
     /// <summary>Redraw every Aₙ at each merge (appendix A.3 ablation; <see cref="LteMergeMode.Reset"/> only). Default false.</summary>
     public bool ReinitializeA { get; init; }
 
-    /// <summary>Clear the heads' optimizer state at each merge (appendix A.3 ablation). Default false.</summary>
+    /// <summary>
+    /// Clear the LoRA factors' optimizer state at each merge (appendix A.3 ablation). Default false. The replicas of
+    /// parameters without a low-rank form (biases, norms, a left-out classifier) keep theirs, as ReLoRA resets only its
+    /// LoRA parameters: with one head a replica then trains exactly as the parameter would without LTE.
+    /// </summary>
     public bool ResetOptimizer { get; init; }
 
     /// <summary>
-    /// At each merge, zero this fraction of every head moment's entries, the smallest in magnitude (ReLoRA's optimizer
-    /// reset keeps the largest 1%: 0.99), without resetting step counts. 0 (default) leaves the state alone;
+    /// At each merge, zero this fraction of every LoRA factor moment's entries, the smallest in magnitude (ReLoRA's
+    /// optimizer reset keeps the largest 1%: 0.99), without resetting step counts; replicas keep their state. 0 (default) leaves the state alone;
     /// <see cref="ResetOptimizer"/> clears it instead.
     /// </summary>
     public double PruneOptimizer { get; init; }

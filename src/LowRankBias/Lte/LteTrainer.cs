@@ -12,7 +12,7 @@ namespace LowRankBias.Lte;
 /// its share. Each head is then clipped on its own (<see cref="LteOptions.MaxGradNorm"/>) and updated by the
 /// optimizer; since every trained tensor is stacked per head and the optimizer is element-wise, head n has its own
 /// optimizer state, as with N separate optimizers. Every <see cref="LteOptions.MergeEvery"/> steps the heads are
-/// merged (and with <see cref="LteOptions.ResetOptimizer"/> their optimizer state cleared). Iterations count
+/// merged (and with <see cref="LteOptions.ResetOptimizer"/> their factors' optimizer state cleared). Iterations count
 /// cumulative batches, as in the paper. Each step runs in its own dispose scope. A step whose gradients hold NaN or ±∞
 /// (NaN input, a diverging rate) changes no weight and throws a <see cref="NonFiniteLossException"/> naming the head whose
 /// loss is not finite, or a <see cref="NonFiniteGradientException"/> naming the head and parameter; this is the
@@ -125,12 +125,12 @@ public sealed partial class LteTrainer
     }
 
     /// <summary>Merges now (see <see cref="Lte.Merge"/>) and clears (<see cref="LteOptions.ResetOptimizer"/>) or prunes
-    /// (<see cref="LteOptions.PruneOptimizer"/>) the heads' optimizer state.</summary>
+    /// (<see cref="LteOptions.PruneOptimizer"/>) the LoRA factors' optimizer state.</summary>
     public void Merge()
     {
         model.Merge();
         Merges++;
-        OptimizerState.AfterMerge(optimizer, model.head_parameters(), model.options);
+        OptimizerState.AfterMerge(optimizer, model.factor_parameters(), model.options);
     }
 
     // The optimizer refused a NaN/±∞ gradient (Optimizer.error_if_nonfinite) before changing any weight: names the first

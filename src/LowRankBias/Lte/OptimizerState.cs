@@ -32,11 +32,11 @@ public static class OptimizerState
         });
     }
 
-    /// <summary>What a merge does to the heads' optimizer state under <paramref name="options"/>: clear, prune or nothing.</summary>
-    internal static void AfterMerge(Optimizer optimizer, IEnumerable<Tensor> heads, LteOptions options)
+    /// <summary>What a merge does to the LoRA factors' optimizer state under <paramref name="options"/>: clear, prune or nothing.</summary>
+    internal static void AfterMerge(Optimizer optimizer, IEnumerable<Tensor> factors, LteOptions options)
     {
-        if (options.ResetOptimizer) Clear(optimizer, heads);
-        else if (options.PruneOptimizer > 0) Prune(optimizer, heads, options.PruneOptimizer);
+        if (options.ResetOptimizer) Clear(optimizer, factors);
+        else if (options.PruneOptimizer > 0) Prune(optimizer, factors, options.PruneOptimizer);
     }
 
     /// <summary>

@@ -50,6 +50,39 @@ public class LineChartTests
     }
 
     [Fact]
+    public void MeanOverRunsIsTheMeanAndSampleStdAtTheStepsEveryRunReached()
+    {
+        // Three seeds; the third stopped early (no x = 2) and recorded x = 0 twice (the last value counts).
+        IReadOnlyList<(double, double)>[] runs =
+        [
+            [(0, 1), (1, 10), (2, 7)],
+            [(0, 3), (1, 20), (2, 9)],
+            [(0, 9), (0, 5), (1, 30)],
+        ];
+        ChartSeries mean = ChartSeries.MeanOverRuns("wd 1", runs);
+
+        Assert.Equal("wd 1 (mean ± std, 3 runs)", mean.Label);
+        Assert.Equal([(0.0, 3.0), (1.0, 20.0)], mean.Points);
+        // Sample std (n − 1): of {1, 3, 5} = 2, of {10, 20, 30} = 10.
+        Assert.Equal([2.0, 10.0], mean.Spread!.Select(v => Math.Round(v, 12)));
+        Assert.Contains("share no x", Assert.Throws<ArgumentException>(() => ChartSeries.MeanOverRuns("x", [[(0, 1)], [(1, 1)]])).Message);
+    }
+
+    [Fact]
+    public void AFixedYRangeReplacesTheFittedAxisAndMustBeALinearInterval()
+    {
+        using var dir = new TempDirectory();
+        var accuracy = new ChartSeries("lora", [(0, 31), (1, 32)]);
+        string[] fitted = Labels(new LineChart { Title = "t", XLabel = "x", YLabel = "y" }.Save(Path.Combine(dir.Path, "fitted.svg"), [accuracy])[1]);
+        string[] fixedRange = Labels(new LineChart { Title = "t", XLabel = "x", YLabel = "y", YRange = (0, 100) }.Save(Path.Combine(dir.Path, "fixed.svg"), [accuracy])[1]);
+
+        Assert.DoesNotContain("100", fitted);                   // fitted: 31–32 fills the height
+        Assert.All(["0", "50", "100"], l => Assert.Contains(l, fixedRange));
+        Assert.Throws<ArgumentException>(() => _ = new LineChart { YRange = (5, 5) }.Save(Path.Combine(dir.Path, "empty.svg"), [accuracy]));
+        Assert.Throws<ArgumentException>(() => _ = new LineChart { YRange = (1, 10), LogY = true }.Save(Path.Combine(dir.Path, "log.svg"), [accuracy]));
+    }
+
+    [Fact]
     public void NothingToPlotIsRefused()
     {
         using var dir = new TempDirectory();
