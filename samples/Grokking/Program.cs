@@ -81,8 +81,8 @@ foreach (int seed in seeds)
         {
             double trainAccuracy = Accuracy(model, task.Train), testAccuracy = Accuracy(model, task.Test);
             SpectralRecord record = monitor.Record(step);
-            double effectiveRank = record.Layers.Single(l => l.Name == Attention).EffectiveRank;
-            double meanNormalized = record.Layers.Average(l => l.NormalizedEffectiveRank);
+            double effectiveRank = record.Layers.Single(l => l.Name == Attention)[SpectrumColumns.EffectiveRank];
+            double meanNormalized = record.Layers.Average(l => l[SpectrumColumns.NormalizedEffectiveRank]);
             double alignment = record.Alignment.Single(a => a.Name == Pair).Score;
             Row(string.Create(CultureInfo.InvariantCulture,
                 $"{run.slug},{seed},{step},{loss:R},{trainAccuracy:R},{testAccuracy:R},{effectiveRank:R},{meanNormalized:R},{alignment:R}"));

@@ -62,7 +62,7 @@ foreach (var run in runs)
         if (step % p.every == 0 || step == p.steps)
         {
             SpectralRecord record = monitor.Record(step);
-            double mean = record.Layers.Average(l => l.NormalizedEffectiveRank);
+            double mean = record.Layers.Average(l => l[SpectrumColumns.NormalizedEffectiveRank]);
             last = (Accuracy(model, run.data), Accuracy(model, test));
             double withoutTop = double.NaN, withoutBottom = double.NaN;
             if (run.prune)

@@ -13,7 +13,7 @@ public static class SpectralPlots
 {
     /// <summary>Layers × records, coloured by normalised effective rank exp(H)/R in [0, 1].</summary>
     public static IReadOnlyList<string> EffectiveRankHeatmap(IReadOnlyList<SpectralRecord> records, string path) =>
-        Heatmap(path, records, r => r.Layers.Select(l => (l.Name, l.NormalizedEffectiveRank)), "Normalised effective rank exp(H)/R", "exp(H)/R", 0, 1);
+        Heatmap(path, records, r => r.Layers.Select(l => (l.Name, l[SpectrumColumns.NormalizedEffectiveRank])), "Normalised effective rank exp(H)/R", "exp(H)/R", 0, 1);
 
     /// <summary>Alignment score of each consecutive pair of layers over the records.</summary>
     public static IReadOnlyList<string> AlignmentHeatmap(IReadOnlyList<SpectralRecord> records, string path) =>
@@ -77,8 +77,8 @@ public static class SpectralPlots
 
     private static string MostChanged(IReadOnlyList<SpectralRecord> records)
     {
-        var last = records[^1].Layers.ToDictionary(l => l.Name, l => l.EffectiveRank);
-        return records[0].Layers.MaxBy(l => last.TryGetValue(l.Name, out double end) ? Math.Abs(end - l.EffectiveRank) : -1)!.Name;
+        var last = records[^1].Layers.ToDictionary(l => l.Name, l => l[SpectrumColumns.EffectiveRank]);
+        return records[0].Layers.MaxBy(l => last.TryGetValue(l.Name, out double end) ? Math.Abs(end - l[SpectrumColumns.EffectiveRank]) : -1)!.Name;
     }
 
     // Rows: every name any record has, in first-seen order; columns: the records; missing cells are NaN (grey).

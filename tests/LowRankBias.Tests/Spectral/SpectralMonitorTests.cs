@@ -39,10 +39,10 @@ public sealed class SpectralMonitorTests
             Matrix<double> w = ToMatrix(((Linear)model.get_submodule(layer.Name)).weight);
             double[] s = SingularValues(w);
             double entropy = Entropy(s);
-            Assert.Equal(Math.Exp(entropy), layer.EffectiveRank, 10);
-            Assert.Equal(Math.Exp(entropy) / Math.Min(w.RowCount, w.ColumnCount), layer.NormalizedEffectiveRank, 10);
-            Assert.Equal(Math.Pow(w.FrobeniusNorm() / s[0], 2), layer.StableRank, 10);
-            Assert.Equal(s.Sum(), layer.NuclearNorm, 10);
+            Assert.Equal(Math.Exp(entropy), layer[SpectrumColumns.EffectiveRank], 10);
+            Assert.Equal(Math.Exp(entropy) / Math.Min(w.RowCount, w.ColumnCount), layer[SpectrumColumns.NormalizedEffectiveRank], 10);
+            Assert.Equal(Math.Pow(w.FrobeniusNorm() / s[0], 2), layer[SpectrumColumns.StableRank], 10);
+            Assert.Equal(s.Sum(), layer[SpectrumColumns.NuclearNorm], 10);
             Assert.Equal(s.Take(5), layer.SingularValues, (a, b) => Math.Abs(a - b) < 1e-10);
         }
         // fc1 → fc2 and fc2 → head chain; the alignment is the one LayerAlignment computes for the pair.
@@ -78,8 +78,8 @@ public sealed class SpectralMonitorTests
 
         // W + (α/r)·B·A by hand in MathNet.
         Matrix<double> effective = ToMatrix(layer.weight) + 2.0 * ToMatrix(layer.lora_B["default"]) * ToMatrix(layer.lora_A["default"]);
-        Assert.Equal(SingularValues(effective)[0], fc2.SpectralNorm, 10);
-        Assert.NotEqual(SingularValues(ToMatrix(layer.weight))[0], fc2.SpectralNorm, 6);
+        Assert.Equal(SingularValues(effective)[0], fc2[SpectrumColumns.SpectralNorm], 10);
+        Assert.NotEqual(SingularValues(ToMatrix(layer.weight))[0], fc2[SpectrumColumns.SpectralNorm], 6);
         Assert.Equal(3, monitor.Records[0].Layers.Count); // the LoRA layer's base Linear is not measured twice
     }
 
@@ -95,10 +95,10 @@ public sealed class SpectralMonitorTests
             monitor.Step(1);
             IReadOnlyList<SpectralRecord> read = SpectralMonitor.Read(monitor.JsonlPath);
             Assert.Equal(2, read.Count);
-            Assert.Equal(monitor.Records[1].Layers[1].StableRank, read[1].Layers[1].StableRank);
-            Assert.Equal(2 * monitor.Records[0].Layers[1].SpectralNorm, read[1].Layers[1].SpectralNorm, 10);
+            Assert.Equal(monitor.Records[1].Layers[1][SpectrumColumns.StableRank], read[1].Layers[1][SpectrumColumns.StableRank]);
+            Assert.Equal(2 * monitor.Records[0].Layers[1][SpectrumColumns.SpectralNorm], read[1].Layers[1][SpectrumColumns.SpectralNorm], 10);
             string[] csv = File.ReadAllLines(monitor.CsvPath);
-            Assert.StartsWith("step,layer,shape,effective_rank", csv[0]);
+            Assert.Equal("step,layer,shape,effective_rank,normalized_effective_rank,stable_rank,frobenius_norm,spectral_norm,nuclear_norm", csv[0]);
             Assert.Equal(1 + 2 * 3, csv.Length);
             Assert.StartsWith("1,fc2,8x8,", csv[5]);
         }
