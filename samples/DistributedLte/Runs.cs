@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using LowRankBias.Lte;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Distributed;

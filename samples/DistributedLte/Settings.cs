@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Torch;
 
 namespace DistributedLte;

@@ -1,6 +1,6 @@
 // The main job: trains the thesis' 4-conv + 2-FC CNN and a CPU-sized ViT on Fashion-MNIST with progress, prints
 // their test accuracy and plots their loss and accuracy curves.
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Models;

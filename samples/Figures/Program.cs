@@ -3,7 +3,7 @@
 // samples draw; the settings a title names (modulus, weight decay, sizes) are the recorded runs' (docs/results.md).
 using System.Globalization;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Spectral;
 
 var cli = new ProgramCommand("figures", "Re-renders the committed figures (PNG and SVG) of docs/results from their recorded CSV and JSONL files.");

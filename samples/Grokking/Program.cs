@@ -7,7 +7,7 @@
 // (seed = initial weights and data split).
 using System.Globalization;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;

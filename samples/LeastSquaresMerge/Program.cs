@@ -5,7 +5,7 @@
 using System.Globalization;
 using LowRankBias.Lte;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Modules;

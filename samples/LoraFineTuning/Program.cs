@@ -6,7 +6,7 @@
 // loads the merged .pt with torch.load(weights_only=True): both must give the same logits.
 using System.CommandLine;
 using LowRankBias.Lora;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.IO;

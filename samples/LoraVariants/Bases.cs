@@ -1,4 +1,4 @@
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Models;

@@ -6,7 +6,7 @@
 // disjoint class subsets of a base pre-trained on all classes and combines them with add_weighted_adapter.
 using System.Diagnostics;
 using LoraVariants;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using static LowRankBias.Torch.torch;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Statistics;
 
 namespace LoraVariants;

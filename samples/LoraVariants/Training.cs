@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Modules;

@@ -5,7 +5,7 @@
 using System.Globalization;
 using LteArchitectures;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 
 var cli = new ProgramCommand("lte-architectures", "LTE beyond the ViT (LTE paper appendix D.3, D.4): an MLP-Mixer on Fashion-MNIST and a character-level GPT on Shakespeare, full rank vs LTE.");
 var whichArgument = cli.Positional("experiment", "all", "which model", "mixer", "gpt", "all");

@@ -7,7 +7,7 @@ using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using Spectre.Console;
 using static LowRankBias.Torch.torch;
 

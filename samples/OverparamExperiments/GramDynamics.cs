@@ -6,7 +6,7 @@ using LowRankBias.Torch;
 using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Modules;
 using static LowRankBias.Torch.torch;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 
 namespace OverparamExperiments;
 

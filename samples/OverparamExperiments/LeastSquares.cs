@@ -7,7 +7,7 @@ using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 
 namespace OverparamExperiments;
 

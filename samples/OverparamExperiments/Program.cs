@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using OverparamExperiments;
 
 // Over-parameterisation experiments of the Huh thesis, ch. 2:

@@ -1,7 +1,7 @@
 using System.Globalization;
 using LowRankBias.Overparam;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 
 namespace OverparamExperiments;
 

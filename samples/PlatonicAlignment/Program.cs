@@ -7,7 +7,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Samples.PlatonicAlignment;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;

@@ -7,7 +7,7 @@ using LowRankBias.Torch.Models;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Optim;
 using static LowRankBias.Torch.torch;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 
 /// <summary>
 /// Yunis et al. figure 8 (appendix A.7): the same MLP fits a subset of Fashion-MNIST with its true labels and with

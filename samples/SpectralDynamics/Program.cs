@@ -5,7 +5,7 @@
 // ("memorisation", Memorisation.cs). A SpectralMonitor records every matrix during each run.
 using System.Globalization;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LowRankBias.Cli;
 using LowRankBias.Onnx;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Models;

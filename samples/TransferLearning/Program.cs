@@ -9,7 +9,7 @@ using System.Diagnostics;
 using System.Globalization;
 using LowRankBias.Lora;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Samples.TransferLearning;
 using LowRankBias.Statistics;
 using LowRankBias.Torch;

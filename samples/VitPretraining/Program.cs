@@ -6,7 +6,7 @@
 using System.Globalization;
 using LowRankBias.Lte;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Data;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using Spectre.Console;

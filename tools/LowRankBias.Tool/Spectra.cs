@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using Spectre.Console;

@@ -1,7 +1,7 @@
 using LowRankBias.Torch.Training;
 using Spectre.Console;
 
-namespace LowRankBias.Samples;
+namespace LowRankBias.Cli;
 
 /// <summary>
 /// A <see cref="Trainer"/>'s progress as a live Spectre.Console bar (step n/N, percentage, ETA) whose description shows
@@ -15,6 +15,7 @@ public sealed class LiveTrainingProgress : TrainingProgress
     public static TrainingProgress? IfInteractive() =>
         Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive ? null : new LiveTrainingProgress();
 
+    /// <inheritdoc />
     public override void Run(long totalSteps, Action body) =>
         AnsiConsole.Progress()
             .AutoClear(false)
@@ -26,16 +27,19 @@ public sealed class LiveTrainingProgress : TrainingProgress
                 body();
             });
 
+    /// <inheritdoc />
     public override void Advance(long step)
     {
         if (_task is not null) _task.Value = step;
     }
 
+    /// <inheritdoc />
     public override void Report(MetricsRecord record)
     {
         if (record.Split == "train" && _task is not null) _task.Description = Markup.Escape(Describe(record, compact: true));
         else AnsiConsole.MarkupLine(Markup.Escape(Describe(record)));
     }
 
+    /// <inheritdoc />
     public override void Note(string message) => AnsiConsole.MarkupLine(Markup.Escape(message));
 }

@@ -1,7 +1,7 @@
 using System.Text;
 using LowRankBias.Torch.IO;
 
-namespace LowRankBias.Samples;
+namespace LowRankBias.Cli;
 
 /// <summary>
 /// The programs' results, each file written whole or not at all (<see cref="AtomicFile"/>): a full disk or a crash

@@ -15,8 +15,11 @@ public sealed record LineChart
     /// <summary>Data spanning at least this ratio (max / min, all positive) gets a log axis when the scale is not set.</summary>
     public const double AutoLogRatio = 30;
 
+    /// <summary>Title above the plot.</summary>
     public string Title { get; init; } = "";
+    /// <summary>Label of the x axis.</summary>
     public string XLabel { get; init; } = "";
+    /// <summary>Label of the y axis.</summary>
     public string YLabel { get; init; } = "";
 
     /// <summary>Log₁₀ x axis: true, false, or null to decide from the data.</summary>

@@ -2,7 +2,7 @@ using System.Xml.Linq;
 using LowRankBias.Plotting;
 using LowRankBias.Torch.Tests.IO;
 
-namespace LowRankBias.Tests.Plotting;
+namespace LowRankBias.Cli.Tests.Plotting;
 
 public class BarChartTests
 {

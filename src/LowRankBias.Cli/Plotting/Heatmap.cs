@@ -5,13 +5,17 @@ namespace LowRankBias.Plotting;
 /// <summary>A heatmap of a rows × columns table (row 0 at the top) with a colour bar, saved as PNG and SVG; NaN cells are grey.</summary>
 public sealed record Heatmap
 {
+    /// <summary>Title above the plot.</summary>
     public string Title { get; init; } = "";
+    /// <summary>Label of the x axis.</summary>
     public string XLabel { get; init; } = "";
+    /// <summary>Label of the y axis.</summary>
     public string YLabel { get; init; } = "";
     /// <summary>Label of the colour bar.</summary>
     public string ValueLabel { get; init; } = "";
-    /// <summary>Colour range; null: the data's.</summary>
+    /// <summary>Lower end of the colour range; null: the data's.</summary>
     public double? Min { get; init; }
+    /// <summary>Upper end of the colour range; null: the data's.</summary>
     public double? Max { get; init; }
 
     /// <summary>Saves the heatmap of <paramref name="values"/> [row, column] as <paramref name="path"/> with .png and .svg.</summary>

@@ -3,7 +3,7 @@ using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Tests;
 using LowRankBias.Torch.Tests.IO;
 
-namespace LowRankBias.Tests.Tool;
+namespace LowRankBias.Tool.Tests;
 
 /// <summary>
 /// `lowrankbias spectra` on files whose matrices have known singular values: every column of its CSV must equal the

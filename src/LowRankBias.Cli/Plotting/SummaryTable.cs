@@ -1,5 +1,5 @@
 using Spectre.Console;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 
 namespace LowRankBias.Plotting;
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using LowRankBias.Tool.Analysis;
 using LowRankBias.Torch.Tests.IO;
 
-namespace LowRankBias.Tests.Tool;
+namespace LowRankBias.Tool.Tests;
 
 /// <summary>
 /// report.html of `lowrankbias analyze` renders in a real browser: headless Chromium (Debian's chromium, installed by

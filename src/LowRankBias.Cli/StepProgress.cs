@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Spectre.Console;
 
-namespace LowRankBias.Samples;
+namespace LowRankBias.Cli;
 
 /// <summary>
 /// One progress display over a whole program's steps: "step n/N" with the elapsed time and an ETA from the average
@@ -17,6 +17,8 @@ public sealed class StepProgress
     private long _done;
     private int _linesShown;
 
+    /// <param name="name">What is being done, shown before the count.</param>
+    /// <param name="totalSteps">How many steps make the whole (at least 1).</param>
     public StepProgress(string name, long totalSteps)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(totalSteps);

@@ -1,6 +1,6 @@
 using LowRankBias.Plotting;
 
-namespace LowRankBias.Tests.Plotting;
+namespace LowRankBias.Cli.Tests.Plotting;
 
 public class SummaryTableTests
 {

@@ -3,7 +3,7 @@ using LowRankBias.Tool.Analysis;
 using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Tests.IO;
 
-namespace LowRankBias.Tests.Tool;
+namespace LowRankBias.Tool.Tests;
 
 /// <summary>
 /// `lowrankbias analyze` against WeightWatcher's metrics of fixed weights (a Gaussian, a heavy-tailed, a square, a

@@ -3,7 +3,7 @@ using LowRankBias.Tool.Analysis;
 using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Tests.IO;
 
-namespace LowRankBias.Tests.Tool;
+namespace LowRankBias.Tool.Tests;
 
 /// <summary>
 /// `lowrankbias compare` on matrices whose change is known in closed form: W = diag(4, 3, 2, 1) padded to 8 × 4, and

@@ -9,6 +9,7 @@ namespace LowRankBias.Plotting;
 /// </summary>
 public static class Figure
 {
+    /// <summary>Size of every figure in pixels (PNG) and points (SVG).</summary>
     public const int Width = 800, Height = 520;
     private const string FontName = "DejaVu Sans";
     private static readonly Lazy<string> s_font = new(LoadFont);
@@ -34,8 +35,8 @@ public static class Figure
     {
         string png = Path.ChangeExtension(path, ".png"), svg = Path.ChangeExtension(path, ".svg");
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(png))!);
-        LowRankBias.Samples.OutputFile.WriteAllBytes(png, plot.GetImageBytes(width, height, ImageFormat.Png));
-        LowRankBias.Samples.OutputFile.WriteAllText(svg, plot.GetSvgXml(width, height));
+        LowRankBias.Cli.OutputFile.WriteAllBytes(png, plot.GetImageBytes(width, height, ImageFormat.Png));
+        LowRankBias.Cli.OutputFile.WriteAllText(svg, plot.GetSvgXml(width, height));
         return [png, svg];
     }
 

@@ -4,7 +4,7 @@ using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Quantization;
 using LowRankBias.Torch.Tests.IO;
 
-namespace LowRankBias.Tests.Tool;
+namespace LowRankBias.Tool.Tests;
 
 /// <summary>The tool's inputs beyond one file: Hugging Face shard indexes and PEFT adapter folders (as ΔW = s·B·A).</summary>
 public class WeightSourceTests

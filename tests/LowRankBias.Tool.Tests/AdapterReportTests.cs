@@ -3,7 +3,7 @@ using LowRankBias.Tool.Analysis;
 using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Tests.IO;
 
-namespace LowRankBias.Tests.Tool;
+namespace LowRankBias.Tool.Tests;
 
 /// <summary>
 /// The adapter table of `lowrankbias analyze ADAPTER --base BASE` on tests/fixtures/peft/tiny_adapter

@@ -1,6 +1,6 @@
 using LowRankBias.Statistics;
 
-namespace LowRankBias.Tests.Statistics;
+namespace LowRankBias.Cli.Tests.Statistics;
 
 public class SeedSpreadTests
 {

@@ -20,8 +20,11 @@ public sealed record BarSeries(string Label, IReadOnlyList<double> Values)
 /// </summary>
 public sealed record BarChart
 {
+    /// <summary>Title above the plot.</summary>
     public string Title { get; init; } = "";
+    /// <summary>Label of the x axis.</summary>
     public string XLabel { get; init; } = "";
+    /// <summary>Label of the y axis.</summary>
     public string YLabel { get; init; } = "";
 
     /// <summary>Dots on a fitted axis instead of bars from zero.</summary>
