@@ -1,7 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using LowRankBias.Cli;
-using LowRankBias.Torch;
 
 namespace DistributedLte;
 

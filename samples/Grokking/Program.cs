@@ -5,17 +5,7 @@
 // jump coincides with its weights turning low-rank. Without weight decay neither happens within the budget; with 90% of
 // the data it generalises at once. A run stops early once its test accuracy has held 99% for 1,000 steps. A SpectralMonitor records every matrix during training; each run is repeated per seed
 // (seed = initial weights and data split).
-using System.Globalization;
-using LowRankBias.Plotting;
-using LowRankBias.Cli;
-using LowRankBias.Spectral;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
 using LowRankBias.Torch.IO;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
-using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("grokking", "Grokking and the spectral dynamics of weights (Yunis et al., figure 2) in Nanda et al.'s setting: a one-layer transformer learns addition modulo p; a SpectralMonitor records every matrix.");
 var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (Nanda et al.: p = 113, width 128; --modulus, --steps, --lr), paper (40,000 steps)", "tiny", "quick", "paper");

@@ -1,7 +1,4 @@
-using System.Globalization;
 using System.Text;
-using LowRankBias.Plotting;
-using LowRankBias.Cli;
 using LowRankBias.Statistics;
 
 namespace LoraVariants;

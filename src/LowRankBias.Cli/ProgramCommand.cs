@@ -248,25 +248,7 @@ public sealed class ProgramCommand
 
     /// <summary>The candidate within edit distance max(2, a third of its length) of <paramref name="token"/>, nearest first.</summary>
     internal static string? Closest(string token, IEnumerable<string> candidates) => candidates
-        .Select(c => (c, d: Distance(token, c)))
+        .Select(c => (c, d: Levenshtein.Distance<char>(token, c)))
         .Where(x => x.d <= Math.Max(2, x.c.Length / 3))
         .OrderBy(x => x.d).Select(x => x.c).FirstOrDefault();
-
-    /// <summary>Levenshtein distance.</summary>
-    internal static int Distance(string a, string b)
-    {
-        var row = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (int i = 1; i <= a.Length; i++)
-        {
-            int diagonal = row[0];
-            row[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-            {
-                int above = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
-                diagonal = above;
-            }
-        }
-        return row[b.Length];
-    }
 }
