@@ -15,7 +15,7 @@ namespace LowRankBias.Spectral;
 /// consecutive layers and each layer's agreement with the previous record (Yunis et al. eq. 3–5). Each record is
 /// appended whole to <c>spectral.jsonl</c> and <c>spectral.csv</c> (<see cref="AtomicFile.Append"/>: a full disk leaves
 /// no half record), so a run that dies keeps what it recorded;
-/// the samples' <c>SpectralPlots</c> draws the figures from them.
+/// <c>SpectralPlots</c> of the programs' layer (src/LowRankBias.Cli) draws the figures from them.
 /// </summary>
 public sealed class SpectralMonitor : IDisposable
 {
