@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using LowRankBias.Torch.IO;
 using LowRankBias.Torch.Tests;
 using LowRankBias.Torch.Tests.IO;
@@ -55,7 +56,10 @@ public class SpectraToolTests(Xunit.Abstractions.ITestOutputHelper log)
             Assert.Equal(nuclear, V(9), 5);
         }
         Assert.Equal("4x6x1x1", layers["conv.weight"][2]);
-        Assert.True(File.Exists(dir.File("out/spectra.json")));
+        // spectra.json: per layer the same columns by their JSON names, in the layout written before the column list.
+        using (JsonDocument json = JsonDocument.Parse(File.ReadAllText(dir.File("out/spectra.json"))))
+            Assert.Equal(["Index", "Name", "Shape", "DType", "StableRank", "EffectiveRank", "Alpha", "FrobeniusNorm", "SpectralNorm", "NuclearNorm"],
+                json.RootElement.GetProperty("layers")[0].EnumerateObject().Select(p => p.Name));
         Assert.Contains("<svg", File.ReadAllText(dir.File("out/ranks.svg")));
         Assert.True(File.Exists(dir.File("out/ranks.png")));
     }
