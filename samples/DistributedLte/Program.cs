@@ -1,7 +1,5 @@
-using System.Globalization;
 using System.Text.Json;
 using DistributedLte;
-using LowRankBias.Samples;
 using LowRankBias.Torch.Distributed;
 
 // LTE over processes on libtorch's c10d (Gloo), its data-parallel baseline, and the single-device simulation, on a

@@ -1,15 +1,7 @@
 using System.Diagnostics;
-using System.Globalization;
 using LowRankBias.Lte;
-using LowRankBias.Samples;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
 using LowRankBias.Torch.Distributed;
 using LowRankBias.Torch.IO;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
-using static LowRankBias.Torch.torch;
 
 namespace DistributedLte;
 

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using LowRankBias.Samples;
-using LowRankBias.Torch;
 
 namespace DistributedLte;
 

@@ -1,13 +1,6 @@
 // The main job: trains the thesis' 4-conv + 2-FC CNN and a CPU-sized ViT on Fashion-MNIST with progress, prints
 // their test accuracy and plots their loss and accuracy curves.
-using LowRankBias.Samples;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
 using LowRankBias.Torch.Training;
-using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("fashion-mnist", "Trains the thesis' 4-conv + 2-FC CNN and a CPU-sized ViT on Fashion-MNIST with progress, prints their test accuracy and plots their curves.");
 var whichArgument = cli.Positional("model", "all", "which model", "cnn", "vit-tiny", "all");

@@ -1,6 +1,3 @@
-using System.Globalization;
-using LowRankBias.Plotting;
-
 /// <summary>Renders a run's metrics.csv (written by the Trainer) as loss and accuracy curves against the epoch (train: the
 /// mean over each logging window; test: each evaluation).</summary>
 internal static class TrainingCurves

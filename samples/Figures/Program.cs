@@ -1,10 +1,6 @@
 // Re-renders the committed figures of docs/results from the data the samples recorded (CSV, JSONL), without training:
 // for when the figures' style changes, or a figure must be checked against its numbers. Titles and axes are those the
 // samples draw; the settings a title names (modulus, weight decay, sizes) are the recorded runs' (docs/results.md).
-using System.Globalization;
-using LowRankBias.Plotting;
-using LowRankBias.Samples;
-using LowRankBias.Spectral;
 
 var cli = new ProgramCommand("figures", "Re-renders the committed figures (PNG and SVG) of docs/results from their recorded CSV and JSONL files.");
 var resultsOption = cli.Add("--results", Path.Combine("docs", "results"), "the results folder to re-render in place");

@@ -1,10 +1,6 @@
 // Mixed precision on CUDA: one small regression MLP trained from the same start in float32 and in each mixed-precision
 // mode; every run's loss curve must stay close to the float32 one and fall as far.
-using LowRankBias.Torch;
 using LowRankBias.Torch.Amp;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
-using static LowRankBias.Torch.torch;
 using static LowRankBias.Torch.torch.nn.functional;
 
 internal static class MixedPrecisionCheck

@@ -1,9 +1,6 @@
 // Checks the CUDA path end to end: device visible, float32 and bfloat16 matmul agree with the CPU, autograd on the
 // GPU matches the CPU gradient, memory statistics readable, mixed-precision training (autocast, loss scaling, master
 // weights) tracks float32 training. Exit code 0 only when every check passes.
-using LowRankBias.Samples;
-using LowRankBias.Torch;
-using static LowRankBias.Torch.torch;
 
 new ProgramCommand("gpu-check", "Checks the CUDA path end to end (matmul, autograd, memory statistics, mixed precision); exit code 0 only when every check passes.").Parse(args);
 

@@ -5,16 +5,8 @@
 // jump coincides with its weights turning low-rank. Without weight decay neither happens within the budget; with 90% of
 // the data it generalises at once. A run stops early once its test accuracy has held 99% for 1,000 steps. A SpectralMonitor records every matrix during training; each run is repeated per seed
 // (seed = initial weights and data split).
-using System.Globalization;
-using LowRankBias.Plotting;
 using LowRankBias.Samples;
-using LowRankBias.Spectral;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
-using static LowRankBias.Torch.torch;
+using LowRankBias.Torch.IO;
 
 var cli = new ProgramCommand("grokking", "Grokking and the spectral dynamics of weights (Yunis et al., figure 2) in Nanda et al.'s setting: a one-layer transformer learns addition modulo p; a SpectralMonitor records every matrix.");
 var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (Nanda et al.: p = 113, width 128; --modulus, --steps, --lr), paper (40,000 steps)", "tiny", "quick", "paper");
@@ -79,8 +71,8 @@ foreach (int seed in seeds)
         {
             double trainAccuracy = Accuracy(model, task.Train), testAccuracy = Accuracy(model, task.Test);
             SpectralRecord record = monitor.Record(step);
-            double effectiveRank = record.Layers.Single(l => l.Name == Attention).EffectiveRank;
-            double meanNormalized = record.Layers.Average(l => l.NormalizedEffectiveRank);
+            double effectiveRank = record.Layers.Single(l => l.Name == Attention)[SpectrumColumns.EffectiveRank];
+            double meanNormalized = record.Layers.Average(l => l[SpectrumColumns.NormalizedEffectiveRank]);
             double alignment = record.Alignment.Single(a => a.Name == Pair).Score;
             rows.Add(run.slug, seed, step, loss, trainAccuracy, testAccuracy, effectiveRank, meanNormalized, alignment);
             train.Add((step, trainAccuracy));

@@ -2,14 +2,7 @@
 // with a full-rank target. Without merging the loss plateaus at the best rank-4 fit; merging every T steps (B reset,
 // A redrawn as in the appendix, optimizer state cleared) recovers the full-rank solution, faster for smaller T.
 // Writes the curves to CSV and a plot.
-using System.Globalization;
 using LowRankBias.Lte;
-using LowRankBias.Plotting;
-using LowRankBias.Samples;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
 using F = LowRankBias.Torch.torch.nn.functional;
 
 var cli = new ProgramCommand("least-squares-merge", "LTE paper appendix A.2 / figure 8: a 32x32 linear model trained through one rank-4 LoRA head on least squares with a full-rank target, merged every T steps or never.");

@@ -6,14 +6,8 @@
 // loads the merged .pt with torch.load(weights_only=True): both must give the same logits.
 using System.CommandLine;
 using LowRankBias.Lora;
-using LowRankBias.Samples;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
 using LowRankBias.Torch.IO;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Optim;
 using LowRankBias.Torch.Training;
-using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("lora-finetuning", "LoRA fine-tuning of a torchvision ViT on Fashion-MNIST, saved as a PEFT adapter");
 var checkpoint = cli.Add("--checkpoint", Path.Combine("tests", "fixtures", "pretrained", "torchvision_vit.pt"), "torchvision ViT state dict (.pt/.pth/.safetensors)");

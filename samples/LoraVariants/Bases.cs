@@ -1,9 +1,3 @@
-using LowRankBias.Samples;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Models;
-using static LowRankBias.Torch.torch;
-
 namespace LoraVariants;
 
 /// <summary>The pre-trained bases: a ViT trained in full on a class subset, saved as a torchvision .pt and reused when present.</summary>

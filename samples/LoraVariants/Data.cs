@@ -1,7 +1,3 @@
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using static LowRankBias.Torch.torch;
-
 namespace LoraVariants;
 
 /// <summary>Fashion-MNIST cut to class subsets, and the images shaped for the ViT.</summary>

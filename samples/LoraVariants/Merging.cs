@@ -1,9 +1,4 @@
 using LowRankBias.Lora;
-using LowRankBias.Samples;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Models;
-using static LowRankBias.Torch.torch;
 
 namespace LoraVariants;
 
@@ -38,7 +33,6 @@ internal static class Merging
         new("svd_half", "and, to check svd's rule, svd with rank 16 and weights [0.5, 0.5] = 1/s (the SVD of ΔW₁ + ΔW₂ itself, which rank 16 holds exactly, like cat)",
             (m, name) => m.add_weighted_adapter(s_adapters, [0.5, 0.5], name, combination_type: "svd", svd_rank: 16)),
     ];
-
 
     public static LoraConfig Config => Method.Lora with { modules_to_save = null };
 

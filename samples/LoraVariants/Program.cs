@@ -6,10 +6,6 @@
 // disjoint class subsets of a base pre-trained on all classes and combines them with add_weighted_adapter.
 using System.Diagnostics;
 using LoraVariants;
-using LowRankBias.Samples;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("lora-variants", "LoRA, DoRA, PiSSA and OLoRA at equal rank on a transfer task (Fashion-MNIST classes 0-4 → 5-9), and merging two LoRA adapters with add_weighted_adapter.");
 var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for the smoke test), quick (what docs/results.md reports, about 8 min on 2 free cores), paper (longer, 5 seeds)", Preset.Names);

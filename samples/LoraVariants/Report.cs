@@ -1,7 +1,4 @@
-using System.Globalization;
 using System.Text;
-using LowRankBias.Plotting;
-using LowRankBias.Samples;
 using LowRankBias.Statistics;
 
 namespace LoraVariants;

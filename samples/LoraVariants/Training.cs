@@ -1,10 +1,4 @@
 using System.Diagnostics;
-using LowRankBias.Samples;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
-using static LowRankBias.Torch.torch;
 
 namespace LoraVariants;
 

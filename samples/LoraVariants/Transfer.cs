@@ -1,10 +1,4 @@
 using LowRankBias.Lora;
-using LowRankBias.Samples;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using static LowRankBias.Torch.torch;
 
 namespace LoraVariants;
 

@@ -1,9 +1,3 @@
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using static LowRankBias.Torch.torch;
-
 namespace LteArchitectures;
 
 /// <summary>

@@ -1,8 +1,4 @@
 using LowRankBias.Lte;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
-using static LowRankBias.Torch.torch;
 
 namespace LteArchitectures;
 

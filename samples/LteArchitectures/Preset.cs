@@ -1,5 +1,3 @@
-using LowRankBias.Torch.Models;
-
 namespace LteArchitectures;
 
 /// <summary>Budget and models of a comparison; LTE follows the paper's rule (α = 4096, 0.1× the full-rank learning rate).</summary>

@@ -2,10 +2,7 @@
 // Shakespeare, each pre-trained from scratch full-rank and with LTE (N heads of rank r merged every T steps, the
 // paper's α = 4096 and 0.1× learning rate), on the same data stream; LTE may see twice the cumulative samples, as the
 // paper allows. Writes curves (CSV, SVG) and a table.
-using System.Globalization;
 using LteArchitectures;
-using LowRankBias.Plotting;
-using LowRankBias.Samples;
 
 var cli = new ProgramCommand("lte-architectures", "LTE beyond the ViT (LTE paper appendix D.3, D.4): an MLP-Mixer on Fashion-MNIST and a character-level GPT on Shakespeare, full rank vs LTE.");
 var whichArgument = cli.Positional("experiment", "all", "which model", "mixer", "gpt", "all");

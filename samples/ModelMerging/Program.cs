@@ -3,17 +3,7 @@
 // both tasks; two networks trained on the same inputs with different labelling functions and merged the same way do
 // not. The effect needs enough weight decay, which also drives the stable rank ‖W‖F/‖W‖₂ of every weight matrix down.
 // Every draw (new tasks and initial weights) repeats the sweep; writes curves (CSV, SVG) and a table of mean ± std.
-using System.Globalization;
 using LowRankBias.Merging;
-using LowRankBias.Plotting;
-using LowRankBias.Samples;
-using LowRankBias.Spectral;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
-using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("model-merging", "Model merging by summation (Kuzborskij & Abbasi-Yadkori, figure 3): ReLU networks trained with weight decay on orthogonal tasks, merged by adding their parameters.");
 var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (the paper's widths 1000-100, 3,000 steps, 3 draws), paper (widths 1000-100, 100,000 steps, 10 draws)", "tiny", "quick", "paper");

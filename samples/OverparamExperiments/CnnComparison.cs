@@ -1,15 +1,6 @@
-using System.Globalization;
 using LowRankBias.Overparam;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
 using LowRankBias.Torch.IO;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
-using LowRankBias.Plotting;
-using LowRankBias.Samples;
 using Spectre.Console;
-using static LowRankBias.Torch.torch;
 
 namespace OverparamExperiments;
 

@@ -1,13 +1,4 @@
-using System.Globalization;
 using LowRankBias.Overparam;
-using LowRankBias.Plotting;
-using LowRankBias.Spectral;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
-using static LowRankBias.Torch.torch;
-using LowRankBias.Samples;
 
 namespace OverparamExperiments;
 

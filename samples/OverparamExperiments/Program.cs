@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using LowRankBias.Samples;
 using OverparamExperiments;
 
 // Over-parameterisation experiments of the Huh thesis, ch. 2:

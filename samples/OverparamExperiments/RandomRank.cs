@@ -1,7 +1,4 @@
-using System.Globalization;
 using LowRankBias.Overparam;
-using LowRankBias.Plotting;
-using LowRankBias.Samples;
 
 namespace OverparamExperiments;
 

@@ -1,6 +1,3 @@
-using System.Globalization;
-using LowRankBias.Plotting;
-
 namespace LowRankBias.Samples.PlatonicAlignment;
 
 /// <summary>The sample's figures beyond the alignment matrix.</summary>

@@ -5,16 +5,7 @@
 // measure_alignment.py) is scored between every pair of models at the same checkpoint. The thesis's claim, "competent
 // models align", predicts that alignment rises with the pair's accuracy: Spearman's ρ between the two, over all pairs.
 using System.Diagnostics;
-using System.Globalization;
-using LowRankBias.Plotting;
-using LowRankBias.Samples;
 using LowRankBias.Samples.PlatonicAlignment;
-using LowRankBias.Spectral;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
-using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("platonic-alignment",
     "The Platonic representation hypothesis at small scale: trains a zoo of MLPs, CNNs, ViTs and MLP-Mixers on Fashion-MNIST and scores mutual k-NN alignment between every pair against their accuracies.");

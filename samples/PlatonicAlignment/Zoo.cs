@@ -1,6 +1,3 @@
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-
 namespace LowRankBias.Samples.PlatonicAlignment;
 
 /// <summary>One member of the model zoo: an architecture family at a size index, trained from a seed.</summary>

@@ -1,14 +1,3 @@
-using System.Globalization;
-using LowRankBias.Plotting;
-using LowRankBias.Spectral;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
-using static LowRankBias.Torch.torch;
-using LowRankBias.Samples;
-
 /// <summary>
 /// Yunis et al. figure 8 (appendix A.7): the same MLP fits a subset of Fashion-MNIST with its true labels and with
 /// random labels, SGD with momentum 0.9 at a constant learning rate (a schedule would conflate the two), until every

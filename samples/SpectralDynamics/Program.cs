@@ -3,17 +3,8 @@
 // half of each matrix's spectrum (pruned without retraining, at every record; every layer but the classifier, as the
 // paper), how weight decay drives the rank down ("dynamics"), and how memorising random labels changes the rank
 // ("memorisation", Memorisation.cs). A SpectralMonitor records every matrix during each run.
-using System.Globalization;
-using LowRankBias.Plotting;
 using LowRankBias.Samples;
-using LowRankBias.Spectral;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
 using LowRankBias.Torch.Training;
-using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("spectral-dynamics", "The spectral dynamics of training (Yunis et al., figures 3, 4, 6, 8): a 4-layer ReLU MLP on Fashion-MNIST, its effective ranks, SVD pruning, weight decay and random labels.");
 var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (10,000 images, width 512, 4,000 steps), paper (60,000 images, width 1024, 60,000 steps)", "tiny", "quick", "paper");
@@ -62,7 +53,7 @@ foreach (var run in runs)
     void Record(long step)
     {
         SpectralRecord record = monitor.Record(step);
-        double mean = record.Layers.Average(l => l.NormalizedEffectiveRank);
+        double mean = record.Layers.Average(l => l[SpectrumColumns.NormalizedEffectiveRank]);
         last = (Accuracy(model, run.data), Accuracy(model, test));
         double withoutTop = double.NaN, withoutBottom = double.NaN;
         if (run.prune)

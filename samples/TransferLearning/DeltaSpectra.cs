@@ -1,10 +1,4 @@
-using System.Globalization;
 using LowRankBias.Lora;
-using LowRankBias.Plotting;
-using LowRankBias.Spectral;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Modules;
-using static LowRankBias.Torch.torch;
 
 namespace LowRankBias.Samples.TransferLearning;
 

@@ -1,8 +1,4 @@
 using LowRankBias.Lora;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using static LowRankBias.Torch.torch;
 
 namespace LowRankBias.Samples.TransferLearning;
 

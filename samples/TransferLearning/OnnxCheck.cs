@@ -1,10 +1,6 @@
-using System.Globalization;
 using LowRankBias.Onnx;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Models;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using static LowRankBias.Torch.torch;
 using Tensor = LowRankBias.Torch.Tensor;
 
 namespace LowRankBias.Samples.TransferLearning;

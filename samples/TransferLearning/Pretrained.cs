@@ -1,8 +1,5 @@
 using System.Reflection;
 using LowRankBias.Onnx;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Models;
-using static LowRankBias.Torch.torch;
 
 namespace LowRankBias.Samples.TransferLearning;
 

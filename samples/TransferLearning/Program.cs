@@ -6,18 +6,9 @@
 // convolution (s·BA for LoRA r = 16, W_finetuned − W_pretrained for full fine-tuning); and the best LoRA model merged
 // into plain ResNet-18 weights and exported to ONNX, re-scored in ONNX Runtime.
 using System.Diagnostics;
-using System.Globalization;
 using LowRankBias.Lora;
-using LowRankBias.Plotting;
-using LowRankBias.Samples;
 using LowRankBias.Samples.TransferLearning;
 using LowRankBias.Statistics;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
-using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("transfer-learning", "Fine-tunes ML.NET's ImageNet ResNet-18 on Fashion-MNIST: linear probe, LoRA r = 4/8/16 on the convolutions, full fine-tuning, and from scratch.");
 var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI: 2 steps), quick (32×32 input, 60 steps of 32, 3 seeds: ≤ 15 min on 2 shared cores), paper (64×64, 1,000 steps of 64, 5 seeds)", "tiny", "quick", "paper");
@@ -109,7 +100,6 @@ new LineChart
         Spread = seeds > 1 ? points.Select(q => SeedSpread.Std(q.accuracies)).ToArray() : null,
     };
 }).ToArray());
-
 
 double[] probe = runs.Where(r => r.Method == Method.LinearProbe.Name).Select(r => r.Final).ToArray();
 var table = new SummaryTable("method", "parameters trained", "test accuracy", "training time (s)", "Δ vs linear probe", "Welch t", "p");

@@ -1,11 +1,6 @@
 using LowRankBias.Lora;
 using LowRankBias.Lte;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
-using LowRankBias.Torch.Optim;
 using LowRankBias.Torch.Quantization;
-using static LowRankBias.Torch.torch;
 
 namespace VitPretraining;
 

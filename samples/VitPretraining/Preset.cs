@@ -1,5 +1,3 @@
-using LowRankBias.Torch.Models;
-
 namespace VitPretraining;
 
 /// <summary>

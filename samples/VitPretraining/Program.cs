@@ -3,15 +3,8 @@
 // cumulative samples (as the paper allows). Curves against cumulative samples and against samples per device, the
 // LTE heads' similarity, a summary table, and with --grid the Table 1 grid over heads × rank × merge period.
 // Methods lora-nf4 and lte-nf4, run only when named, keep the adapted base weights in NF4.
-using System.Globalization;
 using LowRankBias.Lte;
-using LowRankBias.Plotting;
-using LowRankBias.Samples;
-using LowRankBias.Spectral;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
 using VitPretraining;
-using static LowRankBias.Torch.torch;
 
 var cli = new ProgramCommand("vit-pretraining", "ViT pre-training from scratch (LTE paper figures 1 and 4, Table 1): full rank, LoRA, LoRA + merge, multi-head LoRA and LTE on the same data.");
 var presetOption = cli.Choice("--preset", "quick", "budget: main (the main job, minutes), tiny (seconds, for CI), small, quick (about 30 min on 2 cores), grid (Table 1 at a converging budget; with --methods full --grid), long (about 90 min), paper (ViT-S, for a GPU)", "main", "tiny", "small", "quick", "grid", "long", "paper");

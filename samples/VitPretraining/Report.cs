@@ -1,8 +1,3 @@
-using System.Globalization;
-using LowRankBias.Plotting;
-using LowRankBias.Samples;
-using LowRankBias.Spectral;
-using LowRankBias.Torch;
 using Spectre.Console;
 
 namespace VitPretraining;

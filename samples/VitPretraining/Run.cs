@@ -1,8 +1,5 @@
 using System.Diagnostics;
 using LowRankBias.Lte;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Data;
-using static LowRankBias.Torch.torch;
 
 namespace VitPretraining;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using LowRankBias.Plotting;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using Spectre.Console;
@@ -46,8 +46,7 @@ internal static class Spectra
                     // Half-precision SVD has no CPU kernel: the spectrum of the float32 copy is the tensor's own.
                     if (dtype is ScalarType.Float16 or ScalarType.BFloat16) weight = weight.to(ScalarType.Float32);
                     MatrixSpectrum s = SpectralMetrics.Analyze(weight, name);
-                    rows.Add(new LayerSpectrum(rows.Count, name, shape, dtype.ToString(), s.StableRank, s.EffectiveRank,
-                        s.PowerLaw?.Alpha ?? double.NaN, s.FrobeniusNorm, s.SpectralNorm, s.NuclearNorm));
+                    rows.Add(new LayerSpectrum(rows.Count, name, shape, dtype.ToString(), LayerSpectrum.Columns.Select(c => c.Value(s)).ToArray()));
                 }
                 progress.Step();
             }
@@ -55,10 +54,10 @@ internal static class Spectra
 
         PrintTable(rows);
         WriteCsv(rows, Path.Combine(output, "spectra.csv"));
-        OutputFile.WriteAllText(Path.Combine(output, "spectra.json"), JsonSerializer.Serialize(new { file = Path.GetFullPath(path), layers = rows },
+        OutputFile.WriteAllText(Path.Combine(output, "spectra.json"), JsonSerializer.Serialize(new { file = Path.GetFullPath(path), layers = rows.Select(r => r.ToJson()) },
             new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
-        Plot(rows, output);
-        Console.WriteLine($"wrote spectra.csv, spectra.json, ranks.svg, alpha.svg to {Path.GetFullPath(output)}");
+        IEnumerable<string> figures = Plot(rows, output);
+        Console.WriteLine($"wrote {string.Join(", ", ["spectra.csv", "spectra.json", .. figures])} to {Path.GetFullPath(output)}");
         return 0;
     }
 
@@ -67,29 +66,41 @@ internal static class Spectra
     private static void PrintTable(List<LayerSpectrum> rows)
     {
         if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 160; // logs get whole names, not 80-column wraps
-        var table = new Table().AddColumns("#", "layer", "shape", "dtype", "stable rank", "eff. rank", "α", "‖W‖F", "‖W‖₂", "‖W‖*");
+        var table = new Table().AddColumns(["#", "layer", "shape", "dtype", .. LayerSpectrum.Columns.Select(c => c.Header)]);
         foreach (LayerSpectrum r in rows)
-            table.AddRow(r.Index.ToString(CultureInfo.InvariantCulture), Markup.Escape(r.Name), string.Join("×", r.Shape), r.DType,
-                F(r.StableRank), F(r.EffectiveRank), F(r.Alpha), F(r.FrobeniusNorm), F(r.SpectralNorm), F(r.NuclearNorm));
+            table.AddRow([r.Index.ToString(CultureInfo.InvariantCulture), Markup.Escape(r.Name), string.Join("×", r.Shape), r.DType, .. r.Values.Select(F)]);
         AnsiConsole.Write(table);
     }
 
     private static void WriteCsv(List<LayerSpectrum> rows, string file)
     {
         static string Q(string s) => s.Contains(',') || s.Contains('"') ? $"\"{s.Replace("\"", "\"\"")}\"" : s;
-        var lines = new List<string> { "index,layer,shape,dtype,stable_rank,effective_rank,alpha,frobenius_norm,spectral_norm,nuclear_norm" };
-        lines.AddRange(rows.Select(r => string.Create(CultureInfo.InvariantCulture,
-            $"{r.Index},{Q(r.Name)},{string.Join("x", r.Shape)},{r.DType},{r.StableRank:R},{r.EffectiveRank:R},{r.Alpha:R},{r.FrobeniusNorm:R},{r.SpectralNorm:R},{r.NuclearNorm:R}")));
+        var lines = new List<string> { string.Join(",", ["index", "layer", "shape", "dtype", .. LayerSpectrum.Columns.Select(c => c.Name)]) };
+        lines.AddRange(rows.Select(r => string.Join(",", [r.Index.ToString(CultureInfo.InvariantCulture), Q(r.Name), string.Join("x", r.Shape), r.DType,
+            .. r.Values.Select(v => v.ToString("R", CultureInfo.InvariantCulture))])));
         OutputFile.WriteAllLines(file, lines);
     }
 
-    private static void Plot(List<LayerSpectrum> rows, string output)
+    // One figure per kind of column over the layers; norms, orders of magnitude apart from layer to layer, only in the table.
+    private static readonly (SpectrumQuantity quantity, string file, string title, string yLabel)[] s_figures =
+    [
+        (SpectrumQuantity.Rank, "ranks.svg", "Rank of each weight matrix", "rank"),
+        (SpectrumQuantity.Exponent, "alpha.svg", "Power-law exponent α of each layer's ESD", "α"),
+    ];
+
+    // Returns the figures drawn: a column with no finite value (α where nothing fits) is left out, a figure without columns too.
+    private static IEnumerable<string> Plot(List<LayerSpectrum> rows, string output)
     {
-        ChartSeries Series(string label, Func<LayerSpectrum, double> y) => new(label, rows.Select(r => ((double)r.Index, y(r))).ToList());
-        new LineChart { Title = "Rank of each weight matrix", XLabel = "layer (file order)", YLabel = "rank", LogX = false }
-            .Save(Path.Combine(output, "ranks.svg"), [Series("stable rank ‖W‖F²/‖W‖₂²", r => r.StableRank), Series("effective rank exp(H)", r => r.EffectiveRank)]);
-        if (rows.Any(r => double.IsFinite(r.Alpha)))
-            new LineChart { Title = "Power-law exponent α of each layer's ESD", XLabel = "layer (file order)", YLabel = "α", LogX = false }
-                .Save(Path.Combine(output, "alpha.svg"), [Series("α", r => r.Alpha)]);
+        var drawn = new List<string>();
+        foreach (var (quantity, file, title, yLabel) in s_figures)
+        {
+            List<ChartSeries> series = LayerSpectrum.Columns.Select((column, i) => (column, i))
+                .Where(c => c.column.Quantity == quantity && rows.Any(r => double.IsFinite(r.Values[c.i])))
+                .Select(c => new ChartSeries(c.column.Description, rows.Select(r => ((double)r.Index, r.Values[c.i])).ToList())).ToList();
+            if (series.Count == 0) continue;
+            new LineChart { Title = title, XLabel = "layer (file order)", YLabel = yLabel, LogX = false }.Save(Path.Combine(output, file), series);
+            drawn.Add(file);
+        }
+        return drawn;
     }
 }

@@ -14,17 +14,8 @@ public static partial class RepresentationAlignment
     /// all, every sample exactly as similar to every other (all-zero or all-equal samples; k &lt; n − 1), where
     /// platonic-rep's result is its sort's tie order (1 for two zero matrices).
     /// </summary>
-    public static double MutualKnn(Tensor x, Tensor y, int k = 10, KnnMetric metric = KnnMetric.Cosine)
-    {
-        long n = CheckPair(x, y, minSamples: 2);
-        CheckNeighbours(k, n);
-        using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        Tensor sx = Similarity(x, metric), sy = Similarity(y, metric);
-        if (Neighbourless(sx, k) || Neighbourless(sy, k)) return double.NaN;
-        Tensor shared = NeighbourMask(sx, k) * NeighbourMask(sy, k);
-        return Scalar(shared.sum()) / (k * (double)n);
-    }
+    public static double MutualKnn(Tensor x, Tensor y, int k = 10, KnnMetric metric = KnnMetric.Cosine) =>
+        OverSimilarities(x, y, k, metric, (sx, sy, n) => Scalar((NeighbourMask(sx, k) * NeighbourMask(sy, k)).sum()) / (k * (double)n));
 
     /// <summary>
     /// Cycle k-NN (thesis Table 6.2) in platonic-rep's argument order, <c>cycle_knn(feats_A, feats_B, topk)</c> with
@@ -33,17 +24,23 @@ public static partial class RepresentationAlignment
     /// in X and Y. With <see cref="KnnMetric.Cosine"/> (default) it equals platonic-rep's after <c>compute_score</c>'s
     /// row normalisation. NaN when a representation has no nearest neighbours, as for <see cref="MutualKnn"/>.
     /// </summary>
-    public static double CycleKnn(Tensor x, Tensor y, int k = 10, KnnMetric metric = KnnMetric.Cosine)
+    public static double CycleKnn(Tensor x, Tensor y, int k = 10, KnnMetric metric = KnnMetric.Cosine) =>
+        OverSimilarities(x, y, k, metric, (sx, sy, _) =>
+        {
+            Tensor returns = NeighbourMask(sy, k) * NeighbourMask(sx, k).t(); // [i, j]: j ∈ N_Y(i), i ∈ N_X(j)
+            return Scalar((returns.sum(1) > 0).to(ScalarType.Float64).mean());
+        });
+
+    // The k-NN scores' common frame: checks the pair and k, computes both similarity matrices in a dispose scope and
+    // without gradients, and scores them (given n), or is NaN when either has no nearest neighbours.
+    private static double OverSimilarities(Tensor x, Tensor y, int k, KnnMetric metric, Func<Tensor, Tensor, long, double> score)
     {
         long n = CheckPair(x, y, minSamples: 2);
         CheckNeighbours(k, n);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         Tensor sx = Similarity(x, metric), sy = Similarity(y, metric);
-        if (Neighbourless(sx, k) || Neighbourless(sy, k)) return double.NaN;
-        Tensor returns = NeighbourMask(sy, k) * NeighbourMask(sx, k).t(); // [i, j]: j ∈ N_Y(i), i ∈ N_X(j)
-        Tensor cycled = returns.sum(1) > 0;
-        return Scalar(cycled.to(ScalarType.Float64).mean());
+        return Neighbourless(sx, k) || Neighbourless(sy, k) ? double.NaN : score(sx, sy, n);
     }
 
     /// <summary>

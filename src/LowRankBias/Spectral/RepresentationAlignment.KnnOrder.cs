@@ -24,22 +24,17 @@ public static partial class RepresentationAlignment
     /// <see cref="LcsKnn"/>.
     /// </summary>
     public static double EditDistanceKnn(Tensor x, Tensor y, int k = 10, KnnMetric metric = KnnMetric.Cosine) =>
-        1 - MeanOverNeighbourLists(x, y, k, metric, EditDistance) / k;
+        1 - MeanOverNeighbourLists(x, y, k, metric, (a, b) => Levenshtein.Distance<long>(a, b)) / k;
 
-    private static double MeanOverNeighbourLists(Tensor x, Tensor y, int k, KnnMetric metric, Func<long[], long[], int> compare)
-    {
-        long n = CheckPair(x, y, minSamples: 2);
-        CheckNeighbours(k, n);
-        using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        Tensor sx = Similarity(x, metric), sy = Similarity(y, metric);
-        if (Neighbourless(sx, k) || Neighbourless(sy, k)) return double.NaN;
-        long[] lx = OrderedNeighbours(sx, k), ly = OrderedNeighbours(sy, k);
-        double total = 0;
-        for (long i = 0; i < n; i++)
-            total += compare(lx.AsSpan((int)(i * k), k).ToArray(), ly.AsSpan((int)(i * k), k).ToArray());
-        return total / n;
-    }
+    private static double MeanOverNeighbourLists(Tensor x, Tensor y, int k, KnnMetric metric, Func<long[], long[], int> compare) =>
+        OverSimilarities(x, y, k, metric, (sx, sy, n) =>
+        {
+            long[] lx = OrderedNeighbours(sx, k), ly = OrderedNeighbours(sy, k);
+            double total = 0;
+            for (long i = 0; i < n; i++)
+                total += compare(lx.AsSpan((int)(i * k), k).ToArray(), ly.AsSpan((int)(i * k), k).ToArray());
+            return total / n;
+        });
 
     /// <summary>Row-major [n, k]: row i lists the k samples most similar to i (excluding i), most similar first.</summary>
     private static long[] OrderedNeighbours(Tensor similarity, int k)
@@ -61,24 +56,6 @@ public static partial class RepresentationAlignment
             {
                 int above = row[j];
                 row[j] = a[i - 1] == b[j - 1] ? diagonal + 1 : Math.Max(row[j], row[j - 1]);
-                diagonal = above;
-            }
-        }
-        return row[b.Length];
-    }
-
-    /// <summary>Levenshtein distance with unit costs.</summary>
-    internal static int EditDistance(long[] a, long[] b)
-    {
-        int[] row = Enumerable.Range(0, b.Length + 1).ToArray();
-        for (int i = 1; i <= a.Length; i++)
-        {
-            int diagonal = row[0];
-            row[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-            {
-                int above = row[j];
-                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
                 diagonal = above;
             }
         }

@@ -10,12 +10,12 @@ namespace LowRankBias.Spectral;
 /// <summary>
 /// Records the spectra of a model's weight matrices during training: call <see cref="Step"/> from any training loop
 /// and every <see cref="SpectralMonitorOptions.Every"/> steps each Linear, Conv2d and Embedding weight — LoRA and
-/// over-parameterised layers on their effective weight — gets its effective rank, normalised effective rank, stable
-/// rank, norms and top singular values (one batched <c>svdvals</c> per group of equal shapes), plus the alignment of
+/// over-parameterised layers on their effective weight — gets the metrics of <see cref="SpectrumColumns.Recorded"/>
+/// (effective and stable ranks, norms) and its top singular values (one batched <c>svdvals</c> per group of equal shapes), plus the alignment of
 /// consecutive layers and each layer's agreement with the previous record (Yunis et al. eq. 3–5). Each record is
 /// appended whole to <c>spectral.jsonl</c> and <c>spectral.csv</c> (<see cref="AtomicFile.Append"/>: a full disk leaves
 /// no half record), so a run that dies keeps what it recorded;
-/// the samples' <c>SpectralPlots</c> draws the figures from them.
+/// <c>SpectralPlots</c> of the programs' layer (src/LowRankBias.Cli) draws the figures from them.
 /// </summary>
 public sealed class SpectralMonitor : IDisposable
 {
@@ -39,7 +39,7 @@ public sealed class SpectralMonitor : IDisposable
         JsonlPath = Path.Combine(directory, "spectral.jsonl");
         CsvPath = Path.Combine(directory, "spectral.csv");
         if (!File.Exists(CsvPath) || new FileInfo(CsvPath).Length == 0)
-            AtomicFile.Append(CsvPath, "step,layer,shape,effective_rank,normalized_effective_rank,stable_rank,frobenius_norm,spectral_norm,nuclear_norm\n");
+            AtomicFile.Append(CsvPath, $"step,layer,shape,{string.Join(",", SpectrumColumns.Recorded.Select(c => c.Name))}\n");
     }
 
     /// <summary>What is recorded, and how often.</summary>
@@ -69,9 +69,7 @@ public sealed class SpectralMonitor : IDisposable
         using var noGrad = torch.no_grad();
         IReadOnlyList<(string name, Tensor weight)> weights = Weights(_model);
         IReadOnlyList<MatrixSpectrum> spectra = SpectralMetrics.Analyze(weights, options.Spectral);
-        LayerSpectrumRecord[] layers = spectra.Select((s, i) => new LayerSpectrumRecord(
-            weights[i].name, s.Shape, s.EffectiveRank, s.NormalizedEffectiveRank, s.StableRank, s.FrobeniusNorm, s.SpectralNorm,
-            s.NuclearNorm, s.SingularValues.Take(options.TopSingularValues).ToArray())).ToArray();
+        LayerSpectrumRecord[] layers = spectra.Select((s, i) => LayerSpectrumRecord.Of(weights[i].name, s, options.TopSingularValues)).ToArray();
         var record = new SpectralRecord(step, layers, options.Alignment ? Alignment(weights) : [], options.Agreement ? Agreement(weights) : []);
         Write(record);
         _records.Add(record);
@@ -158,7 +156,7 @@ public sealed class SpectralMonitor : IDisposable
     {
         AtomicFile.Append(JsonlPath, JsonSerializer.Serialize(record, Json) + "\n");
         AtomicFile.Append(CsvPath, string.Concat(record.Layers.Select(l => string.Create(CultureInfo.InvariantCulture,
-            $"{record.Step},{l.Name},{string.Join("x", l.Shape)},{l.EffectiveRank:R},{l.NormalizedEffectiveRank:R},{l.StableRank:R},{l.FrobeniusNorm:R},{l.SpectralNorm:R},{l.NuclearNorm:R}\n"))));
+            $"{record.Step},{l.Name},{string.Join("x", l.Shape)},{string.Join(",", SpectrumColumns.Recorded.Select(c => l[c].ToString("R", CultureInfo.InvariantCulture)))}\n"))));
     }
 
     private void DisposePrevious()

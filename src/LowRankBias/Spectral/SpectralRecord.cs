@@ -1,18 +1,39 @@
+using System.Text.Json.Serialization;
+
 namespace LowRankBias.Spectral;
 
 /// <summary>What <see cref="SpectralMonitor"/> records for one weight matrix at one step.</summary>
 /// <param name="Name">The layer's module path.</param>
 /// <param name="Shape">The weight's shape.</param>
-/// <param name="EffectiveRank">exp(H) of σ/Σσ (Roy &amp; Vetterli).</param>
-/// <param name="NormalizedEffectiveRank">exp(H)/R, R = min(m, n) (Yunis eq. 2).</param>
-/// <param name="StableRank">Stable rank ‖W‖F²/‖W‖₂² (<see cref="IMatrixNorms.StableRank"/>).</param>
-/// <param name="FrobeniusNorm">‖W‖F.</param>
-/// <param name="SpectralNorm">‖W‖₂ = σ₁.</param>
-/// <param name="NuclearNorm">Σσ.</param>
+/// <param name="Metrics">The metrics by <see cref="SpectrumColumn.JsonName"/>, in the order of <see cref="SpectrumColumns.Recorded"/>
+/// (a record read from a file holds what the file holds); read one with the indexer.</param>
 /// <param name="SingularValues">The largest singular values, descending (at most <see cref="SpectralMonitorOptions.TopSingularValues"/>).</param>
-public sealed record LayerSpectrumRecord(
-    string Name, long[] Shape, double EffectiveRank, double NormalizedEffectiveRank, double StableRank,
-    double FrobeniusNorm, double SpectralNorm, double NuclearNorm, double[] SingularValues);
+[JsonConverter(typeof(LayerSpectrumRecordJson))]
+public sealed record LayerSpectrumRecord(string Name, long[] Shape, IReadOnlyDictionary<string, double> Metrics, double[] SingularValues)
+{
+    /// <summary>The value of <paramref name="column"/>.</summary>
+    /// <exception cref="ArgumentException">The record has no such metric (it was recorded before the metric existed).</exception>
+    public double this[SpectrumColumn column]
+    {
+        get
+        {
+            ArgumentNullException.ThrowIfNull(column);
+            return Metrics.TryGetValue(column.JsonName, out double value) ? value
+                : throw new ArgumentException($"layer '{Name}' has no '{column.Name}' (recorded: {string.Join(", ", Metrics.Keys)})", nameof(column));
+        }
+    }
+
+    /// <summary>The record of <paramref name="spectrum"/>: every column of <see cref="SpectrumColumns.Recorded"/> and the
+    /// <paramref name="top"/> largest singular values.</summary>
+    public static LayerSpectrumRecord Of(string name, MatrixSpectrum spectrum, int top)
+    {
+        ArgumentNullException.ThrowIfNull(spectrum);
+        ArgumentOutOfRangeException.ThrowIfNegative(top);
+        var metrics = new OrderedDictionary<string, double>();
+        foreach (SpectrumColumn column in SpectrumColumns.Recorded) metrics.Add(column.JsonName, column.Value(spectrum));
+        return new LayerSpectrumRecord(name, spectrum.Shape, metrics, spectrum.SingularValues.Take(top).ToArray());
+    }
+}
 
 /// <summary>A diagonal of singular-vector alignment (Yunis eq. 3–5) and its score, the mean of its top entries.</summary>
 /// <param name="Name">"first → second" for consecutive layers, the layer's path for agreement over time.</param>

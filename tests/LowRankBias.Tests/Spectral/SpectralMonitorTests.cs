@@ -1,6 +1,4 @@
-using System.Xml.Linq;
 using LowRankBias.Lora;
-using LowRankBias.Plotting;
 using LowRankBias.Spectral;
 using LowRankBias.Torch.Modules;
 using LowRankBias.Torch.Tests;
@@ -39,10 +37,10 @@ public sealed class SpectralMonitorTests
             Matrix<double> w = ToMatrix(((Linear)model.get_submodule(layer.Name)).weight);
             double[] s = SingularValues(w);
             double entropy = Entropy(s);
-            Assert.Equal(Math.Exp(entropy), layer.EffectiveRank, 10);
-            Assert.Equal(Math.Exp(entropy) / Math.Min(w.RowCount, w.ColumnCount), layer.NormalizedEffectiveRank, 10);
-            Assert.Equal(Math.Pow(w.FrobeniusNorm() / s[0], 2), layer.StableRank, 10);
-            Assert.Equal(s.Sum(), layer.NuclearNorm, 10);
+            Assert.Equal(Math.Exp(entropy), layer[SpectrumColumns.EffectiveRank], 10);
+            Assert.Equal(Math.Exp(entropy) / Math.Min(w.RowCount, w.ColumnCount), layer[SpectrumColumns.NormalizedEffectiveRank], 10);
+            Assert.Equal(Math.Pow(w.FrobeniusNorm() / s[0], 2), layer[SpectrumColumns.StableRank], 10);
+            Assert.Equal(s.Sum(), layer[SpectrumColumns.NuclearNorm], 10);
             Assert.Equal(s.Take(5), layer.SingularValues, (a, b) => Math.Abs(a - b) < 1e-10);
         }
         // fc1 → fc2 and fc2 → head chain; the alignment is the one LayerAlignment computes for the pair.
@@ -78,8 +76,8 @@ public sealed class SpectralMonitorTests
 
         // W + (α/r)·B·A by hand in MathNet.
         Matrix<double> effective = ToMatrix(layer.weight) + 2.0 * ToMatrix(layer.lora_B["default"]) * ToMatrix(layer.lora_A["default"]);
-        Assert.Equal(SingularValues(effective)[0], fc2.SpectralNorm, 10);
-        Assert.NotEqual(SingularValues(ToMatrix(layer.weight))[0], fc2.SpectralNorm, 6);
+        Assert.Equal(SingularValues(effective)[0], fc2[SpectrumColumns.SpectralNorm], 10);
+        Assert.NotEqual(SingularValues(ToMatrix(layer.weight))[0], fc2[SpectrumColumns.SpectralNorm], 6);
         Assert.Equal(3, monitor.Records[0].Layers.Count); // the LoRA layer's base Linear is not measured twice
     }
 
@@ -95,10 +93,10 @@ public sealed class SpectralMonitorTests
             monitor.Step(1);
             IReadOnlyList<SpectralRecord> read = SpectralMonitor.Read(monitor.JsonlPath);
             Assert.Equal(2, read.Count);
-            Assert.Equal(monitor.Records[1].Layers[1].StableRank, read[1].Layers[1].StableRank);
-            Assert.Equal(2 * monitor.Records[0].Layers[1].SpectralNorm, read[1].Layers[1].SpectralNorm, 10);
+            Assert.Equal(monitor.Records[1].Layers[1][SpectrumColumns.StableRank], read[1].Layers[1][SpectrumColumns.StableRank]);
+            Assert.Equal(2 * monitor.Records[0].Layers[1][SpectrumColumns.SpectralNorm], read[1].Layers[1][SpectrumColumns.SpectralNorm], 10);
             string[] csv = File.ReadAllLines(monitor.CsvPath);
-            Assert.StartsWith("step,layer,shape,effective_rank", csv[0]);
+            Assert.Equal("step,layer,shape,effective_rank,normalized_effective_rank,stable_rank,frobenius_norm,spectral_norm,nuclear_norm", csv[0]);
             Assert.Equal(1 + 2 * 3, csv.Length);
             Assert.StartsWith("1,fc2,8x8,", csv[5]);
         }
@@ -106,23 +104,6 @@ public sealed class SpectralMonitorTests
         using (var again = new SpectralMonitor(model, dir.Path)) again.Record(2);
         Assert.Equal(3, SpectralMonitor.Read(Path.Combine(dir.Path, "spectral.jsonl")).Count);
         Assert.Equal(1 + 3 * 3, File.ReadAllLines(Path.Combine(dir.Path, "spectral.csv")).Length);
-    }
-
-    [Fact]
-    public void PlotsArePngAndWellFormedSvgNamingEveryLayer()
-    {
-        using var dir = new TempDirectory();
-        using var model = new Chain();
-        using var monitor = new SpectralMonitor(model, dir.Path, new SpectralMonitorOptions { Every = 1 });
-        for (int step = 0; step < 4; step++) monitor.Step(step);
-        IReadOnlyList<string> files = SpectralPlots.WriteAll(monitor.Records, Path.Combine(dir.Path, "plots"), "fc2");
-
-        string[] names = ["effective-rank", "singular-values", "alignment", "agreement"];
-        Assert.Equal(names.SelectMany(n => new[] { n + ".png", n + ".svg" }), files.Select(Path.GetFileName));
-        Assert.All(files.Where(f => f.EndsWith(".png", StringComparison.Ordinal)), f => Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(f)[..4]));
-        string Text(string file) => string.Concat(XDocument.Load(file).Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value.Trim() + "\n"));
-        Assert.All(["fc1", "fc2", "head"], layer => Assert.Contains(layer + "\n", Text(files[1]))); // the heatmap's rows, one per layer
-        Assert.All(Enumerable.Range(1, 8), i => Assert.Contains($"σ{i}\n", Text(files[3]))); // σ1 … σ8 of the 8×8 fc2 in the legend
     }
 
     /// <summary>embed (7 tokens → 5) → fc (5 → 4), float64.</summary>
@@ -138,7 +119,7 @@ public sealed class SpectralMonitorTests
     }
 
     [Fact]
-    public void AnEmbeddingIsMeasuredAsOutByInAndItsDiagonalIsPlotted()
+    public void AnEmbeddingIsMeasuredAsOutByIn()
     {
         using var dir = new TempDirectory();
         manual_seed(3);
@@ -153,12 +134,6 @@ public sealed class SpectralMonitorTests
         AlignmentResult direct = LayerAlignment.Consecutive(table.t(), ((Linear)model.get_submodule("fc")).weight, 2, 4);
         Assert.Equal(direct.Diagonal, monitor.Records[0].Alignment[0].Diagonal, (a, b) => Math.Abs(a - b) < 1e-12);
         Assert.Equal(4, monitor.Records[0].Alignment[0].Diagonal.Length);
-
-        // One row per diagonal entry, labelled 1 … 4.
-        string svg = SpectralPlots.AlignmentDiagonal(monitor.Records, "embed → fc", Path.Combine(dir.Path, "diagonal.svg"))[1];
-        string text = string.Concat(XDocument.Load(svg).Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value.Trim() + "\n"));
-        Assert.All(["1", "2", "3", "4"], i => Assert.Contains("\n" + i + "\n", text));
-        Assert.Throws<ArgumentException>(() => SpectralPlots.AlignmentDiagonal(monitor.Records, "fc → embed", Path.Combine(dir.Path, "none.svg")));
         Assert.Throws<ArgumentOutOfRangeException>(() => new SpectralMonitorOptions { ScoreCount = 5, DiagonalLength = 4 }.Validate());
     }
 
@@ -170,6 +145,5 @@ public sealed class SpectralMonitorTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new SpectralMonitor(model, dir.Path, new SpectralMonitorOptions { Every = 0 }));
         using var empty = new Sequential(new Tanh());
         Assert.Contains("no Linear, Conv2d or Embedding", Assert.Throws<ArgumentException>(() => new SpectralMonitor(empty, dir.Path)).Message);
-        Assert.Throws<ArgumentException>(() => SpectralPlots.SingularValues([], "fc1", Path.Combine(dir.Path, "none.svg")));
     }
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Spectral;
 using LowRankBias.Torch;
 using Spectre.Console;

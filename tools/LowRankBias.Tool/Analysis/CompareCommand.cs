@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
-using LowRankBias.Samples;
+using LowRankBias.Cli;
 using LowRankBias.Torch;
 using Spectre.Console;
 using static LowRankBias.Torch.torch;

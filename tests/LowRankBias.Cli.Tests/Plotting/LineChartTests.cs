@@ -1,0 +1,91 @@
+using System.Xml.Linq;
+using LowRankBias.Plotting;
+using LowRankBias.Torch.Tests.IO;
+
+namespace LowRankBias.Cli.Tests.Plotting;
+
+public class LineChartTests
+{
+    private static string[] Labels(string svg) =>
+        XDocument.Load(svg).Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value.Trim()).ToArray();
+
+    [Fact]
+    public void ALogAxisWithinADecadeIsLabelledAtEveryMultipleAndFitsTheData()
+    {
+        using var dir = new TempDirectory();
+        var loss = new ChartSeries("loss", [(10, 1.7), (11, 0.9), (12, 0.5), (13, 0.27)]);
+        string[] files = new LineChart { Title = "t", XLabel = "step", YLabel = "loss", LogY = true }.Save(Path.Combine(dir.Path, "loss.svg"), [loss]).ToArray();
+
+        Assert.Equal(["loss.png", "loss.svg"], files.Select(Path.GetFileName));
+        string[] labels = Labels(files[1]);
+        // 0.3 … 1 labelled (the data span 0.27–1.7), nothing past the data: no 0.1 or 2, and no fractional exponents.
+        Assert.All(["0.3", "0.5", "0.9", "1"], l => Assert.Contains(l, labels));
+        Assert.DoesNotContain("0.1", labels);
+        Assert.DoesNotContain("2", labels);
+        Assert.DoesNotContain(labels, l => l.Contains("e-0.", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void DataSpanningDecadesGetsALogAxisOfDecades()
+    {
+        using var dir = new TempDirectory();
+        var ranks = new ChartSeries("depth 1", [.. Enumerable.Range(0, 6).Select(k => ((double)(1 << k), Math.Pow(10, -k)))]);  // x 1 … 32, y 1 … 1e-5
+        string[] labels = Labels(new LineChart { Title = "t", XLabel = "rank", YLabel = "loss" }.Save(Path.Combine(dir.Path, "ranks.svg"), [ranks])[1]);
+
+        Assert.All(["1", "10", "0.1", "0.001", "1e-5"], l => Assert.Contains(l, labels));
+        Assert.All(["2", "5", "20"], l => Assert.Contains(l, labels));  // x spans 1.5 decades: 1, 2, 5, 10, 20 labelled
+    }
+
+    [Fact]
+    public void BandsWidenTheAxisToTheirEdgesAndMustMatchThePoints()
+    {
+        using var dir = new TempDirectory();
+        var line = new ChartSeries("mean", [(0, 50), (1, 50), (2, 50)]) { Spread = [10, 10, 10] };
+        string[] labels = Labels(new LineChart { Title = "t", XLabel = "x", YLabel = "y" }.Save(Path.Combine(dir.Path, "band.svg"), [line])[1]);
+        // The y axis fits 40–60, the band's edges, not only the line at 50 (alone: 47.5–52.5).
+        Assert.All(["40", "60"], l => Assert.Contains(l, labels));
+
+        var mismatched = line with { Spread = [1, 2] };
+        Assert.Contains("one finite spread", Assert.Throws<ArgumentException>(() => _ = new LineChart().Save(Path.Combine(dir.Path, "bad.svg"), [mismatched])).Message);
+    }
+
+    [Fact]
+    public void MeanOverRunsIsTheMeanAndSampleStdAtTheStepsEveryRunReached()
+    {
+        // Three seeds; the third stopped early (no x = 2) and recorded x = 0 twice (the last value counts).
+        IReadOnlyList<(double, double)>[] runs =
+        [
+            [(0, 1), (1, 10), (2, 7)],
+            [(0, 3), (1, 20), (2, 9)],
+            [(0, 9), (0, 5), (1, 30)],
+        ];
+        ChartSeries mean = ChartSeries.MeanOverRuns("wd 1", runs);
+
+        Assert.Equal("wd 1 (mean ± std, 3 runs)", mean.Label);
+        Assert.Equal([(0.0, 3.0), (1.0, 20.0)], mean.Points);
+        // Sample std (n − 1): of {1, 3, 5} = 2, of {10, 20, 30} = 10.
+        Assert.Equal([2.0, 10.0], mean.Spread!.Select(v => Math.Round(v, 12)));
+        Assert.Contains("share no x", Assert.Throws<ArgumentException>(() => ChartSeries.MeanOverRuns("x", [[(0, 1)], [(1, 1)]])).Message);
+    }
+
+    [Fact]
+    public void AFixedYRangeReplacesTheFittedAxisAndMustBeALinearInterval()
+    {
+        using var dir = new TempDirectory();
+        var accuracy = new ChartSeries("lora", [(0, 31), (1, 32)]);
+        string[] fitted = Labels(new LineChart { Title = "t", XLabel = "x", YLabel = "y" }.Save(Path.Combine(dir.Path, "fitted.svg"), [accuracy])[1]);
+        string[] fixedRange = Labels(new LineChart { Title = "t", XLabel = "x", YLabel = "y", YRange = (0, 100) }.Save(Path.Combine(dir.Path, "fixed.svg"), [accuracy])[1]);
+
+        Assert.DoesNotContain("100", fitted);                   // fitted: 31–32 fills the height
+        Assert.All(["0", "50", "100"], l => Assert.Contains(l, fixedRange));
+        Assert.Throws<ArgumentException>(() => _ = new LineChart { YRange = (5, 5) }.Save(Path.Combine(dir.Path, "empty.svg"), [accuracy]));
+        Assert.Throws<ArgumentException>(() => _ = new LineChart { YRange = (1, 10), LogY = true }.Save(Path.Combine(dir.Path, "log.svg"), [accuracy]));
+    }
+
+    [Fact]
+    public void NothingToPlotIsRefused()
+    {
+        using var dir = new TempDirectory();
+        Assert.Throws<ArgumentException>(() => _ = new LineChart().Save(Path.Combine(dir.Path, "x.svg"), [new ChartSeries("nan", [(0, double.NaN)])]));
+    }
+}
