@@ -1,4 +1,5 @@
 using System.Globalization;
+using LowRankBias.Cli;
 using LowRankBias.Torch.IO;
 
 namespace LowRankBias.Samples;

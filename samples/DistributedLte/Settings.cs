@@ -1,5 +1,4 @@
 using System.CommandLine;
-using LowRankBias.Samples;
 
 namespace DistributedLte;
 

@@ -5,7 +5,6 @@
 // jump coincides with its weights turning low-rank. Without weight decay neither happens within the budget; with 90% of
 // the data it generalises at once. A run stops early once its test accuracy has held 99% for 1,000 steps. A SpectralMonitor records every matrix during training; each run is repeated per seed
 // (seed = initial weights and data split).
-using LowRankBias.Samples;
 using LowRankBias.Torch.IO;
 
 var cli = new ProgramCommand("grokking", "Grokking and the spectral dynamics of weights (Yunis et al., figure 2) in Nanda et al.'s setting: a one-layer transformer learns addition modulo p; a SpectralMonitor records every matrix.");

@@ -3,7 +3,6 @@
 // half of each matrix's spectrum (pruned without retraining, at every record; every layer but the classifier, as the
 // paper), how weight decay drives the rank down ("dynamics"), and how memorising random labels changes the rank
 // ("memorisation", Memorisation.cs). A SpectralMonitor records every matrix during each run.
-using LowRankBias.Samples;
 using LowRankBias.Torch.Training;
 
 var cli = new ProgramCommand("spectral-dynamics", "The spectral dynamics of training (Yunis et al., figures 3, 4, 6, 8): a 4-layer ReLU MLP on Fashion-MNIST, its effective ranks, SVD pruning, weight decay and random labels.");

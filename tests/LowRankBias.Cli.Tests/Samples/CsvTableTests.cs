@@ -2,7 +2,7 @@ using System.Globalization;
 using LowRankBias.Samples;
 using LowRankBias.Torch.Tests.IO;
 
-namespace LowRankBias.Tests.Samples;
+namespace LowRankBias.Cli.Tests.Samples;
 
 public class CsvTableTests
 {

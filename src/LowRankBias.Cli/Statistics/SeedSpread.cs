@@ -1,5 +1,4 @@
 using System.Globalization;
-using MathNet.Numerics.Statistics;
 
 namespace LowRankBias.Statistics;
 
@@ -7,7 +6,12 @@ namespace LowRankBias.Statistics;
 public static class SeedSpread
 {
     /// <summary>Sample standard deviation (n − 1); 0 for a single value, which has no spread to show.</summary>
-    public static double Std(IReadOnlyList<double> values) => values.Count < 2 ? 0 : values.StandardDeviation();
+    public static double Std(IReadOnlyList<double> values)
+    {
+        if (values.Count < 2) return 0;
+        double mean = values.Average();
+        return Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
+    }
 
     /// <summary>"mean ± std" of <paramref name="values"/> × <paramref name="scale"/>, or just the value when there is one.</summary>
     public static string MeanStd(IReadOnlyList<double> values, string format, double scale = 1)
