@@ -60,7 +60,7 @@ internal sealed record Esd(double[] Eigenvalues, int N, int M, int Rf)
     /// <summary>
     /// The pooled λ = σ² (ascending) of matrices [rf, rows, cols] (float64), and WeightWatcher's rank_loss: per matrix
     /// the eigenvalues of the smaller Gram matrix (WᵀW or WWᵀ: its lower triangle by GEMMs, then a values-only symmetric
-    /// eigensolver — about 3× less CPU than svdvals on ViT-B/16), and svdvals for the matrices whose Gram cannot resolve
+    /// eigensolver — about 2.5× less CPU than svdvals on ViT-B/16), and svdvals for the matrices whose Gram cannot resolve
     /// their smallest σ (<see cref="GramFloor"/>) — rank-deficient ones (LoRA ΔW, zero matrices) among them.
     /// </summary>
     /// <exception cref="InvalidDataException">An entry is NaN or ±∞ (or so large its square overflows float64).</exception>
