@@ -6,7 +6,7 @@ public static partial class torch
     public static class linalg
     {
         private static readonly Op s_svd = new("aten::linalg_svd"), s_svdvals = new("aten::linalg_svdvals"), s_qr = new("aten::linalg_qr");
-        private static readonly Op s_eigh = new("aten::linalg_eigh"), s_matrixNormScalar = new("aten::linalg_matrix_norm");
+        private static readonly Op s_eigh = new("aten::linalg_eigh"), s_eigvalsh = new("aten::linalg_eigvalsh"), s_matrixNormScalar = new("aten::linalg_matrix_norm");
         private static readonly Op s_matrixNormStr = new("aten::linalg_matrix_norm", "str_ord"), s_vectorNorm = new("aten::linalg_vector_norm");
         private static readonly Op s_det = new("aten::linalg_det"), s_slogdet = new("aten::linalg_slogdet");
         private static readonly Op s_pinv = new("aten::linalg_pinv", "atol_rtol_float"), s_matrixRank = new("aten::linalg_matrix_rank", "atol_rtol_float");
@@ -37,6 +37,10 @@ public static partial class torch
             Tensor[] lv = s_eigh.CallMany(A, UPLO);
             return (lv[0], lv[1]);
         }
+
+        /// <summary>Eigenvalues (ascending) of a symmetric matrix, read from its lower ("L") or upper ("U") triangle, without
+        /// the eigenvectors (LAPACK's values-only path: several times cheaper than <see cref="eigh"/>).</summary>
+        public static Tensor eigvalsh(Tensor A, string UPLO = "L") => s_eigvalsh.Call(A, UPLO);
 
         /// <summary>Matrix norm named by a string: "fro" (Frobenius) or "nuc" (nuclear, the sum of singular values).</summary>
         public static Tensor matrix_norm(Tensor A, string ord = "fro", long[]? dim = null, bool keepdim = false) =>

@@ -87,6 +87,18 @@ public class LinalgTests
     }
 
     [Fact]
+    public void EigvalshIsEighsEigenvaluesAndReadsOneTriangle()
+    {
+        using DisposeScope scope = NewDisposeScope();
+        Tensor x = Randn(7, 3, 5, 5);
+        Tensor sym = (x + x.mT) / 2;
+        for (int b = 0; b < 3; b++)
+            AssertClose(ToMatrix(sym[b]).Evd(Symmetricity.Symmetric).EigenValues.Select(c => c.Real).Order().ToArray(), linalg.eigvalsh(sym)[b], Tol);
+        AssertClose(linalg.eigvalsh(sym).ToArray<double>(), linalg.eigvalsh(sym.triu(), "U"), Tol);
+        AssertClose(linalg.eigvalsh(sym).ToArray<double>(), linalg.eigvalsh(sym.tril()), Tol);
+    }
+
+    [Fact]
     public void MatrixNormsMatchTheirDefinitions()
     {
         using DisposeScope scope = NewDisposeScope();

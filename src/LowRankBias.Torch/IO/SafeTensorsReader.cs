@@ -1,4 +1,5 @@
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
 using static LowRankBias.Torch.Native.NativeMethods;
 
 namespace LowRankBias.Torch.IO;
@@ -6,9 +7,11 @@ namespace LowRankBias.Torch.IO;
 /// <summary>
 /// A safetensors file opened for reading one tensor at a time, as Python's <c>safetensors.safe_open</c>: the file is
 /// memory-mapped, the header parsed and checked once, and <see cref="get_tensor"/> copies only the bytes of the
-/// tensor asked for — so files of many gigabytes can be walked with the memory of their largest tensor.
+/// tensor asked for, then (Linux, macOS) releases the mapped pages it read from the process's resident set — the
+/// kernel's page cache keeps them, a second read faults them back in — so files of many gigabytes can be walked with
+/// the memory of their largest tensor, not of the file.
 /// </summary>
-public sealed unsafe class SafeTensorsReader : IDisposable
+public sealed unsafe partial class SafeTensorsReader : IDisposable
 {
     private readonly string _path;
     private readonly MemoryMappedFile _map;
@@ -58,9 +61,24 @@ public sealed unsafe class SafeTensorsReader : IDisposable
         IntPtr handle;
         fixed (long* shape = e.Shape)
             Check(lrb_tensor_from_data(e.Length == 0 ? &empty : data, e.Length, shape, e.Shape.Length, (int)e.DType, (int)target.Type, target.Index, 0, out handle));
+        ReleasePages(data, e.Length);
         GC.KeepAlive(this);
         return new Tensor(handle);
     }
+
+    // madvise(MADV_DONTNEED) on the whole pages inside [data, data + length): the pages at either end may hold a
+    // neighbour's bytes and stay. On a read-only file mapping this only drops them from the resident set.
+    private static void ReleasePages(byte* data, long length)
+    {
+        if (!(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())) return;
+        long page = Environment.SystemPageSize, start = ((long)data + page - 1) / page * page, end = ((long)data + length) / page * page;
+        if (end > start) _ = madvise((void*)start, (nuint)(end - start), MadviseDontNeed);
+    }
+
+    private const int MadviseDontNeed = 4; // MADV_DONTNEED on Linux and macOS
+
+    [LibraryImport("libc")]
+    private static partial int madvise(void* address, nuint length, int advice);
 
     private SafeTensorsEntry Entry(string name)
     {

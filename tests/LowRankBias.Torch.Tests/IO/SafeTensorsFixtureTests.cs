@@ -66,4 +66,24 @@ public class SafeTensorsFixtureTests
         reader.Dispose();
         Assert.Throws<ObjectDisposedException>(() => reader.get_tensor("f32"));
     }
+
+    [Fact]
+    public void ATensorReadTwiceIsWholeAfterItsMappedPagesWereReleased()
+    {
+        // 64 × 1024 float32 = 64 pages: after the first copy its pages leave the resident set; the second read faults
+        // them in again from the file.
+        using var scope = NewDisposeScope();
+        using var dir = new TempDirectory();
+        string file = Path.Combine(dir.Path, "pages.safetensors");
+        Tensor original = arange(0, 64 * 1024, dtype: ScalarType.Float32).reshape(64, 1024);
+        SafeTensors.save_file(new Dictionary<string, Tensor> { ["head"] = ones([3]), ["w"] = original, ["tail"] = ones([5]) }, file);
+        using SafeTensorsReader reader = SafeTensors.safe_open(file);
+        float[] expected = original.ToArray<float>();
+        for (int read = 0; read < 2; read++)
+        {
+            Assert.Equal(expected, reader.get_tensor("w").ToArray<float>());
+            Assert.Equal([1f, 1, 1], reader.get_tensor("head").ToArray<float>());
+            Assert.Equal([1f, 1, 1, 1, 1], reader.get_tensor("tail").ToArray<float>());
+        }
+    }
 }

@@ -43,22 +43,75 @@ internal sealed record Esd(double[] Eigenvalues, int N, int M, int Rf)
     public static Esd Of(Tensor weight, string name = "")
     {
         using var scope = NewDisposeScope();
-        if (!weight.isfinite().all().item<bool>())
-            throw new InvalidDataException($"weight '{name}' has NaN or ±∞ entries: its spectrum is undefined");
         (int n, int m, int rf) = Dimensions(weight.shape);
-        using Tensor s = linalg.svdvals(Matrices(weight));
-        double[] sv = s.ToArray<double>();
-        // calc_rank_loss per matrix: its σ at or below σmax·N·ε(float64) (matrix_rank's tolerance), summed.
-        int perMatrix = (int)s.shape[1], rankLoss = 0;
-        for (int p = 0; p < sv.Length / perMatrix; p++)
-        {
-            var row = new ArraySegment<double>(sv, p * perMatrix, perMatrix);
-            double tolerance = row.Max() * n * Math.Pow(2, -52);
-            rankLoss += row.Count(v => !(v > tolerance));
-        }
-        double[] evals = sv.Select(v => v * v).ToArray();
-        Array.Sort(evals);
+        double[] evals = SquaredSingularValues(Matrices(weight), name, out int rankLoss);
         return new Esd(evals, n, m, rf) { RankLoss = rankLoss };
+    }
+
+    /// <summary>
+    /// A matrix's Gram eigenvalues are kept when its smallest exceeds this × N·ε(float64) × its largest. The Gram's
+    /// rounding moves every eigenvalue by at most a few ten ε·λmax (measured up to 44 on 768² and 3072 × 768 Gaussians
+    /// against svdvals), so above this floor the smallest is right to 10⁻⁵ relative at worst (10⁻¹¹–10⁻⁹ measured) and
+    /// every σ lies far above rank_loss's tolerance σmax·N·ε. Below it the matrix is rank-deficient or nearly so, and
+    /// only the SVD resolves σ down to ε·σmax.
+    /// </summary>
+    public const double GramFloor = 1e4;
+
+    /// <summary>
+    /// The pooled λ = σ² (ascending) of matrices [rf, rows, cols] (float64), and WeightWatcher's rank_loss: per matrix
+    /// the eigenvalues of the smaller Gram matrix (WᵀW or WWᵀ: its lower triangle by GEMMs, then a values-only symmetric
+    /// eigensolver — about 2.5× less CPU than svdvals on ViT-B/16), and svdvals for the matrices whose Gram cannot resolve
+    /// their smallest σ (<see cref="GramFloor"/>) — rank-deficient ones (LoRA ΔW, zero matrices) among them.
+    /// </summary>
+    /// <exception cref="InvalidDataException">An entry is NaN or ±∞ (or so large its square overflows float64).</exception>
+    public static double[] SquaredSingularValues(Tensor matrices, string name, out int rankLoss)
+    {
+        using var scope = NewDisposeScope();
+        long rows = matrices.shape[1], cols = matrices.shape[2];
+        int n = (int)Math.Max(rows, cols), m = (int)Math.Min(rows, cols);
+        Tensor gram = LowerGram(rows >= cols ? matrices : matrices.mT);
+        // The Gram's trace is ‖W‖F²: any NaN or ±∞ entry makes it non-finite, at the cost of the trace instead of a
+        // pass over the weight.
+        if (!gram.diagonal(0, 1, 2).sum().isfinite().item<bool>())
+            throw new InvalidDataException(matrices.isfinite().all().item<bool>()
+                ? $"weight '{name}' has entries too large to square in float64: its spectrum is out of range"
+                : $"weight '{name}' has NaN or ±∞ entries: its spectrum is undefined");
+        double[] evals = linalg.eigvalsh(gram).ToArray<double>();
+        var unresolved = new List<long>();
+        for (int p = 0; p < evals.Length / m; p++)
+            if (!(evals[p * m] > GramFloor * n * Epsilon * evals[p * m + m - 1])) unresolved.Add(p);
+        rankLoss = 0;
+        if (unresolved.Count > 0)
+        {
+            using Tensor s = linalg.svdvals(matrices.index_select(0, tensor(unresolved.ToArray())));
+            double[] sv = s.ToArray<double>();
+            for (int k = 0; k < unresolved.Count; k++)
+            {
+                var row = new ArraySegment<double>(sv, k * m, m); // descending
+                // calc_rank_loss per matrix: its σ at or below σmax·N·ε (matrix_rank's tolerance).
+                double tolerance = row[0] * n * Epsilon;
+                rankLoss += row.Count(v => !(v > tolerance));
+                for (int i = 0; i < m; i++) evals[unresolved[k] * m + i] = row[m - 1 - i] * row[m - 1 - i];
+            }
+        }
+        Array.Sort(evals);
+        return evals;
+    }
+
+    private const double Epsilon = 2.220446049250313e-16; // np.finfo(np.float64).eps
+
+    // AᵀA of a: [rf, n, m] with n ≥ m, only its lower triangle, the part eigvalsh reads: with the columns split in two
+    // halves A = [B C], the blocks BᵀB, CᵀB and CᵀC — three quarters of the multiplications of the whole product.
+    private static Tensor LowerGram(Tensor a)
+    {
+        long m = a.shape[2], h = m / 2;
+        if (h == 0) return a.mT.matmul(a);
+        Tensor b = a.narrow(2, 0, h), c = a.narrow(2, h, m - h);
+        Tensor gram = zeros([a.shape[0], m, m], ScalarType.Float64);
+        gram.narrow(1, 0, h).narrow(2, 0, h).copy_(b.mT.matmul(b));
+        gram.narrow(1, h, m - h).narrow(2, 0, h).copy_(c.mT.matmul(b));
+        gram.narrow(1, h, m - h).narrow(2, h, m - h).copy_(c.mT.matmul(c));
+        return gram;
     }
 
     /// <summary>WeightWatcher's rank_loss: per matrix, the singular values at or below σmax·N·ε(float64), summed over the matrices.</summary>
@@ -81,17 +134,9 @@ internal sealed record Esd(double[] Eigenvalues, int N, int M, int Rf)
         {
             double[] shuffled = (double[])entries.Clone();
             for (long p = 0; p < shape[0]; p++) random.Shuffle(shuffled.AsSpan((int)(p * size), (int)size));
-            all.AddRange(SquaredSingularValues(tensor(shuffled, shape)));
+            all.AddRange(SquaredSingularValues(tensor(shuffled, shape), "", out _));
         }
         all.Sort();
         return all.ToArray();
-    }
-
-    private static double[] SquaredSingularValues(Tensor matrices)
-    {
-        using Tensor s = linalg.svdvals(matrices);
-        double[] values = s.ToArray<double>().Select(v => v * v).ToArray();
-        Array.Sort(values);
-        return values;
     }
 }
