@@ -86,6 +86,9 @@ public sealed class MultiHeadLoraLinear : LoraLayer
     }
 
     /// <inheritdoc />
+    internal override Tensor HeadCoefficients(string adapter) => Factors(HeadScale)[adapter].to(ScalarType.Float64);
+
+    /// <inheritdoc />
     protected override Tensor AdapterOutput(string adapter, Tensor input)
     {
         LoraConfig config = Config(adapter);

@@ -92,7 +92,7 @@ public sealed partial class Lte : Module
 
     private ModuleList sites { get; }
 
-    private IEnumerable<LteSite> Sites() => sites.Cast<LteSite>();
+    internal IEnumerable<LteSite> Sites() => sites.Cast<LteSite>();
 
     /// <summary>The adapted layers with their paths in <see cref="model"/>.</summary>
     public IEnumerable<(string path, LoraLayer layer)> lora_layers() =>
@@ -155,6 +155,13 @@ public sealed partial class Lte : Module
             site.Fold();
             site.RestartHeads(options.ReinitializeA, options.AInit);
         }
+    }
+
+    /// <summary>The Gram matrix of the heads' updates since the last merge (see <see cref="HeadGeometry"/>).</summary>
+    internal HeadGeometry Geometry()
+    {
+        using var scope = torch.NewDisposeScope();
+        return HeadGeometry.Of(Sites().Select(s => s.UpdateFactors()).OfType<(Tensor, Tensor, Tensor, Tensor)>().ToArray(), heads);
     }
 
     /// <summary>

@@ -28,6 +28,19 @@ public sealed record LteOptions
     /// <summary>Merge period T in cumulative batches; 0 never merges (multi-head LoRA with split data). Default 10.</summary>
     public int MergeEvery { get; init; } = 10;
 
+    /// <summary>
+    /// If set, a controller decides when to merge from the heads' statistics, within bounds (see
+    /// <see cref="LteAdaptiveMerge"/>), and <see cref="MergeEvery"/> is not used. Default none: the fixed period.
+    /// </summary>
+    public LteAdaptiveMerge? AdaptiveMerge { get; init; }
+
+    /// <summary>
+    /// Head resets: at each merge, a head whose update since the last merge has a cosine above this value (in (0, 1])
+    /// with an earlier head's — its subspace collapsed onto another's — restarts from a newly drawn A (B is zero
+    /// after the merge) with its optimizer state cleared. Needs <see cref="LteMergeMode.Reset"/>. Default none.
+    /// </summary>
+    public double? ReseedAbove { get; init; }
+
     /// <summary>What a merge does to the heads. Default <see cref="LteMergeMode.Reset"/> (Algorithm 1).</summary>
     public LteMergeMode MergeMode { get; init; } = LteMergeMode.Reset;
 
@@ -130,6 +143,11 @@ public sealed record LteOptions
             throw new ArgumentException("ReinitializeA contradicts the correction merge mode, whose heads are never reset", nameof(ReinitializeA));
         if (!(PruneOptimizer >= 0 && PruneOptimizer <= 1)) throw new ArgumentOutOfRangeException(nameof(PruneOptimizer), PruneOptimizer, "the pruned fraction must lie in [0, 1]");
         if (ResetOptimizer && PruneOptimizer > 0) throw new ArgumentException("ResetOptimizer clears the state that PruneOptimizer would prune; choose one", nameof(PruneOptimizer));
+        AdaptiveMerge?.Validate();
+        if (ReseedAbove is { } reseed && !(reseed > 0 && reseed <= 1))
+            throw new ArgumentOutOfRangeException(nameof(ReseedAbove), reseed, "the cosine above which a head is re-seeded must lie in (0, 1]");
+        if (ReseedAbove is not null && MergeMode == LteMergeMode.Correction)
+            throw new ArgumentException("ReseedAbove re-draws heads at merges, which the correction merge mode never resets", nameof(ReseedAbove));
         ArgumentNullException.ThrowIfNull(Targets);
         BaseQuantization?.Validate();
     }

@@ -21,6 +21,9 @@ namespace LowRankBias.Lte;
 public sealed partial class LteTrainer
 {
     private readonly Func<Tensor, Tensor, Tensor> _loss;
+    private readonly MergeSchedule _schedule;
+    private readonly Action _fold;
+    private readonly Func<HeadGeometry> _geometry;
 
     /// <summary>
     /// Trains <paramref name="model"/> with <paramref name="optimizer"/> (which must hold exactly the model's
@@ -29,6 +32,14 @@ public sealed partial class LteTrainer
     /// return the mean loss of the samples it is given.
     /// </summary>
     public LteTrainer(Lte model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, LRScheduler? scheduler = null)
+        : this(model, optimizer, loss, scheduler, model?.options!, fold: null, geometry: null)
+    {
+    }
+
+    // The trainer of one rank of a distributed run: merges on the run's schedule (its local model never merges by
+    // itself), `fold` is the merge over the group and `geometry` sees the heads of every rank.
+    internal LteTrainer(Lte model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, LRScheduler? scheduler, LteOptions schedule,
+        Action? fold, Func<HeadGeometry>? geometry)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -43,6 +54,9 @@ public sealed partial class LteTrainer
         this.optimizer = optimizer;
         this.scheduler = scheduler;
         _loss = loss;
+        _fold = fold ?? model.Merge;
+        _geometry = geometry ?? model.Geometry;
+        _schedule = new MergeSchedule(schedule, _geometry);
     }
 
     /// <summary>The model being trained.</summary>
@@ -59,6 +73,15 @@ public sealed partial class LteTrainer
 
     /// <summary>Merges done so far.</summary>
     public long Merges { get; private set; }
+
+    /// <summary>Heads re-seeded so far (<see cref="LteOptions.ReseedAbove"/>), over all ranks.</summary>
+    public long HeadResets { get; private set; }
+
+    /// <summary>The heads' statistics the merge controller (<see cref="LteOptions.AdaptiveMerge"/>) last computed, or null.</summary>
+    public LteHeadStatistics? LastStatistics => _schedule.Last;
+
+    /// <summary>Steps trained since the last merge: the merge controller's state.</summary>
+    public long StepsSinceMerge => _schedule.SinceMerge;
 
     /// <summary>The per-head gradient norms of the last step, before clipping (empty without <see cref="LteOptions.MaxGradNorm"/>).</summary>
     public IReadOnlyList<double> LastHeadGradNorms { get; private set; } = [];
@@ -119,18 +142,29 @@ public sealed partial class LteTrainer
         }
         scheduler?.step();
         Iteration++;
-        int period = model.options.MergeEvery;
-        if (period > 0 && Iteration % period == 0) Merge();
+        if (_schedule.Due(Iteration)) Merge();
         return mean;
     }
 
-    /// <summary>Merges now (see <see cref="Lte.Merge"/>) and clears (<see cref="LteOptions.ResetOptimizer"/>) or prunes
-    /// (<see cref="LteOptions.PruneOptimizer"/>) the heads' optimizer state.</summary>
+    /// <summary>Merges now (see <see cref="Lte.Merge"/>), clears (<see cref="LteOptions.ResetOptimizer"/>) or prunes
+    /// (<see cref="LteOptions.PruneOptimizer"/>) the heads' optimizer state, and re-seeds collapsed heads
+    /// (<see cref="LteOptions.ReseedAbove"/>, judged on the updates before the merge).</summary>
     public void Merge()
     {
-        model.Merge();
+        HeadGeometry? before = model.options.ReseedAbove is null ? null : _geometry();
+        _fold();
         Merges++;
+        _schedule.Merged();
         OptimizerState.AfterMerge(optimizer, model.head_parameters(), model.options);
+        if (before is null) return;
+        foreach (int head in before.Collapsed(model.options.ReseedAbove!.Value))
+        {
+            HeadResets++;
+            int local = head - before.First;
+            if (local < 0 || local >= model.heads) continue; // another rank's head
+            model.RedrawHead(local);
+            OptimizerState.ClearHead(optimizer, model.head_parameters(), local);
+        }
     }
 
     // The optimizer refused a NaN/±∞ gradient (Optimizer.error_if_nonfinite) before changing any weight: names the first
