@@ -39,6 +39,8 @@ public sealed class DistributedLte
         options.Validate();
         if (options.BaseQuantization is not null)
             throw new NotSupportedException("DistributedLte does not support quantized base weights yet (LteOptions.BaseQuantization); use the single-device Lte");
+        if (options.RankPolicy is not null)
+            throw new NotSupportedException("DistributedLte does not support rank per layer yet (LteOptions.RankPolicy); use the single-device Lte");
         if (group.generation == 0 && options.Heads % group.world_size != 0)
             throw new ArgumentException($"{options.Heads} heads cannot be split evenly among {group.world_size} ranks; use a multiple of the world size", nameof(options));
         _fingerprint = Fingerprint(model, options, head_seed);

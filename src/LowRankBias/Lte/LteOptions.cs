@@ -41,6 +41,10 @@ public sealed record LteOptions
     /// </summary>
     public double? ReseedAbove { get; init; }
 
+    /// <summary>If set, each layer's head rank follows the data between merges (see <see cref="LteRankPolicy"/>), starting
+    /// at <see cref="Rank"/>. Default none: every layer keeps rank r.</summary>
+    public LteRankPolicy? RankPolicy { get; init; }
+
     /// <summary>What a merge does to the heads. Default <see cref="LteMergeMode.Reset"/> (Algorithm 1).</summary>
     public LteMergeMode MergeMode { get; init; } = LteMergeMode.Reset;
 
@@ -114,10 +118,11 @@ public sealed record LteOptions
         Heads = 1, Rank = rank, Alpha = alpha, MergeEvery = mergeEvery, ReinitializeA = true, PruneOptimizer = 0.99,
     };
 
-    /// <summary>The LoRA configuration of every head: rank, α, targets, split input, and the initialisation A is drawn from.</summary>
+    /// <summary>The LoRA configuration of every head: rank (the largest a <see cref="RankPolicy"/> allows: the allocation), α,
+    /// targets, split input, and the initialisation A is drawn from.</summary>
     internal LoraConfig LoraConfig() => new()
     {
-        r = Rank,
+        r = RankPolicy?.MaxRank ?? Rank,
         lora_alpha = Alpha,
         num_heads = Heads,
         head_input = Lora.HeadInput.Split,
@@ -144,6 +149,9 @@ public sealed record LteOptions
         if (!(PruneOptimizer >= 0 && PruneOptimizer <= 1)) throw new ArgumentOutOfRangeException(nameof(PruneOptimizer), PruneOptimizer, "the pruned fraction must lie in [0, 1]");
         if (ResetOptimizer && PruneOptimizer > 0) throw new ArgumentException("ResetOptimizer clears the state that PruneOptimizer would prune; choose one", nameof(PruneOptimizer));
         AdaptiveMerge?.Validate();
+        RankPolicy?.Validate(Rank);
+        if (RankPolicy is not null && MergeMode == LteMergeMode.Correction)
+            throw new ArgumentException("RankPolicy changes ranks at merges, which needs the reset merge mode (B = 0 afterwards)", nameof(RankPolicy));
         if (ReseedAbove is { } reseed && !(reseed > 0 && reseed <= 1))
             throw new ArgumentOutOfRangeException(nameof(ReseedAbove), reseed, "the cosine above which a head is re-seeded must lie in (0, 1]");
         if (ReseedAbove is not null && MergeMode == LteMergeMode.Correction)

@@ -5,7 +5,7 @@ namespace LowRankBias.Lte;
 
 public sealed partial class LteTrainer
 {
-    private const string MergesKey = "lte.merges", SinceMergeKey = "lte.since_merge", ResetsKey = "lte.head_resets";
+    private const string MergesKey = "lte.merges", SinceMergeKey = "lte.since_merge", ResetsKey = "lte.head_resets", RanksKey = "lte.head_ranks";
 
     /// <summary>
     /// Everything needed to continue exactly from here, also in the middle of a merge cycle: the model (main weights,
@@ -21,6 +21,8 @@ public sealed partial class LteTrainer
         checkpoint.Metadata[MergesKey] = Merges.ToString(CultureInfo.InvariantCulture);
         checkpoint.Metadata[SinceMergeKey] = StepsSinceMerge.ToString(CultureInfo.InvariantCulture);
         checkpoint.Metadata[ResetsKey] = HeadResets.ToString(CultureInfo.InvariantCulture);
+        if (model.options.RankPolicy is not null)
+            checkpoint.Metadata[RanksKey] = string.Join(";", model.head_ranks().Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.path}={r.rank}")));
         return checkpoint;
     }
 
@@ -39,11 +41,34 @@ public sealed partial class LteTrainer
         if (since is null && model.options.AdaptiveMerge is not null)
             throw new InvalidDataException($"checkpoint {checkpoint.Path ?? "(in memory)"} has no '{SinceMergeKey}' (it predates the merge controller), which LteOptions.AdaptiveMerge needs");
         long resets = Counter(checkpoint, ResetsKey, "is damaged") ?? 0;
+        (string path, int rank)[] ranks = HeadRanks(checkpoint);
         checkpoint.Restore(model, optimizer, scheduler);
+        foreach ((string path, int rank) in ranks) model.SetHeadRank(path, rank);
         Iteration = checkpoint.Step;
         Merges = merges;
         _schedule.SinceMerge = since ?? 0;
         HeadResets = resets;
+    }
+
+    // The layers' head ranks of a run with a rank policy: one valid rank for every adapted layer.
+    private (string path, int rank)[] HeadRanks(Checkpoint checkpoint)
+    {
+        if (model.options.RankPolicy is not { } policy) return [];
+        string where = $"checkpoint {checkpoint.Path ?? "(in memory)"}";
+        if (!checkpoint.Metadata.TryGetValue(RanksKey, out string? text))
+            throw new InvalidDataException($"{where} has no '{RanksKey}', which LteOptions.RankPolicy needs");
+        var ranks = new Dictionary<string, int>();
+        foreach (string entry in text.Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int eq = entry.LastIndexOf('=');
+            if (eq < 0 || !int.TryParse(entry[(eq + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int rank) || rank < policy.MinRank || rank > policy.MaxRank)
+                throw new InvalidDataException($"{where}: '{RanksKey}' entry '{entry}' is not layer=rank with a rank in [{policy.MinRank}, {policy.MaxRank}]");
+            ranks[entry[..eq]] = rank;
+        }
+        string[] layers = [.. model.lora_layers().Select(l => l.path)];
+        if (!ranks.Keys.Order().SequenceEqual(layers.Order()))
+            throw new InvalidDataException($"{where}: '{RanksKey}' names layers {string.Join(", ", ranks.Keys)}, but this model adapts {string.Join(", ", layers)}");
+        return [.. layers.Select(l => (l, ranks[l]))];
     }
 
     // A non-negative counter of the metadata, null when absent; anything else is refused.

@@ -147,15 +147,18 @@ public sealed partial class LteTrainer
     }
 
     /// <summary>Merges now (see <see cref="Lte.Merge"/>), clears (<see cref="LteOptions.ResetOptimizer"/>) or prunes
-    /// (<see cref="LteOptions.PruneOptimizer"/>) the heads' optimizer state, and re-seeds collapsed heads
-    /// (<see cref="LteOptions.ReseedAbove"/>, judged on the updates before the merge).</summary>
+    /// (<see cref="LteOptions.PruneOptimizer"/>) the heads' optimizer state, sets each layer's next head rank
+    /// (<see cref="LteOptions.RankPolicy"/>) and re-seeds collapsed heads (<see cref="LteOptions.ReseedAbove"/>), both
+    /// judged on the updates before the merge.</summary>
     public void Merge()
     {
         HeadGeometry? before = model.options.ReseedAbove is null ? null : _geometry();
+        double[]? effectiveRanks = model.options.RankPolicy is null ? null : UpdateEffectiveRanks();
         _fold();
         Merges++;
         _schedule.Merged();
         OptimizerState.AfterMerge(optimizer, model.head_parameters(), model.options);
+        if (effectiveRanks is not null) AdaptRanks(model.options.RankPolicy!, effectiveRanks);
         if (before is null) return;
         foreach (int head in before.Collapsed(model.options.ReseedAbove!.Value))
         {
