@@ -35,9 +35,9 @@ expect overparam/least_squares.svg overparam/random_rank_linear.svg overparam/cn
   overparam/gram_spectrum_overparam.svg overparam/gram_spectrum.md
 run VitPretraining --preset tiny --grid --out "$out/vit"
 expect vit/curves.csv vit/summary.md vit/grid.csv vit/accuracy-vs-samples.svg vit/accuracy-vs-samples-per-device.svg vit/head-similarity.svg
-# The LTE merge controller and head resets (issue 37) on the same tiny grid.
+# The LTE merge controller, rank per layer and head resets (issue 37) on the same tiny grid.
 run VitPretraining --preset tiny --methods lte --grid --merge-policy adaptive --merge-min 1 --merge-max 4 --merge-cosine-below 0.3 --merge-norm-budget 0.05 \
-  --reseed-above 0.9 --seed 1 --out "$out/vit-adaptive"
+  --reseed-above 0.9 --rank-policy adaptive --rank-min 2 --rank-max 8 --seed 1 --out "$out/vit-adaptive"
 expect vit-adaptive/curves.csv vit-adaptive/grid.csv
 run ModelMerging --preset tiny --out "$out/merging"
 expect merging/merging.csv merging/summary.md merging/merging-loss.svg merging/stable-rank.svg merging/weight-decay-sweep.svg

@@ -40,6 +40,9 @@ internal sealed class Method : IDisposable
     /// <summary>LTE merges so far (the communication rounds of a distributed run); 0 for the other methods.</summary>
     public long Merges() => _trainer?.Merges ?? 0;
 
+    /// <summary>The LTE layers' mean head rank now (it moves with <see cref="LteOptions.RankPolicy"/>); 0 for the other methods.</summary>
+    public double MeanHeadRank() => Lte?.head_ranks() is { Count: > 0 } ranks ? ranks.Average(r => r.rank) : 0;
+
     /// <summary>LTE heads re-seeded so far (<see cref="LteOptions.ReseedAbove"/>).</summary>
     public long HeadResets() => _trainer?.HeadResets ?? 0;
 

@@ -24,11 +24,11 @@ var dataOption = cli.Choice("--data", "fashion-mnist", "data set", "fashion-mnis
 var dataDirOption = cli.Optional<string>("--data-dir", "folder of the data set's files (CIFAR: the binary-format files)", "DIR");
 var seedOption = cli.Add("--seed", 0, "seed of the models' initialisation and the data order");
 var gridMergeOption = cli.Optional<string>("--grid-merge-every", "the grid's merge periods, comma-separated (default: the preset's; one cell per heads x rank with --merge-policy adaptive)", "T,T,...");
-var mergePolicy = new MergePolicy(cli);
+var lteControls = new LteControls(cli);
 var parsed = cli.Parse(args);
 Preset preset = Preset.Parse(parsed.GetValue(presetOption)!) with
 {
-    FreezeExtras = parsed.GetValue(freezeOption), Controller = mergePolicy.Read(parsed), Seed = parsed.GetValue(seedOption),
+    FreezeExtras = parsed.GetValue(freezeOption), Controller = lteControls.Read(parsed), Seed = parsed.GetValue(seedOption),
 };
 if (preset.Seed < 0) throw new ArgumentException($"--seed {preset.Seed}: must be at least 0");
 if (parsed.GetValue(gridMergeOption) is { } gridPeriods) preset = preset with { GridMergeEvery = Preset.Periods(gridPeriods) };
@@ -87,9 +87,9 @@ using (test)
             manual_seed((ulong)preset.Seed);
             var options = preset.Controller(new LteOptions { Heads = heads, Rank = rank, Alpha = preset.Alpha, MergeEvery = mergeEvery, Exclude = "head" });
             using Method method = Method.Create("lte", model, preset, steps, options);
-            Console.WriteLine($"grid: {heads} heads, rank {rank}, merge every {MergePolicy.Describe(options)}");
+            Console.WriteLine($"grid: {heads} heads, rank {rank}, merge every {LteControls.Describe(options)}");
             double accuracy = Run.Train(method, train, test, preset.Batch, steps, 1, preset.Seed, Print)[^1].TestAccuracy;
-            cells.Add(new GridCell(heads, rank, MergePolicy.Describe(options), method.Merges(), method.HeadResets(), preset.Seed, accuracy));
+            cells.Add(new GridCell(heads, rank, LteControls.Describe(options), method.Merges(), method.HeadResets(), method.MeanHeadRank(), preset.Seed, accuracy));
         }
         Report.Grid(cells, output);
     }

@@ -96,18 +96,20 @@ internal static class Report
     public static void Grid(IReadOnlyList<GridCell> cells, string output)
     {
         OutputFile.WriteAllLines(Path.Combine(output, "grid.csv"),
-            cells.Select(c => string.Create(Invariant, $"{c.Heads},{c.Rank},{c.MergeEvery},{c.Merges},{c.HeadResets},{c.Seed},{c.Accuracy:R}"))
-                .Prepend("heads,rank,merge_every,merges,head_resets,seed,test_accuracy"));
-        var table = new Table().AddColumns("heads", "rank", "merge every", "merges", "head resets", "test acc.");
+            cells.Select(c => string.Create(Invariant, $"{c.Heads},{c.Rank},{c.MergeEvery},{c.Merges},{c.HeadResets},{c.FinalMeanRank:R},{c.Seed},{c.Accuracy:R}"))
+                .Prepend("heads,rank,merge_every,merges,head_resets,final_mean_rank,seed,test_accuracy"));
+        var table = new Table().AddColumns("heads", "rank", "merge every", "merges", "head resets", "final mean rank", "test acc.");
         foreach (var c in cells)
-            table.AddRow($"{c.Heads}", $"{c.Rank}", Markup.Escape(c.MergeEvery), $"{c.Merges}", $"{c.HeadResets}", (100 * c.Accuracy).ToString("F2", Invariant) + " %");
+            table.AddRow($"{c.Heads}", $"{c.Rank}", Markup.Escape(c.MergeEvery), $"{c.Merges}", $"{c.HeadResets}", c.FinalMeanRank.ToString("F1", Invariant),
+                (100 * c.Accuracy).ToString("F2", Invariant) + " %");
         AnsiConsole.Write(table);
     }
 }
 
 /// <summary>One LTE run of the grid: its configuration, how it merged (the merge period or the controller), how many
-/// merges (communication rounds) and head resets it made, and its final test accuracy.</summary>
-internal sealed record GridCell(int Heads, int Rank, string MergeEvery, long Merges, long HeadResets, int Seed, double Accuracy);
+/// merges (communication rounds) and head resets it made, the layers' mean head rank at the end (the starting rank
+/// unless a rank policy moved it), and its final test accuracy.</summary>
+internal sealed record GridCell(int Heads, int Rank, string MergeEvery, long Merges, long HeadResets, double FinalMeanRank, int Seed, double Accuracy);
 
 /// <summary>What a method ended with: how much it trained and how low-rank its weights became.</summary>
 internal sealed record FinalWeights(long TrainedParameters, double MeanEffectiveRank, double MeanNormalizedEffectiveRank)
