@@ -159,6 +159,36 @@ public sealed class LteMergeControllerTests(ITestOutputHelper output)
         Assert.Equal(0, Run(Fixed with { ReseedAbove = 0.999 }, 6).trainer.HeadResets);
     }
 
+    [Fact]
+    public void AcrossRanksEveryRankCountsTheResetAndOnlyTheOwnerRedrawsTheHead()
+    {
+        // One head per rank, both on the same data; rank 1's head starts as a copy of head 0 (drawn from the same seed).
+        LteOptions options = Fixed with { Heads = 2, MergeEvery = 0, Sampling = HeadSampling.Same, MaxGradNorm = null, ReseedAbove = 0.999 };
+        var outcomes = LocalRanks.Run(2, group =>
+        {
+            using var scope = NewDisposeScope();
+            var lte = new DistributedLte(new Mlp(1), options, group, Seed);
+            if (group.rank == 1)
+            {
+                using var reference = new LowRankBias.Lte.Lte(new Mlp(1), options);
+                reference.ReseedHeads(Seed);
+                using (no_grad())
+                    foreach (((_, LoraLayer mine), (_, LoraLayer first)) in lte.local.lora_layers().Zip(reference.lora_layers()))
+                        mine.lora_A["default"].select(0, 0).copy_(first.lora_A["default"].select(0, 0));
+            }
+            using var adamW = new AdamW(lte.local.ParameterGroups(new AdamWOptions { lr = 0.05 }));
+            var trainer = new DistributedLteTrainer(lte, adamW, Mse);
+            trainer.Step(Batch(0, 4).x, Batch(0, 4).y);
+            trainer.Step(Batch(1, 4).x, Batch(1, 4).y);
+            double[] before = ToDoubles(LoraAt(lte.local, "fc1").lora_A["default"]);
+            trainer.local.Merge();                          // the merge over the group, through the trainer
+            double[] after = ToDoubles(LoraAt(lte.local, "fc1").lora_A["default"]);
+            lte.local.Dispose();
+            return (resets: trainer.local.HeadResets, redrawn: !before.SequenceEqual(after));
+        });
+        Assert.Equal([(1L, false), (1L, true)], outcomes);
+    }
+
     [Theory]
     [InlineData("AdaptiveMerge.MinEvery", 0, 5, null, null, null)]
     [InlineData("AdaptiveMerge.MaxEvery", 1, 0, null, null, null)]
