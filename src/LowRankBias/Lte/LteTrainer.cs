@@ -11,8 +11,9 @@ namespace LowRankBias.Lte;
 /// the loss function's value on head n's samples: head n's gradient is exactly that of a lone LoRA model trained on
 /// its share. Each head is then clipped on its own (<see cref="LteOptions.MaxGradNorm"/>) and updated by the
 /// optimizer; since every trained tensor is stacked per head and the optimizer is element-wise, head n has its own
-/// optimizer state, as with N separate optimizers. Every <see cref="LteOptions.MergeEvery"/> steps the heads are
-/// merged (and with <see cref="LteOptions.ResetOptimizer"/> their optimizer state cleared). Iterations count
+/// optimizer state, as with N separate optimizers. Every <see cref="LteOptions.MergeEvery"/> steps — or when the merge
+/// controller <see cref="LteOptions.AdaptiveMerge"/> decides — the heads are merged (and with
+/// <see cref="LteOptions.ResetOptimizer"/> their optimizer state cleared). Iterations count
 /// cumulative batches, as in the paper. Each step runs in its own dispose scope. A step whose gradients hold NaN or ±∞
 /// (NaN input, a diverging rate) changes no weight and throws a <see cref="NonFiniteLossException"/> naming the head whose
 /// loss is not finite, or a <see cref="NonFiniteGradientException"/> naming the head and parameter; this is the
@@ -88,7 +89,7 @@ public sealed partial class LteTrainer
 
     /// <summary>
     /// Trains one cumulative batch (<paramref name="input"/> and <paramref name="target"/> with the batch first) and
-    /// returns the mean of the heads' losses. Merges afterwards when the iteration count reaches a multiple of T.
+    /// returns the mean of the heads' losses. Merges afterwards when the schedule says so (a multiple of T, or the controller).
     /// Reading the loss waits for the device; <see cref="StepOnDevice"/> does not.
     /// </summary>
     public double Step(Tensor input, Tensor target)
