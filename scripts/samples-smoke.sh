@@ -62,6 +62,9 @@ expect lte-arch/curves.csv lte-arch/summary.md lte-arch/mixer.svg
 # Distributed LTE in 2 processes over Gloo (launched like torchrun) must end with the single-device run's weights.
 run DistributedLte --mode single --dtype float64 --steps 12 --train 512 --batch 32 --merge-every 4 --out "$out/dist"
 run DistributedLte --nproc-per-node 2 --mode lte --dtype float64 --steps 12 --train 512 --batch 32 --merge-every 4 --out "$out/dist"
+# ... and with the merge controller (issue 37), every rank deciding alike.
+run DistributedLte --nproc-per-node 2 --mode lte --dtype float64 --steps 12 --train 512 --batch 32 --merge-policy adaptive --merge-min 2 --merge-max 5 \
+  --merge-norm-budget 0.01 --out "$out/dist-adaptive"
 run DistributedLte --nproc-per-node 2 --mode ddp --steps 12 --train 512 --batch 32 --out "$out/dist"
 expect dist/single-w1.json dist/lte-w2.json dist/ddp-w2.json dist/lte-w2-loopback.json
 python3 - "$out/dist" <<'PY'
