@@ -44,6 +44,10 @@ for row in '^original,[^,]*,1,' '^conv ×2,[^,]*,1,' '^FC ×2,[^,]*,0,'; do
 done
 run VitPretraining --preset tiny --grid --out "$out/vit"
 expect vit/curves.csv vit/summary.md vit/grid.csv vit/accuracy-vs-samples.svg vit/accuracy-vs-samples-per-device.svg vit/head-similarity.svg
+# The LTE merge controller, rank per layer and head resets (issue 37) on the same tiny grid.
+run VitPretraining --preset tiny --methods lte --grid --merge-policy adaptive --merge-min 1 --merge-max 4 --merge-cosine-below 0.3 --merge-norm-budget 0.05 \
+  --reseed-above 0.9 --rank-policy adaptive --rank-min 2 --rank-max 8 --seed 1 --out "$out/vit-adaptive"
+expect vit-adaptive/curves.csv vit-adaptive/grid.csv
 run ModelMerging --preset tiny --out "$out/merging"
 expect merging/merging.csv merging/summary.md merging/merging-loss.svg merging/stable-rank.svg merging/weight-decay-sweep.svg
 # ML.NET's ImageNet ResNet-18 (from its NuGet package) fine-tuned every way, 2 steps each; the merged LoRA model re-scored in ONNX Runtime.
@@ -67,6 +71,9 @@ expect lte-arch/curves.csv lte-arch/summary.md lte-arch/mixer.svg
 # Distributed LTE in 2 processes over Gloo (launched like torchrun) must end with the single-device run's weights.
 run DistributedLte --mode single --dtype float64 --steps 12 --train 512 --batch 32 --merge-every 4 --out "$out/dist"
 run DistributedLte --nproc-per-node 2 --mode lte --dtype float64 --steps 12 --train 512 --batch 32 --merge-every 4 --out "$out/dist"
+# ... and with the merge controller (issue 37), every rank deciding alike.
+run DistributedLte --nproc-per-node 2 --mode lte --dtype float64 --steps 12 --train 512 --batch 32 --merge-policy adaptive --merge-min 2 --merge-max 5 \
+  --merge-norm-budget 0.01 --out "$out/dist-adaptive"
 run DistributedLte --nproc-per-node 2 --mode ddp --steps 12 --train 512 --batch 32 --out "$out/dist"
 expect dist/single-w1.json dist/lte-w2.json dist/ddp-w2.json dist/lte-w2-loopback.json
 python3 - "$out/dist" <<'PY'

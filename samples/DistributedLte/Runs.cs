@@ -19,7 +19,7 @@ internal static class Runs
         using Module model = new MLP(new MLP.Config { widths = [784, 256, 256, 10] }).to(s.DType);
         long modelBytes = model.parameters().Sum(p => p.numel() * p.dtype.ElementSize());
         var loader = new DataLoader(train, batch_size: s.Batch, shuffle: true, drop_last: true, seed: 1);
-        var options = new LteOptions { Heads = s.Heads, Rank = s.Rank, MergeEvery = s.MergeEvery, Exclude = "layers.2" }; // the classifier: averaged replicas
+        var options = new LteOptions { Heads = s.Heads, Rank = s.Rank, MergeEvery = s.MergeEvery, AdaptiveMerge = s.AdaptiveMerge, Exclude = "layers.2" }; // the classifier: averaged replicas
         // A silent (stopped, hung) rank is noticed after --timeout; a killed one closes its sockets and is noticed at once.
         // A restarted rank (the launcher's --max-restarts) asks the running group to take it back.
         ProcessGroup? group = s.Mode == "single" ? null
@@ -30,18 +30,18 @@ internal static class Runs
         try
         {
             var clock = Stopwatch.StartNew();
+            long start = 0; // a rank that rejoined goes on from the step of the group's last merge
             (Func<Tensor, Tensor, double> step, Module evaluated, long headBytes) = s.Mode switch
             {
                 "single" => Single(model, options),
-                "lte" => Lte(model, options, group!, s.Elastic, out lte),
+                "lte" => Lte(model, options, group!, s.Elastic, out lte, out start),
                 _ => DataParallel(model, group!),
             };
             Action<string>? log = s.Out is { } dir ? StepLog(dir, s.Mode, place) : null;
             var losses = new List<double>();
             long merges = lte?.Merges ?? 0;
-            int start = (int)merges * s.MergeEvery; // a rank that rejoined goes on from the group's last merge
             for (int i = 0; i < start; i++) DisposeAll(loader.Next());
-            for (int i = start; i < s.Steps; i++)
+            for (int i = (int)start; i < s.Steps; i++)
             {
                 using var scope = NewDisposeScope();
                 if (place.Rank == s.FailRank && i == s.FailAtStep && place.RestartCount == 0) Die(i);
@@ -60,7 +60,7 @@ internal static class Runs
             return new Report(s.Mode, world, s.Steps, losses.TakeLast(20).Average(), accuracy, testLoss, Digest(evaluated),
                 stats?.PayloadBytes(CollectiveKind.AllReduce) ?? 0, stats?.PayloadBytes(CollectiveKind.AllGather) ?? 0,
                 stats?.PayloadBytes(CollectiveKind.Broadcast) ?? 0, stats?.WireBytes(world) ?? 0, modelBytes, headBytes, clock.Elapsed.TotalSeconds,
-                lte?.heads_alive ?? s.Heads, final?.generation ?? 0, Leader: (final?.rank ?? 0) == 0);
+                lte?.heads_alive ?? s.Heads, final?.generation ?? 0, lte?.Merges ?? 0, Leader: (final?.rank ?? 0) == 0);
         }
         finally
         {
@@ -113,11 +113,13 @@ internal static class Runs
         return ((x, y) => trainer.Step(x, y), new FinalMerge(lte.Merge, lte), HeadBytes(lte));
     }
 
-    private static (Func<Tensor, Tensor, double>, Module, long) Lte(Module model, LteOptions options, ProcessGroup group, bool elastic, out LowRankBias.Lte.DistributedLte lte)
+    private static (Func<Tensor, Tensor, double>, Module, long) Lte(Module model, LteOptions options, ProcessGroup group, bool elastic,
+        out LowRankBias.Lte.DistributedLte lte, out long start)
     {
         lte = new LowRankBias.Lte.DistributedLte(model, options, group, HeadSeed) { VerifyMerges = true, Elastic = elastic };
         lte.Reformed += g => Console.WriteLine($"group re-formed (generation {g.generation}): members' previous ranks [{string.Join(", ", g.previous_ranks)}] (−1: restarted), now rank {g.rank} of {g.world_size}");
         var trainer = new DistributedLteTrainer(lte, new AdamW(lte.local.ParameterGroups(LteOptimizer())), (o, t) => nn.functional.cross_entropy(o, t));
+        start = trainer.Iteration;
         return ((x, y) => trainer.Step(x, y), new FinalMerge(lte.Merge, lte.local), HeadBytes(lte.local));
     }
 
@@ -188,16 +190,18 @@ internal static class Runs
 internal sealed record Report(
     string Mode, int World, int Steps, double FinalTrainLoss, double TestAccuracy, double TestLoss, double WeightsDigest,
     long AllReduceBytes, long AllGatherBytes, long BroadcastBytes, double WireBytes, long ModelBytes, long HeadBytes, double Seconds,
-    int HeadsAlive, int Generation, bool Leader)
+    int HeadsAlive, int Generation, long Merges, bool Leader)
 {
     public void Print(Settings s)
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{Mode} on {World} rank(s) ({HeadsAlive} heads at the end): test accuracy {100 * TestAccuracy:F2}%, test loss {TestLoss:F4}, final train loss {FinalTrainLoss:F4}, weights digest {WeightsDigest:R}, {Seconds:F0} s"));
+            $"{Mode} on {World} rank(s) ({HeadsAlive} heads at the end, {Merges} merges): test accuracy {100 * TestAccuracy:F2}%, test loss {TestLoss:F4}, final train loss {FinalTrainLoss:F4}, weights digest {WeightsDigest:R}, {Seconds:F0} s"));
         if (World == 1) return;
         double perStep = WireBytes / Steps;
-        // The paper's totals over all N workers per step: LTE (1/T)·N(N−1)·M_lte, DDP N(N−1)·M.
-        double n = s.Heads, formula = Mode == "lte" ? n * (n - 1) * HeadBytes / s.MergeEvery : World * (World - 1.0) * ModelBytes;
+        // The paper's totals over all N workers per step: LTE (1/T)·N(N−1)·M_lte, DDP N(N−1)·M; with the merge
+        // controller 1/T is the merges made per step.
+        double n = s.Heads, perMerge = s.AdaptiveMerge is null ? 1.0 / s.MergeEvery : (double)Merges / Steps;
+        double formula = Mode == "lte" ? n * (n - 1) * HeadBytes * perMerge : World * (World - 1.0) * ModelBytes;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  rank 0 sent {AllReduceBytes:N0} B in all-reduces (+{BroadcastBytes:N0} B set-up broadcast); ring estimate {perStep:N0} B per step per rank, {perStep * World:N0} B per step in all; paper's formula {formula:N0} B per step"));
     }

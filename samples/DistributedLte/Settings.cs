@@ -1,11 +1,12 @@
 using System.CommandLine;
+using LowRankBias.Lte;
 
 namespace DistributedLte;
 
 /// <summary>The command line.</summary>
 internal sealed record Settings(
     int? ProcessesPerNode, string Mode, int Steps, int Heads, int Rank, int MergeEvery, int Batch, int Train, ScalarType DType, string? Out,
-    bool Elastic, int? FailRank, int FailAtStep, int MaxRestarts, int Timeout)
+    bool Elastic, int? FailRank, int FailAtStep, int MaxRestarts, int Timeout, LteAdaptiveMerge? AdaptiveMerge)
 {
     public static Settings Parse(string[] args)
     {
@@ -25,6 +26,11 @@ internal sealed record Settings(
         var failRank = cli.Optional<int?>("--fail-rank", "this rank kills itself before step --fail-at-step (a fault-tolerance test)", "R");
         var failAtStep = cli.Add("--fail-at-step", 0, "the step before which --fail-rank dies");
         var maxRestarts = cli.Add("--max-restarts", 0, "the launcher restarts a dead rank up to this many times; it rejoins at the next merge");
+        var policy = cli.Choice("--merge-policy", "fixed", "when LTE merges: every --merge-every steps, or as the controller decides (LteOptions.AdaptiveMerge)", "fixed", "adaptive");
+        var mergeMin = cli.Add("--merge-min", 5, "adaptive: T_min");
+        var mergeMax = cli.Add("--merge-max", 50, "adaptive: T_max");
+        var cosine = cli.Optional<double?>("--merge-cosine-below", "adaptive: merge when the heads' mean pairwise cosine of s·BₙAₙ falls below this", "C");
+        var budget = cli.Optional<double?>("--merge-norm-budget", "adaptive: merge when ‖(1/N) Σ s·BₙAₙ‖ / ‖W‖ reaches this", "B");
         var timeout = cli.Add("--timeout", 30, "seconds a rank waits for a silent (stopped, hung) peer before failing or, with --elastic, re-forming without it");
         var parsed = cli.Parse(args);
         string chosenMode = parsed.GetValue(mode)!;
@@ -32,13 +38,17 @@ internal sealed record Settings(
         foreach (Option<int> count in new[] { steps, heads, rank, mergeEvery, batch, train, timeout })
             if (parsed.GetValue(count) < 1) throw new ArgumentException($"{count.Name} {parsed.GetValue(count)}: must be at least 1");
         if (parsed.GetValue(maxRestarts) < 0) throw new ArgumentException($"--max-restarts {parsed.GetValue(maxRestarts)}: must be at least 0");
+        LteAdaptiveMerge? adaptive = parsed.GetValue(policy) == "adaptive"
+            ? new LteAdaptiveMerge { MinEvery = parsed.GetValue(mergeMin), MaxEvery = parsed.GetValue(mergeMax), CosineBelow = parsed.GetValue(cosine), NormBudget = parsed.GetValue(budget) }
+            : null;
+        new LteOptions { AdaptiveMerge = adaptive }.Validate(); // bad bounds or thresholds fail here, naming the setting
         return new(parsed.GetValue(nproc), chosenMode, parsed.GetValue(steps), parsed.GetValue(heads), parsed.GetValue(rank), parsed.GetValue(mergeEvery),
             parsed.GetValue(batch), parsed.GetValue(train), parsed.GetValue(dtype) == "float64" ? ScalarType.Float64 : ScalarType.Float32, cli.Output(parsed),
-            parsed.GetValue(elastic), parsed.GetValue(failRank), parsed.GetValue(failAtStep), parsed.GetValue(maxRestarts), parsed.GetValue(timeout));
+            parsed.GetValue(elastic), parsed.GetValue(failRank), parsed.GetValue(failAtStep), parsed.GetValue(maxRestarts), parsed.GetValue(timeout), adaptive);
     }
 
     /// <summary>What every rank must agree on (checked on the store before the first collective): all but the launcher's options and --out.</summary>
-    public object Fingerprint() => new { Mode, Steps, Heads, Rank, MergeEvery, Batch, Train, DType = DType.ToString(), Elastic, FailRank, FailAtStep, Timeout };
+    public object Fingerprint() => new { Mode, Steps, Heads, Rank, MergeEvery, Batch, Train, DType = DType.ToString(), Elastic, FailRank, FailAtStep, Timeout, AdaptiveMerge };
 
     /// <summary>The arguments each rank gets: the launcher's own options removed.</summary>
     public static IEnumerable<string> WithoutLauncherOptions(string[] args)

@@ -14,20 +14,32 @@ internal sealed class Method : IDisposable
     private readonly Func<Tensor, Tensor, double> _step;
     private readonly IDisposable[] _owned;
 
-    private Method(string name, Module evaluated, int devices, Func<Tensor, Tensor, double> step, Lte? lte, params IDisposable[] owned)
+    private Method(string name, Module evaluated, int devices, Func<Tensor, Tensor, double> step, LteTrainer? lte, params IDisposable[] owned)
     {
         Name = name;
+        _trainer = lte;
         Evaluated = evaluated;
         Devices = devices;
         _step = step;
-        Lte = lte;
+        Lte = lte?.model;
         _owned = owned;
     }
+
+    private readonly LteTrainer? _trainer;
 
     public string Name { get; }
     public Module Evaluated { get; }
     public int Devices { get; }
     public Lte? Lte { get; }
+
+    /// <summary>LTE merges so far (the communication rounds of a distributed run); 0 for the other methods.</summary>
+    public long Merges() => _trainer?.Merges ?? 0;
+
+    /// <summary>The LTE layers' mean head rank now (it moves with <see cref="LteOptions.RankPolicy"/>); 0 for the other methods.</summary>
+    public double MeanHeadRank() => Lte?.head_ranks() is { Count: > 0 } ranks ? ranks.Average(r => r.rank) : 0;
+
+    /// <summary>LTE heads re-seeded so far (<see cref="LteOptions.ReseedAbove"/>).</summary>
+    public long HeadResets() => _trainer?.HeadResets ?? 0;
 
     /// <summary>One optimizer step on a cumulative batch; returns the mean training loss.</summary>
     public double Step(Tensor images, Tensor labels) => _step(images, labels);
@@ -59,12 +71,13 @@ internal sealed class Method : IDisposable
                     Heads = 1, Rank = preset.LoraRank, Alpha = preset.Alpha, MergeEvery = preset.MergeEvery,
                     ReinitializeA = true, ResetOptimizer = true, Exclude = "head",
                 }, lowRankLr, steps);
+            // The command line's merge controller applies to LTE only, whose grid cells arrive already edited.
             case "lte" or "lte-nf4":
-                return WithLte(name, vit, lteOverride ?? new LteOptions
+                return WithLte(name, vit, lteOverride ?? preset.Controller(new LteOptions
                 {
                     Heads = preset.Heads, Rank = preset.Rank, Alpha = preset.Alpha, MergeEvery = preset.MergeEvery, Exclude = "head",
                     BaseQuantization = name == "lte-nf4" ? s_nf4 : null,
-                }, lowRankLr, steps);
+                }), lowRankLr, steps);
             default:
                 vit.Dispose();
                 throw new ArgumentException($"unknown method '{name}': use {string.Join(", ", All.Concat(Quantized))}");
@@ -110,7 +123,7 @@ internal sealed class Method : IDisposable
         var lte = new Lte(vit, options);
         var optimizer = new AdamW(lte.ParameterGroups(new AdamWOptions { lr = lr, weight_decay = 0.05 }));
         var trainer = new LteTrainer(lte, optimizer, (o, t) => nn.functional.cross_entropy(o, t), Schedule(optimizer, steps));
-        return new Method(name, lte, options.Heads, trainer.Step, lte, optimizer, lte);
+        return new Method(name, lte, options.Heads, trainer.Step, trainer, optimizer, lte);
     }
 
     // --freeze-extras: the patch projection, class token, position embedding and LayerNorm affine parameters stay at

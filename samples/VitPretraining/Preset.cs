@@ -1,3 +1,5 @@
+using LowRankBias.Lte;
+
 namespace VitPretraining;
 
 /// <summary>
@@ -34,6 +36,16 @@ internal sealed record Preset
     public int[] GridHeads { get; init; } = [2, 4, 8];
     public int[] GridRanks { get; init; } = [8, 16, 32, 64];
     public int[] GridMergeEvery { get; init; } = [5, 10, 20, 50];
+    /// <summary>The merge controller and head resets of the command line, applied to every LTE configuration.</summary>
+    public Func<LteOptions, LteOptions> Controller { get; init; } = o => o;
+    /// <summary>Seed of the models' initialisation and the data order.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Merge periods from "10,25,50".</summary>
+    public static int[] Periods(string text) => [.. text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(t =>
+        int.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out int period) && period >= 1
+            ? period
+            : throw new ArgumentException($"--grid-merge-every: '{t}' is not a merge period (a whole number of steps >= 1)"))];
 
     public static Preset Parse(string name) => name switch
     {

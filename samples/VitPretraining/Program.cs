@@ -15,8 +15,16 @@ var withOption = cli.Optional<string>("--with", "an earlier run's curves.csv, wh
 var spectraOption = cli.Flag("--spectra", "record every weight matrix's spectrum at each evaluation (SpectralMonitor; <out>/<method>/spectral.jsonl and figures)");
 var dataOption = cli.Choice("--data", "fashion-mnist", "data set", "fashion-mnist", "cifar10", "cifar100");
 var dataDirOption = cli.Optional<string>("--data-dir", "folder of the data set's files (CIFAR: the binary-format files)", "DIR");
+var seedOption = cli.Add("--seed", 0, "seed of the models' initialisation and the data order");
+var gridMergeOption = cli.Optional<string>("--grid-merge-every", "the grid's merge periods, comma-separated (default: the preset's; one cell per heads x rank with --merge-policy adaptive)", "T,T,...");
+var lteControls = new LteControls(cli);
 var parsed = cli.Parse(args);
-Preset preset = Preset.Parse(parsed.GetValue(presetOption)!) with { FreezeExtras = parsed.GetValue(freezeOption) };
+Preset preset = Preset.Parse(parsed.GetValue(presetOption)!) with
+{
+    FreezeExtras = parsed.GetValue(freezeOption), Controller = lteControls.Read(parsed), Seed = parsed.GetValue(seedOption),
+};
+if (preset.Seed < 0) throw new ArgumentException($"--seed {preset.Seed}: must be at least 0");
+if (parsed.GetValue(gridMergeOption) is { } gridPeriods) preset = preset with { GridMergeEvery = Preset.Periods(gridPeriods) };
 string[] methods = parsed.GetValue(methodsOption)!;
 string data = parsed.GetValue(dataOption)!;
 bool grid = parsed.GetValue(gridOption);
@@ -41,12 +49,12 @@ using (test)
         foreach (string name in methods)
         {
             long steps = Steps(name);
-            manual_seed(0);
+            manual_seed((ulong)preset.Seed);
             using Method method = Method.Create(name, model, preset, steps);
             progress.Note($"{name}: {steps} steps of {preset.Batch} samples, {Report.TrainedParameters(method):N0} parameters trained");
             using SpectralMonitor? monitor = parsed.GetValue(spectraOption) ? new SpectralMonitor(method.Evaluated, Path.Combine(output, name)) : null;
             monitor?.Record(0);
-            points.AddRange(Run.Train(method, train, test, preset.Batch, steps, preset.Evaluations, p =>
+            points.AddRange(Run.Train(method, train, test, preset.Batch, steps, preset.Evaluations, preset.Seed, p =>
             {
                 progress.Note(Describe(p));
                 monitor?.Record(p.Step);
@@ -61,18 +69,20 @@ using (test)
 
     if (grid)
     {
-        var cells = new List<(int, int, int, double)>();
+        var cells = new List<GridCell>();
         long steps = preset.GridSamples / preset.Batch;
+        // The controller decides the merges itself: one cell per heads x rank then.
+        int[] periods = preset.Controller(new LteOptions()).AdaptiveMerge is null ? preset.GridMergeEvery : [0];
         foreach (int heads in preset.GridHeads)
         foreach (int rank in preset.GridRanks)
-        foreach (int mergeEvery in preset.GridMergeEvery)
+        foreach (int mergeEvery in periods)
         {
-            manual_seed(0);
-            var options = new LteOptions { Heads = heads, Rank = rank, Alpha = preset.Alpha, MergeEvery = mergeEvery, Exclude = "head" };
+            manual_seed((ulong)preset.Seed);
+            var options = preset.Controller(new LteOptions { Heads = heads, Rank = rank, Alpha = preset.Alpha, MergeEvery = mergeEvery, Exclude = "head" });
             using Method method = Method.Create("lte", model, preset, steps, options);
-            Console.WriteLine($"grid: {heads} heads, rank {rank}, merge every {mergeEvery}");
-            double accuracy = Run.Train(method, train, test, preset.Batch, steps, 1, Print)[^1].TestAccuracy;
-            cells.Add((heads, rank, mergeEvery, accuracy));
+            Console.WriteLine($"grid: {heads} heads, rank {rank}, merge every {LteControls.Describe(options)}");
+            double accuracy = Run.Train(method, train, test, preset.Batch, steps, 1, preset.Seed, Print)[^1].TestAccuracy;
+            cells.Add(new GridCell(heads, rank, LteControls.Describe(options), method.Merges(), method.HeadResets(), method.MeanHeadRank(), preset.Seed, accuracy));
         }
         Report.Grid(cells, output);
     }

@@ -89,16 +89,23 @@ internal static class Report
     /// <summary>Elements of the tensors the optimizer updates.</summary>
     public static long TrainedParameters(Method method) => method.Evaluated.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 
-    public static void Grid(IReadOnlyList<(int heads, int rank, int mergeEvery, double accuracy)> cells, string output)
+    public static void Grid(IReadOnlyList<GridCell> cells, string output)
     {
-        var grid = new CsvTable("heads", "rank", "merge_every", "test_accuracy");
-        foreach (var c in cells) grid.Add(c.heads, c.rank, c.mergeEvery, c.accuracy);
+        var grid = new CsvTable("heads", "rank", "merge_every", "merges", "head_resets", "final_mean_rank", "seed", "test_accuracy");
+        foreach (var c in cells) grid.Add(c.Heads, c.Rank, c.MergeEvery, c.Merges, c.HeadResets, c.FinalMeanRank, c.Seed, c.Accuracy);
         grid.Save(Path.Combine(output, "grid.csv"));
-        var table = new Table().AddColumns("heads", "rank", "merge every", "test acc.");
-        foreach (var c in cells) table.AddRow($"{c.heads}", $"{c.rank}", $"{c.mergeEvery}", (100 * c.accuracy).ToString("F2", Invariant) + " %");
+        var table = new Table().AddColumns("heads", "rank", "merge every", "merges", "head resets", "final mean rank", "test acc.");
+        foreach (var c in cells)
+            table.AddRow($"{c.Heads}", $"{c.Rank}", Markup.Escape(c.MergeEvery), $"{c.Merges}", $"{c.HeadResets}", c.FinalMeanRank.ToString("F1", Invariant),
+                (100 * c.Accuracy).ToString("F2", Invariant) + " %");
         AnsiConsole.Write(table);
     }
 }
+
+/// <summary>One LTE run of the grid: its configuration, how it merged (the merge period or the controller), how many
+/// merges (communication rounds) and head resets it made, the layers' mean head rank at the end (the starting rank
+/// unless a rank policy moved it), and its final test accuracy.</summary>
+internal sealed record GridCell(int Heads, int Rank, string MergeEvery, long Merges, long HeadResets, double FinalMeanRank, int Seed, double Accuracy);
 
 /// <summary>What a method ended with: how much it trained and how low-rank its weights became.</summary>
 internal sealed record FinalWeights(long TrainedParameters, double MeanEffectiveRank, double MeanNormalizedEffectiveRank)

@@ -10,10 +10,10 @@ internal sealed record Point(string Method, long Step, long Samples, long Sample
 /// <summary>Trains one method for a number of cumulative batches, evaluating at evenly spaced steps.</summary>
 internal static class Run
 {
-    public static IReadOnlyList<Point> Train(Method method, TensorDataset train, TensorDataset test, int batch, long steps, int evaluations,
+    public static IReadOnlyList<Point> Train(Method method, TensorDataset train, TensorDataset test, int batch, long steps, int evaluations, int seed,
         Action<Point> report, Action? stepped = null)
     {
-        var loader = new DataLoader(train, batch_size: batch, shuffle: true, drop_last: true, seed: 0);
+        var loader = new DataLoader(train, batch_size: batch, shuffle: true, drop_last: true, seed: (ulong)seed);
         var points = new List<Point>();
         var clock = Stopwatch.StartNew();
         double lossSum = 0;

@@ -8,6 +8,7 @@ namespace LowRankBias.Plotting;
 /// </summary>
 public static class LogTicks
 {
+    /// <summary>The tick generator for an axis showing log₁₀ values from <paramref name="min"/> to <paramref name="max"/>.</summary>
     public static ScottPlot.TickGenerators.NumericManual Generator(double min, double max)
     {
         var ticks = new ScottPlot.TickGenerators.NumericManual();

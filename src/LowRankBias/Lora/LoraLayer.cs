@@ -359,6 +359,14 @@ public abstract class LoraLayer : Module, IEffectiveWeight
         return (lora_A[adapter].reshape(heads, rank, -1), lora_B[adapter].reshape(heads, -1, rank));
     }
 
+    /// <summary>[N, r] float64: the coefficient each rank component of each head carries in the layer's output, so that
+    /// head n's update is Bₙ diag(cₙ) Aₙ (the scaling s everywhere, unless a layer gives heads ranks of their own).</summary>
+    internal virtual Tensor HeadCoefficients(string adapter)
+    {
+        LoraConfig config = Config(adapter);
+        return torch.full([config.num_heads, config.HeadRanks().Max()], Scaling(adapter), ScalarType.Float64);
+    }
+
     /// <summary>(1/N) Σₙ Bₙ Aₙ of homogeneous heads as one [fan_out, fan_in] matrix in <paramref name="work"/>: one
     /// product of the concatenated factors.</summary>
     private protected Tensor MeanHeadProduct(string adapter, ScalarType work)

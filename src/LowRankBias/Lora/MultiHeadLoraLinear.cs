@@ -85,6 +85,31 @@ public sealed class MultiHeadLoraLinear : LoraLayer
         Factors(HeadScale).Add(adapter, host.to(BaseDevice, adapter_dtype));
     }
 
+    /// <summary>Every head of <paramref name="adapter"/> uses its first <paramref name="rank"/> components, scaled by
+    /// s(rank); the others get a zero coefficient (LTE's rank per layer). The factors are not touched.</summary>
+    internal void SetActiveRank(string adapter, int rank)
+    {
+        LoraConfig config = Config(adapter);
+        Tensor coefficient = Factors(HeadScale)[adapter];
+        if (rank < 1 || rank > coefficient.size(1))
+            throw new ArgumentOutOfRangeException(nameof(rank), rank, $"the heads hold {coefficient.size(1)} components");
+        double share = config.head_input == HeadInput.Shared ? 1.0 / config.num_heads : 1.0;
+        using var noGrad = torch.no_grad();
+        coefficient.zero_();
+        using Tensor used = coefficient.narrow(1, 0, rank);
+        used.fill_(config.Scaling(rank) * share);
+    }
+
+    /// <summary>Components each head uses: those with a non-zero coefficient in head 0.</summary>
+    internal int ActiveRank(string adapter)
+    {
+        using Tensor nonzero = (Factors(HeadScale)[adapter].select(0, 0) != 0).sum();
+        return (int)nonzero.item<long>();
+    }
+
+    /// <inheritdoc />
+    internal override Tensor HeadCoefficients(string adapter) => Factors(HeadScale)[adapter].to(ScalarType.Float64);
+
     /// <inheritdoc />
     protected override Tensor AdapterOutput(string adapter, Tensor input)
     {

@@ -39,13 +39,15 @@ public sealed class DistributedLte
         options.Validate();
         if (options.BaseQuantization is not null)
             throw new NotSupportedException("DistributedLte does not support quantized base weights yet (LteOptions.BaseQuantization); use the single-device Lte");
+        if (options.RankPolicy is not null)
+            throw new NotSupportedException("DistributedLte does not support rank per layer yet (LteOptions.RankPolicy); use the single-device Lte");
         if (group.generation == 0 && options.Heads % group.world_size != 0)
             throw new ArgumentException($"{options.Heads} heads cannot be split evenly among {group.world_size} ranks; use a multiple of the world size", nameof(options));
         _fingerprint = Fingerprint(model, options, head_seed);
         _shared = model.parameters().Concat(model.buffers()).ToArray();
         this.group = group;
         this.options = options;
-        (Merges, local_heads) = Synchronize(group.generation == 0 ? options.Heads / group.world_size : 0);
+        (Merges, local_heads, MergedAt) = Synchronize(group.generation == 0 ? options.Heads / group.world_size : 0);
         first_head = group.initial_rank * local_heads;
         local = new Lte(model, options with { Heads = local_heads, MergeEvery = 0 });
         local.ReseedHeads(head_seed, first_head);
@@ -98,6 +100,9 @@ public sealed class DistributedLte
 
     /// <summary>Merges done so far.</summary>
     public long Merges { get; private set; }
+
+    // The training step at which the last merge ran (set by the trainer before it merges): where a restarted rank goes on.
+    internal long MergedAt { get; set; }
 
     /// <summary>
     /// This rank's rows of a cumulative batch of B samples (the same on every rank): rows first_head·B/N … for
@@ -169,19 +174,20 @@ public sealed class DistributedLte
     }
 
     // Start-up, and the admission of restarted ranks: the same configuration everywhere, then rank 0's merge count,
-    // heads per rank and main weights (shared values of replicas included) broadcast to all, as DDP does at start.
-    private (long merges, int localHeads) Synchronize(int localHeads)
+    // heads per rank, the step of the last merge and main weights (shared values of replicas included) broadcast to
+    // all, as DDP does at start.
+    private (long merges, int localHeads, long mergedAt) Synchronize(int localHeads)
     {
         group.CheckSameConfiguration("LTE configuration", _fingerprint);
         // The source is the first member that was already training: a restarted rank may now be rank 0.
         int source = group.previous_ranks.Count == 0 ? 0 : group.previous_ranks.ToList().FindIndex(r => r >= 0);
         if (source < 0) throw new DistributedException($"rank {group.rank}: no member of the group was already training; there are no weights to take");
         using var noGrad = torch.no_grad();
-        using Tensor counters = torch.tensor(new long[] { Merges, localHeads });
+        using Tensor counters = torch.tensor(new long[] { Merges, localHeads, MergedAt });
         group.broadcast(counters, src: source);
         foreach (Tensor t in _shared) group.broadcast(t, src: source);
         long[] values = counters.ToArray<long>();
-        return (values[0], (int)values[1]);
+        return (values[0], (int)values[1], values[2]);
     }
 
     // The layers the options picked, as adapted: ranks whose models look alike before adaptation but differ in what it
@@ -224,21 +230,46 @@ public sealed class DistributedLte
     private (Tensor a, Tensor b)[] GatherFactors()
     {
         if (_gathered.Length == 0) return [];
-        Tensor[] mine = _gathered.SelectMany(g => new[] { g.lora.lora_A[LteSite.Adapter], g.lora.lora_B[LteSite.Adapter] }).ToArray();
+        Tensor[] all = Gather(_gathered.SelectMany(g => new[] { g.lora.lora_A[LteSite.Adapter], g.lora.lora_B[LteSite.Adapter] }).ToArray());
+        return Enumerable.Range(0, _gathered.Length).Select(i => (all[2 * i], all[2 * i + 1])).ToArray();
+    }
+
+    // Tensors [k, …] of this rank's heads from every rank, in one all-gather: [N, …] each, in head order.
+    private Tensor[] Gather(Tensor[] mine)
+    {
         Tensor all = group.all_gather(torch.cat(mine.Select(t => t.reshape(-1)).ToArray()));
-        var result = new (Tensor a, Tensor b)[_gathered.Length];
         long offset = 0;
-        for (int i = 0; i < _gathered.Length; i++)
+        var result = new Tensor[mine.Length];
+        for (int i = 0; i < mine.Length; i++)
         {
-            Tensor Next(Tensor local)
-            {
-                Tensor part = all.narrow(1, offset, local.numel());
-                offset += local.numel();
-                return part.reshape([heads_alive, .. local.shape.Skip(1)]);
-            }
-            result[i] = (Next(mine[2 * i]), Next(mine[2 * i + 1]));
+            result[i] = all.narrow(1, offset, mine[i].numel()).reshape([heads_alive, .. mine[i].shape.Skip(1)]);
+            offset += mine[i].numel();
         }
         return result;
+    }
+
+    /// <summary>
+    /// The heads' updates of every rank seen together (one all-gather of the factors, coefficients of the float64
+    /// kind promoted), identical on every rank: what the merge controller and head resets decide from. Every rank
+    /// calls it at the same step; an <see cref="Elastic"/> group that loses ranks re-forms and gathers again.
+    /// </summary>
+    internal HeadGeometry Geometry()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var layers = local.Sites().Select(s => s.UpdateFactors()).OfType<(Tensor a, Tensor b, Tensor coefficient, Tensor weight)>().ToArray();
+        while (true)
+        {
+            try
+            {
+                Tensor[] all = Gather(layers.SelectMany(l => new[] { l.a.to(ScalarType.Float64), l.b.to(ScalarType.Float64), l.coefficient }).ToArray());
+                return HeadGeometry.Of(layers.Select((l, i) => (all[3 * i], all[3 * i + 1], all[3 * i + 2], l.weight)).ToArray(), heads_alive, group.rank * local_heads);
+            }
+            catch (DistributedException) when (Elastic && group.world_size > 1)
+            {
+                Replace(group.Reform());
+            }
+        }
     }
 
     // W ← W + (s/N) Σₙ BₙAₙ over all N heads, computed as the single-device merge computes it.
@@ -260,14 +291,17 @@ public sealed class DistributedLte
             throw new DistributedException($"rank {group.rank}: main weights differ between ranks after merge {Merges} (checksum spread {spread.item<double>():G3})");
     }
 
-    // Same model and same options on every rank.
-    private static object Fingerprint(Module model, LteOptions o, ulong seed) =>
-        new
-        {
-            o.Heads, o.Rank, o.Alpha, o.MergeEvery, MergeMode = o.MergeMode.ToString(), o.ReinitializeA, o.ResetOptimizer, o.PruneOptimizer,
-            Sampling = o.Sampling.ToString(), AInit = o.AInit.ToString(), NonLowRank = o.NonLowRank.ToString(), o.MaxGradNorm,
-            Targets = o.Targets.ToString(), Exclude = o.Exclude?.ToString(),
-            HeadSeed = seed, Model = ModelFingerprint.Of(model),
-        };
+    // Same model and same options on every rank: every property of the options record (found by reflection, so a new
+    // option is checked too), the head seed and the model. Enums and target rules are compared by name, the rest as
+    // JSON (nested records field by field).
+    private static Dictionary<string, object?> Fingerprint(Module model, LteOptions options, ulong seed)
+    {
+        var fields = typeof(LteOptions).GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+            .ToDictionary(p => p.Name, p => Comparable(p.GetValue(options)));
+        fields["HeadSeed"] = seed;
+        fields["Model"] = ModelFingerprint.Of(model);
+        return fields;
 
+        static object? Comparable(object? value) => value is Enum or ModuleSelector ? value.ToString() : value;
+    }
 }

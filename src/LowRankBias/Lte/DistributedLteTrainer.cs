@@ -5,9 +5,10 @@ namespace LowRankBias.Lte;
 
 /// <summary>
 /// <see cref="LteTrainer"/> for one rank of a <see cref="DistributedLte"/> run: each <see cref="Step"/> trains this
-/// rank's heads on their share of the cumulative batch with no communication, and every
-/// <see cref="LteOptions.MergeEvery"/> steps all ranks merge together (with <see cref="LteOptions.ResetOptimizer"/>,
-/// the LoRA factors' optimizer state is then cleared).
+/// rank's heads on their share of the cumulative batch with no communication, and on the run's schedule (every
+/// <see cref="LteOptions.MergeEvery"/> steps, or as <see cref="LteOptions.AdaptiveMerge"/> decides from statistics all
+/// ranks compute alike) all ranks merge together (with <see cref="LteOptions.ResetOptimizer"/>, the heads' optimizer
+/// state is then cleared).
 /// </summary>
 public sealed class DistributedLteTrainer
 {
@@ -19,7 +20,7 @@ public sealed class DistributedLteTrainer
     {
         ArgumentNullException.ThrowIfNull(model);
         // A restarted rank that rejoined goes on from the running job's last merge.
-        _trainer = new LteTrainer(model.local, optimizer, loss, scheduler) { Iteration = model.Merges * model.options.MergeEvery };
+        _trainer = new LteTrainer(model.local, optimizer, loss, scheduler, model.options, Fold, model.Geometry) { Iteration = model.MergedAt };
         this.model = model;
     }
 
@@ -28,6 +29,9 @@ public sealed class DistributedLteTrainer
 
     /// <summary>Cumulative batches trained so far.</summary>
     public long Iteration => _trainer.Iteration;
+
+    /// <summary>The trainer of this rank's heads (merge count, controller statistics, head resets).</summary>
+    public LteTrainer local => _trainer;
 
     /// <summary>
     /// Trains one cumulative batch — the same <paramref name="input"/> and <paramref name="target"/> on every rank,
@@ -39,14 +43,13 @@ public sealed class DistributedLteTrainer
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(target);
         if (target.size(0) != input.size(0)) throw new ArgumentException($"input has {input.size(0)} samples but target has {target.size(0)}", nameof(target));
-        double loss;
-        using (Tensor x = model.ShareOf(input), y = model.ShareOf(target)) loss = _trainer.Step(x, y);
-        int period = model.options.MergeEvery;
-        if (period > 0 && Iteration % period == 0)
-        {
-            model.Merge();
-            OptimizerState.AfterMerge(_trainer.optimizer, model.local.factor_parameters(), model.options);
-        }
-        return loss;
+        using Tensor x = model.ShareOf(input), y = model.ShareOf(target);
+        return _trainer.Step(x, y);
+    }
+
+    private void Fold()
+    {
+        model.MergedAt = _trainer.Iteration;
+        model.Merge();
     }
 }

@@ -29,8 +29,7 @@ public sealed partial class Lte
             {
                 using var generator = new Generator(HeadSeed(seed, layer, firstHead + n));
                 using Tensor head = a.select(0, n);
-                LoraInit.Draw(scheme, head, generator);
-                if (options.AInit == LteInit.ScaledOrthogonal) head.mul_(Math.Sqrt((double)head.size(1) / head.size(0)));
+                DrawA(scheme, head, generator);
             }
             layer++;
         }
@@ -47,6 +46,27 @@ public sealed partial class Lte
             }
             layer++;
         }
+    }
+
+    /// <summary>Head <paramref name="head"/> alone restarts (a head reset): in every layer a new A from the global
+    /// generator and B ← 0. Its offsets and optimizer state are not touched.</summary>
+    internal void RedrawHead(int head)
+    {
+        string scheme = options.LoraConfig().init_lora_weights;
+        using var noGrad = torch.no_grad();
+        foreach ((_, LoraLayer lora) in lora_layers())
+        {
+            (Tensor a, Tensor b) = lora.HeadFactors(LteSite.Adapter);
+            using Tensor ownedA = a, ownedB = b, headA = a.select(0, head), headB = b.select(0, head);
+            headB.zero_();
+            DrawA(scheme, headA, generator: null);
+        }
+    }
+
+    private void DrawA(string scheme, Tensor head, Generator? generator)
+    {
+        LoraInit.Draw(scheme, head, generator);
+        if (options.AInit == LteInit.ScaledOrthogonal) head.mul_(Math.Sqrt((double)head.size(1) / head.size(0)));
     }
 
     // SplitMix64 of the three indices: distinct, well-spread seeds for every (layer, head).

@@ -43,6 +43,7 @@ public sealed partial class Lte : Module
         var trainable = new HashSet<Tensor>(model.parameters().Where(p => p.requires_grad), ReferenceEqualityComparer.Instance);
         CheckNonLowRank(model, targetPaths, trainable, options.NonLowRank);
         foreach ((string path, Module module) in targets) BaseQuantization.Check(module, options.BaseQuantization, path);
+        if (options.RankPolicy is { } policy) CheckRankPolicy(targets, policy);
 
         model.requires_grad_(false);
         foreach ((string path, Module module) in targets)
@@ -64,7 +65,31 @@ public sealed partial class Lte : Module
         }
         this.model = model;
         sites = new ModuleList(Sites(model, trainable).ToArray());
+        if (options.RankPolicy is not null)
+            foreach ((string path, _) in lora_layers()) SetHeadRank(path, options.Rank);
     }
+
+    // Ranks change on MultiHeadLoraLinear layers only, and a layer cannot use more components than its smaller side.
+    private static void CheckRankPolicy(List<(string path, Module module)> targets, LteRankPolicy policy)
+    {
+        const string maxRank = nameof(LteOptions.RankPolicy) + "." + nameof(LteRankPolicy.MaxRank);
+        foreach ((string path, Module module) in targets)
+        {
+            if (module is not Linear linear)
+                throw new ArgumentException($"LteOptions.RankPolicy changes ranks of heads on Linear layers only; the targets select '{path}', a {module.GetType().Name}", nameof(LteOptions.RankPolicy));
+            long size = Math.Min(linear.weight.size(0), linear.weight.size(1));
+            if (policy.MaxRank > size)
+                throw new ArgumentException($"{maxRank} = {policy.MaxRank} exceeds the size of layer '{path}' ({linear.weight.size(0)} × {linear.weight.size(1)}: at most rank {size})", maxRank);
+        }
+    }
+
+    /// <summary>Each adapted layer's current head rank (with <see cref="LteOptions.RankPolicy"/> it changes at merges; otherwise <see cref="LteOptions.Rank"/>).</summary>
+    public IReadOnlyList<(string path, int rank)> head_ranks() =>
+        [.. lora_layers().Select(l => (l.path, l.layer is MultiHeadLoraLinear linear ? linear.ActiveRank(LteSite.Adapter) : options.Rank))];
+
+    /// <summary>Sets the head rank of the layer at <paramref name="path"/> (see <see cref="LteRankPolicy"/>).</summary>
+    internal void SetHeadRank(string path, int rank) =>
+        ((MultiHeadLoraLinear)lora_layers().Single(l => l.path == path).layer).SetActiveRank(LteSite.Adapter, rank);
 
     // LTE folds W += s/N Σₙ BₙAₙ at every merge; a variant that merges otherwise (DoRA rescales each row to a trained
     // magnitude) would be folded wrongly, so it is refused by the config key that asks for it.
@@ -92,7 +117,7 @@ public sealed partial class Lte : Module
 
     private ModuleList sites { get; }
 
-    private IEnumerable<LteSite> Sites() => sites.Cast<LteSite>();
+    internal IEnumerable<LteSite> Sites() => sites.Cast<LteSite>();
 
     /// <summary>The adapted layers with their paths in <see cref="model"/>.</summary>
     public IEnumerable<(string path, LoraLayer layer)> lora_layers() =>
@@ -166,6 +191,13 @@ public sealed partial class Lte : Module
             site.Fold();
             site.RestartHeads(options.ReinitializeA, options.AInit);
         }
+    }
+
+    /// <summary>The Gram matrix of the heads' updates since the last merge (see <see cref="HeadGeometry"/>).</summary>
+    internal HeadGeometry Geometry()
+    {
+        using var scope = torch.NewDisposeScope();
+        return HeadGeometry.Of(Sites().Select(s => s.UpdateFactors()).OfType<(Tensor, Tensor, Tensor, Tensor)>().ToArray(), heads);
     }
 
     /// <summary>

@@ -28,6 +28,23 @@ public sealed record LteOptions
     /// <summary>Merge period T in cumulative batches; 0 never merges (multi-head LoRA with split data). Default 10.</summary>
     public int MergeEvery { get; init; } = 10;
 
+    /// <summary>
+    /// If set, a controller decides when to merge from the heads' statistics, within bounds (see
+    /// <see cref="LteAdaptiveMerge"/>), and <see cref="MergeEvery"/> is not used. Default none: the fixed period.
+    /// </summary>
+    public LteAdaptiveMerge? AdaptiveMerge { get; init; }
+
+    /// <summary>
+    /// Head resets: at each merge, a head whose update since the last merge has a cosine above this value (in (0, 1])
+    /// with an earlier head's — its subspace collapsed onto another's — restarts from a newly drawn A (B is zero
+    /// after the merge) with its optimizer state cleared. Needs <see cref="LteMergeMode.Reset"/>. Default none.
+    /// </summary>
+    public double? ReseedAbove { get; init; }
+
+    /// <summary>If set, each layer's head rank follows the data between merges (see <see cref="LteRankPolicy"/>), starting
+    /// at <see cref="Rank"/>. Default none: every layer keeps rank r.</summary>
+    public LteRankPolicy? RankPolicy { get; init; }
+
     /// <summary>What a merge does to the heads. Default <see cref="LteMergeMode.Reset"/> (Algorithm 1).</summary>
     public LteMergeMode MergeMode { get; init; } = LteMergeMode.Reset;
 
@@ -105,10 +122,11 @@ public sealed record LteOptions
         Heads = 1, Rank = rank, Alpha = alpha, MergeEvery = mergeEvery, ReinitializeA = true, PruneOptimizer = 0.99,
     };
 
-    /// <summary>The LoRA configuration of every head: rank, α, targets, split input, and the initialisation A is drawn from.</summary>
+    /// <summary>The LoRA configuration of every head: rank (the largest a <see cref="RankPolicy"/> allows: the allocation), α,
+    /// targets, split input, and the initialisation A is drawn from.</summary>
     internal LoraConfig LoraConfig() => new()
     {
-        r = Rank,
+        r = RankPolicy?.MaxRank ?? Rank,
         lora_alpha = Alpha,
         num_heads = Heads,
         head_input = Lora.HeadInput.Split,
@@ -134,6 +152,14 @@ public sealed record LteOptions
             throw new ArgumentException("ReinitializeA contradicts the correction merge mode, whose heads are never reset", nameof(ReinitializeA));
         if (!(PruneOptimizer >= 0 && PruneOptimizer <= 1)) throw new ArgumentOutOfRangeException(nameof(PruneOptimizer), PruneOptimizer, "the pruned fraction must lie in [0, 1]");
         if (ResetOptimizer && PruneOptimizer > 0) throw new ArgumentException("ResetOptimizer clears the state that PruneOptimizer would prune; choose one", nameof(PruneOptimizer));
+        AdaptiveMerge?.Validate();
+        RankPolicy?.Validate(Rank);
+        if (RankPolicy is not null && MergeMode == LteMergeMode.Correction)
+            throw new ArgumentException("RankPolicy changes ranks at merges, which needs the reset merge mode (B = 0 afterwards)", nameof(RankPolicy));
+        if (ReseedAbove is { } reseed && !(reseed > 0 && reseed <= 1))
+            throw new ArgumentOutOfRangeException(nameof(ReseedAbove), reseed, "the cosine above which a head is re-seeded must lie in (0, 1]");
+        if (ReseedAbove is not null && MergeMode == LteMergeMode.Correction)
+            throw new ArgumentException("ReseedAbove re-draws heads at merges, which the correction merge mode never resets", nameof(ReseedAbove));
         ArgumentNullException.ThrowIfNull(Targets);
         BaseQuantization?.Validate();
     }

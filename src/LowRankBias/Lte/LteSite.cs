@@ -84,6 +84,22 @@ internal sealed class LteSite : Module
         return update.DetachFromDisposeScope();
     }
 
+    /// <summary>
+    /// The heads' updates since the last merge as factors, for <see cref="HeadGeometry"/>: A [N, r, in], B [N, out, r],
+    /// coefficients c [N, r] (update n = Bₙ diag(cₙ) Aₙ) and the base weight; with corrections, BₙAₙ − B′ₙA′ₙ as one
+    /// factorisation of rank 2r. Null without heads. In the caller's dispose scope.
+    /// </summary>
+    public (Tensor a, Tensor b, Tensor coefficient, Tensor weight)? UpdateFactors()
+    {
+        if (Lora is not { } lora) return null;
+        using var noGrad = torch.no_grad();
+        (Tensor a, Tensor b) = lora.HeadFactors(Adapter);
+        Tensor coefficient = lora.HeadCoefficients(Adapter);
+        Tensor weight = lora.BaseWeight(ScalarType.Float64);
+        if (correction_A is null) return (a, b, coefficient, weight);
+        return (torch.cat([a, correction_A], 1), torch.cat([b, correction_B!], 2), torch.cat([coefficient, -coefficient], 1), weight);
+    }
+
     /// <summary>Writes the current merged model into the shared tensors: W ← W + (s/N) Σₙ (BₙAₙ − Vₙ), p ← p + mean δ.
     /// A quantized base is dequantized, updated and re-quantized: W ← q(deq(W) + update).</summary>
     public void Fold()

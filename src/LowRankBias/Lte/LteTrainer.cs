@@ -11,8 +11,9 @@ namespace LowRankBias.Lte;
 /// the loss function's value on head n's samples: head n's gradient is exactly that of a lone LoRA model trained on
 /// its share. Each head is then clipped on its own (<see cref="LteOptions.MaxGradNorm"/>) and updated by the
 /// optimizer; since every trained tensor is stacked per head and the optimizer is element-wise, head n has its own
-/// optimizer state, as with N separate optimizers. Every <see cref="LteOptions.MergeEvery"/> steps the heads are
-/// merged (and with <see cref="LteOptions.ResetOptimizer"/> their factors' optimizer state cleared). Iterations count
+/// optimizer state, as with N separate optimizers. Every <see cref="LteOptions.MergeEvery"/> steps — or when the merge
+/// controller <see cref="LteOptions.AdaptiveMerge"/> decides — the heads are merged (and with
+/// <see cref="LteOptions.ResetOptimizer"/> their optimizer state cleared). Iterations count
 /// cumulative batches, as in the paper. Each step runs in its own dispose scope. A step whose gradients hold NaN or ±∞
 /// (NaN input, a diverging rate) changes no weight and throws a <see cref="NonFiniteLossException"/> naming the head whose
 /// loss is not finite, or a <see cref="NonFiniteGradientException"/> naming the head and parameter; this is the
@@ -21,6 +22,9 @@ namespace LowRankBias.Lte;
 public sealed partial class LteTrainer
 {
     private readonly Func<Tensor, Tensor, Tensor> _loss;
+    private readonly MergeSchedule _schedule;
+    private readonly Action _fold;
+    private readonly Func<HeadGeometry> _geometry;
 
     /// <summary>
     /// Trains <paramref name="model"/> with <paramref name="optimizer"/> (which must hold exactly the model's
@@ -29,6 +33,14 @@ public sealed partial class LteTrainer
     /// return the mean loss of the samples it is given.
     /// </summary>
     public LteTrainer(Lte model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, LRScheduler? scheduler = null)
+        : this(model, optimizer, loss, scheduler, model?.options!, fold: null, geometry: null)
+    {
+    }
+
+    // The trainer of one rank of a distributed run: merges on the run's schedule (its local model never merges by
+    // itself), `fold` is the merge over the group and `geometry` sees the heads of every rank.
+    internal LteTrainer(Lte model, Optimizer optimizer, Func<Tensor, Tensor, Tensor> loss, LRScheduler? scheduler, LteOptions schedule,
+        Action? fold, Func<HeadGeometry>? geometry)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -43,6 +55,9 @@ public sealed partial class LteTrainer
         this.optimizer = optimizer;
         this.scheduler = scheduler;
         _loss = loss;
+        _fold = fold ?? model.Merge;
+        _geometry = geometry ?? model.Geometry;
+        _schedule = new MergeSchedule(schedule, _geometry);
     }
 
     /// <summary>The model being trained.</summary>
@@ -60,12 +75,21 @@ public sealed partial class LteTrainer
     /// <summary>Merges done so far.</summary>
     public long Merges { get; private set; }
 
+    /// <summary>Heads re-seeded so far (<see cref="LteOptions.ReseedAbove"/>), over all ranks.</summary>
+    public long HeadResets { get; private set; }
+
+    /// <summary>The heads' statistics the merge controller (<see cref="LteOptions.AdaptiveMerge"/>) last computed, or null.</summary>
+    public LteHeadStatistics? LastStatistics => _schedule.Last;
+
+    /// <summary>Steps trained since the last merge: the merge controller's state.</summary>
+    public long StepsSinceMerge => _schedule.SinceMerge;
+
     /// <summary>The per-head gradient norms of the last step, before clipping (empty without <see cref="LteOptions.MaxGradNorm"/>).</summary>
     public IReadOnlyList<double> LastHeadGradNorms { get; private set; } = [];
 
     /// <summary>
     /// Trains one cumulative batch (<paramref name="input"/> and <paramref name="target"/> with the batch first) and
-    /// returns the mean of the heads' losses. Merges afterwards when the iteration count reaches a multiple of T.
+    /// returns the mean of the heads' losses. Merges afterwards when the schedule says so (a multiple of T, or the controller).
     /// Reading the loss waits for the device; <see cref="StepOnDevice"/> does not.
     /// </summary>
     public double Step(Tensor input, Tensor target)
@@ -119,18 +143,32 @@ public sealed partial class LteTrainer
         }
         scheduler?.step();
         Iteration++;
-        int period = model.options.MergeEvery;
-        if (period > 0 && Iteration % period == 0) Merge();
+        if (_schedule.Due(Iteration)) Merge();
         return mean;
     }
 
-    /// <summary>Merges now (see <see cref="Lte.Merge"/>) and clears (<see cref="LteOptions.ResetOptimizer"/>) or prunes
-    /// (<see cref="LteOptions.PruneOptimizer"/>) the LoRA factors' optimizer state.</summary>
+    /// <summary>Merges now (see <see cref="Lte.Merge"/>), clears (<see cref="LteOptions.ResetOptimizer"/>) or prunes
+    /// (<see cref="LteOptions.PruneOptimizer"/>) the LoRA factors' optimizer state, sets each layer's next head rank
+    /// (<see cref="LteOptions.RankPolicy"/>) and re-seeds collapsed heads (<see cref="LteOptions.ReseedAbove"/>), both
+    /// judged on the updates before the merge.</summary>
     public void Merge()
     {
-        model.Merge();
+        HeadGeometry? before = model.options.ReseedAbove is null ? null : _geometry();
+        double[]? effectiveRanks = model.options.RankPolicy is null ? null : UpdateEffectiveRanks();
+        _fold();
         Merges++;
+        _schedule.Merged();
         OptimizerState.AfterMerge(optimizer, model.factor_parameters(), model.options);
+        if (effectiveRanks is not null) AdaptRanks(model.options.RankPolicy!, effectiveRanks);
+        if (before is null) return;
+        foreach (int head in before.Collapsed(model.options.ReseedAbove!.Value))
+        {
+            HeadResets++;
+            int local = head - before.First;
+            if (local < 0 || local >= model.heads) continue; // another rank's head
+            model.RedrawHead(local);
+            OptimizerState.ClearHead(optimizer, model.factor_parameters(), local);
+        }
     }
 
     // The optimizer refused a NaN/±∞ gradient (Optimizer.error_if_nonfinite) before changing any weight: names the first

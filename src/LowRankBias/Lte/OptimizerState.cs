@@ -32,6 +32,18 @@ public static class OptimizerState
         });
     }
 
+    /// <summary>Zeroes head <paramref name="head"/>'s slice of every state tensor stacked like its parameter ([N, …]);
+    /// step counts and the other heads' moments stay.</summary>
+    internal static void ClearHead(Optimizer optimizer, IEnumerable<Tensor> parameters, int head) => Edit(optimizer, parameters, (parameter, state) =>
+    {
+        using var noGrad = torch.no_grad();
+        foreach (Tensor moment in state.tensors.Values.Where(t => t.shape.SequenceEqual(parameter.shape)))
+        {
+            using Tensor slice = moment.select(0, head);
+            slice.zero_();
+        }
+    });
+
     /// <summary>What a merge does to the LoRA factors' optimizer state under <paramref name="options"/>: clear, prune or nothing.</summary>
     internal static void AfterMerge(Optimizer optimizer, IEnumerable<Tensor> factors, LteOptions options)
     {
