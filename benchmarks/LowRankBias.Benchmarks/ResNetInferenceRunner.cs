@@ -3,6 +3,7 @@ using System.Globalization;
 using LowRankBias.Onnx;
 using LowRankBias.Torch;
 using LowRankBias.Torch.Models;
+using LowRankBias.Torch.Modules;
 using Microsoft.ML.OnnxRuntime;
 using static LowRankBias.Torch.torch;
 
@@ -12,8 +13,9 @@ namespace LowRankBias.Benchmarks;
 /// `--resnet-inference [rounds] [images per round]`: inference of torchvision's ResNet-18 (1000 classes, eval mode,
 /// no_grad) here against ONNX Runtime running the same weights exported with <see cref="OnnxExport.export_onnx"/>, on
 /// 2 threads each (ours: <c>set_num_threads(2)</c>; ONNX Runtime: 2 intra-op, 1 inter-op), at batch 1 and 32 on
-/// 3×224×224 and 3×64×64 inputs. Ours runs twice: the model as trained (eval mode) and as deployed, with every
-/// BatchNorm folded into its convolution (<see cref="ResNet.fuse_model"/>, a copy of the same weights). ONNX Runtime runs
+/// 3×224×224 and 3×64×64 inputs. Ours runs twice: the model as trained (eval mode) and as deployed — a copy of the same
+/// weights with every BatchNorm folded into its convolution (<see cref="ResNet.fuse_model"/>) and every convolution on
+/// oneDNN (<see cref="MkldnnConv2d.to_mkldnn"/>). ONNX Runtime runs
 /// twice: as shipped (all graph optimizations, e.g. BatchNorm folded into the convolutions) and with them off, which
 /// separates its graph rewrites from its kernels. The sides alternate within every round (each round runs the same
 /// number of images per side), so load changes fall on all alike; wall time per batch. Prints, per input, the fastest
@@ -33,7 +35,7 @@ public static class ResNetInferenceRunner
         model.eval();
         using ResNet fused = ResNet.from_state_dict(model.export_state_dict());
         fused.eval();
-        fused.fuse_model();
+        MkldnnConv2d.to_mkldnn(fused.fuse_model());
         string dir = Directory.CreateTempSubdirectory("resnet-inference-").FullName;
         try
         {

@@ -181,7 +181,7 @@ public sealed partial class ResNet : Module
             foreach ((string convPath, string bnPath) in pairs)
             {
                 Module conv = get_submodule(convPath), bn = get_submodule(bnPath);
-                if (bn is Identity && conv is Conv2d) continue; // fused before
+                if (bn is Identity) continue; // fused before
                 if (conv is not Conv2d plain)
                     throw new ArgumentException($"fuse_model: '{convPath}' is a {conv.GetType().Name}, not a Conv2d; merge adapters (merge_and_unload) before fusing");
                 fused.Add((convPath, bnPath, bn switch
