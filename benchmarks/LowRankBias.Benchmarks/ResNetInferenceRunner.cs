@@ -40,7 +40,7 @@ public static class ResNetInferenceRunner
         try
         {
             Console.WriteLine($"ResNet-18 inference, {Threads} threads per side, {rounds} interleaved rounds of {imagesPerRound} images per side (wall ms per batch):");
-            Console.WriteLine("| input | batch | ORT, fastest | ORT, median | ours, fastest | ours, median | ours / ORT, fastest | fused, fastest | fused, median | **fused / ORT, fastest** | fused / ORT, median | ORT without graph optimizations, median | ours / that, median |");
+            Console.WriteLine("| input | batch | ORT, fastest | ORT, median | ours, fastest | ours, median | ours / ORT, fastest | deployed, fastest | deployed, median | **deployed / ORT, fastest** | deployed / ORT, median | ORT without graph optimizations, median | ours / that, median |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (int size in new[] { 224, 64 })
             {
