@@ -153,6 +153,61 @@ public sealed partial class ResNet : Module
         return this;
     }
 
+    /// <summary>
+    /// Folds every BatchNorm into the convolution before it, for deployment (the name of torchvision's
+    /// <c>QuantizableResNet.fuse_model</c>; each pair through <see cref="torch.nn.utils.fuse_conv_bn_eval(Conv2d, BatchNorm2d)"/>):
+    /// the convolution is replaced by its fused copy (with a bias) and the BatchNorm by an <see cref="Identity"/>, so
+    /// an evaluation forward runs one op where it ran two and gives the same logits up to float32 rounding. Only valid
+    /// for inference with fixed weights: the model must be in eval mode (<see cref="InvalidOperationException"/>
+    /// otherwise) and stays a deployment model — returning to training would train the fused kernels without
+    /// normalisation, and the state dict no longer has the BatchNorm keys (save or export the unfused model for
+    /// checkpoints). Every convolution must be a plain <see cref="Conv2d"/> (merge LoRA adapters first) and every
+    /// BatchNorm a <see cref="BatchNorm2d"/> with running statistics or a <see cref="FrozenBatchNorm2d"/>
+    /// (<see cref="ArgumentException"/> naming the layer otherwise); all pairs are checked and fused before any is
+    /// replaced. Pairs already fused are left alone. Returns this model.
+    /// </summary>
+    public ResNet fuse_model()
+    {
+        foreach ((string name, Module m) in named_modules())
+            if (m.training)
+                throw new InvalidOperationException($"fuse_model: {(name.Length == 0 ? "the model" : $"'{name}'")} is in training mode; fusing BatchNorm is only for eval: call eval() first");
+        var pairs = new List<(string conv, string bn)> { ("conv1", "bn1") };
+        foreach ((string stage, Sequential layer) in new[] { ("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4) })
+            foreach ((string name, Module block) in layer.named_children())
+                pairs.AddRange(((ResNetBlock)block).ConvBnPairs().Select(p => ($"{stage}.{name}.{p.conv}", $"{stage}.{name}.{p.bn}")));
+        var fused = new List<(string conv, string bn, Conv2d replacement)>();
+        try
+        {
+            foreach ((string convPath, string bnPath) in pairs)
+            {
+                Module conv = get_submodule(convPath), bn = get_submodule(bnPath);
+                if (bn is Identity) continue; // fused before
+                if (conv is not Conv2d plain)
+                    throw new ArgumentException($"fuse_model: '{convPath}' is a {conv.GetType().Name}, not a Conv2d; merge adapters (merge_and_unload) before fusing");
+                fused.Add((convPath, bnPath, bn switch
+                {
+                    BatchNorm2d norm => torch.nn.utils.fuse_conv_bn_eval(plain, norm),
+                    FrozenBatchNorm2d frozen => torch.nn.utils.fuse_conv_bn_eval(plain, frozen),
+                    _ => throw new ArgumentException($"fuse_model: '{bnPath}' is a {bn.GetType().Name}, not a BatchNorm2d or FrozenBatchNorm2d"),
+                }));
+            }
+        }
+        catch
+        {
+            foreach ((_, _, Conv2d replacement) in fused) replacement.Dispose();
+            throw;
+        }
+        foreach ((string convPath, string bnPath, Conv2d replacement) in fused)
+        {
+            Module conv = get_submodule(convPath), bn = get_submodule(bnPath);
+            set_submodule(convPath, replacement);
+            set_submodule(bnPath, new Identity().eval());
+            conv.Dispose();
+            bn.Dispose();
+        }
+        return this;
+    }
+
     // torchvision's ResNet._make_layer: the first block takes the stride and, where the shape changes, a projection shortcut.
     private static Sequential MakeLayer(Config config, ref long inplanes, long planes, long blocks, long stride, Device? device, ScalarType? dtype)
     {

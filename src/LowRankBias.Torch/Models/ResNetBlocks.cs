@@ -29,6 +29,16 @@ public abstract class ResNetBlock : Module
     /// <summary>The residual branch, before the addition.</summary>
     protected abstract Tensor Branch(Tensor input);
 
+    /// <summary>Convolutions of the residual branch, conv1 … convN, each followed by bn1 … bnN.</summary>
+    private protected abstract int BranchConvolutions { get; }
+
+    /// <summary>Each convolution of the block and the BatchNorm that follows it, as child paths (<see cref="ResNet.fuse_model"/>).</summary>
+    internal IEnumerable<(string conv, string bn)> ConvBnPairs()
+    {
+        for (int i = 1; i <= BranchConvolutions; i++) yield return ($"conv{i}", $"bn{i}");
+        if (downsample is not null) yield return ("downsample.0", "downsample.1");
+    }
+
     /// <inheritdoc />
     public override Tensor forward(Tensor input)
     {
@@ -87,6 +97,8 @@ public sealed class BasicBlock : ResNetBlock
 
     internal override BatchNorm2d? LastNorm => bn2 as BatchNorm2d;
 
+    private protected override int BranchConvolutions => 2;
+
     /// <inheritdoc />
     protected override Tensor Branch(Tensor input) => bn2.call(conv2.call(relu.call(bn1.call(conv1.call(input)))));
 }
@@ -137,6 +149,8 @@ public sealed class Bottleneck : ResNetBlock
     public override Module? downsample { get; }
 
     internal override BatchNorm2d? LastNorm => bn3 as BatchNorm2d;
+
+    private protected override int BranchConvolutions => 3;
 
     /// <inheritdoc />
     protected override Tensor Branch(Tensor input)

@@ -7,7 +7,7 @@ public static partial class torch
     public static partial class nn
     {
         /// <summary><c>torch.nn.utils</c>: training utilities.</summary>
-        public static class utils
+        public static partial class utils
         {
             private static readonly Op s_stack = new("aten::stack");
 
