@@ -22,6 +22,23 @@ internal static class AlignmentPlots
         return Figure.Save(plot, path, Figure.Width + 100);
     }
 
+    /// <summary>Each checkpoint's alignment to a fixed reference network against its own accuracy, one colour per family.</summary>
+    public static IReadOnlyList<string> ToReference(string path, string reference, IReadOnlyList<(string Family, double Accuracy, double Score)> scores, int k)
+    {
+        var plot = Figure.Create($"Alignment to {reference} (mutual k-NN, k = {k})", "test accuracy on Fashion-MNIST (%)", "alignment");
+        var palette = new ScottPlot.Palettes.Category10();
+        string[] families = scores.Select(s => s.Family).Distinct().ToArray();
+        for (int f = 0; f < families.Length; f++)
+        {
+            var of = scores.Where(s => s.Family == families[f]).ToArray();
+            var points = plot.Add.ScatterPoints(of.Select(s => 100 * s.Accuracy).ToArray(), of.Select(s => s.Score).ToArray(), palette.GetColor(f));
+            points.MarkerSize = 6;
+            points.LegendText = families[f];
+        }
+        plot.ShowLegend(ScottPlot.Edge.Right);
+        return Figure.Save(plot, path, Figure.Width + 100);
+    }
+
     /// <summary>Alignment to the strongest final model over training, averaged over seeds per family and size.</summary>
     public static IReadOnlyList<string> ToStrongest(string path, string strongest, IReadOnlyList<(string Group, long Step, double Score)> scores)
     {
