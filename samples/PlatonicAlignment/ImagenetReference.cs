@@ -1,9 +1,5 @@
 using LowRankBias.Samples.TransferLearning;
-using LowRankBias.Spectral;
 using Alignment = LowRankBias.Spectral.PlatonicAlignment;
-using LowRankBias.Torch;
-using LowRankBias.Torch.Models;
-using LowRankBias.Torch.Modules;
 
 namespace LowRankBias.Samples.PlatonicAlignment;
 

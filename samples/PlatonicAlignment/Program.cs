@@ -125,15 +125,14 @@ var toImagenet = new List<(ZooModel Model, long Step, double Accuracy, double Sc
 if (imagenetSize > 0)
 {
     using var imagenet = ImagenetReference.Neighbours(images, imagenetSize, options);
-    var rows = new List<string> { "model,step,test_accuracy,mutual_knn,layer,imagenet_layer" };
+    var rows = new CsvTable("model", "step", "test_accuracy", "mutual_knn", "layer", "imagenet_layer");
     foreach (var r in records)
     {
         LayerPairScore best = PlatonicAlignment.BestLayerPair(r.Lists, imagenet);
         toImagenet.Add((r.Model, r.Step, r.Accuracy, best.Score));
-        rows.Add(string.Create(CultureInfo.InvariantCulture,
-            $"{r.Model.Name},{r.Step},{r.Accuracy:F4},{best.Score:F5},{LayerName(r.Lists, best.LayerA)},{LayerName(imagenet, best.LayerB)}"));
+        rows.Add(r.Model.Name, r.Step, CsvTable.Fixed(r.Accuracy, 4), CsvTable.Fixed(best.Score, 5), LayerName(r.Lists, best.LayerA), LayerName(imagenet, best.LayerB));
     }
-    OutputFile.WriteAllLines(Path.Combine(output, "alignment-to-imagenet.csv"), rows);
+    rows.Save(Path.Combine(output, "alignment-to-imagenet.csv"));
 }
 
 // Competent models align: rank correlation of alignment with the pair's mean accuracy.
