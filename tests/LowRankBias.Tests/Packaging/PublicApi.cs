@@ -42,7 +42,9 @@ internal static class PublicApi
 
     private static bool Visible(MemberInfo member)
     {
-        if (member.Name.Contains('<') || member.IsDefined(typeof(CompilerGeneratedAttribute))) return false;
+        // An auto-property's accessors are marked compiler-generated too, yet they are its public surface.
+        bool accessor = member is MethodInfo { IsSpecialName: true };
+        if (member.Name.Contains('<') || (!accessor && member.IsDefined(typeof(CompilerGeneratedAttribute)))) return false;
         return member switch
         {
             MethodBase m => m.IsPublic || m.IsFamily || m.IsFamilyOrAssembly,

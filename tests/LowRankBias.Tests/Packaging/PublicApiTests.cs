@@ -46,6 +46,9 @@ public class PublicApiTests
         Assert.Contains(lines, l => l.StartsWith("LowRankBias.Lora.LoraModel.save_pretrained(string save_directory, IReadOnlyList<string> selected_adapters = null, string path_initial_model_for_weight_conversion = null) -> void", StringComparison.Ordinal));
         Assert.DoesNotContain(lines, l => l.Contains("LoraModel.Pretrained", StringComparison.Ordinal));  // no file names or internals
         Assert.DoesNotContain(lines, l => l.Contains('<') && l.Contains(">$", StringComparison.Ordinal));  // no compiler-generated members
+        // Auto-properties (their accessors are compiler-generated) are listed, records' compiler-made members are not.
+        Assert.Contains("LowRankBias.Lora.LoraConfig.r : int { get; init; }", lines);
+        Assert.DoesNotContain(lines, l => l.Contains(".EqualityContract", StringComparison.Ordinal));
     }
 
     private static string RepositoryRoot()
