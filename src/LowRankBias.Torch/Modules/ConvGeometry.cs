@@ -5,7 +5,7 @@ namespace LowRankBias.Torch.Modules;
 /// <summary>
 /// What fixes a 2-D convolution apart from its weights, under <see cref="Conv2d"/>'s (PyTorch's) names: channels,
 /// (kH, kW) kernel, stride, zero padding, dilation and groups. The layers that stand for a convolution
-/// (<see cref="Conv2d"/>, <c>QuantizedConv2d</c>, <c>Overparam.ExpandedConv2d</c>) each hold one, copied from their source.
+/// (<see cref="Conv2d"/>, <see cref="MkldnnConv2d"/>, <c>QuantizedConv2d</c>, <c>Overparam.ExpandedConv2d</c>) each hold one, copied from their source.
 /// </summary>
 public sealed record ConvGeometry(long in_channels, long out_channels, long[] kernel_size, long[] stride, long[] padding, long[] dilation, long groups)
 {

@@ -23,13 +23,7 @@ public sealed class MkldnnConv2d : Module
             throw new InvalidOperationException("MkldnnConv2d: conv is in training mode; the oneDNN copy is for inference only: call eval() first");
         if (conv.weight.dtype != ScalarType.Float32 || conv.weight.device.Type != DeviceType.CPU)
             throw new ArgumentException($"MkldnnConv2d: conv must be float32 on the CPU (oneDNN's convolution), got {conv.weight.dtype} on {conv.weight.device}", nameof(conv));
-        in_channels = conv.in_channels;
-        out_channels = conv.out_channels;
-        kernel_size = conv.kernel_size;
-        stride = conv.stride;
-        padding = conv.padding;
-        dilation = conv.dilation;
-        groups = conv.groups;
+        geometry = conv.geometry;
         using var noGrad = torch.no_grad();
         weight = register_buffer("weight", conv.weight.detach().clone())!;
         bias = register_buffer("bias", conv.bias?.detach().clone());
@@ -64,26 +58,8 @@ public sealed class MkldnnConv2d : Module
         return module;
     }
 
-    /// <summary>Input channels.</summary>
-    public long in_channels { get; }
-
-    /// <summary>Output channels.</summary>
-    public long out_channels { get; }
-
-    /// <summary>(kH, kW).</summary>
-    public long[] kernel_size { get; }
-
-    /// <summary>(stride_h, stride_w).</summary>
-    public long[] stride { get; }
-
-    /// <summary>Zero padding on both sides, (pad_h, pad_w).</summary>
-    public long[] padding { get; }
-
-    /// <summary>(dil_h, dil_w).</summary>
-    public long[] dilation { get; }
-
-    /// <summary>Blocked connections, as <see cref="Conv2d.groups"/>.</summary>
-    public long groups { get; }
+    /// <summary>Channels, kernel, stride, padding, dilation and groups, as the source convolution's.</summary>
+    public ConvGeometry geometry { get; }
 
     /// <summary>The kernel (buffer), [out_channels, in_channels/groups, kH, kW].</summary>
     public Tensor weight { get; }
@@ -95,14 +71,14 @@ public sealed class MkldnnConv2d : Module
     public override Tensor forward(Tensor input)
     {
         InputChecks.Rank(input, nameof(MkldnnConv2d), "N×C×H×W", 4);
-        InputChecks.Size(input, 1, in_channels, nameof(MkldnnConv2d), "input channels");
+        InputChecks.Size(input, 1, geometry.in_channels, nameof(MkldnnConv2d), "input channels");
         if (input.dtype != ScalarType.Float32 || input.device.Type != DeviceType.CPU)
             throw new ArgumentException($"MkldnnConv2d expects a float32 CPU input, got {input.dtype} on {input.device}", nameof(input));
-        return s_convolution.Call(input, weight, bias, padding, stride, dilation, groups);
+        return s_convolution.Call(input, weight, bias, geometry.padding, geometry.stride, geometry.dilation, geometry.groups);
     }
 
     /// <inheritdoc />
     public override string extra_repr() => string.Create(CultureInfo.InvariantCulture,
-        $"{in_channels}, {out_channels}, kernel_size=({kernel_size[0]}, {kernel_size[1]}), stride=({stride[0]}, {stride[1]}), " +
-        $"padding=({padding[0]}, {padding[1]}), dilation=({dilation[0]}, {dilation[1]}), groups={groups}, bias={(bias is null ? "False" : "True")}");
+        $"{geometry.ReprPrefix()}, padding=({geometry.padding[0]}, {geometry.padding[1]}), dilation=({geometry.dilation[0]}, {geometry.dilation[1]}), " +
+        $"groups={geometry.groups}, bias={(bias is null ? "False" : "True")}");
 }
