@@ -252,6 +252,19 @@ foreach ((string run, int epochs) in new[] { ("overparam-sgd-15-epochs", 15), ("
         E(r => 100 * D(r["test_accuracy"])));
 }
 
+// Platonic alignment (PlatonicAlignment): every model's alignment to the strongest final model, per family and size,
+// mean ± std over the seeds (the strongest model is the one absent from the file).
+{
+    var rows = Csv.Read(R("platonic-alignment", "alignment-to-strongest.csv")).Rows;
+    var final = Csv.Read(R("platonic-alignment", "models.csv")).Rows;
+    string last = final.Max(r => D(r["step"])).ToString(CultureInfo.InvariantCulture);
+    string strongest = final.Where(r => r["step"] == last).MaxBy(r => D(r["test_accuracy"]))!["model"];
+    Line(R("platonic-alignment", "alignment-to-strongest.svg"),
+        new LineChart { Title = $"Alignment to the strongest model ({strongest}) over training", XLabel = "training step", YLabel = "mutual k-NN alignment", LogX = false, LogY = false, Markers = true },
+        [.. rows.GroupBy(r => r["model"][..r["model"].LastIndexOf("-s", StringComparison.Ordinal)]).Select(g => ChartSeries.MeanOverRuns(g.Key,
+            g.GroupBy(r => r["model"]).Select(run => (IReadOnlyList<(double, double)>)run.Select(r => (D(r["step"]), D(r["mutual_knn"]))).ToArray()).ToArray()))]);
+}
+
 Console.WriteLine($"re-rendered {written.Count / 2} figures (PNG and SVG) under {Path.GetFullPath(results)}");
 
 static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);

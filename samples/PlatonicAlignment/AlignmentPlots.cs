@@ -39,11 +39,11 @@ internal static class AlignmentPlots
         return Figure.Save(plot, path, Figure.Width + 100);
     }
 
-    /// <summary>Alignment to the strongest final model over training, averaged over seeds per family and size.</summary>
-    public static IReadOnlyList<string> ToStrongest(string path, string strongest, IReadOnlyList<(string Group, long Step, double Score)> scores)
+    /// <summary>Alignment to the strongest final model over training per family and size, mean ± std over the seeds.</summary>
+    public static IReadOnlyList<string> ToStrongest(string path, string strongest, IReadOnlyList<(string Group, string Model, long Step, double Score)> scores)
     {
-        ChartSeries[] series = scores.GroupBy(s => s.Group).Select(g => new ChartSeries(g.Key,
-            g.GroupBy(s => s.Step).OrderBy(s => s.Key).Select(s => ((double)s.Key, s.Average(x => x.Score))).ToArray())).ToArray();
+        ChartSeries[] series = scores.GroupBy(s => s.Group).Select(g => ChartSeries.MeanOverRuns(g.Key,
+            g.GroupBy(s => s.Model).Select(run => (IReadOnlyList<(double, double)>)run.OrderBy(s => s.Step).Select(s => ((double)s.Step, s.Score)).ToArray()).ToArray())).ToArray();
         return new LineChart { Title = $"Alignment to the strongest model ({strongest}) over training", XLabel = "training step", YLabel = "mutual k-NN alignment", LogX = false, LogY = false, Markers = true }
             .Save(path, series);
     }

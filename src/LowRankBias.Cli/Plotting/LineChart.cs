@@ -70,10 +70,10 @@ public sealed record LineChart
             if (spread is not null)
             {
                 var band = plot.Add.FillY(x, points.Select(p => p.Low).ToArray(), points.Select(p => p.High).ToArray());
-                band.FillColor = Palette(i).WithAlpha(0.2);
+                band.FillColor = Palette(i, series.Count).WithAlpha(0.2);
                 band.LineWidth = 0;
             }
-            var line = plot.Add.Scatter(x, points.Select(p => p.Y).ToArray(), Palette(i));
+            var line = plot.Add.Scatter(x, points.Select(p => p.Y).ToArray(), Palette(i, series.Count));
             line.LegendText = series[i].Label;
             line.LineWidth = series[i].MarkersOnly ? 0 : 2;
             line.MarkerSize = series[i].MarkersOnly ? 9 : markers ? 6 : 0;
@@ -108,5 +108,7 @@ public sealed record LineChart
         return v.All(x => x > 0) && v.Max() / v.Min() >= AutoLogRatio;
     }
 
-    private static Color Palette(int i) => new ScottPlot.Palettes.Category10().GetColor(i);
+    // Ten distinct colours while they suffice; beyond, twenty (pairs of shades), so no two series share one.
+    private static Color Palette(int i, int count) =>
+        count <= 10 ? new ScottPlot.Palettes.Category10().GetColor(i) : new ScottPlot.Palettes.Category20().GetColor(i);
 }
