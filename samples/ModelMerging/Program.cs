@@ -3,6 +3,7 @@
 // both tasks; two networks trained on the same inputs with different labelling functions and merged the same way do
 // not. The effect needs enough weight decay, which also drives the stable rank ‖W‖F/‖W‖₂ of every weight matrix down.
 // Every draw (new tasks and initial weights) repeats the sweep; writes curves (CSV, SVG) and a table of mean ± std.
+using LowRankBias.Statistics;
 using LowRankBias.Merging;
 
 var cli = new ProgramCommand("model-merging", "Model merging by summation (Kuzborskij & Abbasi-Yadkori, figure 3): ReLU networks trained with weight decay on orthogonal tasks, merged by adding their parameters.");
@@ -163,11 +164,4 @@ void Plot(string file, string title, string yLabel, bool log, Func<string, bool>
         .Save(Path.Combine(output, file), curves.Where(c => include(c.Key)).Select(c => new ChartSeries(c.Key, c.Value.Select(v => (v.Key, v.Value.Average())).ToArray())).ToArray());
 
 // Mean ± sample standard deviation over the draws (the mean alone for one draw).
-static string MeanStd(IEnumerable<double> values)
-{
-    double[] v = values.ToArray();
-    double mean = v.Average();
-    if (v.Length == 1) return mean.ToString("F4", CultureInfo.InvariantCulture);
-    double std = Math.Sqrt(v.Sum(x => (x - mean) * (x - mean)) / (v.Length - 1));
-    return string.Create(CultureInfo.InvariantCulture, $"{mean:F4} ± {std:F4}");
-}
+static string MeanStd(IEnumerable<double> values) => SeedSpread.MeanStd(values.ToArray(), "F4");

@@ -1,3 +1,4 @@
+using LowRankBias.Statistics;
 using LowRankBias.Overparam;
 using LowRankBias.Torch.IO;
 using Spectre.Console;
@@ -256,8 +257,7 @@ internal static class CnnComparison
         static (double mean, double std) Stats(IEnumerable<double> values)
         {
             double[] a = [.. values.Select(v => 100 * v)];
-            double mean = a.Average();
-            return (mean, Math.Sqrt(a.Sum(x => (x - mean) * (x - mean)) / Math.Max(1, a.Length - 1)));
+            return (a.Average(), SeedSpread.Std(a));
         }
         double baseline = Stats(results[0].outcomes.Select(o => o.Best)).mean;
         var table = new Table().AddColumns("configuration", "learning rate", "best test accuracy (mean ± std)", "gain", "last-epoch train accuracy");

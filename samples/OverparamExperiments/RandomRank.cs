@@ -1,3 +1,4 @@
+using LowRankBias.Statistics;
 using LowRankBias.Overparam;
 
 namespace OverparamExperiments;
@@ -19,7 +20,7 @@ internal static class RandomRank
             {
                 samples[(relu, depth)] = RandomNetworks.GramEntropies(depth, p.RandomWidth, p.RandomInputs, p.RandomSamples, relu, seed: 100 * depth + (relu ? 1 : 0));
                 double[] s = samples[(relu, depth)];
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"random {(relu ? "relu  " : "linear")} depth {depth}: mean ρ {s.Average():F3} ± {Std(s):F3}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"random {(relu ? "relu  " : "linear")} depth {depth}: mean ρ {s.Average():F3} ± {SeedSpread.Std(s):F3}"));
             }
 
         var sampleTable = new CsvTable("activation", "depth", "sample", "rho");
@@ -29,7 +30,7 @@ internal static class RandomRank
             string activation = relu ? "relu" : "linear";
             for (int i = 0; i < values.Length; i++) sampleTable.Add(activation, depth, i, CsvTable.Fixed(values[i], 6));
             double[] s = values.Order().ToArray();
-            summaryTable.Add(activation, depth, s.Length, CsvTable.Fixed(s.Average(), 4), CsvTable.Fixed(Std(s), 4),
+            summaryTable.Add(activation, depth, s.Length, CsvTable.Fixed(s.Average(), 4), CsvTable.Fixed(SeedSpread.Std(s), 4),
                 CsvTable.Fixed(s[s.Length / 10], 4), CsvTable.Fixed(s[s.Length / 2], 4), CsvTable.Fixed(s[9 * s.Length / 10], 4));
         }
         sampleTable.Save(Path.Combine(outDir, "random_rank_samples.csv"));
@@ -58,11 +59,5 @@ internal static class RandomRank
         var counts = new int[Bins];
         foreach (double v in values) counts[Math.Min(Bins - 1, (int)((v - lo) / width))]++;
         return counts.Select((c, i) => (lo + (i + 0.5) * width, c / (values.Length * width))).ToList();
-    }
-
-    private static double Std(double[] s)
-    {
-        double mean = s.Average();
-        return Math.Sqrt(s.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, s.Length - 1));
     }
 }
