@@ -58,7 +58,7 @@ run Grokking --preset tiny --out "$out/grokking"
 expect grokking/grokking.csv grokking/summary.md grokking/accuracy.svg grokking/effective-rank.svg grokking/data30-wd1/spectral.jsonl \
   grokking/data30-wd1/singular-values.svg grokking/data30-wd1/alignment-diagonal.svg grokking/data30-wd1/effective-rank.svg
 run PlatonicAlignment --preset tiny --out "$out/platonic"
-expect platonic/models.csv platonic/alignment.csv platonic/alignment-to-strongest.csv platonic/summary.md platonic/alignment-vs-accuracy.svg \
+expect platonic/models.csv platonic/alignment.csv platonic/alignment-to-strongest.csv platonic/alignment-to-imagenet.csv platonic/summary.md platonic/alignment-vs-accuracy.svg \
   platonic/alignment-matrix.svg platonic/alignment-to-strongest.png
 run SpectralDynamics --preset tiny --out "$out/spectral"
 expect spectral/spectral-dynamics.csv spectral/summary.md spectral/effective-rank.svg spectral/pruning.svg spectral/wd0/effective-rank.svg \

@@ -139,6 +139,7 @@ if (imagenetSize > 0)
 var summary = new SummaryTable("pairs", "count", "Spearman ρ (alignment, accuracy)", "p-value", "mean alignment");
 void Correlate(string label, IReadOnlyList<(double Accuracy, double Score)> set)
 {
+    if (set.Count == 0) return;   // e.g. no two models of one family with a single size and seed
     (double rho, double p) = RankCorrelation.Spearman(set.Select(x => x.Accuracy).ToArray(), set.Select(x => x.Score).ToArray());
     summary.AddRow(label, set.Count.ToString(CultureInfo.InvariantCulture), rho.ToString("F3", CultureInfo.InvariantCulture),
         p.ToString("G3", CultureInfo.InvariantCulture), set.Average(x => x.Score).ToString("F3", CultureInfo.InvariantCulture));
