@@ -21,11 +21,7 @@ public class DeployedModelTests(ITestOutputHelper output)
         Tensor features;
         using (no_grad()) features = resnet.call(x);
 
-        float[] expected = Fixtures.OnnxRuntime(Fixtures.ResNet18, x);
-        double difference = Fixtures.MaxAbsDifference(expected, features);
-        double scale = expected.Max(v => Math.Abs(v));
-        output.WriteLine($"fused ResNet-18 on oneDNN: max |ours - ONNX Runtime| = {difference:G3}, features up to {scale:G3}");
-        Assert.True(difference <= 1e-4 * Math.Max(1, scale), $"max |ours - ONNX Runtime| = {difference:G3} (features up to {scale:G3})");
+        Fixtures.AssertResNet18Features(x, features, output, "fused ResNet-18 on oneDNN");
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Reflection;
 using LowRankBias.Torch.IO;
 using Microsoft.ML.OnnxRuntime;
+using Xunit.Abstractions;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Tensor = LowRankBias.Torch.Tensor;
 
@@ -35,6 +36,17 @@ internal static class Fixtures
             new DenseTensor<float>(x.contiguous().ToArray<float>(), x.shape.Select(d => (int)d).ToArray()))).ToList();
         using var results = session.Run(values);
         return results.Select(r => r.AsEnumerable<float>().ToArray()).ToArray();
+    }
+
+    /// <summary>Asserts that <paramref name="features"/> are ONNX Runtime's output of the NuGet ResNet-18 on <paramref name="x"/>
+    /// to 1e-4 relative to the largest feature, and logs the difference under <paramref name="label"/>.</summary>
+    public static void AssertResNet18Features(Tensor x, Tensor features, ITestOutputHelper output, string label)
+    {
+        float[] expected = OnnxRuntime(ResNet18, x);
+        double difference = MaxAbsDifference(expected, features);
+        double scale = expected.Max(v => Math.Abs(v));
+        output.WriteLine($"{label}: max |ours - ONNX Runtime| = {difference:G3}, features up to {scale:G3}");
+        Assert.True(difference <= 1e-4 * Math.Max(1, scale), $"max |ours - ONNX Runtime| = {difference:G3} (features up to {scale:G3})");
     }
 
     public static double MaxAbsDifference(float[] expected, Tensor actual)

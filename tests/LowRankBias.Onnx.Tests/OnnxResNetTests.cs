@@ -32,11 +32,7 @@ public class OnnxResNetTests(OnnxResNetTests.Mapped mapped, ITestOutputHelper ou
         Tensor features = resnet.call(x);
 
         Assert.Equal([1L, 512], features.shape);
-        float[] expected = Fixtures.OnnxRuntime(Fixtures.ResNet18, x);
-        double difference = Fixtures.MaxAbsDifference(expected, features);
-        double scale = expected.Max(v => Math.Abs(v));
-        output.WriteLine($"mapped ResNet-18: max |ours - ONNX Runtime| = {difference:G3}, features up to {scale:G3}");
-        Assert.True(difference <= 1e-4 * Math.Max(1, scale), $"max |ours - ONNX Runtime| = {difference:G3} (features up to {scale:G3})");
+        Fixtures.AssertResNet18Features(x, features, output, "mapped ResNet-18");
     }
 
     [Fact]
