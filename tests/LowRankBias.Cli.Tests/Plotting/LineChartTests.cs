@@ -26,6 +26,18 @@ public class LineChartTests
     }
 
     [Fact]
+    public void EverySeriesGetsItsOwnColourPastTen()
+    {
+        using var dir = new TempDirectory();
+        ChartSeries[] series = [.. Enumerable.Range(0, 12).Select(i => new ChartSeries($"s{i}", [(0.0, i), (1.0, i + 0.5)]))];
+        string svg = new LineChart { Title = "t", XLabel = "x", YLabel = "y", LogY = false }.Save(Path.Combine(dir.Path, "many.svg"), series)[1];
+        // Each series' line and its legend swatch share a colour; axes and text are black.
+        string[] colours = [.. System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(svg), "stroke=\"(#[0-9A-Fa-f]{6})\"")
+            .Select(m => m.Groups[1].Value.ToUpperInvariant()).Where(c => c != "#010101" && c != "#000000").Distinct()];
+        Assert.Equal(12, colours.Length);
+    }
+
+    [Fact]
     public void DataSpanningDecadesGetsALogAxisOfDecades()
     {
         using var dir = new TempDirectory();
