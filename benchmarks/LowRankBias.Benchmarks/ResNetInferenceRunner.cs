@@ -14,8 +14,9 @@ namespace LowRankBias.Benchmarks;
 /// no_grad) here against ONNX Runtime running the same weights exported with <see cref="OnnxExport.export_onnx"/>, on
 /// 2 threads each (ours: <c>set_num_threads(2)</c>; ONNX Runtime: 2 intra-op, 1 inter-op), at batch 1 and 32 on
 /// 3×224×224 and 3×64×64 inputs. Ours runs twice: the model as trained (eval mode) and as deployed — a copy of the same
-/// weights with every BatchNorm folded into its convolution (<see cref="ResNet.fuse_model"/>) and every convolution on
-/// oneDNN (<see cref="MkldnnConv2d.to_mkldnn"/>). ONNX Runtime runs
+/// weights with every BatchNorm folded into its convolution (<see cref="ResNet.fuse_model"/>), every convolution on
+/// oneDNN (<see cref="MkldnnConv2d.to_mkldnn"/>) and the batch converted to oneDNN's layout on the way in
+/// (<see cref="Tensor.to_mkldnn"/>), so that no layer converts; the conversions in and out are timed. ONNX Runtime runs
 /// twice: as shipped (all graph optimizations, e.g. BatchNorm folded into the convolutions) and with them off, which
 /// separates its graph rewrites from its kernels. The sides alternate within every round (each round runs the same
 /// number of images per side), so load changes fall on all alike; wall time per batch. Prints, per input, the fastest
@@ -76,20 +77,20 @@ public static class ResNetInferenceRunner
         using OrtValue input = OrtValue.CreateTensorValueFromMemory(pixels, [batch, 3, size, size]);
         using var runOptions = new RunOptions();
 
-        float[] Ours(ResNet m)
+        float[] Ours(ResNet m, bool oneDnnLayout)
         {
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            return m.call(images).ToArray<float>();
+            return m.call(oneDnnLayout ? images.to_mkldnn() : images).ToArray<float>();
         }
         float[] Ort(InferenceSession session)
         {
             using var outputs = session.Run(runOptions, ["input"], [input], ["output"]);
             return outputs[0].GetTensorDataAsSpan<float>().ToArray();
         }
-        var sides = new Func<float[]>[] { () => Ours(fused), () => Ours(model), () => Ort(optimized), () => Ort(plain) };
+        var sides = new Func<float[]>[] { () => Ours(fused, oneDnnLayout: true), () => Ours(model, oneDnnLayout: false), () => Ort(optimized), () => Ort(plain) };
 
-        float[] reference = Ours(model); // doubles as warm-up
+        float[] reference = Ours(model, oneDnnLayout: false); // doubles as warm-up
         foreach (Func<float[]> side in sides.Skip(1))
         {
             float difference = side().Zip(reference, (a, b) => Math.Abs(a - b)).Max();

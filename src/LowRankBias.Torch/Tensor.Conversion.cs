@@ -1,9 +1,12 @@
+using LowRankBias.Torch.Native;
+
 namespace LowRankBias.Torch;
 
 // Moving between devices and dtypes, copying and detaching.
 public sealed partial class Tensor
 {
     private static readonly Op s_toDtype = new("aten::to", "dtype"), s_toDevice = new("aten::to", "device");
+    private static readonly Op s_toMkldnn = new("aten::to_mkldnn"), s_toDense = new("aten::to_dense");
     private static readonly Op s_clone = new("aten::clone"), s_detach = new("aten::detach"), s_copy_ = new("aten::copy_");
 
     /// <summary>This tensor converted to another element type (itself, aliased, when it already has it).</summary>
@@ -27,6 +30,18 @@ public sealed partial class Tensor
     public Tensor bfloat16() => to(ScalarType.BFloat16);
     /// <summary>float16 copy.</summary>
     public Tensor half() => to(ScalarType.Float16);
+
+    /// <summary>
+    /// A copy in oneDNN's opaque layout (CPU, float32 or bfloat16), as PyTorch's <c>Tensor.to_mkldnn</c>: the input
+    /// of a model converted by <see cref="Modules.MkldnnConv2d.to_mkldnn"/>, whose layers then keep oneDNN's
+    /// blocked layout from one to the next instead of converting at every convolution. Such a tensor has sizes but
+    /// no strides: read it back with <see cref="to_dense"/> (<c>ToArray</c> does so itself).
+    /// </summary>
+    public Tensor to_mkldnn() => s_toMkldnn.Call(this);
+    /// <summary>A strided copy of a oneDNN tensor (<see cref="to_mkldnn"/>); PyTorch's <c>Tensor.to_dense</c>.</summary>
+    public Tensor to_dense() => s_toDense.Call(this);
+    /// <summary>Whether this tensor is in oneDNN's opaque layout (made by <see cref="to_mkldnn"/>).</summary>
+    public bool is_mkldnn { get { bool r = NativeMethods.lrb_tensor_is_mkldnn(Handle) != 0; GC.KeepAlive(this); return r; } }
 
     /// <summary>A copy with its own storage (differentiable).</summary>
     public Tensor clone() => s_clone.Call(this);

@@ -8,6 +8,7 @@ public sealed partial class Tensor
     private static readonly Op s_div_ = new("aten::div_", "Tensor"), s_divS_ = new("aten::div_", "Scalar");
     private static readonly Op s_addcmul_ = new("aten::addcmul_"), s_addcdiv_ = new("aten::addcdiv_"), s_lerp_ = new("aten::lerp_", "Scalar");
     private static readonly Op s_zero_ = new("aten::zero_"), s_fill_ = new("aten::fill_", "Scalar"), s_clamp_ = new("aten::clamp_");
+    private static readonly Op s_relu_ = new("aten::relu_");
     private static readonly Op s_sqrt_ = new("aten::sqrt_"), s_normal_ = new("aten::normal_"), s_uniform_ = new("aten::uniform_");
     private static readonly Op s_bernoulli_ = new("aten::bernoulli_", "float"), s_maskedFill_ = new("aten::masked_fill_", "Scalar");
 
@@ -39,6 +40,8 @@ public sealed partial class Tensor
     public Tensor fill_(double value) { s_fill_.CallInPlace(this, value); return this; }
     /// <summary>Clamps into [min, max] in place.</summary>
     public Tensor clamp_(double? min = null, double? max = null) { s_clamp_.CallInPlace(this, min, max); return this; }
+    /// <summary>this = max(this, 0)</summary>
+    public Tensor relu_() { s_relu_.CallInPlace(this); return this; }
     /// <summary>Square root in place.</summary>
     public Tensor sqrt_() { s_sqrt_.CallInPlace(this); return this; }
     /// <summary>Fills with normal samples N(mean, std²), drawn from <paramref name="generator"/> (CPU tensors) or the global generator.</summary>

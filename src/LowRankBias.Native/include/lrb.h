@@ -76,6 +76,7 @@ LRB_API int32_t lrb_tensor_requires_grad(lrb_tensor* t);
 LRB_API int32_t lrb_tensor_set_requires_grad(lrb_tensor* t, int32_t value);
 LRB_API int32_t lrb_tensor_is_leaf(lrb_tensor* t);
 LRB_API int32_t lrb_tensor_is_contiguous(lrb_tensor* t);
+LRB_API int32_t lrb_tensor_is_mkldnn(lrb_tensor* t);  // oneDNN (opaque) layout, made by to_mkldnn
 LRB_API int32_t lrb_tensor_backward(lrb_tensor* t, lrb_tensor* grad /*nullable*/, int32_t retain_graph,
                                     int32_t create_graph);
 LRB_API int32_t lrb_tensor_grad(lrb_tensor* t, lrb_tensor** out /* null when no gradient */);

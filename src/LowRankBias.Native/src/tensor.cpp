@@ -43,7 +43,8 @@ int32_t lrb_tensor_from_data(const void* data, int64_t nbytes, const int64_t* sh
 int32_t lrb_tensor_to_host(lrb_tensor* t, void* dst, int64_t nbytes) {
   LRB_GUARD({
     at::NoGradGuard no_grad;
-    at::Tensor host = T(t).to(at::kCPU).contiguous();
+    const at::Tensor& x = T(t);
+    at::Tensor host = (x.is_mkldnn() ? x.to_dense() : x.to(at::kCPU)).contiguous();
     TORCH_CHECK(static_cast<int64_t>(host.nbytes()) == nbytes, "tensor of shape ", host.sizes(),
                 " and dtype ", host.scalar_type(), " holds ", host.nbytes(), " bytes but the destination has ",
                 nbytes);
@@ -68,7 +69,9 @@ int32_t lrb_tensor_set_requires_grad(lrb_tensor* t, int32_t value) {
   LRB_GUARD(T(t).set_requires_grad(value != 0));
 }
 int32_t lrb_tensor_is_leaf(lrb_tensor* t) { return T(t).is_leaf() ? 1 : 0; }
-int32_t lrb_tensor_is_contiguous(lrb_tensor* t) { return T(t).is_contiguous() ? 1 : 0; }
+// oneDNN (opaque) tensors have no strides: not contiguous in the strided sense.
+int32_t lrb_tensor_is_contiguous(lrb_tensor* t) { return !T(t).is_mkldnn() && T(t).is_contiguous() ? 1 : 0; }
+int32_t lrb_tensor_is_mkldnn(lrb_tensor* t) { return T(t).is_mkldnn() ? 1 : 0; }
 
 int32_t lrb_tensor_backward(lrb_tensor* t, lrb_tensor* grad, int32_t retain_graph, int32_t create_graph) {
   LRB_GUARD({

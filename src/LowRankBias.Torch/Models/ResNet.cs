@@ -72,7 +72,7 @@ public sealed partial class ResNet : Module
         long w = config.width;
         conv1 = new Conv2d(config.in_channels, w, 7, stride: 2, padding: 3, bias: false, device: device, dtype: dtype);
         bn1 = new BatchNorm2d(w, device: device, dtype: dtype);
-        relu = new ReLU();
+        relu = new ReLU(inplace: true);
         maxpool = new MaxPool2d(3, stride: 2, padding: 1);
         long inplanes = w;
         Sequential Stage(int i) => MakeLayer(config, ref inplanes, w << i, config.layers[i], i == 0 ? 1 : 2, device, dtype);

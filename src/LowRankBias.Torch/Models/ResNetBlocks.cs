@@ -8,6 +8,8 @@ namespace LowRankBias.Torch.Models;
 /// where the block changes the resolution or the width, <see cref="downsample"/> (1×1 convolution with the block's
 /// stride, then BatchNorm) — torchvision's <c>BasicBlock</c> and <c>Bottleneck</c>. The ReLU after the addition is
 /// applied directly, not through the block's <c>relu</c> module, so hooks on that module see the branch's ReLUs only.
+/// As in torchvision the addition and the ReLUs work in place (one allocation less each, which is most of batch-1
+/// inference time on oneDNN tensors), so a hook that keeps a BatchNorm's output sees it rectified.
 /// </summary>
 public abstract class ResNetBlock : Module
 {
@@ -44,7 +46,7 @@ public abstract class ResNetBlock : Module
     {
         using DisposeScope scope = torch.NewDisposeScope();
         Tensor shortcut = downsample is null ? input : downsample.call(input);
-        return F.relu(Branch(input) + shortcut).MoveToOuterDisposeScope();
+        return F.relu_(Branch(input).add_(shortcut)).MoveToOuterDisposeScope();
     }
 
     /// <summary>The shortcut projection of torchvision's <c>_make_layer</c>.</summary>
@@ -68,7 +70,7 @@ public sealed class BasicBlock : ResNetBlock
     {
         conv1 = Conv3x3(inplanes, planes, stride, device, dtype);
         bn1 = new BatchNorm2d(planes, device: device, dtype: dtype);
-        relu = new ReLU();
+        relu = new ReLU(inplace: true);
         conv2 = Conv3x3(planes, planes, 1, device, dtype);
         bn2 = new BatchNorm2d(planes, device: device, dtype: dtype);
         this.downsample = downsample;
@@ -117,7 +119,7 @@ public sealed class Bottleneck : ResNetBlock
         bn2 = new BatchNorm2d(planes, device: device, dtype: dtype);
         conv3 = Conv1x1(planes, planes * 4, device, dtype);
         bn3 = new BatchNorm2d(planes * 4, device: device, dtype: dtype);
-        relu = new ReLU();
+        relu = new ReLU(inplace: true);
         this.downsample = downsample;
     }
 

@@ -7,8 +7,18 @@ namespace LowRankBias.Torch.Modules;
 /// <summary>max(x, 0) (PyTorch's <c>nn.ReLU</c>).</summary>
 public sealed class ReLU : Module
 {
+    /// <summary>Creates the layer; with <paramref name="inplace"/> it overwrites and returns its input, saving an
+    /// allocation (torchvision's ResNets use it after each BatchNorm).</summary>
+    public ReLU(bool inplace = false) => this.inplace = inplace;
+
+    /// <summary>Whether forward overwrites its input.</summary>
+    public bool inplace { get; }
+
     /// <inheritdoc />
-    public override Tensor forward(Tensor input) => F.relu(input);
+    public override Tensor forward(Tensor input) => inplace ? F.relu_(input) : F.relu(input);
+
+    /// <inheritdoc />
+    public override string extra_repr() => inplace ? "inplace=True" : "";
 }
 
 /// <summary>x·Φ(x), or its tanh approximation with <c>approximate = "tanh"</c> (PyTorch's <c>nn.GELU</c>).</summary>

@@ -7,13 +7,20 @@ namespace LowRankBias.Torch.Modules;
 /// PyTorch's <c>torch.utils.mkldnn.MkldnnConv2d</c>, made for a whole model by <see cref="to_mkldnn"/>). libtorch 1.13's
 /// <c>conv2d</c> picks oneDNN only for batches above 1, kernels above 3×3, groups or inputs of more than 20,480 elements;
 /// every other convolution — at batch 1 nearly all of a small image's — goes to its im2col + BLAS path, which
-/// parallelises over the batch (one thread at batch 1) and takes several times oneDNN's time. Unlike PyTorch's module it
-/// takes and returns ordinary (dense) tensors, so it drops into any model. Weight and bias are buffers: nothing trains.
+/// parallelises over the batch (one thread at batch 1) and takes several times oneDNN's time. The kernel is reordered
+/// once, at construction, into oneDNN's blocked layout. Like PyTorch's module the output has the input's layout: a
+/// oneDNN tensor (<see cref="Tensor.to_mkldnn"/>) stays one, so a whole converted model runs in oneDNN's layout from
+/// input to logits (the fast way: <c>model.call(x.to_mkldnn()).to_dense()</c>); a dense input is converted in and out
+/// at this layer, so the module also drops into any model. Weight and bias are buffers: nothing trains.
 /// CPU float32 only.
 /// </summary>
 public sealed class MkldnnConv2d : Module
 {
     private static readonly Op s_convolution = new("aten::mkldnn_convolution");
+    private static readonly Op s_reorder = new("aten::mkldnn_reorder_conv2d_weight");
+
+    // The kernel in oneDNN's blocked layout for this geometry, made once (PyTorch's MkldnnConv2d holds only this).
+    private readonly Tensor _packedWeight;
 
     /// <summary>The oneDNN counterpart of <paramref name="conv"/> (which must be in eval mode, on the CPU, float32), holding copies of its tensors.</summary>
     public MkldnnConv2d(Conv2d conv)
@@ -27,6 +34,8 @@ public sealed class MkldnnConv2d : Module
         using var noGrad = torch.no_grad();
         weight = register_buffer("weight", conv.weight.detach().clone())!;
         bias = register_buffer("bias", conv.bias?.detach().clone());
+        using (var scope = torch.NewDisposeScope())
+            _packedWeight = s_reorder.Call(weight.to_mkldnn(), geometry.padding, geometry.stride, geometry.dilation, geometry.groups).DetachFromDisposeScope();
         eval();
     }
 
@@ -67,14 +76,28 @@ public sealed class MkldnnConv2d : Module
     /// <summary>The bias (buffer), or null.</summary>
     public Tensor? bias { get; }
 
-    /// <summary>The convolution of <paramref name="input"/> (N×C_in×H×W, CPU float32) by oneDNN, with the bias.</summary>
+    /// <summary>The convolution of <paramref name="input"/> (N×C_in×H×W, CPU float32, dense or oneDNN) by oneDNN, with the
+    /// bias, in the input's layout.</summary>
     public override Tensor forward(Tensor input)
     {
         InputChecks.Rank(input, nameof(MkldnnConv2d), "N×C×H×W", 4);
         InputChecks.Size(input, 1, geometry.in_channels, nameof(MkldnnConv2d), "input channels");
         if (input.dtype != ScalarType.Float32 || input.device.Type != DeviceType.CPU)
             throw new ArgumentException($"MkldnnConv2d expects a float32 CPU input, got {input.dtype} on {input.device}", nameof(input));
-        return s_convolution.Call(input, weight, bias, geometry.padding, geometry.stride, geometry.dilation, geometry.groups);
+        if (input.is_mkldnn)
+            return Convolve(input);
+        using var scope = torch.NewDisposeScope();
+        return Convolve(input.to_mkldnn()).to_dense().MoveToOuterDisposeScope();
+    }
+
+    private Tensor Convolve(Tensor input) =>
+        s_convolution.Call(input, _packedWeight, bias, geometry.padding, geometry.stride, geometry.dilation, geometry.groups);
+
+    /// <inheritdoc />
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _packedWeight.Dispose();
+        base.Dispose(disposing);
     }
 
     /// <inheritdoc />

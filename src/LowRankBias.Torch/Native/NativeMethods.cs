@@ -69,6 +69,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int lrb_tensor_set_requires_grad(IntPtr t, int value);
     [LibraryImport(Library), SuppressGCTransition] internal static partial int lrb_tensor_is_leaf(IntPtr t);
     [LibraryImport(Library), SuppressGCTransition] internal static partial int lrb_tensor_is_contiguous(IntPtr t);
+    [LibraryImport(Library), SuppressGCTransition] internal static partial int lrb_tensor_is_mkldnn(IntPtr t);
     [LibraryImport(Library)] internal static partial int lrb_tensor_backward(IntPtr t, IntPtr grad, int retainGraph, int createGraph);
     [LibraryImport(Library)] internal static partial int lrb_tensor_grad(IntPtr t, out IntPtr grad);
     [LibraryImport(Library)] internal static partial int lrb_tensor_set_grad(IntPtr t, IntPtr grad);

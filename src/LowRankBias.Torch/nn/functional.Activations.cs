@@ -10,6 +10,9 @@ public static partial class torch
             /// <summary>max(x, 0)</summary>
             public static Tensor relu(Tensor input) => input.relu();
 
+            /// <summary>max(x, 0), overwriting <paramref name="input"/> (PyTorch's <c>F.relu_</c>); returns it.</summary>
+            public static Tensor relu_(Tensor input) => input.relu_();
+
             /// <summary>x·sigmoid(x)</summary>
             public static Tensor silu(Tensor input) => input.silu();
 

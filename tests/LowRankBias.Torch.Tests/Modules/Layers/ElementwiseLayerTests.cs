@@ -34,6 +34,21 @@ public class ElementwiseLayerTests
     }
 
     [Fact]
+    public void InPlaceReluOverwritesItsInputAndBackpropagatesLikeTheOutOfPlaceOne()
+    {
+        using var scope = NewDisposeScope();
+        using var relu = new ReLU(inplace: true);
+        Assert.Equal("ReLU(inplace=True)", relu.ToString());
+        Tensor w = (Randn(1, 3, 5) * 3.0).requires_grad_();
+        double[] expected = w.ToArray<double>().Select(x => Math.Max(3 * x, 0)).ToArray();
+        Tensor input = w * 3.0, output = relu.call(input);
+        AssertClose(expected, output, 1e-14);
+        AssertClose(expected, input, 1e-14);   // the same storage, overwritten
+        output.sum().backward();
+        AssertClose(w.ToArray<double>().Select(x => x > 0 ? 3.0 : 0.0).ToArray(), w.grad!, 0);
+    }
+
+    [Fact]
     public void GeluRejectsAnUnknownApproximation() => Assert.Throws<ArgumentException>(() => new GELU("fast"));
 
     [Fact]

@@ -5,7 +5,8 @@ using F = LowRankBias.Torch.torch.nn.functional;
 namespace LowRankBias.Torch.Tests.Modules.Layers;
 
 /// <summary>MkldnnConv2d (oneDNN's convolution) against the float64 convolution of the same float32 weights, in the
-/// cases libtorch's conv2d would not send to oneDNN (batch 1, small input) and those it would; to_mkldnn on a model.</summary>
+/// cases libtorch's conv2d would not send to oneDNN (batch 1, small input) and those it would, on dense and on oneDNN
+/// (to_mkldnn) inputs; to_mkldnn on a model, run in oneDNN's layout from input to logits.</summary>
 public sealed class MkldnnConv2dTests
 {
     [Theory]
@@ -26,6 +27,26 @@ public sealed class MkldnnConv2dTests
         Tensor actual = fast.call(x);
         Assert.Equal(ScalarType.Float32, actual.dtype);
         TestData.AssertClose(expected.flatten().ToArray<double>(), actual.flatten(), 1e-5);
+
+        Tensor blocked = fast.call(x.to_mkldnn());   // oneDNN in, oneDNN out
+        Assert.True(blocked.is_mkldnn);
+        Assert.False(actual.is_mkldnn);
+        Assert.Equal(expected.shape, blocked.shape);
+        TestData.AssertClose(expected.flatten().ToArray<double>(), blocked.to_dense().flatten(), 1e-5);
+    }
+
+    [Fact]
+    public void OneDnnTensorsRoundTripAndReadBack()
+    {
+        using var scope = NewDisposeScope();
+        Tensor x = arange(0, 24, dtype: ScalarType.Float32).reshape(2, 3, 4);
+        Tensor blocked = x.to_mkldnn();
+        Assert.True(blocked.is_mkldnn);
+        Assert.False(blocked.is_contiguous());   // no strides, and no crash asking
+        Assert.Equal(x.shape, blocked.shape);
+        Assert.Equal(x.ToArray<float>(), blocked.ToArray<float>());   // read back through to_dense
+        Assert.Equal(x.ToArray<float>(), blocked.to_dense().ToArray<float>());
+        Assert.False(x.is_mkldnn);
     }
 
     [Fact]
@@ -47,6 +68,12 @@ public sealed class MkldnnConv2dTests
         Assert.Empty(model.modules().OfType<Conv2d>());
         Assert.Equal(convolutions, model.modules().OfType<MkldnnConv2d>().Count());
         using (no_grad()) Assert.True(allclose(model.call(x), expected, rtol: 1e-4, atol: 1e-5));
+
+        // The deployment path: every layer (pooling, addition, ReLU, flatten, the classifier) keeps oneDNN's layout.
+        Tensor blocked;
+        using (no_grad()) blocked = model.call(x.to_mkldnn());
+        Assert.True(blocked.is_mkldnn);
+        Assert.True(allclose(blocked.to_dense(), expected, rtol: 1e-4, atol: 1e-5));
     }
 
     [Fact]
