@@ -49,8 +49,15 @@ internal sealed class LteControls
         return edit;
     }
 
-    /// <summary>How a grid cell merges, for its table row and CSV field (no commas): the period T, or the controller's settings.</summary>
-    public static string Describe(LteOptions options) => options.AdaptiveMerge is { } a
-        ? FormattableString.Invariant($"adaptive {a.MinEvery}-{a.MaxEvery}{(a.CosineBelow is { } c ? $" cos<{c}" : "")}{(a.NormBudget is { } b ? $" norm>={b}" : "")}")
-        : $"{options.MergeEvery}";
+    /// <summary>How a grid cell merges, for its table row and CSV field (no commas): the period T, or the controller's
+    /// settings; then the rank policy's bounds and the re-seeding threshold, where set.</summary>
+    public static string Describe(LteOptions options)
+    {
+        string merge = options.AdaptiveMerge is { } a
+            ? FormattableString.Invariant($"adaptive {a.MinEvery}-{a.MaxEvery}{(a.CosineBelow is { } c ? $" cos<{c}" : "")}{(a.NormBudget is { } b ? $" norm>={b}" : "")}")
+            : $"{options.MergeEvery}";
+        string rank = options.RankPolicy is { } r ? FormattableString.Invariant($" rank {r.MinRank}-{r.MaxRank}") : "";
+        string reseed = options.ReseedAbove is { } t ? FormattableString.Invariant($" reseed>{t}") : "";
+        return merge + rank + reseed;
+    }
 }

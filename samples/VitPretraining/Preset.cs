@@ -41,11 +41,15 @@ internal sealed record Preset
     /// <summary>Seed of the models' initialisation and the data order.</summary>
     public int Seed { get; init; }
 
-    /// <summary>Merge periods from "10,25,50".</summary>
-    public static int[] Periods(string text) => [.. text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(t =>
-        int.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out int period) && period >= 1
-            ? period
-            : throw new ArgumentException($"--grid-merge-every: '{t}' is not a merge period (a whole number of steps >= 1)"))];
+    /// <summary>Whole numbers ≥ 1 from "10,25,50" (merge periods, heads, ranks), the option named in the error.</summary>
+    public static int[] WholeNumbers(string option, string text)
+    {
+        int[] values = [.. text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(t =>
+            int.TryParse(t, System.Globalization.CultureInfo.InvariantCulture, out int value) && value >= 1
+                ? value
+                : throw new ArgumentException($"{option}: '{t}' is not a whole number >= 1"))];
+        return values.Length > 0 ? values : throw new ArgumentException($"{option}: give at least one value");
+    }
 
     public static Preset Parse(string name) => name switch
     {

@@ -17,6 +17,9 @@ var dataOption = cli.Choice("--data", "fashion-mnist", "data set", "fashion-mnis
 var dataDirOption = cli.Optional<string>("--data-dir", "folder of the data set's files (CIFAR: the binary-format files)", "DIR");
 var seedOption = cli.Add("--seed", 0, "seed of the models' initialisation and the data order");
 var gridMergeOption = cli.Optional<string>("--grid-merge-every", "the grid's merge periods, comma-separated (default: the preset's; one cell per heads x rank with --merge-policy adaptive)", "T,T,...");
+var gridHeadsOption = cli.Optional<string>("--grid-heads", "the grid's head counts, comma-separated (default: the preset's)", "N,N,...");
+var gridRanksOption = cli.Optional<string>("--grid-ranks", "the grid's head ranks, comma-separated (default: the preset's)", "R,R,...");
+var gridEvaluationsOption = cli.Add("--grid-evaluations", 1, "test evaluations per grid cell, evenly spaced (grid-curves.csv: accuracy vs samples and merges)");
 var lteControls = new LteControls(cli);
 var parsed = cli.Parse(args);
 Preset preset = Preset.Parse(parsed.GetValue(presetOption)!) with
@@ -24,8 +27,13 @@ Preset preset = Preset.Parse(parsed.GetValue(presetOption)!) with
     FreezeExtras = parsed.GetValue(freezeOption), Controller = lteControls.Read(parsed), Seed = parsed.GetValue(seedOption),
 };
 if (preset.Seed < 0) throw new ArgumentException($"--seed {preset.Seed}: must be at least 0");
-if (parsed.GetValue(gridMergeOption) is { } gridPeriods) preset = preset with { GridMergeEvery = Preset.Periods(gridPeriods) };
+if (parsed.GetValue(gridMergeOption) is { } gridPeriods) preset = preset with { GridMergeEvery = Preset.WholeNumbers("--grid-merge-every", gridPeriods) };
+if (parsed.GetValue(gridHeadsOption) is { } gridHeads) preset = preset with { GridHeads = Preset.WholeNumbers("--grid-heads", gridHeads) };
+if (parsed.GetValue(gridRanksOption) is { } gridRanks) preset = preset with { GridRanks = Preset.WholeNumbers("--grid-ranks", gridRanks) };
+int gridEvaluations = parsed.GetValue(gridEvaluationsOption);
+if (gridEvaluations < 1) throw new ArgumentException($"--grid-evaluations {gridEvaluations}: must be at least 1");
 string[] methods = parsed.GetValue(methodsOption)!;
+if (methods.Length == 0 && !parsed.GetValue(gridOption)) throw new ArgumentException("--methods is empty and --grid not given: nothing to train");
 string data = parsed.GetValue(dataOption)!;
 bool grid = parsed.GetValue(gridOption);
 string output = cli.Output(parsed, preset.Name);
@@ -43,33 +51,40 @@ using (test)
     var points = new List<Point>(parsed.GetValue(withOption) is { } earlier ? Report.Read(earlier).Where(p => !methods.Contains(p.Method)) : []);
     var finals = new Dictionary<string, FinalWeights>();
     long Steps(string name) => (long)(name is "lte" or "lte-nf4" ? preset.Samples * preset.LteSampleFactor : preset.Samples) / preset.Batch;
-    var progress = new StepProgress("training " + string.Join(", ", methods), methods.Sum(Steps));
-    progress.Run(() =>
+    if (methods.Length > 0)
     {
-        foreach (string name in methods)
+        var progress = new StepProgress("training " + string.Join(", ", methods), methods.Sum(Steps));
+        progress.Run(() =>
         {
-            long steps = Steps(name);
-            manual_seed((ulong)preset.Seed);
-            using Method method = Method.Create(name, model, preset, steps);
-            progress.Note($"{name}: {steps} steps of {preset.Batch} samples, {Report.TrainedParameters(method):N0} parameters trained");
-            using SpectralMonitor? monitor = parsed.GetValue(spectraOption) ? new SpectralMonitor(method.Evaluated, Path.Combine(output, name)) : null;
-            monitor?.Record(0);
-            points.AddRange(Run.Train(method, train, test, preset.Batch, steps, preset.Evaluations, preset.Seed, p =>
+            foreach (string name in methods)
             {
-                progress.Note(Describe(p));
-                monitor?.Record(p.Step);
-            }, progress.Step));
-            if (monitor is not null) SpectralPlots.WriteAll(monitor.Records, Path.Combine(output, name));
-            finals[name] = FinalWeights.Of(method);
-        }
-    });
-    Report.Curves(points, output, $"ViT on {data}");
-    Report.Summary(points, output, finals);
-    Report.Markdown(points, output, finals, $"ViT-{model.hidden_dim} ({model.num_layers} layers) on {data}: {string.Join(", ", methods)}", parsed.GetValue(spectraOption));
+                long steps = Steps(name);
+                manual_seed((ulong)preset.Seed);
+                using Method method = Method.Create(name, model, preset, steps);
+                progress.Note($"{name}: {steps} steps of {preset.Batch} samples, {Report.TrainedParameters(method):N0} parameters trained");
+                using SpectralMonitor? monitor = parsed.GetValue(spectraOption) ? new SpectralMonitor(method.Evaluated, Path.Combine(output, name)) : null;
+                monitor?.Record(0);
+                points.AddRange(Run.Train(method, train, test, preset.Batch, steps, preset.Evaluations, preset.Seed, p =>
+                {
+                    progress.Note(Describe(p));
+                    monitor?.Record(p.Step);
+                }, progress.Step));
+                if (monitor is not null) SpectralPlots.WriteAll(monitor.Records, Path.Combine(output, name));
+                finals[name] = FinalWeights.Of(method);
+            }
+        });
+    }
+    if (points.Count > 0)   // --methods "" --grid: the grid alone
+    {
+        Report.Curves(points, output, $"ViT on {data}");
+        Report.Summary(points, output, finals);
+        Report.Markdown(points, output, finals, $"ViT-{model.hidden_dim} ({model.num_layers} layers) on {data}: {string.Join(", ", methods)}", parsed.GetValue(spectraOption));
+    }
 
     if (grid)
     {
         var cells = new List<GridCell>();
+        var curves = new List<GridPoint>();
         long steps = preset.GridSamples / preset.Batch;
         // The controller decides the merges itself: one cell per heads x rank then.
         int[] periods = preset.Controller(new LteOptions()).AdaptiveMerge is null ? preset.GridMergeEvery : [0];
@@ -81,13 +96,17 @@ using (test)
             var options = preset.Controller(new LteOptions { Heads = heads, Rank = rank, Alpha = preset.Alpha, MergeEvery = mergeEvery, Exclude = "head" });
             using Method method = Method.Create("lte", model, preset, steps, options);
             Console.WriteLine($"grid: {heads} heads, rank {rank}, merge every {LteControls.Describe(options)}");
-            double accuracy = Run.Train(method, train, test, preset.Batch, steps, 1, preset.Seed, Print)[^1].TestAccuracy;
+            double accuracy = Run.Train(method, train, test, preset.Batch, steps, gridEvaluations, preset.Seed, p =>
+            {
+                Print(p);
+                curves.Add(new GridPoint(heads, rank, LteControls.Describe(options), preset.Seed, p, method.Merges(), method.MeanHeadRank()));
+            })[^1].TestAccuracy;
             cells.Add(new GridCell(heads, rank, LteControls.Describe(options), method.Merges(), method.HeadResets(), method.MeanHeadRank(), preset.Seed, accuracy));
         }
-        Report.Grid(cells, output);
+        Report.Grid(cells, curves, output);
     }
 }
-Console.WriteLine($"wrote curves.csv, summary.md, *.svg{(grid ? ", grid.csv" : "")} to {Path.GetFullPath(output)}");
+Console.WriteLine($"wrote {(methods.Length > 0 ? "curves.csv, summary.md, *.svg" : "")}{(methods.Length > 0 && grid ? ", " : "")}{(grid ? "grid.csv, grid-curves.csv" : "")} to {Path.GetFullPath(output)}");
 
 static void Print(Point p) => Console.WriteLine(Describe(p));
 

@@ -89,8 +89,12 @@ internal static class Report
     /// <summary>Elements of the tensors the optimizer updates.</summary>
     public static long TrainedParameters(Method method) => method.Evaluated.parameters().Where(p => p.requires_grad).Sum(p => p.numel());
 
-    public static void Grid(IReadOnlyList<GridCell> cells, string output)
+    public static void Grid(IReadOnlyList<GridCell> cells, IReadOnlyList<GridPoint> curves, string output)
     {
+        var curve = new CsvTable("heads", "rank", "merge_every", "seed", "step", "samples", "merges", "mean_rank", "train_loss", "test_loss", "test_accuracy");
+        foreach (var c in curves)
+            curve.Add(c.Heads, c.Rank, c.MergeEvery, c.Seed, c.Point.Step, c.Point.Samples, c.Merges, c.MeanRank, c.Point.TrainLoss, c.Point.TestLoss, c.Point.TestAccuracy);
+        curve.Save(Path.Combine(output, "grid-curves.csv"));
         var grid = new CsvTable("heads", "rank", "merge_every", "merges", "head_resets", "final_mean_rank", "seed", "test_accuracy");
         foreach (var c in cells) grid.Add(c.Heads, c.Rank, c.MergeEvery, c.Merges, c.HeadResets, c.FinalMeanRank, c.Seed, c.Accuracy);
         grid.Save(Path.Combine(output, "grid.csv"));
@@ -106,6 +110,9 @@ internal static class Report
 /// merges (communication rounds) and head resets it made, the layers' mean head rank at the end (the starting rank
 /// unless a rank policy moved it), and its final test accuracy.</summary>
 internal sealed record GridCell(int Heads, int Rank, string MergeEvery, long Merges, long HeadResets, double FinalMeanRank, int Seed, double Accuracy);
+
+/// <summary>One evaluation of a grid cell: the merges made (communication rounds) and the layers' mean head rank so far.</summary>
+internal sealed record GridPoint(int Heads, int Rank, string MergeEvery, int Seed, Point Point, long Merges, double MeanRank);
 
 /// <summary>What a method ended with: how much it trained and how low-rank its weights became.</summary>
 internal sealed record FinalWeights(long TrainedParameters, double MeanEffectiveRank, double MeanNormalizedEffectiveRank)

@@ -64,14 +64,19 @@ public sealed class DistributedLteTests
         Assert.Equal(3 * (3 * 4 + (32 + 96 + 3) * 8), stats[0].PayloadBytes(CollectiveKind.AllReduce));
     }
 
-    [Fact]
-    public void WhenARankDiesTheSurvivorsReformTheirGroupAndFinishWithTheSameWeights()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WhenARankDiesTheSurvivorsReformTheirGroupAndFinishWithTheSameWeights(bool controller)
     {
-        // 4 ranks of one head each; rank 2 leaves for good after step 4, mid-way through the second merge cycle.
+        // 4 ranks of one head each; rank 2 leaves for good after step 4, mid-way through the second merge cycle. With the
+        // merge controller the merges fall where the heads' statistics say, and the re-formed group must keep deciding
+        // alike: the survivors end with the same weights and the same merges.
+        LteOptions options = controller ? Options with { AdaptiveMerge = new LteAdaptiveMerge { MinEvery = 2, MaxEvery = 5, NormBudget = 0.02 } } : Options;
         var outcomes = LocalRanks.Run(4, group =>
         {
             using var scope = NewDisposeScope();
-            var lte = new DistributedLte(Model(ScalarType.Float64, wide: false), Options, group, HeadSeed) { Elastic = true, VerifyMerges = true };
+            var lte = new DistributedLte(Model(ScalarType.Float64, wide: false), options, group, HeadSeed) { Elastic = true, VerifyMerges = true };
             using var adamW = new AdamW(lte.local.ParameterGroups(new AdamWOptions { lr = 0.05, weight_decay = 0.1 }));
             var trainer = new DistributedLteTrainer(lte, adamW, Mse);
             int reformations = 0;
@@ -82,13 +87,13 @@ public sealed class DistributedLteTests
                 if (group.rank == 2 && step == 4)
                 {
                     group.Dispose(); // its sockets close, as when the process dies
-                    return new RankOutcome(false, [], loss, reformations, lte.heads_alive, []);
+                    return new RankOutcome(false, [], loss, reformations, lte.heads_alive, [], trainer.local.Merges);
                 }
                 (Tensor x, Tensor y) = Data(step, wide: false);
                 loss = trainer.Step(x, y);
             }
             double[][] weights = MainWeights(lte.local.model);
-            var result = new RankOutcome(true, weights, loss, reformations, lte.heads_alive, [.. lte.group.previous_ranks]);
+            var result = new RankOutcome(true, weights, loss, reformations, lte.heads_alive, [.. lte.group.previous_ranks], trainer.local.Merges);
             // The re-formed group took the rendezvous store over: closing the original group first leaves it usable.
             group.Dispose();
             Assert.Equal(0, lte.group.pending_joins());
@@ -104,6 +109,7 @@ public sealed class DistributedLteTests
             Assert.Equal(3, s.HeadsAlive);
             Assert.Equal([0, 1, 3], s.PreviousRanks);
             Assert.True(double.IsFinite(s.Loss));
+            Assert.Equal(survivors[0].Merges, s.Merges);
             for (int i = 0; i < s.Weights.Length; i++) Assert.Equal(survivors[0].Weights[i], s.Weights[i]);
         }
     }
@@ -167,7 +173,7 @@ public sealed class DistributedLteTests
 
     private sealed record Finisher(double[][] Weights, long FirstStep, int Generation, int HeadsAlive, int[] PreviousRanks);
 
-    private sealed record RankOutcome(bool Alive, double[][] Weights, double Loss, int Reformations, int HeadsAlive, int[] PreviousRanks);
+    private sealed record RankOutcome(bool Alive, double[][] Weights, double Loss, int Reformations, int HeadsAlive, int[] PreviousRanks, long Merges);
 
     [Fact]
     public void HeadsThatDoNotSplitEvenlyAndDifferentOptionsAreRefused()
