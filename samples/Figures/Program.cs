@@ -2,6 +2,8 @@
 // for when the figures' style changes, or a figure must be checked against its numbers. Titles and axes are those the
 // samples draw; the settings a title names (modulus, weight decay, sizes) are the recorded runs' (docs/results.md).
 
+using LowRankBias.Statistics;
+
 var cli = new ProgramCommand("figures", "Re-renders the committed figures (PNG and SVG) of docs/results from their recorded CSV and JSONL files.");
 var resultsOption = cli.Add("--results", Path.Combine("docs", "results"), "the results folder to re-render in place");
 var parsed = cli.Parse(args);
@@ -263,6 +265,60 @@ foreach ((string run, int epochs) in new[] { ("overparam-sgd-15-epochs", 15), ("
         new LineChart { Title = $"Alignment to the strongest model ({strongest}) over training", XLabel = "training step", YLabel = "mutual k-NN alignment", LogX = false, LogY = false, Markers = true },
         [.. rows.GroupBy(r => r["model"][..r["model"].LastIndexOf("-s", StringComparison.Ordinal)]).Select(g => ChartSeries.MeanOverRuns(g.Key,
             g.GroupBy(r => r["model"]).Select(run => (IReadOnlyList<(double, double)>)run.Select(r => (D(r["step"]), D(r["mutual_knn"]))).ToArray()).ToArray()))]);
+}
+
+// The LTE merge controller and rank policy (issue 37): one VitPretraining grid cell per policy and seed, each run's
+// grid-curves.csv in its own folder; curves mean ± std over the seeds, and summary.md with Welch tests of the final
+// accuracy against the fixed periods.
+{
+    Row[] rows = [.. Directory.GetDirectories(R("lte-controller")).Order(StringComparer.Ordinal).SelectMany(d => Csv.Read(Path.Combine(d, "grid-curves.csv")).Rows)];
+    // A policy is a merge rule ("10", "adaptive 10-50 norm>=0.05", "10 rank 4-32": LteControls.Describe) and a head rank.
+    string Key(Row r) => $"{r["merge_every"]}|{r["rank"]}";
+    string Label(string key)
+    {
+        string[] parts = key.Split('|');
+        return System.Text.RegularExpressions.Regex.Replace(parts[0], @"^(?:adaptive (\d+)-(\d+) norm>=([\d.]+)|(\d+))(?: rank (\d+)-(\d+))?$", m =>
+            (m.Groups[4].Success ? $"fixed T = {m.Groups[4].Value}" : $"controller, T ∈ [{m.Groups[1].Value}, {m.Groups[2].Value}], ‖ΔW‖/‖W‖ ≥ {m.Groups[3].Value}") +
+            (m.Groups[5].Success ? $", r from {parts[1]}, rank policy r ∈ [{m.Groups[5].Value}, {m.Groups[6].Value}]" : $", r = {parts[1]}"));
+    }
+    static int Period(string key) => int.TryParse(key.Split('|')[0], out int t) ? t : int.MaxValue;
+    var policies = rows.GroupBy(Key).OrderBy(g => Period(g.Key)).ThenBy(g => int.Parse(g.Key.Split('|')[1], CultureInfo.InvariantCulture)).ThenBy(g => g.Key, StringComparer.Ordinal).ToArray();
+    IReadOnlyList<(double, double)>[] Runs(IEnumerable<Row> policy, string x) =>
+        [.. policy.GroupBy(r => r["seed"]).Select(seed => (IReadOnlyList<(double, double)>)seed.Select(r => (D(r[x]), 100 * D(r["test_accuracy"]))).ToArray())];
+    string cell = $"{rows[0]["heads"]} heads";
+    Line(R("lte-controller", "accuracy-vs-samples.svg"), new LineChart { Title = $"LTE ({cell}): test accuracy, mean ± std over seeds", XLabel = "cumulative training samples", YLabel = "test accuracy (%)", LogX = false, Markers = true },
+        [.. policies.Select(p => ChartSeries.MeanOverRuns(Label(p.Key), Runs(p, "samples")))]);
+    // Merges differ between the controller's seeds: each evaluation at the seeds' mean merge count, accuracy ± std.
+    Line(R("lte-controller", "accuracy-vs-merges.svg"), new LineChart { Title = $"LTE ({cell}): test accuracy vs merges (communication rounds)", XLabel = "merges so far (mean over seeds)", YLabel = "test accuracy (%)", LogX = false, Markers = true },
+        [.. policies.Select(p =>
+        {
+            var evaluations = p.GroupBy(r => D(r["step"])).OrderBy(g => g.Key).ToArray();
+            return new ChartSeries($"{Label(p.Key)} (mean ± std, {p.Select(r => r["seed"]).Distinct().Count()} runs)",
+                [.. evaluations.Select(e => (e.Average(r => D(r["merges"])), e.Average(r => 100 * D(r["test_accuracy"]))))])
+            {
+                Spread = [.. evaluations.Select(e => SeedSpread.Std([.. e.Select(r => 100 * D(r["test_accuracy"]))]))],
+            };
+        })]);
+    // Final evaluation per seed.
+    var finals = policies.ToDictionary(p => p.Key, p => p.GroupBy(r => r["seed"]).Select(seed => seed.MaxBy(r => D(r["step"]))!).ToArray());
+    double[] Accuracy(string policy) => [.. finals[policy].Select(r => 100 * D(r["test_accuracy"]))];
+    string[] fixedPeriods = [.. policies.Select(p => p.Key).Where(k => Period(k) < int.MaxValue && !k.Contains(" rank ", StringComparison.Ordinal))];
+    string Versus(string policy, string other)
+    {
+        if (policy == other) return "—";
+        WelchTest.Result w = WelchTest.Test(Accuracy(policy), Accuracy(other));
+        return string.Create(CultureInfo.InvariantCulture, $"{w.MeanDifference:+0.00;−0.00} (t = {w.T:0.00;−0.00}, p = {w.P:F3})");
+    }
+    var md = new List<string>
+    {
+        $"| policy | seeds | merges | final mean head rank | final test accuracy (%) | {string.Join(" | ", fixedPeriods.Select(t => $"Δ vs {Label(t)}, Welch"))} |",
+        $"|---|---:|---:|---:|---:|{string.Concat(fixedPeriods.Select(_ => "---:|"))}",
+    };
+    foreach (var p in policies)
+        md.Add($"| {Label(p.Key)} | {finals[p.Key].Length} | {SeedSpread.MeanStd([.. finals[p.Key].Select(r => D(r["merges"]))], "F1")} | " +
+               $"{SeedSpread.MeanStd([.. finals[p.Key].Select(r => D(r["mean_rank"]))], "F1")} | {SeedSpread.MeanStd(Accuracy(p.Key), "F2")} | " +
+               $"{string.Join(" | ", fixedPeriods.Select(t => Versus(p.Key, t)))} |");
+    OutputFile.WriteAllLines(R("lte-controller", "summary.md"), md);
 }
 
 Console.WriteLine($"re-rendered {written.Count / 2} figures (PNG and SVG) under {Path.GetFullPath(results)}");

@@ -6,7 +6,7 @@ Student-t CDF through the regularised incomplete beta function (Numerical Recipe
 SciPy is needed; it gives the p-values of samples/Common/Statistics/WelchTest.cs (checked on the LoRA-variants table:
 p = 0.729, 0.194, 0.381).
 """
-import csv, json, math, statistics as st
+import glob, csv, json, math, statistics as st
 from collections import defaultdict
 def betacf(a,b,x):
     MAXIT=300; EPS=1e-15; FPMIN=1e-300
@@ -126,6 +126,20 @@ for key, hi, lo in (("heads", "8", "2"), ("rank", "32", "8"), ("merge_every", "1
     a = [100 * float(r["test_accuracy"]) for r in grid if r[key] == hi]
     b = [100 * float(r["test_accuracy"]) for r in grid if r[key] == lo]
     print(f"LTE grid {key} {hi} vs {lo} (cells as samples)", M(a), M(b), fmt(welch(a, b)))
+
+# The same trends at one cell (N = 4) with 5 seeds: issue 37's runs (docs/results/lte-controller), final evaluation.
+def cell(folder_prefix, merge_every, rank, column="test_accuracy", scale=100.0):
+    out = []
+    for folder in sorted(glob.glob(R + f"lte-controller/{folder_prefix}-s*")):
+        runs = [r for r in rows(folder + "/grid-curves.csv") if r["merge_every"] == merge_every and r["rank"] == rank]
+        if runs:
+            out.append(scale * float(max(runs, key=lambda r: int(r["step"]))[column]))
+    return out
+t10, t50 = cell("fixed", "10", "8"), cell("fixed", "50", "8")
+print("LTE N=4 r=8, 5 seeds: T 10 vs 50", M(t10), M(t50), fmt(welch(t10, t50)),
+      "train loss", M(cell("fixed", "10", "8", "train_loss", 1.0), 3), M(cell("fixed", "50", "8", "train_loss", 1.0), 3))
+r32 = cell("fixed32", "10", "32")
+print("LTE N=4 T=10, 5 seeds: r 32 vs 8", M(r32), M(t10), fmt(welch(r32, t10)))
 
 # attn.q's and attn.k's singular values in seed 0's monitor records against AdamW's decoupled decay alone,
 # σᵢ(t) = σᵢ(0)·exp(−lr·λ·t) with lr = 10⁻³, λ = 1 (the directions their rank-1-per-head gradients never reach).

@@ -9,7 +9,10 @@ namespace LowRankBias.Lte;
 /// The statistics are computed (in float64, from the factors, never the full products) only between the bounds and
 /// only for the criteria that are set, so with neither set and <see cref="MinEvery"/> = <see cref="MaxEvery"/> = T the
 /// run is the fixed-period one, bit for bit. In a <see cref="DistributedLte"/> run every rank computes them from the
-/// same all-gathered factors, so all ranks take the same decision.
+/// same all-gathered factors, so all ranks take the same decision — at a price: every watched step all-gathers every
+/// head's factors, about what a merge sends, so a distributed controller sends more than a fixed period unless
+/// <see cref="MinEvery"/> is close to the merge period it replaces (4 ranks of the DistributedLte sample: 8× the bytes
+/// of T = 10 with 18 instead of 31 merges; docs/results.md).
 /// </summary>
 public sealed record LteAdaptiveMerge
 {
