@@ -42,6 +42,8 @@ done
 expect Grokking 1 --preest tiny; one_line "--preest" "did you mean --preset?"
 expect VitPretraining 1 --preset tny; one_line "--preset tny" "did you mean tiny?"
 expect VitPretraining 1 --methods full,lorra; one_line "--methods full,lorra" "did you mean lora?"
+expect VitPretraining 1 --grid --grid-heads 2,x; one_line "--grid-heads 2,x" "--grid-heads: 'x' is not a whole number >= 1"
+expect VitPretraining 1 --methods ""; one_line "--methods \"\"" "--methods is empty and --grid not given: nothing to train"
 expect OverparamExperiments 1 gramm; one_line "gramm" "did you mean gram?"
 expect DistributedLte 1 --steps many; one_line "--steps many" "Cannot parse argument 'many'"
 # An error found after parsing (ArgumentException): one line too.

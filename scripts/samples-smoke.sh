@@ -48,6 +48,10 @@ expect vit/curves.csv vit/summary.md vit/grid.csv vit/accuracy-vs-samples.svg vi
 run VitPretraining --preset tiny --methods lte --grid --merge-policy adaptive --merge-min 1 --merge-max 4 --merge-cosine-below 0.3 --merge-norm-budget 0.05 \
   --reseed-above 0.9 --rank-policy adaptive --rank-min 2 --rank-max 8 --seed 1 --out "$out/vit-adaptive"
 expect vit-adaptive/curves.csv vit-adaptive/grid.csv
+# The grid alone, restricted to one cell, evaluated twice (issue 37's experiment in miniature).
+run VitPretraining --preset tiny --methods "" --grid --grid-heads 2 --grid-ranks 4 --grid-evaluations 2 --out "$out/vit-grid-only"
+expect vit-grid-only/grid.csv vit-grid-only/grid-curves.csv
+[[ $(grep -c '^2,4,' "$out/vit-grid-only/grid-curves.csv") == 2 && ! -e "$out/vit-grid-only/curves.csv" ]] || { echo "grid only: expected 2 evaluations of the one cell and no curves.csv"; exit 1; }
 run ModelMerging --preset tiny --out "$out/merging"
 expect merging/merging.csv merging/summary.md merging/merging-loss.svg merging/stable-rank.svg merging/weight-decay-sweep.svg
 # ML.NET's ImageNet ResNet-18 (from its NuGet package) fine-tuned every way, 2 steps each; the merged LoRA model re-scored in ONNX Runtime.
