@@ -102,8 +102,12 @@ for act in ("linear", "relu"):
     print("random networks", act, "depth 8 vs 1", fmt(welch_stats(b[0], b[1], b[2], a[0], a[1], a[2])))
 
 
+def seeds(wd):
+    return sorted(int(p.split("-seed")[1][:-4]) for p in glob.glob(R + f"grokking-nanda/{wd}-seed*.csv"))
+
+
 def final(wd, c, scale=1.0):
-    return [scale * float(rows(R + f"grokking-nanda/{wd}-seed{s}.csv")[-1][c]) for s in range(3)]
+    return [scale * float(rows(R + f"grokking-nanda/{wd}-seed{s}.csv")[-1][c]) for s in seeds(wd)]
 
 
 print("grokking test accuracy wd 1 vs 0", M(final("wd1", "test_accuracy", 100)), M(final("wd0", "test_accuracy", 100)),
@@ -111,7 +115,7 @@ print("grokking test accuracy wd 1 vs 0", M(final("wd1", "test_accuracy", 100)),
 print("grokking attn.q exp(H) wd 1 vs 0", M(final("wd1", "effective_rank_attention")), M(final("wd0", "effective_rank_attention")))
 # The mean exp(H)/R of the 8 matrices other than attn.q (R = 128 for attn.q): its fall per 1,000 steps over 500-step
 # windows, its minimum after the memorisation phase, and the first window at twice that rate vs the 50 % crossing.
-for s in range(3):
+for s in seeds("wd1"):
     t = rows(R + f"grokking-nanda/wd1-seed{s}.csv")
     steps = [int(r["step"]) for r in t]
     other = [(9 * float(r["mean_normalized_effective_rank"]) - float(r["effective_rank_attention"]) / 128) / 8 for r in t]
