@@ -39,6 +39,7 @@ bool grid = parsed.GetValue(gridOption);
 string output = cli.Output(parsed, preset.Name);
 
 (TensorDataset train, TensorDataset test, int classes) = Load(data, parsed.GetValue(dataDirOption));
+bool wroteCurves;
 using (train)
 using (test)
 {
@@ -74,7 +75,8 @@ using (test)
             }
         });
     }
-    if (points.Count > 0)   // --methods "" --grid: the grid alone
+    wroteCurves = points.Count > 0;   // not with --methods "" --grid: the grid alone
+    if (wroteCurves)
     {
         Report.Curves(points, output, $"ViT on {data}");
         Report.Summary(points, output, finals);
@@ -95,18 +97,20 @@ using (test)
             manual_seed((ulong)preset.Seed);
             var options = preset.Controller(new LteOptions { Heads = heads, Rank = rank, Alpha = preset.Alpha, MergeEvery = mergeEvery, Exclude = "head" });
             using Method method = Method.Create("lte", model, preset, steps, options);
-            Console.WriteLine($"grid: {heads} heads, rank {rank}, merge every {LteControls.Describe(options)}");
+            string policy = LteControls.Describe(options);
+            Console.WriteLine($"grid: {heads} heads, rank {rank}, merge every {policy}");
             double accuracy = Run.Train(method, train, test, preset.Batch, steps, gridEvaluations, preset.Seed, p =>
             {
                 Print(p);
-                curves.Add(new GridPoint(heads, rank, LteControls.Describe(options), preset.Seed, p, method.Merges(), method.MeanHeadRank()));
+                curves.Add(new GridPoint(heads, rank, policy, preset.Seed, p, method.Merges(), method.MeanHeadRank()));
             })[^1].TestAccuracy;
-            cells.Add(new GridCell(heads, rank, LteControls.Describe(options), method.Merges(), method.HeadResets(), method.MeanHeadRank(), preset.Seed, accuracy));
+            cells.Add(new GridCell(heads, rank, policy, method.Merges(), method.HeadResets(), method.MeanHeadRank(), preset.Seed, accuracy));
         }
         Report.Grid(cells, curves, output);
     }
 }
-Console.WriteLine($"wrote {(methods.Length > 0 ? "curves.csv, summary.md, *.svg" : "")}{(methods.Length > 0 && grid ? ", " : "")}{(grid ? "grid.csv, grid-curves.csv" : "")} to {Path.GetFullPath(output)}");
+string[] written = [.. wroteCurves ? new[] { "curves.csv", "summary.md", "*.svg" } : [], .. grid ? new[] { "grid.csv", "grid-curves.csv" } : []];
+Console.WriteLine($"wrote {string.Join(", ", written)} to {Path.GetFullPath(output)}");
 
 static void Print(Point p) => Console.WriteLine(Describe(p));
 

@@ -70,8 +70,8 @@ public sealed class DistributedLteTests
     public void WhenARankDiesTheSurvivorsReformTheirGroupAndFinishWithTheSameWeights(bool controller)
     {
         // 4 ranks of one head each; rank 2 leaves for good after step 4, mid-way through the second merge cycle. With the
-        // merge controller the merges fall where the heads' statistics say, and the re-formed group must keep deciding
-        // alike: the survivors end with the same weights and the same merges.
+        // merge controller every rank decides from statistics of the all-gathered factors, and the re-formed group must
+        // keep deciding alike: the survivors end with the same weights and the same number of merges.
         LteOptions options = controller ? Options with { AdaptiveMerge = new LteAdaptiveMerge { MinEvery = 2, MaxEvery = 5, NormBudget = 0.02 } } : Options;
         var outcomes = LocalRanks.Run(4, group =>
         {
