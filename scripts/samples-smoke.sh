@@ -36,12 +36,15 @@ expect overparam/least_squares.svg overparam/random_rank_linear.svg overparam/cn
 # Figure 2.1's thesis setting (ReLU networks, a width, seeds, a rate grid), and figure 2.7 after the cnn runs it reads its rates from.
 run OverparamExperiments least-squares --preset tiny --activation relu --width 6 --steps 20 --seeds 2 --lrs 0.1,0.03 --out "$out/overparam-relu"
 expect overparam-relu/least_squares.csv overparam-relu/least_squares.svg
-grep -q '^4,6,1,' "$out/overparam-relu/least_squares.csv" || { echo "least squares --width 6 --seeds 2: no row for depth 4, rank 6, seed 1"; exit 1; }
+grep -q '^relu,6,20,0.1;0.03,4,6,1,' "$out/overparam-relu/least_squares.csv" || { echo "least squares --width 6 --seeds 2: no row for depth 4, rank 6, seed 1"; exit 1; }
 # Table 2.1 in parts: a convolution expansion and more seeds for two configurations; the runs recorded before are kept.
 run OverparamExperiments cnn --preset tiny --configs "original,conv ×2" --seeds 2 --out "$out/overparam"
 for row in '^original,[^,]*,1,' '^conv ×2,[^,]*,1,' '^FC ×2,[^,]*,0,'; do
   grep -q "$row" "$out/overparam/cnn_fashion_mnist.csv" || { echo "cnn --configs/--seeds: no row matching $row"; exit 1; }
 done
+# A rerun that does not reach a recorded run (fewer seeds here; a stopped run in practice) keeps it in the files.
+run OverparamExperiments cnn --preset tiny --configs "original" --seeds 1 --out "$out/overparam"
+grep -q '^original,[^,]*,1,' "$out/overparam/cnn_fashion_mnist.csv" || { echo "cnn --seeds 1: the recorded seed-1 run was dropped"; exit 1; }
 run VitPretraining --preset tiny --grid --out "$out/vit"
 expect vit/curves.csv vit/summary.md vit/grid.csv vit/accuracy-vs-samples.svg vit/accuracy-vs-samples-per-device.svg vit/head-similarity.svg
 # The LTE merge controller, rank per layer and head resets (issue 37) on the same tiny grid.

@@ -30,8 +30,10 @@ internal static class CnnComparison
     internal sealed record EpochRecord(double TrainLoss, double TrainAccuracy, double TestAccuracy);
 
     /// <summary>One training run: best and final test accuracy, validation accuracy at the end (NaN without a
-    /// validation set), and every epoch's record (the last one's training loss and accuracy say how well it fit).</summary>
-    internal sealed record Outcome(double Best, double Final, double Validation, IReadOnlyList<EpochRecord> Epochs)
+    /// validation set), the final model's Gram effective rank (thesis fig. 2.7, <see cref="GramDynamics.Spectrum"/> on the
+    /// first <see cref="GramDynamics.Images"/> test images; NaN for runs recorded before it was), and every epoch's
+    /// record (the last one's training loss and accuracy say how well it fit).</summary>
+    internal sealed record Outcome(double Best, double Final, double Validation, double GramEffectiveRank, IReadOnlyList<EpochRecord> Epochs)
     {
         public double TrainLoss => Epochs[^1].TrainLoss;
         public double TrainAccuracy => Epochs[^1].TrainAccuracy;
@@ -62,9 +64,16 @@ internal static class CnnComparison
         using TensorDataset? validation = configs.Any(c => p.CnnRatesFor(c.Depth).Length > 1) ? LastImages(trainAll, p.CnnValidationImages) : null;
         Dictionary<(string, string, int), Recorded> recorded = LoadRecorded(p, outDir);
 
-        // The files are rewritten from the runs of this invocation: those recorded for configurations it does not run stay as they were.
-        var rows = RecordedRowsOfOthers(Path.Combine(outDir, "cnn_fashion_mnist.csv"), configs);
-        var epochRows = RecordedRowsOfOthers(Path.Combine(outDir, "cnn_fashion_mnist_epochs.csv"), configs);
+        // The files are rewritten after every run from the runs this invocation has reached, and every recorded run it
+        // has not (yet) reached as it was: a stopped invocation loses nothing that was written before it.
+        var rows = new List<object?[]>();
+        var epochRows = new List<object?[]>();
+        var reached = new HashSet<(string, string, int)>();
+        void SaveAll()
+        {
+            var waiting = recorded.Where(r => !reached.Contains(r.Key)).Select(r => r.Value).ToArray();
+            Save(outDir, [.. waiting.Select(r => (object?[])[.. r.Row, r.Chosen]), .. rows], [.. waiting.SelectMany(r => r.EpochRows), .. epochRows]);
+        }
         var results = new List<(Config config, double lr, Outcome[] outcomes)>();
         long trials = configs.Sum(c => p.CnnRatesFor(c.Depth).Length + p.CnnSeeds - 1L)
             - recorded.Keys.Count(k => configs.Any(c => c.Name == k.Item1 && p.CnnRatesFor(c.Depth).Any(lr => Key(lr) == k.Item2)));
@@ -78,6 +87,7 @@ internal static class CnnComparison
                 Outcome Trial(double lr, int seed)
                 {
                     bool chosenLater = grid && seed == 0;
+                    reached.Add((config.Name, Key(lr), seed));
                     if (recorded.TryGetValue((config.Name, Key(lr), seed), out Recorded? done))
                     {
                         rows.Add([.. done.Row, chosenLater ? "" : "yes"]);
@@ -86,10 +96,10 @@ internal static class CnnComparison
                     }
                     var clock = System.Diagnostics.Stopwatch.StartNew();
                     Outcome o = Train(p, config, lr, train, test, seed, validation, onEpoch: progress.Step);
-                    rows.Add([config.Name, lr, seed, o.Best, o.Final, o.Validation, o.TrainLoss, o.TrainAccuracy, CsvTable.Fixed(clock.Elapsed.TotalSeconds, 0), chosenLater ? "" : "yes"]);
+                    rows.Add([config.Name, lr, seed, o.Best, o.Final, o.Validation, o.TrainLoss, o.TrainAccuracy, CsvTable.Fixed(clock.Elapsed.TotalSeconds, 0), o.GramEffectiveRank, chosenLater ? "" : "yes"]);
                     epochRows.AddRange(o.Epochs.Select((e, i) => new object?[] { config.Name, lr, seed, i + 1, e.TrainLoss, e.TrainAccuracy, e.TestAccuracy }));
                     // Written (atomically) after every run, so a long run that is stopped keeps what it finished.
-                    Save(outDir, rows, epochRows);
+                    SaveAll();
                     progress.Note(string.Create(CultureInfo.InvariantCulture,
                         $"cnn {config.Name,-22} lr {lr,-6:G3} seed {seed}: best test {100 * o.Best:F2}%, validation {100 * o.Validation:F2}%, last epoch train loss {o.TrainLoss:F4} accuracy {100 * o.TrainAccuracy:F2}% ({clock.Elapsed.TotalSeconds:F0} s)"));
                     return o;
@@ -104,7 +114,7 @@ internal static class CnnComparison
                 results.Add((config, chosen, outcomes));
             }
         });
-        Save(outDir, rows, epochRows);
+        SaveAll();
         Summarise(results, Path.Combine(outDir, "cnn_fashion_mnist.md"));
         PlotCurves(p, results, outDir);
     }
@@ -125,7 +135,7 @@ internal static class CnnComparison
     private static string Key(double lr) => CsvTable.Cell(lr);
 
     private static readonly string[] RunColumns =
-        ["config", "learning_rate", "seed", "best_test_accuracy", "final_test_accuracy", "validation_accuracy", "train_loss", "train_accuracy", "seconds", "chosen"];
+        ["config", "learning_rate", "seed", "best_test_accuracy", "final_test_accuracy", "validation_accuracy", "train_loss", "train_accuracy", "seconds", "gram_effective_rank", "chosen"];
 
     private static readonly string[] EpochColumns = ["config", "learning_rate", "seed", "epoch", "train_loss", "train_accuracy", "test_accuracy"];
 
@@ -139,8 +149,9 @@ internal static class CnnComparison
         }
     }
 
-    /// <summary>A finished run read back from the CSV files: its cells without the "chosen" one, its epoch rows' cells, its outcome.</summary>
-    private sealed record Recorded(string[] Row, IReadOnlyList<object?[]> EpochRows, Outcome Outcome);
+    /// <summary>A finished run read back from the CSV files: its cells but the "chosen" one, that cell, its epoch rows' cells (strings, written back
+    /// unchanged: the configuration names hold no comma or quote), its outcome.</summary>
+    private sealed record Recorded(string[] Row, string Chosen, IReadOnlyList<object?[]> EpochRows, Outcome Outcome);
 
     // The runs an earlier, stopped invocation recorded in outDir, so that a rerun (e.g. after the grid of one
     // configuration changed) trains only what is missing.
@@ -153,6 +164,8 @@ internal static class CnnComparison
         static double D(string cell) => double.Parse(cell, CultureInfo.InvariantCulture);
         try
         {
+            if (File.ReadLines(main).First() != string.Join(",", RunColumns))
+                throw new FormatException($"header is not {string.Join(",", RunColumns)}");
             var epochs = File.ReadLines(perEpoch).Skip(1).Select(l => l.Split(',')).ToLookup(KeyOf);
             foreach (string line in File.ReadLines(main).Skip(1))
             {
@@ -161,9 +174,9 @@ internal static class CnnComparison
                 var history = epochs[key].ToList();
                 if (history.Count != p.CnnEpochs)
                     throw new InvalidDataException($"{perEpoch}: run {key} has {history.Count} epochs, preset {p.Name} trains {p.CnnEpochs}; use another --out");
-                var outcome = new Outcome(D(cells[3]), D(cells[4]), D(cells[5]),
+                var outcome = new Outcome(D(cells[3]), D(cells[4]), D(cells[5]), cells[9].Length == 0 ? double.NaN : D(cells[9]),
                     [.. history.Select(r => new EpochRecord(D(r[4]), D(r[5]), D(r[6])))]);
-                found[key] = new([.. cells.Take(9)], [.. history.Select(r => (object?[])r)], outcome);
+                found[key] = new([.. cells.Take(10)], cells[10], [.. history.Select(r => (object?[])r)], outcome);
             }
         }
         catch (Exception e) when (e is FormatException or IndexOutOfRangeException)
@@ -172,10 +185,6 @@ internal static class CnnComparison
         }
         return found;
     }
-
-    // Cells as read (strings): CsvTable writes them back unchanged (the configuration names hold no comma or quote).
-    private static List<object?[]> RecordedRowsOfOthers(string path, List<Config> configs) =>
-        File.Exists(path) ? [.. File.ReadLines(path).Skip(1).Where(l => l.Length > 0).Select(l => (object?[])l.Split(',')).Where(r => configs.All(c => c.Name != (string)r[0]!))] : [];
 
     private static TensorDataset LastImages(TensorDataset all, int count)
     {
@@ -235,7 +244,9 @@ internal static class CnnComparison
             onEpoch?.Invoke();
         }
         double validationAccuracy = validation is null ? double.NaN : Accuracy(model, validation);
-        return new(best, epochs[^1].TestAccuracy, validationAccuracy, epochs);
+        using TensorDataset probeImages = test.Take(Math.Min(GramDynamics.Images, test.Count));
+        GramDynamics.Spectrum(model, probeImages.tensors[0], out double gramRank);
+        return new(best, epochs[^1].TestAccuracy, validationAccuracy, gramRank, epochs);
     }
 
     private static double Accuracy(Module model, TensorDataset test)

@@ -10,7 +10,8 @@ namespace OverparamExperiments;
 /// </summary>
 internal static class GramDynamics
 {
-    private const int Images = 500, Shown = 64;
+    internal const int Images = 500;
+    private const int Shown = 64;
 
     public static void Run(Preset p, string outDir)
     {
@@ -54,8 +55,8 @@ internal static class GramDynamics
         return row is null ? null : double.Parse(row, CultureInfo.InvariantCulture);
     }
 
-    // The Gram matrix's singular values, largest first, from the input of the classifier fc2.
-    private static double[] Spectrum(Module model, Tensor images, out double effectiveRank)
+    /// <summary>The Gram matrix's singular values, largest first, of the input of the classifier fc2 on <paramref name="images"/>.</summary>
+    internal static double[] Spectrum(Module model, Tensor images, out double effectiveRank)
     {
         using var scope = NewDisposeScope();
         Tensor? features = null;

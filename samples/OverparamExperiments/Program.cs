@@ -16,6 +16,7 @@ var stepsOption = cli.Optional<int?>("--steps", "least squares: full-batch steps
 var seedsOption = cli.Optional<int?>("--seeds", "least squares: seeds per (depth, rank); cnn: seeds per configuration (default: the preset's)", "N");
 var configsOption = cli.Optional<string>("--configs", "cnn: only these configurations, comma-separated, e.g. \"original,FC ×4,conv ×2\" (runs of the others recorded in --out are kept)", "NAMES");
 var ratesOption = cli.Optional<string>("--lrs", "least squares: comma-separated base learning rates η (each run uses η/√d; default: the preset's)", "η,η,…");
+var ranksOption = cli.Optional<string>("--ranks", "least squares: comma-separated target ranks, each at most the width (default: the preset's, cut at the width, and the width)", "r,r,…");
 var parsed = cli.Parse(args);
 string experiment = parsed.GetValue(experimentArgument)!;
 Preset preset = LeastSquaresSettings(Preset.Parse(parsed.GetValue(presetOption)!));
@@ -31,7 +32,10 @@ Preset LeastSquaresSettings(Preset p)
             ? v : throw new ArgumentException($"--lrs {list}: '{r}' is not a positive number")).ToArray() : null;
     int dimension = width ?? p.Dimension;
     // Targets of rank above the width cannot exist: the preset's ranks are cut at it (and the width itself added).
-    int[] ranks = p.Ranks.Where(r => r < dimension).Append(dimension).Distinct().ToArray();
+    int[] ranks = parsed.GetValue(ranksOption) is { } rankList ? rankList.Split(',', StringSplitOptions.TrimEntries).Select(r =>
+        int.TryParse(r, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int v) && v >= 1 && v <= dimension
+            ? v : throw new ArgumentException($"--ranks {rankList}: '{r}' is not a rank from 1 to the width {dimension}")).Distinct().ToArray()
+        : p.Ranks.Where(r => r < dimension).Append(dimension).Distinct().ToArray();
     return p with
     {
         Dimension = dimension, Ranks = ranks, Steps = steps ?? p.Steps, Seeds = seeds ?? p.Seeds, LearningRates = rates ?? p.LearningRates,

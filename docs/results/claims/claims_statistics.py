@@ -73,6 +73,25 @@ g = by(rows(R + "overparam-converged/cnn_fashion_mnist.csv"), "config", "best_te
 for k in g:
     if k != "original":
         print("Table 2.1 converged", k, M(g[k]), "vs original", M(g["original"]), fmt(welch(g[k], g["original"])))
+# Figure 2.7 from converged models: the final model's Gram effective rank, recorded per run since issue 33 (older rows
+# have an empty cell).
+g = by(rows(R + "overparam-converged/cnn_fashion_mnist.csv"), "config", "gram_effective_rank", scale=1.0,
+       keep=lambda r: r["chosen"] == "yes" and r["gram_effective_rank"] not in ("", "NaN"))
+for k in g:
+    if k != "original" and len(g[k]) > 1 and len(g["original"]) > 1:
+        print("Figure 2.7 Gram exp(H), final model", k, M(g[k]), "vs original", M(g["original"]), fmt(welch(g[k], g["original"])))
+
+# Figure 2.1 at the thesis' setting (ReLU, width 64): log10 of the relative training loss per (depth, rank), over seeds.
+ls = defaultdict(list)
+for r in rows(R + "overparam-relu/least_squares.csv"):
+    ls[(int(r["depth"]), int(r["rank"]))].append(math.log10(max(float(r["relative_loss"]), 1e-16)))
+depths, ranks = sorted({d for d, _ in ls}), sorted({k for _, k in ls})
+for d in depths:
+    print("Figure 2.1 ReLU depth", d, " ".join(f"r{k}: {M(ls[(d, k)])}" for k in ranks), "(log10 loss, n =", len(ls[(d, ranks[0])]), ")")
+top, low = ranks[-1], ranks[0]
+print("Figure 2.1 ReLU, rank", top, ": depth", depths[-1], "vs", depths[0], fmt(welch(ls[(depths[-1], top)], ls[(depths[0], top)])))
+for d in depths[1:]:
+    print("Figure 2.1 ReLU, depth", d, ": rank", top, "vs", low, fmt(welch(ls[(d, top)], ls[(d, low)])))
 
 last = {}
 for r in rows(R + "model-merging/merging.csv"):
