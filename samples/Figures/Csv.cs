@@ -16,4 +16,7 @@ internal sealed record Row(string File, IReadOnlyDictionary<string, int> Index, 
     public string this[string column] => Index.TryGetValue(column, out int i)
         ? i < Cells.Length ? Cells[i] : ""
         : throw new InvalidDataException($"{File}: no column '{column}'");
+
+    /// <summary>Whether the file has the column (one added to a sample's output later than some recorded runs).</summary>
+    public bool Has(string column) => Index.ContainsKey(column);
 }

@@ -181,10 +181,18 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
 
 // Over-parameterisation (OverparamExperiments): least squares, random-network rank densities, Gram spectra.
 {
-    Csv c = Csv.Read(R("overparam", "least_squares.csv"));
-    Line(R("overparam", "least_squares.svg"), new LineChart { Title = "Least squares 32×32, 128 samples, 1500 GD steps", XLabel = "rank of target W*", YLabel = "relative training loss", LogY = true },
-        c.Rows.GroupBy(r => r["depth"]).Select(g => new ChartSeries($"depth {g.Key}",
-            g.GroupBy(r => r["rank"]).Select(k => (D(k.Key), Math.Max(k.Average(r => D(r["relative_loss"])), 1e-16))).ToArray())).ToArray());
+    // Figure 2.1, linear (quick) and at the thesis' setting (ReLU): log₁₀ of the loss, mean ± std over seeds, as the sample draws it.
+    foreach (string run in new[] { "overparam", "overparam-relu" })
+    {
+        Csv c = Csv.Read(R(run, "least_squares.csv"));
+        Row first = c.Rows[0];
+        Line(R(run, "least_squares.svg"), new LineChart
+        {
+            Title = $"Least squares {first["width"]}×{first["width"]}, {(first["activation"] == "relu" ? "ReLU" : "linear")} networks, 128 samples, {first["steps"]} GD steps",
+            XLabel = "rank of target W*", YLabel = "log₁₀ relative training loss",
+        }, c.Rows.GroupBy(r => r["depth"]).Select(d => ChartSeries.MeanOverRuns($"depth {d.Key}", [.. d.GroupBy(r => r["seed"]).Select(s =>
+            s.Where(r => double.IsFinite(D(r["relative_loss"]))).Select(r => (D(r["rank"]), Math.Log10(Math.Max(D(r["relative_loss"]), 1e-16)))).ToArray())])).ToArray());
+    }
 
     Csv s = Csv.Read(R("overparam", "random_rank_samples.csv"));
     foreach (string activation in new[] { "linear", "relu" })
@@ -252,6 +260,22 @@ foreach ((string run, int epochs) in new[] { ("overparam-sgd-15-epochs", 15), ("
         E(r => D(r["train_loss"])));
     Line(R(run, "test-accuracy.svg"), new LineChart { Title = "CNN on Fashion-MNIST (SGD): test accuracy per epoch", XLabel = "epoch", YLabel = "test accuracy (%)", LogX = false },
         E(r => 100 * D(r["test_accuracy"])));
+    // Per configuration, the reported runs' best test accuracy and (runs since issue 33) the final model's Gram
+    // effective rank (thesis figure 2.7): mean ± std, every seed a dot.
+    var reported = Csv.Read(R(run, "cnn_fashion_mnist.csv")).Rows.Where(r => r["chosen"] == "yes").ToArray();
+    foreach ((string file, string column, string title, double scale) in new[]
+    {
+        ("best-accuracy.svg", "best_test_accuracy", "best test accuracy (%)", 100.0),
+        ("gram-effective-rank.svg", "gram_effective_rank", "Gram matrix exp(H), final model", 1.0),
+    })
+    {
+        if (!reported[0].Has(column)) continue;
+        var byConfig = reported.Where(r => r[column] is not ("" or "NaN")).GroupBy(r => r["config"]).Select(g => (config: g.Key, values: g.Select(r => scale * D(r[column])).ToArray())).ToArray();
+        if (byConfig.Length == 0) continue;
+        written.AddRange(new BarChart { Title = $"CNN on Fashion-MNIST, SGD {epochs} epochs: {title} (mean ± std, seeds as dots)", YLabel = title, Dots = true }.Save(R(run, file),
+            [.. byConfig.Select(c => $"{c.config} ({c.values.Length} seeds)")],
+            [new BarSeries(title, [.. byConfig.Select(c => c.values.Average())]) { Errors = [.. byConfig.Select(c => SeedSpread.Std(c.values))], Samples = [.. byConfig.Select(c => c.values)] }]));
+    }
 }
 
 // Platonic alignment (PlatonicAlignment): every model's alignment to the strongest final model, per family and size,

@@ -210,6 +210,9 @@ internal static class CnnComparison
         using Optimizer optimizer = p.CnnAdamW
             ? new AdamW(model.parameters(), lr: lr, weight_decay: 0)
             : new SGD(model.parameters(), lr: lr, momentum: 0.9);
+        // A run that diverges is a result (expanded models are rate-sensitive): it goes on as PyTorch's would and is
+        // recorded with its NaN loss, rather than ending the whole comparison.
+        optimizer.error_if_nonfinite = false;
         long steps = p.CnnEpochs * loader.Count, warmup = p.CnnWarmupEpochs * loader.Count;
         var schedule = new LambdaLR(optimizer, step =>
             Math.Min(1.0, (step + 1.0) / Math.Max(1, warmup)) * Math.Pow(0.1, (step >= steps / 2 ? 1 : 0) + (step >= 5 * steps / 6 ? 1 : 0)));
@@ -244,8 +247,12 @@ internal static class CnnComparison
             onEpoch?.Invoke();
         }
         double validationAccuracy = validation is null ? double.NaN : Accuracy(model, validation);
-        using TensorDataset probeImages = test.Take(Math.Min(GramDynamics.Images, test.Count));
-        GramDynamics.Spectrum(model, probeImages.tensors[0], out double gramRank);
+        double gramRank = double.NaN; // a diverged model's features are NaN: no spectrum
+        if (double.IsFinite(epochs[^1].TrainLoss))
+        {
+            using TensorDataset probeImages = test.Take(Math.Min(GramDynamics.Images, test.Count));
+            GramDynamics.Spectrum(model, probeImages.tensors[0], out gramRank);
+        }
         return new(best, epochs[^1].TestAccuracy, validationAccuracy, gramRank, epochs);
     }
 

@@ -87,11 +87,14 @@ for r in rows(R + "overparam-relu/least_squares.csv"):
     ls[(int(r["depth"]), int(r["rank"]))].append(math.log10(max(float(r["relative_loss"]), 1e-16)))
 depths, ranks = sorted({d for d, _ in ls}), sorted({k for _, k in ls})
 for d in depths:
-    print("Figure 2.1 ReLU depth", d, " ".join(f"r{k}: {M(ls[(d, k)])}" for k in ranks), "(log10 loss, n =", len(ls[(d, ranks[0])]), ")")
+    print("Figure 2.1 ReLU depth", d, " ".join(f"r{k}: {M(ls[(d, k)])} (n {len(ls[(d, k)])})" for k in ranks), "(log10 loss)")
 top, low = ranks[-1], ranks[0]
 print("Figure 2.1 ReLU, rank", top, ": depth", depths[-1], "vs", depths[0], fmt(welch(ls[(depths[-1], top)], ls[(depths[0], top)])))
 for d in depths[1:]:
-    print("Figure 2.1 ReLU, depth", d, ": rank", top, "vs", low, fmt(welch(ls[(d, top)], ls[(d, low)])))
+    for other in (low, ranks[-2]):
+        print("Figure 2.1 ReLU, depth", d, ": rank", top, "vs", other, fmt(welch(ls[(d, top)], ls[(d, other)])))
+for d1, d2 in zip(depths, depths[1:]):
+    print("Figure 2.1 ReLU, rank", top, ": depth", d2, "vs", d1, fmt(welch(ls[(d2, top)], ls[(d1, top)])))
 
 last = {}
 for r in rows(R + "model-merging/merging.csv"):
