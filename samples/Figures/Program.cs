@@ -254,8 +254,15 @@ foreach ((string run, int epochs) in new[] { ("overparam-sgd-15-epochs", 15), ("
     string epochsCsv = R(run, "cnn_fashion_mnist_epochs.csv");
     if (!File.Exists(epochsCsv)) continue;
     var perEpoch = Csv.Read(epochsCsv).Rows.Where(r => chosen.Contains((r["config"], r["learning_rate"], r["seed"]))).GroupBy(r => (r["config"], r["learning_rate"])).ToArray();
-    ChartSeries[] E(Func<Row, double> y) => perEpoch.Select(g => ChartSeries.MeanOverRuns($"{g.Key.Item1}, lr {g.Key.Item2}",
-        g.GroupBy(r => r["seed"]).Select(seed => (IReadOnlyList<(double, double)>)seed.Select(r => (D(r["epoch"]), y(r))).ToArray()).ToArray())).ToArray();
+    // A diverged run (NaN loss in some epoch) has no place in a mean: left out, and the label says so.
+    ChartSeries[] E(Func<Row, double> y) => perEpoch.Select(g =>
+    {
+        var seeds = g.GroupBy(r => r["seed"]).ToArray();
+        var finite = seeds.Where(seed => seed.All(r => double.IsFinite(D(r["train_loss"])))).ToArray();
+        int diverged = seeds.Length - finite.Length;
+        return ChartSeries.MeanOverRuns($"{g.Key.Item1}, lr {g.Key.Item2}{(diverged > 0 ? $", {diverged} diverged run{(diverged > 1 ? "s" : "")} left out" : "")}",
+            finite.Select(seed => (IReadOnlyList<(double, double)>)seed.Select(r => (D(r["epoch"]), y(r))).ToArray()).ToArray());
+    }).ToArray();
     Line(R(run, "training-loss.svg"), new LineChart { Title = "CNN on Fashion-MNIST (SGD): training loss per epoch", XLabel = "epoch", YLabel = "cross-entropy (augmented batches)", LogX = false, LogY = true },
         E(r => D(r["train_loss"])));
     Line(R(run, "test-accuracy.svg"), new LineChart { Title = "CNN on Fashion-MNIST (SGD): test accuracy per epoch", XLabel = "epoch", YLabel = "test accuracy (%)", LogX = false },
@@ -270,9 +277,10 @@ foreach ((string run, int epochs) in new[] { ("overparam-sgd-15-epochs", 15), ("
     })
     {
         if (!reported[0].Has(column)) continue;
-        var byConfig = reported.Where(r => r[column] is not ("" or "NaN")).GroupBy(r => r["config"]).Select(g => (config: g.Key, values: g.Select(r => scale * D(r[column])).ToArray())).ToArray();
+        var byConfig = reported.Where(r => r[column] is not ("" or "NaN")).GroupBy(r => r["config"]).OrderBy(g => g.Key != "original")
+            .Select(g => (config: g.Key, values: g.Select(r => scale * D(r[column])).ToArray())).ToArray();
         if (byConfig.Length == 0) continue;
-        written.AddRange(new BarChart { Title = $"CNN on Fashion-MNIST, SGD {epochs} epochs: {title} (mean ± std, seeds as dots)", YLabel = title, Dots = true }.Save(R(run, file),
+        written.AddRange(new BarChart { Title = $"CNN on Fashion-MNIST, SGD {epochs} epochs: {title}", YLabel = $"{title}: mean ± std, seeds as dots", Dots = true }.Save(R(run, file),
             [.. byConfig.Select(c => $"{c.config} ({c.values.Length} seeds)")],
             [new BarSeries(title, [.. byConfig.Select(c => c.values.Average())]) { Errors = [.. byConfig.Select(c => SeedSpread.Std(c.values))], Samples = [.. byConfig.Select(c => c.values)] }]));
     }
