@@ -48,11 +48,17 @@ public sealed class ResNetTorchvisionTests
         return model;
     }
 
-    internal static void AssertLogits(Tensor expected, Tensor actual, string what)
+    // The fixtures come from python3-torch on the CPU that wrote them; float32 convolution kernels differ between CPUs
+    // (oneDNN picks them by instruction set). python3-torch itself, run on an AMD EPYC, differs from the committed
+    // fixtures by exactly what this library does there: ≤ 1e-5 relative in eval mode, up to 7e-5 in train mode, where
+    // BatchNorm over a batch of 2 amplifies them, and 7e-4 after an SGD step taken from train-mode logits.
+    internal const double EvalTolerance = 1e-5, TrainTolerance = 2e-4, StepTolerance = 2e-3;
+
+    internal static void AssertLogits(Tensor expected, Tensor actual, string what, double relative = EvalTolerance)
     {
         double scale = Math.Max(1, expected.abs().max().item<float>());
         double error = (actual - expected).abs().max().item<float>();
-        Assert.True(error <= 1e-5 * scale, $"{what}: max |ours - torchvision's| = {error} (logits up to {scale})");
+        Assert.True(error <= relative * scale, $"{what}: max |ours - torchvision's| = {error} (logits up to {scale})");
     }
 
     [Theory]
@@ -74,10 +80,10 @@ public sealed class ResNetTorchvisionTests
         model.eval();
         using (no_grad()) AssertLogits(truth[$"{arch}.eval"], model.call(input), $"{arch} eval");
         model.train();
-        using (no_grad()) AssertLogits(truth[$"{arch}.train"], model.call(input), $"{arch} train");
+        using (no_grad()) AssertLogits(truth[$"{arch}.train"], model.call(input), $"{arch} train", TrainTolerance);
         var block = (LowRankBias.Torch.Modules.BatchNorm2d)model.layer4.get_submodule("0.downsample.1");
         var bn1 = (LowRankBias.Torch.Modules.BatchNorm2d)model.bn1;
-        AssertLogits(truth[$"{arch}.running"], cat([bn1.running_mean!, bn1.running_var!, block.running_var!]), $"{arch} running statistics");
+        AssertLogits(truth[$"{arch}.running"], cat([bn1.running_mean!, bn1.running_var!, block.running_var!]), $"{arch} running statistics", TrainTolerance);
         Assert.Equal(4, bn1.num_batches_tracked!.item<long>());
     }
 
@@ -90,7 +96,7 @@ public sealed class ResNetTorchvisionTests
         using ResNet model = Build("resnet18", 18);
         Step(model, truth);
         model.eval();
-        using (no_grad()) AssertLogits(truth["resnet18.step"], model.call(truth["input"]), "after one SGD step");
+        using (no_grad()) AssertLogits(truth["resnet18.step"], model.call(truth["input"]), "after one SGD step", StepTolerance);
     }
 
     [Fact]
