@@ -70,6 +70,9 @@ expect platonic/models.csv platonic/alignment.csv platonic/alignment-to-stronges
 run SpectralDynamics --preset tiny --out "$out/spectral"
 expect spectral/spectral-dynamics.csv spectral/summary.md spectral/effective-rank.svg spectral/pruning.svg spectral/wd0/effective-rank.svg \
   spectral/wd0/alignment.svg spectral/wd0/agreement.svg spectral/memorisation.csv spectral/memorisation-rank.svg
+# Another seed is another run (initialisation, data order, random labels), not the same numbers under a new name.
+run SpectralDynamics memorisation --preset tiny --seed 1 --out "$out/spectral-s1"
+cmp -s "$out/spectral/memorisation.csv" "$out/spectral-s1/memorisation.csv" && { echo "SpectralDynamics --seed 1 wrote seed 0's numbers"; exit 1; }
 # The GPT half needs the Shakespeare text of shared/data (beside the repository); without it only the Mixer runs.
 text="$root/../shared/data/tinyshakespeare.txt"
 if [[ -f $text ]]; then run LteArchitectures all --preset tiny --text "$text" --out "$out/lte-arch"; expect lte-arch/gpt.svg

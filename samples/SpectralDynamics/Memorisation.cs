@@ -6,27 +6,28 @@
 /// </summary>
 internal static class Memorisation
 {
-    public static void Run(int images, long width, int maxSteps, int every, string output)
+    /// <param name="seed">Seeds the initialisation (seed), the data order (seed + 1) and the random labels (seed + 3); 0 gives the recorded runs.</param>
+    public static void Run(int images, long width, int maxSteps, int every, int seed, string output)
     {
         const int Batch = 128;
         const double Lr = 0.01;
         Directory.CreateDirectory(output);
         Console.WriteLine($"memorisation: MLP 784-{width}-{width}-{width}-10 on {images:N0} Fashion-MNIST images, true vs random labels, SGD lr {Lr} " +
-                          $"(constant) momentum 0.9, batch {Batch}, until 100% training accuracy (at most {maxSteps:N0} steps); output {Path.GetFullPath(output)}");
+                          $"(constant) momentum 0.9, batch {Batch}, until 100% training accuracy (at most {maxSteps:N0} steps), seed {seed}; output {Path.GetFullPath(output)}");
         using TensorDataset all = FashionMnist.Load(train: true), part = all.Take(images);
         using var scope = NewDisposeScope();
         var trueLabels = new TensorDataset(part.tensors[0].reshape(-1, 784), part.tensors[1]);
-        var randomLabels = new TensorDataset(trueLabels.tensors[0], RandomLabels.Corrupt(trueLabels.tensors[1], classes: 10, seed: 3));
+        var randomLabels = new TensorDataset(trueLabels.tensors[0], RandomLabels.Corrupt(trueLabels.tensors[1], classes: 10, seed: 3 + (ulong)seed));
         var rows = new CsvTable("labels", "step", "epoch", "train_accuracy", "mean_normalized_effective_rank");
         var ranks = new List<ChartSeries>();
         var accuracies = new List<ChartSeries>();
         var summary = new SummaryTable("labels", "steps to 100% train accuracy", "epochs", "mean exp(H)/R at start", "at 100%", "minimum on the way");
         foreach ((string name, TensorDataset data) in new[] { ("true labels", trueLabels), ("random labels", randomLabels) })
         {
-            manual_seed(0);
+            manual_seed((ulong)seed);
             using var model = new MLP(new MLP.Config { widths = [784, width, width, width, 10] });
             using var optimizer = new SGD(model.parameters(), lr: Lr, momentum: 0.9);
-            var loader = new DataLoader(data, batch_size: Batch, shuffle: true, seed: 1);
+            var loader = new DataLoader(data, batch_size: Batch, shuffle: true, seed: 1 + (ulong)seed);
             var rank = new List<(double, double)>();
             var accuracy = new List<(double, double)>();
             long? memorised = null;
@@ -63,7 +64,7 @@ internal static class Memorisation
         new LineChart
         {
             // On the score's whole range: the runs end a few hundredths apart, one seed each.
-            Title = $"Mean exp(H)/R while memorising {images:N0} images (to 100% train accuracy, one seed)", XLabel = "step", YLabel = "exp(H)/R", YRange = (0, 1),
+            Title = $"Mean exp(H)/R while memorising {images:N0} images (to 100% train accuracy, seed {seed})", XLabel = "step", YLabel = "exp(H)/R", YRange = (0, 1),
         }.Save(Path.Combine(output, "memorisation-rank.svg"), ranks);
         new LineChart { Title = $"Training accuracy on {images:N0} images", XLabel = "step", YLabel = "train accuracy" }
             .Save(Path.Combine(output, "memorisation-accuracy.svg"), accuracies);

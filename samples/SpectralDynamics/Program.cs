@@ -9,7 +9,10 @@ var cli = new ProgramCommand("spectral-dynamics", "The spectral dynamics of trai
 var presetOption = cli.Choice("--preset", "quick", "budget: tiny (seconds, for CI), quick (10,000 images, width 512, 4,000 steps), paper (60,000 images, width 1024, 60,000 steps)", "tiny", "quick", "paper");
 var experimentArgument = cli.Positional("experiment", "all", "which experiment", "dynamics", "memorisation", "all");
 var decaysOption = cli.Optional<string>("--decays", "comma-separated weight decays of the dynamics runs (default: the preset's)", "LIST");
+var seedOption = cli.Add("--seed", 0, "seed of the initialisation, the data order and the random labels (0: the recorded runs)");
 var parsed = cli.Parse(args);
+int seed = parsed.GetValue(seedOption);
+if (seed < 0) throw new ArgumentException($"--seed {seed}: must be at least 0");
 string experiment = parsed.GetValue(experimentArgument)!;
 string presetName = parsed.GetValue(presetOption)!;
 var p = presetName switch
@@ -21,12 +24,12 @@ var p = presetName switch
 };
 if (parsed.GetValue(decaysOption) is { } decayList) p.decays = decayList.Split(',').Select(d => double.Parse(d, CultureInfo.InvariantCulture)).ToArray();
 string output = cli.Output(parsed, presetName);
-if (experiment is "memorisation" or "all") Memorisation.Run(p.memorise.images, p.width, p.memorise.steps, p.memorise.every, output);
+if (experiment is "memorisation" or "all") Memorisation.Run(p.memorise.images, p.width, p.memorise.steps, p.memorise.every, seed, output);
 if (experiment is "memorisation") return;
 const int Batch = 128;
 const double Lr = 0.01;
 Console.WriteLine($"preset {presetName}: MLP 784-{p.width}-{p.width}-{p.width}-10 on {p.train:N0} Fashion-MNIST images, SGD lr {Lr} momentum 0.9, " +
-                  $"batch {Batch}, {p.steps:N0} steps, spectra every {p.every}; output {Path.GetFullPath(output)}");
+                  $"batch {Batch}, {p.steps:N0} steps, spectra every {p.every}, seed {seed}; output {Path.GetFullPath(output)}");
 
 using TensorDataset trainAll = FashionMnist.Load(train: true), testAll = FashionMnist.Load(train: false);
 using TensorDataset train = Flat(trainAll, p.train), test = Flat(testAll, p.test);
@@ -38,10 +41,10 @@ var pruning = new List<ChartSeries>();
 var summary = new SummaryTable("run", "train accuracy", "test accuracy", "mean exp(H)/R at start", "at end");
 foreach (var run in runs)
 {
-    manual_seed(0);
+    manual_seed((ulong)seed);
     using var model = new MLP(new MLP.Config { widths = [784, p.width, p.width, p.width, 10] });
     using var optimizer = new SGD(model.parameters(), lr: Lr, momentum: 0.9, weight_decay: run.decay);
-    var loader = new DataLoader(run.data, batch_size: Batch, shuffle: true, drop_last: true, seed: 1);
+    var loader = new DataLoader(run.data, batch_size: Batch, shuffle: true, drop_last: true, seed: 1 + (ulong)seed);
     string runDir = Path.Combine(output, run.slug);
     using var monitor = new SpectralMonitor(model, runDir, new SpectralMonitorOptions { Every = p.every });
     var rank = new List<(double, double)>();
