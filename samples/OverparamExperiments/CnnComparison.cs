@@ -61,7 +61,7 @@ internal static class CnnComparison
                 throw new ArgumentException($"--configs: no configuration {string.Join(", ", unknown.Select(u => $"'{u}'"))} in preset {p.Name}; it has {string.Join(", ", configs.Select(c => c.Name))}");
             configs.RemoveAll(c => !only.Contains(c.Name));
         }
-        using TensorDataset? validation = configs.Any(c => p.CnnRatesFor(c.Depth).Length > 1) ? LastImages(trainAll, p.CnnValidationImages) : null;
+        using TensorDataset? validation = configs.Any(c => p.CnnRatesFor(c.Name).Length > 1) ? LastImages(trainAll, p.CnnValidationImages) : null;
         Dictionary<(string, string, int), Recorded> recorded = LoadRecorded(p, outDir);
 
         // The files are rewritten after every run from the runs this invocation has reached, and every recorded run it
@@ -75,15 +75,15 @@ internal static class CnnComparison
             Save(outDir, [.. waiting.Select(r => (object?[])[.. r.Row, r.Chosen]), .. rows], [.. waiting.SelectMany(r => r.EpochRows), .. epochRows]);
         }
         var results = new List<(Config config, double lr, Outcome[] outcomes)>();
-        long trials = configs.Sum(c => p.CnnRatesFor(c.Depth).Length + p.CnnSeeds - 1L)
-            - recorded.Keys.Count(k => configs.Any(c => c.Name == k.Item1 && p.CnnRatesFor(c.Depth).Any(lr => Key(lr) == k.Item2)));
+        long trials = configs.Sum(c => p.CnnRatesFor(c.Name).Length + p.CnnSeeds - 1L)
+            - recorded.Keys.Count(k => configs.Any(c => c.Name == k.Item1 && p.CnnRatesFor(c.Name).Any(lr => Key(lr) == k.Item2)));
         var progress = new StepProgress("cnn", Math.Max(1, trials) * p.CnnEpochs);
         if (recorded.Count > 0) Console.WriteLine($"resuming: {recorded.Count} runs already recorded in {outDir} are reused");
         progress.Run(() =>
         {
             foreach (Config config in configs)
             {
-                bool grid = p.CnnRatesFor(config.Depth).Length > 1;
+                bool grid = p.CnnRatesFor(config.Name).Length > 1;
                 Outcome Trial(double lr, int seed)
                 {
                     bool chosenLater = grid && seed == 0;
@@ -105,7 +105,7 @@ internal static class CnnComparison
                     return o;
                 }
                 // Seed 0 at every rate of the grid; the other seeds use the rate with the best validation accuracy.
-                var first = p.CnnRatesFor(config.Depth).Select(lr => (lr, outcome: Trial(lr, 0))).ToList();
+                var first = p.CnnRatesFor(config.Name).Select(lr => (lr, outcome: Trial(lr, 0))).ToList();
                 (double chosen, Outcome seed0) = grid ? first.MaxBy(t => t.outcome.Validation) : first[0];
                 if (grid) MarkChosen(rows, config.Name, chosen);
                 var outcomes = new Outcome[p.CnnSeeds];

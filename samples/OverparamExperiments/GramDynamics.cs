@@ -35,7 +35,7 @@ internal static class GramDynamics
                 summary.AddRow(config.Name, step.ToString("N0", CultureInfo.InvariantCulture), effectiveRank.ToString("F1", CultureInfo.InvariantCulture),
                     normalised[9].ToString("G3", CultureInfo.InvariantCulture), normalised[49].ToString("G3", CultureInfo.InvariantCulture));
             }
-            CnnComparison.Train(p, config, ChosenRate(outDir, config.Name) ?? p.CnnRatesFor(config.Depth)[0], train, probeSet, seed: 0, probe: Probe, probeEvery: Math.Max(1, steps / 4));
+            CnnComparison.Train(p, config, ChosenRate(outDir, config.Name) ?? p.CnnRatesFor(config.Name)[0], train, probeSet, seed: 0, probe: Probe, probeEvery: Math.Max(1, steps / 4));
             new LineChart
             {
                 Title = $"Gram matrix of the penultimate features, {config.Name}", XLabel = "index i", YLabel = "σᵢ / σ₁", LogY = true,
