@@ -216,20 +216,23 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
             g.Select(r => (D(r["index"]), D(r["normalized_singular_value"]))).ToArray())).ToArray());
 }
 
-// LTE Table-1 grid at a converging budget (VitPretraining --preset grid): final test accuracy by heads, one line per
-// rank and merge period, beside full rank's final accuracy.
+// LTE Table-1 grid at a converging budget (VitPretraining --preset grid; seed 0 in lte-grid/, seed S > 0 in
+// lte-grid/seedS/): final test accuracy by heads, mean ± std over the seeds, one line per rank and merge period, beside
+// full rank's final accuracy.
 {
-    var cells = Csv.Read(R("lte-grid", "grid.csv")).Rows;
-    double full = 100 * D(Csv.Read(R("lte-grid", "curves.csv")).Rows.Last(r => r["method"] == "full")["test_accuracy"]);
-    double[] heads = cells.Select(r => D(r["heads"])).Distinct().Order().ToArray();
+    string[] seeds = [R("lte-grid"), .. Directory.GetDirectories(R("lte-grid"), "seed*").Order(StringComparer.Ordinal)];
+    var cells = seeds.SelectMany((folder, seed) => Csv.Read(Path.Combine(folder, "grid.csv")).Rows.Select(r => (seed, r))).ToArray();
+    double[] full = seeds.Select(f => 100 * D(Csv.Read(Path.Combine(f, "curves.csv")).Rows.Last(r => r["method"] == "full")["test_accuracy"])).ToArray();
+    double[] heads = cells.Select(c => D(c.r["heads"])).Distinct().Order().ToArray();
     Line(R("lte-grid", "grid.svg"), new LineChart
         {
             Title = "LTE grid: final test accuracy after 150,000 samples (ViT, 5,000 Fashion-MNIST images)", XLabel = "LTE heads N", YLabel = "test accuracy (%)",
             LogX = true, XTicks = heads.Select(h => (h, $"{h}")).ToArray(),
         },
-        [.. cells.GroupBy(r => (rank: r["rank"], t: r["merge_every"])).Select(g => new ChartSeries($"rank {g.Key.rank}, T = {g.Key.t}",
-            g.Select(r => (D(r["heads"]), 100 * D(r["test_accuracy"]))).ToArray())),
-         new ChartSeries("full rank, 75,000 samples", [(heads[0], full), (heads[^1], full)])]);
+        [.. cells.GroupBy(c => (rank: c.r["rank"], t: c.r["merge_every"])).Select(g => ChartSeries.MeanOverRuns($"rank {g.Key.rank}, T = {g.Key.t}",
+            g.GroupBy(c => c.seed).Select(run => (IReadOnlyList<(double, double)>)run.Select(c => (D(c.r["heads"]), 100 * D(c.r["test_accuracy"]))).ToArray()).ToArray())),
+         new ChartSeries($"full rank, 75,000 samples (mean ± std, {full.Length} runs)", [(heads[0], full.Average()), (heads[^1], full.Average())])
+            { Spread = [SeedSpread.Std(full), SeedSpread.Std(full)] }]);
 }
 
 // Over-parameterized CNN with SGD and a learning-rate grid (OverparamExperiments cnn --preset converged, at 15 and

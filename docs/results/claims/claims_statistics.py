@@ -6,7 +6,7 @@ Student-t CDF through the regularised incomplete beta function (Numerical Recipe
 SciPy is needed; it gives the p-values of samples/Common/Statistics/WelchTest.cs (checked on the LoRA-variants table:
 p = 0.729, 0.194, 0.381).
 """
-import glob, csv, json, math, statistics as st
+import glob, csv, json, math, re, statistics as st
 from collections import defaultdict
 def betacf(a,b,x):
     MAXIT=300; EPS=1e-15; FPMIN=1e-300
@@ -147,11 +147,31 @@ for s in seeds("wd1"):
     doubled = next(x for x, v in rate if x > slowest[0] and v >= 2 * slowest[1])
     print(f"grokking seed {s}: slowest fall {slowest[1]:.4f}/1k steps at {slowest[0]}, twice that from window {doubled}, test >= 50 % at {crossing}")
 
-grid = rows(R + "lte-grid/grid.csv")
-for key, hi, lo in (("heads", "8", "2"), ("rank", "32", "8"), ("merge_every", "10", "50")):
-    a = [100 * float(r["test_accuracy"]) for r in grid if r[key] == hi]
-    b = [100 * float(r["test_accuracy"]) for r in grid if r[key] == lo]
-    print(f"LTE grid {key} {hi} vs {lo} (cells as samples)", M(a), M(b), fmt(welch(a, b)))
+# LTE Table 1 grid: seed 0 in lte-grid/, seed S in lte-grid/seedS/. Per cell mean ± std over the seeds; per factor, each
+# seed's mean over the other settings at the high and the low level (one number per seed and level), Welch over seeds.
+grid_seeds = [R + "lte-grid"] + sorted(glob.glob(R + "lte-grid/seed*"))
+def grid_rows(i, folder):
+    """grid.csv's cells with the training and test loss of run.log's final line of each cell (in grid.csv's order)."""
+    finals = [re.search(r"train loss ([\d.]+)\s+test loss ([\d.]+)\s+test acc ([\d.]+)%", l) for l in open(folder + "/run.log") if l.lstrip().startswith("lte ")]
+    cells = rows(folder + "/grid.csv")
+    assert len(finals) == len(cells) and all(abs(100 * float(c["test_accuracy"]) - float(m[3])) < 0.006 for c, m in zip(cells, finals)), folder
+    return [dict(c, seed=str(i), train_loss=m[1], test_loss=m[2]) for c, m in zip(cells, finals)]
+grid = [r for i, f in enumerate(grid_seeds) for r in grid_rows(i, f)]
+full = [100 * float([r for r in rows(f + "/curves.csv") if r["method"] == "full"][-1]["test_accuracy"]) for f in grid_seeds]
+print(f"LTE grid: {len(grid_seeds)} seeds; full rank {M(full)}")
+cells = defaultdict(list)
+for r in grid:
+    cells[(int(r["heads"]), int(r["rank"]), int(r["merge_every"]))].append(100 * float(r["test_accuracy"]))
+def cell_values(c, column, scale=1.0):
+    return [scale * float(r[column]) for r in grid if (int(r["heads"]), int(r["rank"]), int(r["merge_every"])) == c]
+for c in sorted(cells):
+    print(f"  N {c[0]} r {c[1]} T {c[2]}: {M(cells[c])} (n {len(cells[c])}); training loss {M(cell_values(c, 'train_loss'), 3)}, "
+          f"test loss {M(cell_values(c, 'test_loss'), 3)}; vs full rank {fmt(welch(cells[c], full))}")
+for key, hi, lo in (("heads", "8", "2"), ("heads", "4", "2"), ("heads", "8", "4"), ("rank", "32", "8"), ("merge_every", "10", "50")):
+    for column, scale, k in (("test_accuracy", 100.0, 2), ("train_loss", 1.0, 3)):
+        a = [st.mean(scale * float(r[column]) for r in grid if r["seed"] == s and r[key] == hi) for s in sorted({r["seed"] for r in grid})]
+        b = [st.mean(scale * float(r[column]) for r in grid if r["seed"] == s and r[key] == lo) for s in sorted({r["seed"] for r in grid})]
+        print(f"LTE grid {key} {hi} vs {lo}, {column} (per-seed means over the other settings)", M(a, k), M(b, k), fmt(welch(a, b)))
 
 # The same trends at one cell (N = 4) with 5 seeds: issue 37's runs (docs/results/lte-controller), final evaluation.
 def cell(folder_prefix, merge_every, rank, column="test_accuracy", scale=100.0):
