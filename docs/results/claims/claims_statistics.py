@@ -64,6 +64,14 @@ R = "docs/results/"
 g = by(rows(R + "lora-variants/transfer-runs.csv"), "method", "final_test_accuracy")
 for m in ("dora", "pissa", "olora"):
     print("LoRA variants", m, M(g[m]), "vs lora", M(g["lora"]), fmt(welch(g[m], g["lora"])))
+# Early in the run (the first two evaluations), from the curves.
+for samples in ("1600", "3200"):
+    e = by(rows(R + "lora-variants/transfer-curves.csv"), "method", "test_accuracy", keep=lambda r: r["samples"] == samples)
+    for m in ("dora", "pissa", "olora"):
+        print(f"LoRA variants at {samples} samples", m, M(e[m]), "vs lora", M(e["lora"]), fmt(welch(e[m], e["lora"])))
+t = by(rows(R + "lora-variants/transfer-runs.csv"), "method", "seconds_per_step", scale=1000.0)
+for m in ("dora", "pissa", "olora"):
+    print("LoRA variants ms per step", m, M(t[m], 1), "vs lora", M(t["lora"], 1), fmt(welch(t[m], t["lora"])))
 
 g = by(rows(R + "overparam/cnn_fashion_mnist.csv"), "config", "best_test_accuracy")
 for k in g:
