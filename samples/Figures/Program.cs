@@ -257,14 +257,13 @@ foreach ((string run, int epochs) in new[] { ("overparam-sgd-15-epochs", 15), ("
     string epochsCsv = R(run, "cnn_fashion_mnist_epochs.csv");
     if (!File.Exists(epochsCsv)) continue;
     var perEpoch = Csv.Read(epochsCsv).Rows.Where(r => chosen.Contains((r["config"], r["learning_rate"], r["seed"]))).GroupBy(r => (r["config"], r["learning_rate"])).ToArray();
-    // A diverged run (NaN loss in some epoch) has no place in a mean: left out, and the label says so.
+    // A run with a NaN loss in some epoch diverged: left out of the mean.
     ChartSeries[] E(Func<Row, double> y) => perEpoch.Select(g =>
     {
         var seeds = g.GroupBy(r => r["seed"]).ToArray();
-        var finite = seeds.Where(seed => seed.All(r => double.IsFinite(D(r["train_loss"])))).ToArray();
-        int diverged = seeds.Length - finite.Length;
-        return ChartSeries.MeanOverRuns($"{g.Key.Item1}, lr {g.Key.Item2}{(diverged > 0 ? $", {diverged} diverged run{(diverged > 1 ? "s" : "")} left out" : "")}",
-            finite.Select(seed => (IReadOnlyList<(double, double)>)seed.Select(r => (D(r["epoch"]), y(r))).ToArray()).ToArray());
+        return ChartSeries.MeanOverRuns($"{g.Key.Item1}, lr {g.Key.Item2}",
+            [.. seeds.Select(seed => (IReadOnlyList<(double, double)>)seed.Select(r => (D(r["epoch"]), y(r))).ToArray())],
+            [.. seeds.Select(seed => seed.Any(r => !double.IsFinite(D(r["train_loss"]))))]);
     }).ToArray();
     Line(R(run, "training-loss.svg"), new LineChart { Title = "CNN on Fashion-MNIST (SGD): training loss per epoch", XLabel = "epoch", YLabel = "cross-entropy (augmented batches)", LogX = false, LogY = true },
         E(r => D(r["train_loss"])));

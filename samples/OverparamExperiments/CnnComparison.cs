@@ -120,17 +120,13 @@ internal static class CnnComparison
     }
 
     // Per-epoch curves of the reported runs (chosen rate), mean ± std over the seeds: whether each configuration converged.
-    // A diverged run (NaN loss) has no place in a mean; the label says how many were left out.
+    // Diverged runs (NaN loss) are left out of the means.
     private static void PlotCurves(Preset p, List<(Config config, double lr, Outcome[] outcomes)> results, string outDir)
     {
-        ChartSeries[] Series(Func<EpochRecord, double> y) => [.. results.Select(r =>
-        {
-            Outcome[] finite = [.. r.outcomes.Where(o => double.IsFinite(o.TrainLoss))];
-            int diverged = r.outcomes.Length - finite.Length;
-            return ChartSeries.MeanOverRuns(
-                string.Create(CultureInfo.InvariantCulture, $"{r.config.Name}, lr {r.lr:G3}{(diverged > 0 ? $", {diverged} diverged run{(diverged > 1 ? "s" : "")} left out" : "")}"),
-                finite.Select(o => (IReadOnlyList<(double, double)>)o.Epochs.Select((e, i) => (i + 1.0, y(e))).ToArray()).ToArray());
-        })];
+        ChartSeries[] Series(Func<EpochRecord, double> y) => [.. results.Select(r => ChartSeries.MeanOverRuns(
+            string.Create(CultureInfo.InvariantCulture, $"{r.config.Name}, lr {r.lr:G3}"),
+            [.. r.outcomes.Select(o => (IReadOnlyList<(double, double)>)o.Epochs.Select((e, i) => (i + 1.0, y(e))).ToArray())],
+            [.. r.outcomes.Select(o => !double.IsFinite(o.TrainLoss))]))];
         string optimiser = p.CnnAdamW ? "AdamW" : "SGD";
         new LineChart { Title = $"CNN on Fashion-MNIST ({optimiser}): training loss per epoch", XLabel = "epoch", YLabel = "cross-entropy (augmented batches)", LogX = false, LogY = true }
             .Save(Path.Combine(outDir, "training-loss.svg"), Series(e => e.TrainLoss));

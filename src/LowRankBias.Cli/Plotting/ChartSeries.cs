@@ -35,4 +35,19 @@ public sealed record ChartSeries(string Label, IReadOnlyList<(double X, double Y
             Spread = ys.Select(y => SeedSpread.Std(y)).ToArray(),
         };
     }
+
+    /// <summary>
+    /// <see cref="MeanOverRuns(string, IReadOnlyList{IReadOnlyList{ValueTuple{double, double}}})"/> over the runs that did
+    /// not diverge (one flag per run): a run whose loss went NaN has no place in a mean, and the label says how many were
+    /// left out.
+    /// </summary>
+    public static ChartSeries MeanOverRuns(string label, IReadOnlyList<IReadOnlyList<(double X, double Y)>> runs, IReadOnlyList<bool> diverged)
+    {
+        ArgumentNullException.ThrowIfNull(runs);
+        ArgumentNullException.ThrowIfNull(diverged);
+        if (diverged.Count != runs.Count) throw new ArgumentException($"series '{label}': {diverged.Count} divergence flags for {runs.Count} runs", nameof(diverged));
+        int left = diverged.Count(d => d);
+        return MeanOverRuns(left == 0 ? label : $"{label}, {left} diverged run{(left > 1 ? "s" : "")} left out",
+            [.. runs.Where((_, i) => !diverged[i])]);
+    }
 }

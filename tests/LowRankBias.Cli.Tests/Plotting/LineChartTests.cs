@@ -81,6 +81,18 @@ public class LineChartTests
     }
 
     [Fact]
+    public void MeanOverRunsLeavesDivergedRunsOutAndSaysHowMany()
+    {
+        IReadOnlyList<(double, double)>[] runs = [[(1, 2), (2, 4)], [(1, double.NaN), (2, double.NaN)], [(1, 4), (2, 8)]];
+        ChartSeries mean = ChartSeries.MeanOverRuns("FC ×4", runs, [false, true, false]);
+
+        Assert.Equal("FC ×4, 1 diverged run left out (mean ± std, 2 runs)", mean.Label);
+        Assert.Equal([(1.0, 3.0), (2.0, 6.0)], mean.Points);
+        Assert.Equal("x (mean ± std, 3 runs)", ChartSeries.MeanOverRuns("x", runs.Select(r => (IReadOnlyList<(double, double)>)[(1.0, 0.0)]).ToArray(), [false, false, false]).Label);
+        Assert.Contains("2 divergence flags for 3 runs", Assert.Throws<ArgumentException>(() => ChartSeries.MeanOverRuns("x", runs, [true, false])).Message);
+    }
+
+    [Fact]
     public void AFixedYRangeReplacesTheFittedAxisAndMustBeALinearInterval()
     {
         using var dir = new TempDirectory();
