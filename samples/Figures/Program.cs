@@ -34,17 +34,24 @@ foreach (string model in new[] { "cnn", "vit-tiny" })
         c.Header.Skip(1).Select(h => new ChartSeries(h.Replace('_', ' '), c.Rows.Select(r => (D(r["step"]), D(r[h]))).ToArray())).ToArray());
 }
 
-// ViT pre-training (VitPretraining's Report draws from the same curves.csv).
+// ViT pre-training (VitPretraining's Report draws from the same curves.csv). A run repeated with --seed S > 0 keeps
+// that seed's curves.csv in <run>/seedS/: then every method is drawn as mean ± std over the seeds.
 foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4", "lte-grid" })
 {
-    Csv c = Csv.Read(R(run, "curves.csv"));
-    var methods = c.Rows.GroupBy(r => r["method"]).Select(g => (g.Key, rows: WithoutDoubleEvaluation(g.ToList()))).ToArray();
-    ChartSeries[] By(string x, Func<Row, double> y, Func<Row, bool>? keep = null) =>
-        methods.Select(m => new ChartSeries(m.Key, m.rows.Where(keep ?? (_ => true)).Select(r => (D(r[x]), y(r))).ToArray())).Where(s => s.Points.Count > 0).ToArray();
+    string[] seedFolders = [R(run), .. Directory.GetDirectories(R(run), "seed*").Order(StringComparer.Ordinal)];
+    var methods = seedFolders.SelectMany(folder => Csv.Read(Path.Combine(folder, "curves.csv")).Rows.GroupBy(r => r["method"])
+            .Select(g => (method: g.Key, rows: WithoutDoubleEvaluation(g.ToList()))))
+        .GroupBy(m => m.method).Select(g => (g.Key, seeds: g.Select(m => m.rows).ToArray())).ToArray();
+    ChartSeries[] By(string x, Func<Row, double> y, Func<Row, bool>? keep = null) => methods.Select(m =>
+    {
+        var runs = m.seeds.Select(rows => (IReadOnlyList<(double, double)>)rows.Where(keep ?? (_ => true)).Select(r => (D(r[x]), y(r))).ToArray()).ToArray();
+        return runs.Length == 1 ? new ChartSeries(m.Key, runs[0]) : runs.Any(r => r.Count == 0) ? new ChartSeries(m.Key, []) : ChartSeries.MeanOverRuns(m.Key, runs);
+    }).Where(s => s.Points.Count > 0).ToArray();
     const string Title = "ViT on fashion-mnist";
-    // vit-nf4's one-seed differences of 1–3 points at 30–40 % would fill a fitted axis and look like effects.
-    (double, double)? accuracyRange = run == "vit-nf4" ? (0, 100) : null;
-    string seeds = run == "vit-nf4" ? " (one seed each)" : "";
+    // One seed's differences of 1–3 points at 30–40 % (vit-nf4) would fill a fitted axis and look like effects; with
+    // several seeds the bands show the noise.
+    (double, double)? accuracyRange = run == "vit-nf4" && seedFolders.Length == 1 ? (0, 100) : null;
+    string seeds = run == "vit-nf4" && seedFolders.Length == 1 ? " (one seed each)" : "";
     Line(R(run, "accuracy-vs-samples.svg"), new LineChart { Title = $"{Title}: test accuracy{seeds}", XLabel = "cumulative training samples", YLabel = "test accuracy (%)", YRange = accuracyRange },
         [.. By("samples", r => 100 * D(r["test_accuracy"])), .. GridCells(run, perDevice: false)]);
     Line(R(run, "accuracy-vs-samples-per-device.svg"), new LineChart { Title = $"{Title}: test accuracy{seeds}", XLabel = "training samples per device", YLabel = "test accuracy (%)", YRange = accuracyRange },
@@ -60,19 +67,31 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4",
 }
 
 // The LTE cells of a --grid run, one marker series per rank at the cells' final cumulative samples (or samples per
-// head): grid.csv holds only their final accuracy, and run.log's final line of each cell, in grid.csv's order, its samples.
+// head), mean ± std over the seed folders: grid.csv holds only their final accuracy, and run.log's final line of each
+// cell, in grid.csv's order, its samples.
 ChartSeries[] GridCells(string run, bool perDevice)
 {
     if (run != "lte-grid") return [];
-    var cells = Csv.Read(R(run, "grid.csv")).Rows;
-    var finals = File.ReadLines(R(run, "run.log")).Where(l => l.TrimStart().StartsWith("lte ", StringComparison.Ordinal))
-        .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"samples\s+([\d,]+).*test acc ([\d.]+)%"))
-        .Select(m => (samples: D(m.Groups[1].Value.Replace(",", "")), accuracy: D(m.Groups[2].Value))).ToArray();
-    if (finals.Length != cells.Count || cells.Zip(finals).Any(c => Math.Abs(100 * D(c.First["test_accuracy"]) - c.Second.accuracy) > 0.006))
-        throw new InvalidDataException($"{R(run, "run.log")}: its {finals.Length} LTE results do not match the {cells.Count} cells of grid.csv in order");
-    return cells.Select((r, i) => (r, finals[i].samples)).GroupBy(c => c.r["rank"]).Select(g => new ChartSeries(
-        $"LTE rank {g.Key}, final (N ∈ {{{string.Join(", ", g.Select(c => c.r["heads"]).Distinct())}}}, T ∈ {{{string.Join(", ", g.Select(c => c.r["merge_every"]).Distinct())}}})",
-        g.Select(c => (perDevice ? c.samples / D(c.r["heads"]) : c.samples, 100 * D(c.r["test_accuracy"]))).ToArray()) { MarkersOnly = true }).ToArray();
+    var cells = new[] { R(run) }.Concat(Directory.GetDirectories(R(run), "seed*").Order(StringComparer.Ordinal)).SelectMany(folder =>
+    {
+        var rows = Csv.Read(Path.Combine(folder, "grid.csv")).Rows;
+        var finals = File.ReadLines(Path.Combine(folder, "run.log")).Where(l => l.TrimStart().StartsWith("lte ", StringComparison.Ordinal))
+            .Select(l => System.Text.RegularExpressions.Regex.Match(l, @"samples\s+([\d,]+).*test acc ([\d.]+)%"))
+            .Select(m => (samples: D(m.Groups[1].Value.Replace(",", "")), accuracy: D(m.Groups[2].Value))).ToArray();
+        if (finals.Length != rows.Count || rows.Zip(finals).Any(c => Math.Abs(100 * D(c.First["test_accuracy"]) - c.Second.accuracy) > 0.006))
+            throw new InvalidDataException($"{Path.Combine(folder, "run.log")}: its {finals.Length} LTE results do not match the {rows.Count} cells of grid.csv in order");
+        return rows.Select((r, i) => (r, finals[i].samples));
+    }).ToArray();
+    return cells.GroupBy(c => c.r["rank"]).Select(g =>
+    {
+        var points = g.GroupBy(c => (c.r["heads"], c.r["merge_every"], c.samples)).Select(cell => (
+            x: perDevice ? cell.Key.samples / D(cell.Key.Item1) : cell.Key.samples,
+            accuracies: cell.Select(c => 100 * D(c.r["test_accuracy"])).ToArray())).ToArray();
+        int seeds = points.Min(p => p.accuracies.Length);
+        return new ChartSeries(
+            $"LTE rank {g.Key}, final (N ∈ {{{string.Join(", ", g.Select(c => c.r["heads"]).Distinct())}}}, T ∈ {{{string.Join(", ", g.Select(c => c.r["merge_every"]).Distinct())}}}){(seeds > 1 ? $", mean ± std, {seeds} seeds" : "")}",
+            points.Select(p => (p.x, p.accuracies.Average())).ToArray()) { MarkersOnly = true, Spread = seeds > 1 ? points.Select(p => SeedSpread.Std(p.accuracies)).ToArray() : null };
+    }).ToArray();
 }
 
 // LTE beyond the ViT (LteArchitectures): eval loss per task.

@@ -7,7 +7,8 @@ namespace LowRankBias.Plotting;
 /// at least <see cref="AutoLogRatio"/>× is log₁₀ unless told otherwise, with ticks at decades (and 2, 5 × 10ᵏ or every
 /// integer multiple when the data span less), so a loss from 0.27 to 1.7 fills the height and ranks 1–32 spread out.
 /// The legend sits outside the data, at the right. Non-finite points, and non-positive ones on a log axis, are skipped.
-/// A series with a <see cref="ChartSeries.Spread"/> gets a shaded band of its colour, and the axes fit the bands too;
+/// A series with a <see cref="ChartSeries.Spread"/> gets a shaded band of its colour (error bars when it is
+/// <see cref="ChartSeries.MarkersOnly"/>), and the axes fit them too;
 /// <see cref="YRange"/> fixes the y axis instead.
 /// </summary>
 public sealed record LineChart
@@ -67,7 +68,15 @@ public sealed record LineChart
                 .ToArray();
             if (points.Length == 0) continue;
             double[] x = points.Select(p => p.X).ToArray();
-            if (spread is not null)
+            if (spread is not null && series[i].MarkersOnly)
+            {
+                // Separate points: a bar at each, since a band between them would invent values in the gaps.
+                var bars = plot.Add.ErrorBar(x, points.Select(p => p.Y).ToArray(), points.Select(p => p.Y - p.Low).ToArray());
+                bars.YErrorPositive = points.Select(p => p.High - p.Y).ToArray();
+                bars.Color = Palette(i, series.Count);
+                bars.LineWidth = 1.5f;
+            }
+            else if (spread is not null)
             {
                 var band = plot.Add.FillY(x, points.Select(p => p.Low).ToArray(), points.Select(p => p.High).ToArray());
                 band.FillColor = Palette(i, series.Count).WithAlpha(0.2);

@@ -62,6 +62,23 @@ public class LineChartTests
     }
 
     [Fact]
+    public void SeparatePointsWithASpreadGetErrorBarsNotABand()
+    {
+        using var dir = new TempDirectory();
+        var points = new ChartSeries("cells", [(0, 50), (1, 50), (2, 50)]) { Spread = [10, 10, 10], MarkersOnly = true };
+        string svg = new LineChart { Title = "t", XLabel = "x", YLabel = "y" }.Save(Path.Combine(dir.Path, "bars.svg"), [points])[1];
+        string text = File.ReadAllText(svg);
+        Assert.DoesNotContain("fill-opacity", text);  // no band filled between the points
+        // One vertical stroke of the series' colour per point, from 40 to 60: the bars, and the axis fits their ends.
+        var bars = System.Text.RegularExpressions.Regex.Match(text, "stroke=\"#1F77B4\" stroke-width=\"1.5\"[^>]* d=\"([^\"]+)\"");
+        Assert.True(bars.Success, "no error-bar path of the series' colour");
+        var verticals = System.Text.RegularExpressions.Regex.Matches(bars.Groups[1].Value, @"M([\d.]+) ([\d.]+)L([\d.]+) ([\d.]+)")
+            .Where(m => m.Groups[1].Value == m.Groups[3].Value).ToArray();
+        Assert.Equal(3, verticals.Length);
+        Assert.All(["40", "60"], l => Assert.Contains(l, Labels(svg)));
+    }
+
+    [Fact]
     public void MeanOverRunsIsTheMeanAndSampleStdAtTheStepsEveryRunReached()
     {
         // Three seeds; the third stopped early (no x = 2) and recorded x = 0 twice (the last value counts).
