@@ -42,11 +42,9 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4",
     var methods = seedFolders.SelectMany(folder => Csv.Read(Path.Combine(folder, "curves.csv")).Rows.GroupBy(r => r["method"])
             .Select(g => (method: g.Key, rows: WithoutDoubleEvaluation(g.ToList()))))
         .GroupBy(m => m.method).Select(g => (g.Key, seeds: g.Select(m => m.rows).ToArray())).ToArray();
-    ChartSeries[] By(string x, Func<Row, double> y, Func<Row, bool>? keep = null) => methods.Select(m =>
-    {
-        var runs = m.seeds.Select(rows => (IReadOnlyList<(double, double)>)rows.Where(keep ?? (_ => true)).Select(r => (D(r[x]), y(r))).ToArray()).ToArray();
-        return runs.Length == 1 ? new ChartSeries(m.Key, runs[0]) : runs.Any(r => r.Count == 0) ? new ChartSeries(m.Key, []) : ChartSeries.MeanOverRuns(m.Key, runs);
-    }).Where(s => s.Points.Count > 0).ToArray();
+    ChartSeries[] By(string x, Func<Row, double> y, Func<Row, bool>? keep = null) => methods
+        .Select(m => m.seeds.Select(rows => (IReadOnlyList<(double, double)>)rows.Where(keep ?? (_ => true)).Select(r => (D(r[x]), y(r))).ToArray()).ToArray())
+        .Select((runs, i) => runs.Any(r => r.Count == 0) ? null : OverRuns(methods[i].Key, runs)).OfType<ChartSeries>().ToArray();
     const string Title = "ViT on fashion-mnist";
     // One seed's differences of 1–3 points at 30–40 % (vit-nf4) would fill a fitted axis and look like effects; with
     // several seeds the bands show the noise.
@@ -174,28 +172,38 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
     written.AddRange(SpectralPlots.AlignmentDiagonal(records, "embed → blocks.0.attn.q", R("grokking-nanda", "wd1-seed0", "alignment-diagonal.svg")));
 }
 
-// Spectral dynamics: mean effective rank, SVD pruning, the monitor's figures per run.
+// Spectral dynamics: mean effective rank, SVD pruning, the monitor's figures per run. Seed 0 in spectral-dynamics/,
+// seed S > 0 (SpectralDynamics --seed S) in spectral-dynamics/seedS/: curves are mean ± std over the seeds that ran.
 {
-    Csv c = Csv.Read(R("spectral-dynamics", "spectral-dynamics.csv"));
-    var runs = c.Rows.GroupBy(r => r["run"]).ToArray();
+    string[] seedFolders = [R("spectral-dynamics"), .. Directory.GetDirectories(R("spectral-dynamics"), "seed*").Order(StringComparer.Ordinal)];
+    var dynamics = seedFolders.Select(f => Csv.Read(Path.Combine(f, "spectral-dynamics.csv")).Rows).ToArray();
     string Name(string slug) => slug == "random-labels" ? "random labels" : $"weight decay {D(slug[2..]):G2}";
     Line(R("spectral-dynamics", "effective-rank.svg"), new LineChart { Title = "Mean normalised effective rank exp(H)/R of the 4 weight matrices", XLabel = "step", YLabel = "exp(H)/R" },
-        runs.Select(g => new ChartSeries(Name(g.Key), g.Select(r => (D(r["step"]), D(r["mean_normalized_effective_rank"]))).ToArray())).ToArray());
-    // SVD pruning: the re-run that leaves the classifier alone (pruning-wd0.csv), as the paper prunes.
-    var pruned = Csv.Read(R("spectral-dynamics", "pruning-wd0.csv")).Rows;
-    ChartSeries P(string label, string column) => new(label, pruned.Select(r => (D(r["step"]), D(r[column]))).ToArray());
-    Line(R("spectral-dynamics", "pruning.svg"), new LineChart { Title = "Test accuracy with half of every hidden matrix's spectrum removed (classifier kept; no weight decay)", XLabel = "step", YLabel = "test accuracy" },
+        dynamics.SelectMany(rows => rows.GroupBy(r => r["run"])).GroupBy(g => g.Key).Select(g => OverRuns(Name(g.Key),
+            [.. g.Select(run => (IReadOnlyList<(double, double)>)run.Select(r => (D(r["step"]), D(r["mean_normalized_effective_rank"]))).ToArray())])).ToArray());
+    // SVD pruning with the classifier left alone, as the paper prunes: seed 0's dynamics run predates that, so its
+    // pruning comes from the re-run pruning-wd0.csv; later seeds' from their wd0 rows.
+    var pruned = seedFolders.Select((f, i) => File.Exists(Path.Combine(f, "pruning-wd0.csv")) ? Csv.Read(Path.Combine(f, "pruning-wd0.csv")).Rows
+        : dynamics[i].Where(r => r["run"] == "wd0").ToList()).ToArray();
+    ChartSeries P(string label, string column) => OverRuns(label, [.. pruned.Select(rows => (IReadOnlyList<(double, double)>)rows.Select(r => (D(r["step"]), 100 * D(r[column]))).ToArray())]);
+    Line(R("spectral-dynamics", "pruning.svg"), new LineChart { Title = "Test accuracy with half of every hidden matrix's spectrum removed (classifier kept; no weight decay)", XLabel = "step", YLabel = "test accuracy (%)" },
         [P("full model", "test_accuracy"), P("bottom half of every spectrum removed", "test_accuracy_bottom_half_removed"), P("top half of every spectrum removed", "test_accuracy_top_half_removed")]);
-    foreach (var g in runs) written.AddRange(SpectralPlots.WriteAll(SpectralMonitor.Read(R("spectral-dynamics", g.Key, "spectral.jsonl")), R("spectral-dynamics", g.Key), "layers.1"));
+    foreach (var g in dynamics[0].GroupBy(r => r["run"])) written.AddRange(SpectralPlots.WriteAll(SpectralMonitor.Read(R("spectral-dynamics", g.Key, "spectral.jsonl")), R("spectral-dynamics", g.Key), "layers.1"));
 
-    // Memorisation (true vs random labels until 100 % train accuracy).
-    var memorised = Csv.Read(R("spectral-dynamics", "memorisation.csv")).Rows.GroupBy(r => r["labels"]).ToArray();
-    ChartSeries[] M(string column) => memorised.Select(g => new ChartSeries(g.Key, g.Select(r => (D(r["step"]), D(r[column]))).ToArray())).ToArray();
-    // On the score's whole range: the two runs end 0.03 apart, one seed each.
-    Line(R("spectral-dynamics", "memorisation-rank.svg"), new LineChart { Title = "Mean exp(H)/R while memorising 2,000 images (to 100% train accuracy, one seed)", XLabel = "step", YLabel = "exp(H)/R", YRange = (0, 1) },
-        M("mean_normalized_effective_rank"));
-    Line(R("spectral-dynamics", "memorisation-accuracy.svg"), new LineChart { Title = "Training accuracy on 2,000 images", XLabel = "step", YLabel = "train accuracy" },
-        M("train_accuracy"));
+    // Memorisation (true vs random labels until 100 % train accuracy), over the seeds that ran it.
+    var memorised = seedFolders.Where(f => File.Exists(Path.Combine(f, "memorisation.csv"))).SelectMany(f => Csv.Read(Path.Combine(f, "memorisation.csv")).Rows.GroupBy(r => r["labels"]))
+        .GroupBy(g => g.Key).ToArray();
+    int memorisedSeeds = memorised.Min(g => g.Count());
+    ChartSeries[] M(string column, double scale) => memorised.Select(g => OverRuns(g.Key, [.. g.Select(run => (IReadOnlyList<(double, double)>)run.Select(r => (D(r["step"]), scale * D(r[column]))).ToArray())])).ToArray();
+    // One seed: on the score's whole range, since the two runs end 0.03 apart; several: the bands show the noise.
+    Line(R("spectral-dynamics", "memorisation-rank.svg"), new LineChart
+        {
+            Title = $"Mean exp(H)/R while memorising 2,000 images (to 100% train accuracy{(memorisedSeeds == 1 ? ", one seed" : $", {memorisedSeeds} seeds, up to the first to finish")})",
+            XLabel = "step", YLabel = "exp(H)/R", YRange = memorisedSeeds == 1 ? (0, 1) : null,
+        },
+        M("mean_normalized_effective_rank", 1));
+    Line(R("spectral-dynamics", "memorisation-accuracy.svg"), new LineChart { Title = "Training accuracy on 2,000 images", XLabel = "step", YLabel = "train accuracy (%)" },
+        M("train_accuracy", 100));
 }
 
 // Over-parameterisation (OverparamExperiments): least squares, random-network rank densities, Gram spectra.
@@ -381,6 +389,10 @@ static double D(string s) => double.Parse(s, CultureInfo.InvariantCulture);
 // Drops a last row recorded only a few steps after the one before, which would draw a spurious final point: runs
 // recorded before 3026c78 evaluated twice at the end (the second with a single batch's training loss), and the Trainer's
 // last training window of an epoch may hold a handful of steps.
+// One run as it is; several (seeds) as mean ± std.
+static ChartSeries OverRuns(string label, IReadOnlyList<IReadOnlyList<(double X, double Y)>> runs) =>
+    runs.Count == 1 ? new ChartSeries(label, runs[0]) : ChartSeries.MeanOverRuns(label, runs);
+
 static List<Row> WithoutDoubleEvaluation(List<Row> rows) =>
     rows.Count >= 3 && D(rows[^1]["step"]) - D(rows[^2]["step"]) < 0.5 * (D(rows[^2]["step"]) - D(rows[^3]["step"])) ? rows[..^1] : rows;
 

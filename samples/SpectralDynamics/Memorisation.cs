@@ -39,7 +39,7 @@ internal static class Memorisation
                     double mean = SpectralMetrics.Analyze(SpectralMonitor.Weights(model)).Average(s => s.NormalizedEffectiveRank);
                     double trainAccuracy = Accuracy(model, data);
                     rank.Add((step, mean));
-                    accuracy.Add((step, trainAccuracy));
+                    accuracy.Add((step, 100 * trainAccuracy));
                     double epoch = (double)step * Batch / images;
                     rows.Add(name, step, CsvTable.Fixed(epoch, 2), trainAccuracy, mean);
                     if (step % (10 * every) == 0 || trainAccuracy == 1)
@@ -66,7 +66,7 @@ internal static class Memorisation
             // On the score's whole range: the runs end a few hundredths apart, one seed each.
             Title = $"Mean exp(H)/R while memorising {images:N0} images (to 100% train accuracy, seed {seed})", XLabel = "step", YLabel = "exp(H)/R", YRange = (0, 1),
         }.Save(Path.Combine(output, "memorisation-rank.svg"), ranks);
-        new LineChart { Title = $"Training accuracy on {images:N0} images", XLabel = "step", YLabel = "train accuracy" }
+        new LineChart { Title = $"Training accuracy on {images:N0} images", XLabel = "step", YLabel = "train accuracy (%)" }
             .Save(Path.Combine(output, "memorisation-accuracy.svg"), accuracies);
         summary.Write(Path.Combine(output, "memorisation.md"));
         Console.WriteLine($"wrote memorisation.csv, memorisation.md, memorisation-rank.svg, memorisation-accuracy.svg to {Path.GetFullPath(output)}");

@@ -62,9 +62,9 @@ foreach (var run in runs)
         {
             using (SvdPruning.Apply(model, 0.5, SpectrumPart.Top)) withoutTop = Accuracy(model, test);
             using (SvdPruning.Apply(model, 0.5, SpectrumPart.Bottom)) withoutBottom = Accuracy(model, test);
-            full.Add((step, last.testAccuracy));
-            noTop.Add((step, withoutTop));
-            noBottom.Add((step, withoutBottom));
+            full.Add((step, 100 * last.testAccuracy));
+            noTop.Add((step, 100 * withoutTop));
+            noBottom.Add((step, 100 * withoutBottom));
         }
         rank.Add((step, mean));
         rows.Add(run.slug, step, last.trainAccuracy, last.testAccuracy, mean, withoutTop, withoutBottom);
@@ -96,7 +96,7 @@ new LineChart
 }.Save(Path.Combine(output, "effective-rank.svg"), meanRank);
 new LineChart
 {
-    Title = "Test accuracy with half of the spectrum removed from every weight matrix but the classifier's (no weight decay)", XLabel = "step", YLabel = "test accuracy",
+    Title = "Test accuracy with half of the spectrum removed from every weight matrix but the classifier's (no weight decay)", XLabel = "step", YLabel = "test accuracy (%)",
 }.Save(Path.Combine(output, "pruning.svg"), pruning);
 summary.Write(Path.Combine(output, "summary.md"));
 Console.WriteLine($"wrote spectral-dynamics.csv, summary.md, effective-rank.svg, pruning.svg and per run the monitor's records and figures to {Path.GetFullPath(output)}");

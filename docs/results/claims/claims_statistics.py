@@ -205,3 +205,41 @@ for name in ("blocks.0.attn.q", "blocks.0.attn.k"):
         ratios = [layer["SingularValues"][i] / (start[i] * math.exp(-1e-3 * step)) for i in range(1, 10)]
         print(f"{name} step {step}: exp(H) {layer['EffectiveRank']:.2f}, σ1..σ5 {[round(v, 4) for v in layer['SingularValues'][:5]]}, "
               f"σ2..σ10 / prediction {[round(v, 2) for v in ratios]}")
+
+# NF4 vs float32 base (VitPretraining --preset small): seed 0 in vit-nf4/, seed S in vit-nf4/seedS/; final test accuracy
+# per method, NF4 − float32 by Welch over the seeds and, since each seed shares initial weights and data order between a
+# method and its NF4 twin, the mean ± std of the per-seed differences.
+nf4_seeds = [R + "vit-nf4"] + sorted(glob.glob(R + "vit-nf4/seed*"))
+nf4 = defaultdict(list)
+for folder in nf4_seeds:
+    last = {r["method"]: r for r in rows(folder + "/curves.csv")}  # each method's final evaluation
+    for method, r in last.items():
+        nf4[method].append(100 * float(r["test_accuracy"]))
+for base in ("lora", "lte"):
+    a, b = nf4[base + "-nf4"], nf4[base]
+    if len(a) > 1:
+        print(f"NF4 {base}: {len(a)} seeds, NF4 {M(a)} vs float32 {M(b)}: {fmt(welch(a, b))}; per-seed differences {M([x - y for x, y in zip(a, b)])}")
+
+# Spectral dynamics (Yunis et al. figs. 3, 4, 6): seed 0 in spectral-dynamics/, seed S in spectral-dynamics/seedS/.
+# Final mean exp(H)/R per weight decay, each decay against none; final pruned accuracies (classifier kept: seed 0's
+# from its re-run pruning-wd0.csv, later seeds' from their wd0 rows) against the full model.
+sd_seeds = [R + "spectral-dynamics"] + sorted(glob.glob(R + "spectral-dynamics/seed*"))
+sd_final = defaultdict(list)
+for folder in sd_seeds:
+    for r in {r["run"]: r for r in rows(folder + "/spectral-dynamics.csv")}.values():  # each run's last record
+        sd_final[r["run"]].append(float(r["mean_normalized_effective_rank"]))
+for run in ("wd0.0001", "wd0.001", "wd0.01"):
+    if len(sd_final[run]) > 1:
+        print(f"spectral dynamics {run} vs wd0, final exp(H)/R ({len(sd_final[run])} seeds):", M(sd_final[run], 3), M(sd_final["wd0"], 3), fmt(welch(sd_final[run], sd_final["wd0"])))
+pruned = [rows(f + "/pruning-wd0.csv")[-1] if glob.glob(f + "/pruning-wd0.csv") else [r for r in rows(f + "/spectral-dynamics.csv") if r["run"] == "wd0"][-1] for f in sd_seeds]
+if len(pruned) > 1:
+    full_acc, no_bottom, no_top = ([100 * float(r[c]) for r in pruned] for c in ("test_accuracy", "test_accuracy_bottom_half_removed", "test_accuracy_top_half_removed"))
+    print(f"pruning at the end ({len(pruned)} seeds): full {M(full_acc)}, bottom half removed {M(no_bottom)} ({fmt(welch(no_bottom, full_acc))}), "
+          f"top half removed {M(no_top)} ({fmt(welch(no_top, full_acc))})")
+mem = defaultdict(list)
+for folder in sd_seeds:
+    for r in {r["labels"]: r for r in rows(folder + "/memorisation.csv")}.values() if glob.glob(folder + "/memorisation.csv") else []:
+        mem[r["labels"]].append(float(r["mean_normalized_effective_rank"]))
+if len(mem["random labels"]) > 1:
+    print(f"memorisation, exp(H)/R at 100 % train accuracy ({len(mem['random labels'])} seeds): random {M(mem['random labels'], 3)} vs true {M(mem['true labels'], 3)}: "
+          f"{fmt(welch(mem['random labels'], mem['true labels']))}")
