@@ -177,7 +177,7 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
 {
     string[] seedFolders = [R("spectral-dynamics"), .. Directory.GetDirectories(R("spectral-dynamics"), "seed*").Order(StringComparer.Ordinal)];
     var dynamics = seedFolders.Select(f => Csv.Read(Path.Combine(f, "spectral-dynamics.csv")).Rows).ToArray();
-    string Name(string slug) => slug == "random-labels" ? "random labels" : $"weight decay {D(slug[2..]):G2}";
+    string Name(string slug) => slug == "random-labels" ? "random labels (seed 0, an earlier run)" : $"weight decay {D(slug[2..]):G2}";
     Line(R("spectral-dynamics", "effective-rank.svg"), new LineChart { Title = "Mean normalised effective rank exp(H)/R of the 4 weight matrices", XLabel = "step", YLabel = "exp(H)/R" },
         dynamics.SelectMany(rows => rows.GroupBy(r => r["run"])).GroupBy(g => g.Key).Select(g => OverRuns(Name(g.Key),
             [.. g.Select(run => (IReadOnlyList<(double, double)>)run.Select(r => (D(r["step"]), D(r["mean_normalized_effective_rank"]))).ToArray())])).ToArray());

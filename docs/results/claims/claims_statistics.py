@@ -228,9 +228,15 @@ sd_final = defaultdict(list)
 for folder in sd_seeds:
     for r in {r["run"]: r for r in rows(folder + "/spectral-dynamics.csv")}.values():  # each run's last record
         sd_final[r["run"]].append(float(r["mean_normalized_effective_rank"]))
+        sd_final[r["run"] + " test accuracy"].append(100 * float(r["test_accuracy"]))
+sd_start = [float(next(r for r in rows(f + "/spectral-dynamics.csv") if r["run"] == "wd0")["mean_normalized_effective_rank"]) for f in sd_seeds]
+if len(sd_start) > 1:
+    print(f"spectral dynamics wd0, exp(H)/R at the end vs at the start ({len(sd_start)} seeds):", M(sd_final["wd0"], 3), M(sd_start, 3), fmt(welch(sd_final["wd0"], sd_start)))
 for run in ("wd0.0001", "wd0.001", "wd0.01"):
     if len(sd_final[run]) > 1:
         print(f"spectral dynamics {run} vs wd0, final exp(H)/R ({len(sd_final[run])} seeds):", M(sd_final[run], 3), M(sd_final["wd0"], 3), fmt(welch(sd_final[run], sd_final["wd0"])))
+        a, b = sd_final[run + " test accuracy"], sd_final["wd0 test accuracy"]
+        print(f"  test accuracy {M(a)} vs {M(b)}: {fmt(welch(a, b))}")
 pruned = [rows(f + "/pruning-wd0.csv")[-1] if glob.glob(f + "/pruning-wd0.csv") else [r for r in rows(f + "/spectral-dynamics.csv") if r["run"] == "wd0"][-1] for f in sd_seeds]
 if len(pruned) > 1:
     full_acc, no_bottom, no_top = ([100 * float(r[c]) for r in pruned] for c in ("test_accuracy", "test_accuracy_bottom_half_removed", "test_accuracy_top_half_removed"))
