@@ -36,6 +36,13 @@ def welch(x,y):
 def welch_stats(m1,s1,n1,m2,s2,n2):
     a,b=s1*s1/n1,s2*s2/n2; t=(m1-m2)/math.sqrt(a+b); df=(a+b)**2/(a*a/(n1-1)+b*b/(n2-1))
     return m1-m2,t,df,betai(df/2,0.5,df/(df+t*t))
+def t_critical(df, p=0.05):
+    """Two-sided critical value of Student's t: the t whose two-sided p is p (bisection on betai)."""
+    lo, hi = 0.0, 100.0
+    for _ in range(100):
+        t = (lo + hi) / 2
+        lo, hi = (t, hi) if betai(df / 2, 0.5, df / (df + t * t)) > p else (lo, t)
+    return t
 def ms(x): return st.mean(x), (st.stdev(x) if len(x)>1 else 0)
 
 
@@ -218,7 +225,10 @@ for folder in nf4_seeds:
 for base in ("lora", "lte"):
     a, b = nf4[base + "-nf4"], nf4[base]
     if len(a) > 1:
-        print(f"NF4 {base}: {len(a)} seeds, NF4 {M(a)} vs float32 {M(b)}: {fmt(welch(a, b))}; per-seed differences {M([x - y for x, y in zip(a, b)])}")
+        d = [x - y for x, y in zip(a, b)]
+        half = t_critical(len(d) - 1) * st.stdev(d) / math.sqrt(len(d))
+        print(f"NF4 {base}: {len(a)} seeds, NF4 {M(a)} vs float32 {M(b)}: {fmt(welch(a, b))}; per-seed differences {M(d)}, "
+              f"95 % CI {st.mean(d) - half:+.2f} … {st.mean(d) + half:+.2f}")
 
 # Spectral dynamics (Yunis et al. figs. 3, 4, 6): seed 0 in spectral-dynamics/, seed S in spectral-dynamics/seedS/.
 # Final mean exp(H)/R per weight decay, each decay against none; final pruned accuracies (classifier kept: seed 0's
