@@ -162,6 +162,24 @@ for s in seeds("wd1"):
     doubled = next(x for x, v in rate if x > slowest[0] and v >= 2 * slowest[1])
     print(f"grokking seed {s}: slowest fall {slowest[1]:.4f}/1k steps at {slowest[0]}, twice that from window {doubled}, test >= 50 % at {crossing}")
 
+# Alignment of embed -> attn.q (Yunis et al. fig. 2, last column; the scalar of the CSVs' alignment_embed_attention):
+# with weight decay (grokking) vs without, its peak over the run and its final value; with weight decay, the 1,000 steps
+# after each seed's 50 % crossing vs the 1,000 before.
+def alignment(wd, s):
+    t = rows(R + f"grokking-nanda/{wd}-seed{s}.csv")
+    return [int(r["step"]) for r in t], [float(r["alignment_embed_attention"]) for r in t], t
+peak = {wd: [max(alignment(wd, s)[1]) for s in seeds(wd)] for wd in ("wd1", "wd0")}
+print("grokking alignment embed->attn.q, peak over the run, wd 1 vs 0", M(peak["wd1"], 3), M(peak["wd0"], 3), fmt(welch(peak["wd1"], peak["wd0"])))
+a1, a0 = final("wd1", "alignment_embed_attention"), final("wd0", "alignment_embed_attention")
+print("grokking alignment embed->attn.q, final, wd 1 vs 0", M(a1, 3), M(a0, 3), fmt(welch(a1, a0)))
+before, after = [], []
+for s in seeds("wd1"):
+    steps, a, t = alignment("wd1", s)
+    crossing = next(x for x, r in zip(steps, t) if float(r["test_accuracy"]) >= 0.5)
+    before.append(st.mean(v for x, v in zip(steps, a) if crossing - 1000 <= x < crossing))
+    after.append(st.mean(v for x, v in zip(steps, a) if crossing <= x < crossing + 1000))
+print("grokking alignment embed->attn.q, wd 1, 1,000 steps after vs before the 50 % crossing", M(after, 3), M(before, 3), fmt(welch(after, before)))
+
 # LTE Table 1 grid: seed 0 in lte-grid/, seed S in lte-grid/seedS/. Per cell mean ± std over the seeds; per factor, each
 # seed's mean over the other settings at the high and the low level (one number per seed and level), Welch over seeds.
 grid_seeds = [R + "lte-grid"] + sorted(glob.glob(R + "lte-grid/seed*"))
