@@ -167,6 +167,8 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
         G("effective_rank_attention"));
     Line(R("grokking-nanda", "mean-effective-rank.svg"), new LineChart { Title = $"{Task}: mean exp(H)/R of all weight matrices", XLabel = "step", YLabel = "exp(H)/R" },
         G("mean_normalized_effective_rank"));
+    Line(R("grokking-nanda", "embed-attention-alignment.svg"), new LineChart { Title = $"{Task}: alignment score of embed → blocks.0.attn.q", XLabel = "step", YLabel = "alignment score" },
+        G("alignment_embed_attention"));
     var records = SpectralMonitor.Read(R("grokking-nanda", "wd1-seed0", "spectral.jsonl"));
     written.AddRange(SpectralPlots.WriteAll(records, R("grokking-nanda", "wd1-seed0"), "blocks.0.attn.q"));
     written.AddRange(SpectralPlots.AlignmentDiagonal(records, "embed → blocks.0.attn.q", R("grokking-nanda", "wd1-seed0", "alignment-diagonal.svg")));
