@@ -45,7 +45,8 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4",
     // Methods whose rows all lack the column (keep) are left out.
     ChartSeries[] By(string x, Func<Row, double> y, Func<Row, bool>? keep = null) => methods
         .Select(m => (m.Key, runs: m.seeds.Select(rows => (IReadOnlyList<(double, double)>)rows.Where(keep ?? (_ => true)).Select(r => (D(r[x]), y(r))).ToArray()).ToArray()))
-        .Where(m => m.runs.All(r => r.Count > 0)).Select(m => OverRuns(m.Key, m.runs)).ToArray();
+        .Where(m => m.runs.All(r => r.Count > 0))
+        .Select(m => OverRuns(m.runs.Length == 1 && seedFolders.Length > 1 ? $"{m.Key} (one seed)" : m.Key, m.runs)).ToArray();
     const string Title = "ViT on fashion-mnist";
     // One seed's differences of 1–3 points at 30–40 % (vit-nf4) would fill a fitted axis and look like effects; with
     // several seeds the bands show the noise.
