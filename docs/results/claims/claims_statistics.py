@@ -231,15 +231,18 @@ for name in ("blocks.0.attn.q", "blocks.0.attn.k"):
         print(f"{name} step {step}: exp(H) {layer['EffectiveRank']:.2f}, σ1..σ5 {[round(v, 4) for v in layer['SingularValues'][:5]]}, "
               f"σ2..σ10 / prediction {[round(v, 2) for v in ratios]}")
 
-# NF4 vs float32 base (VitPretraining --preset small): seed 0 in vit-nf4/, seed S in vit-nf4/seedS/; final test accuracy
-# per method, NF4 − float32 by Welch over the seeds and, since each seed shares initial weights and data order between a
-# method and its NF4 twin, the mean ± std of the per-seed differences.
-nf4_seeds = [R + "vit-nf4"] + sorted(glob.glob(R + "vit-nf4/seed*"))
-nf4 = defaultdict(list)
-for folder in nf4_seeds:
-    last = {r["method"]: r for r in rows(folder + "/curves.csv")}  # each method's final evaluation
-    for method, r in last.items():
-        nf4[method].append(100 * float(r["test_accuracy"]))
+# VitPretraining runs repeated with --seed S keep seed S's curves.csv in <run>/seedS/ (seed 0 in <run>/): each
+# method's final test accuracy (%) per seed folder that ran it, in seed order.
+def vit_finals(run):
+    finals = defaultdict(list)
+    for folder in [R + run] + sorted(glob.glob(R + run + "/seed*")):
+        for method, r in {r["method"]: r for r in rows(folder + "/curves.csv")}.items():  # each method's final evaluation
+            finals[method].append(100 * float(r["test_accuracy"]))
+    return finals
+
+# NF4 vs float32 base (VitPretraining --preset small): NF4 − float32 by Welch over the seeds and, since each seed shares
+# initial weights and data order between a method and its NF4 twin, the mean ± std and 95 % CI of the per-seed differences.
+nf4 = vit_finals("vit-nf4")
 for base in ("lora", "lte"):
     a, b = nf4[base + "-nf4"], nf4[base]
     if len(a) > 1:
@@ -247,6 +250,13 @@ for base in ("lora", "lte"):
         half = t_critical(len(d) - 1) * st.stdev(d) / math.sqrt(len(d))
         print(f"NF4 {base}: {len(a)} seeds, NF4 {M(a)} vs float32 {M(b)}: {fmt(welch(a, b))}; per-seed differences {M(d)}, "
               f"95 % CI {st.mean(d) - half:+.2f} … {st.mean(d) + half:+.2f}")
+
+# LTE figure 4 at the long budget (VitPretraining --preset long): each method against full rank and LoRA + merge against
+# LoRA, over the seeds each ran.
+long_runs = vit_finals("vit-long")
+for a, b in (("lora", "full"), ("lte", "full"), ("lora-merge", "lora")):
+    if len(long_runs[a]) > 1 and len(long_runs[b]) > 1:
+        print(f"LTE fig. 4 long: {a} ({len(long_runs[a])} seeds) {M(long_runs[a])} vs {b} ({len(long_runs[b])} seeds) {M(long_runs[b])}: {fmt(welch(long_runs[a], long_runs[b]))}")
 
 # Spectral dynamics (Yunis et al. figs. 3, 4, 6): seed 0 in spectral-dynamics/, seed S in spectral-dynamics/seedS/.
 # Final mean exp(H)/R per weight decay, each decay against none; final pruned accuracies (classifier kept: seed 0's
