@@ -10,6 +10,8 @@ var parsed = cli.Parse(args);
 string results = parsed.GetValue(resultsOption)!;
 if (!Directory.Exists(results)) throw new DirectoryNotFoundException($"--results {results}: no such folder");
 string R(params string[] parts) => Path.Combine([results, .. parts]);
+// A run repeated with --seed S > 0 keeps seed S's files in <run>/seedS/; seed 0's are in <run>/ itself.
+string[] SeedFolders(string run) => [R(run), .. Directory.GetDirectories(R(run), "seed*").Order(StringComparer.Ordinal)];
 var written = new List<string>();
 void Line(string path, LineChart chart, IReadOnlyList<ChartSeries> series) => written.AddRange(chart.Save(path, series));
 
@@ -38,7 +40,7 @@ foreach (string model in new[] { "cnn", "vit-tiny" })
 // that seed's curves.csv in <run>/seedS/: then every method is drawn as mean ± std over the seeds.
 foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4", "lte-grid" })
 {
-    string[] seedFolders = [R(run), .. Directory.GetDirectories(R(run), "seed*").Order(StringComparer.Ordinal)];
+    string[] seedFolders = SeedFolders(run);
     var methods = seedFolders.SelectMany(folder => Csv.Read(Path.Combine(folder, "curves.csv")).Rows.GroupBy(r => r["method"])
             .Select(g => (method: g.Key, rows: WithoutDoubleEvaluation(g.ToList()))))
         .GroupBy(m => m.method).Select(g => (g.Key, seeds: g.Select(m => m.rows).ToArray())).ToArray();
@@ -79,7 +81,7 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4",
 ChartSeries[] GridCells(string run, bool perDevice)
 {
     if (run != "lte-grid") return [];
-    var cells = new[] { R(run) }.Concat(Directory.GetDirectories(R(run), "seed*").Order(StringComparer.Ordinal)).SelectMany(folder =>
+    var cells = SeedFolders(run).SelectMany(folder =>
     {
         var rows = Csv.Read(Path.Combine(folder, "grid.csv")).Rows;
         var finals = File.ReadLines(Path.Combine(folder, "run.log")).Where(l => l.TrimStart().StartsWith("lte ", StringComparison.Ordinal))
@@ -186,7 +188,7 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
 // Spectral dynamics: mean effective rank, SVD pruning, the monitor's figures per run. Seed 0 in spectral-dynamics/,
 // seed S > 0 (SpectralDynamics --seed S) in spectral-dynamics/seedS/: curves are mean ± std over the seeds that ran.
 {
-    string[] seedFolders = [R("spectral-dynamics"), .. Directory.GetDirectories(R("spectral-dynamics"), "seed*").Order(StringComparer.Ordinal)];
+    string[] seedFolders = SeedFolders("spectral-dynamics");
     var dynamics = seedFolders.Select(f => Csv.Read(Path.Combine(f, "spectral-dynamics.csv")).Rows).ToArray();
     string Name(string slug) => slug == "random-labels" ? "random labels (seed 0, an earlier run)" : $"weight decay {D(slug[2..]):G2}";
     Line(R("spectral-dynamics", "effective-rank.svg"), new LineChart { Title = "Mean normalised effective rank exp(H)/R of the 4 weight matrices", XLabel = "step", YLabel = "exp(H)/R" },
@@ -258,7 +260,7 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
 // lte-grid/seedS/): final test accuracy by heads, mean ± std over the seeds, one line per rank and merge period, beside
 // full rank's final accuracy.
 {
-    string[] seeds = [R("lte-grid"), .. Directory.GetDirectories(R("lte-grid"), "seed*").Order(StringComparer.Ordinal)];
+    string[] seeds = SeedFolders("lte-grid");
     var cells = seeds.SelectMany((folder, seed) => Csv.Read(Path.Combine(folder, "grid.csv")).Rows.Select(r => (seed, r))).ToArray();
     double[] full = seeds.Select(f => 100 * D(Csv.Read(Path.Combine(f, "curves.csv")).Rows.Last(r => r["method"] == "full")["test_accuracy"])).ToArray();
     double[] heads = cells.Select(c => D(c.r["heads"])).Distinct().Order().ToArray();
