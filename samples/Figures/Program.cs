@@ -48,13 +48,15 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4",
     ChartSeries[] By(string x, Func<Row, double> y, Func<Row, bool>? keep = null) => methods
         .Select(m => (m.Key, runs: m.seeds.Select(rows => (IReadOnlyList<(double, double)>)rows.Where(keep ?? (_ => true)).Select(r => (D(r[x]), y(r))).ToArray()).ToArray()))
         .Where(m => m.runs.All(r => r.Count > 0))
-        .Select(m => OverRuns(m.runs.Length == 1 && seedFolders.Length > 1 ? $"{m.Key} (one seed)" : m.Key, AtOneEnd(m.runs))).ToArray();
-    // Runs recorded before 3026c78 kept their final evaluation one step before the budget's end (vit-long seed 0: step
-    // 936 of 937); a final evaluation within 1 % of the others' end is drawn at that end, so the mean keeps its last point.
-    static IReadOnlyList<(double, double)>[] AtOneEnd(IReadOnlyList<(double X, double Y)>[] runs)
+        .Select(m => OverRuns(m.runs.Length == 1 && seedFolders.Length > 1 ? $"{m.Key} (one seed)" : m.Key, OnOneGrid(m.runs))).ToArray();
+    // Runs recorded before 3026c78 evaluated a step earlier (vit-long seed 0: LTE at steps 702 and 936 where later seeds
+    // evaluate at 703 and 937 of 937); an evaluation within 1 % of the last seed's with the most evaluations is drawn at its x, so the mean
+    // keeps every point the seeds share rather than only the few where they coincide exactly.
+    static IReadOnlyList<(double, double)>[] OnOneGrid(IReadOnlyList<(double X, double Y)>[] runs)
     {
-        double end = runs.Max(r => r[^1].X);
-        return [.. runs.Select(r => r[^1].X < end && r[^1].X >= 0.99 * end ? [.. r.Take(r.Count - 1), (end, r[^1].Y)] : r)];
+        double[] grid = [.. runs.Last(r => r.Count == runs.Max(q => q.Count)).Select(p => p.X)];
+        (double, double) Snap((double X, double Y) p) => (grid.Where(x => Math.Abs(x - p.X) <= 0.01 * x).DefaultIfEmpty(p.X).MinBy(x => Math.Abs(x - p.X)), p.Y);
+        return [.. runs.Select(r => (IReadOnlyList<(double, double)>)[.. r.Select(Snap)])];
     }
     const string Title = "ViT on fashion-mnist";
     // One seed's differences of 1–3 points at 30–40 % (vit-nf4) would fill a fitted axis and look like effects; with
@@ -180,6 +182,18 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
         G("mean_normalized_effective_rank"));
     Line(R("grokking-nanda", "embed-attention-alignment.svg"), new LineChart { Title = $"{Task}: alignment score of embed → blocks.0.attn.q", XLabel = "step", YLabel = "alignment score" },
         G("alignment_embed_attention"));
+    // Every consecutive pair with weight decay 1 (pair-alignment.csv, from the runs' monitor records), against the steps
+    // from each seed's own 50 % crossing, so that a change at grokking lines up across seeds that grok far apart.
+    Csv pairs = Csv.Read(R("grokking-nanda", "pair-alignment.csv"));
+    var crossing = runs.Where(r => r.name.StartsWith("weight decay 1,", StringComparison.Ordinal))
+        .ToDictionary(r => r.name[(r.name.LastIndexOf(' ') + 1)..], r => D(r.rows.First(x => D(x["test_accuracy"]) >= 0.5)["step"]));
+    var withDecay = pairs.Rows.Where(r => r["weight_decay"] == "1").GroupBy(r => r["seed"]).ToArray();
+    Line(R("grokking-nanda", "pair-alignment.svg"), new LineChart
+        {
+            Title = $"{Task}, weight decay 1: alignment score of consecutive matrices", XLabel = "steps from the seed's 50% test-accuracy crossing", YLabel = "alignment score",
+        },
+        [.. pairs.Header.Where(h => h.Contains("->", StringComparison.Ordinal)).Select(pair => OverRuns(pair.Replace("->", " → ", StringComparison.Ordinal),
+            [.. withDecay.Select(seed => (IReadOnlyList<(double, double)>)seed.Select(r => (D(r["step"]) - crossing[seed.Key], D(r[pair]))).ToArray())]))]);
     var records = SpectralMonitor.Read(R("grokking-nanda", "wd1-seed0", "spectral.jsonl"));
     written.AddRange(SpectralPlots.WriteAll(records, R("grokking-nanda", "wd1-seed0"), "blocks.0.attn.q"));
     written.AddRange(SpectralPlots.AlignmentDiagonal(records, "embed → blocks.0.attn.q", R("grokking-nanda", "wd1-seed0", "alignment-diagonal.svg")));

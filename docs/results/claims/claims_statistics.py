@@ -6,7 +6,7 @@ Student-t CDF through the regularised incomplete beta function (Numerical Recipe
 SciPy is needed; it gives the p-values of samples/Common/Statistics/WelchTest.cs (checked on the LoRA-variants table:
 p = 0.729, 0.194, 0.381).
 """
-import glob, csv, json, math, re, statistics as st
+import glob, csv, json, math, os, re, statistics as st
 from collections import defaultdict
 def betacf(a,b,x):
     MAXIT=300; EPS=1e-15; FPMIN=1e-300
@@ -180,6 +180,34 @@ for s in seeds("wd1"):
     after.append(st.mean(v for x, v in zip(steps, a) if crossing <= x < crossing + 1000))
 print("grokking alignment embed->attn.q, wd 1, 1,000 steps after vs before the 50 % crossing", M(after, 3), M(before, 3), fmt(welch(after, before)))
 
+# Every consecutive pair (grokking-nanda/pair-alignment.csv, from the runs' monitor records by pair_alignment.py): the
+# same three comparisons per pair, and where each seed's peak lies relative to its 50 % crossing.
+pairs = rows(R + "grokking-nanda/pair-alignment.csv")
+pair_names = [c for c in pairs[0] if "->" in c]
+def pair_runs(wd):
+    return {s: [r for r in pairs if r["weight_decay"] == wd and int(r["seed"]) == s] for s in sorted({int(r["seed"]) for r in pairs if r["weight_decay"] == wd})}
+def crossing_of(s):
+    return next(int(r["step"]) for r in rows(R + f"grokking-nanda/wd1-seed{s}.csv") if float(r["test_accuracy"]) >= 0.5)
+with_decay, without = pair_runs("1"), pair_runs("0")
+print(f"grokking pair alignment: weight decay 1 seeds {sorted(with_decay)}, 0 seeds {sorted(without)}")
+for name in pair_names:
+    def series(t): return [int(r["step"]) for r in t], [float(r[name]) for r in t]
+    before, after, peak_offset = [], [], []
+    for s, t in with_decay.items():
+        steps, a = series(t)
+        c = crossing_of(s)
+        before.append(st.mean(v for x, v in zip(steps, a) if c - 1000 <= x < c))
+        after.append(st.mean(v for x, v in zip(steps, a) if c <= x < c + 1000))
+        peak_offset.append(steps[a.index(max(a))] - c)
+    line = f"  {name}: wd 1, after vs before the crossing {M(after, 3)} vs {M(before, 3)}"
+    line += f" ({fmt(welch(after, before))})" if len(after) > 1 else ""
+    line += f"; peak at crossing {', '.join(f'{o:+d}' for o in peak_offset)}"
+    if len(with_decay) > 1 and len(without) > 1:
+        p1, p0 = [max(series(t)[1]) for t in with_decay.values()], [max(series(t)[1]) for t in without.values()]
+        f1, f0 = [series(t)[1][-1] for t in with_decay.values()], [series(t)[1][-1] for t in without.values()]
+        line += f"; peak wd 1 vs 0 {M(p1, 3)} vs {M(p0, 3)} ({fmt(welch(p1, p0))}); final {M(f1, 3)} vs {M(f0, 3)} ({fmt(welch(f1, f0))})"
+    print(line)
+
 # LTE Table 1 grid: seed 0 in lte-grid/, seed S in lte-grid/seedS/. Per cell mean ± std over the seeds; per factor, each
 # seed's mean over the other settings at the high and the low level (one number per seed and level), Welch over seeds.
 grid_seeds = [R + "lte-grid"] + sorted(glob.glob(R + "lte-grid/seed*"))
@@ -287,3 +315,20 @@ for folder in sd_seeds:
 if len(mem["random labels"]) > 1:
     print(f"memorisation, exp(H)/R at 100 % train accuracy ({len(mem['random labels'])} seeds): random {M(mem['random labels'], 3)} vs true {M(mem['true labels'], 3)}: "
           f"{fmt(welch(mem['random labels'], mem['true labels']))}")
+# LTE at equal cumulative samples: its evaluation nearest full rank's final sample count, per seed folder that ran both.
+equal = []
+for folder in [R + "vit-long"] + sorted(glob.glob(R + "vit-long/seed*")):
+    t = rows(folder + "/curves.csv")
+    full_end = max(int(r["samples"]) for r in t if r["method"] == "full")
+    lte = [r for r in t if r["method"] == "lte"]
+    if lte:
+        equal.append(100 * float(min(lte, key=lambda r: abs(int(r["samples"]) - full_end))["test_accuracy"]))
+if len(equal) > 1:
+    print(f"LTE fig. 4 long: lte at full rank's cumulative samples ({len(equal)} seeds) {M(equal)} vs full {M(long_runs['full'])}: {fmt(welch(equal, long_runs['full']))}")
+
+# LTE figure 4 at the quick budget (VitPretraining --preset quick, 156 steps), 5 seeds since issue 33 (vit-quick; the
+# one-seed vit-pretraining run predates the sample's fix that trains every parameter in every method).
+if os.path.isdir(R + "vit-quick"):
+    quick = vit_finals("vit-quick")
+    for a, b in (("lora", "full"), ("lora-merge", "lora"), ("lora-merge", "full")):
+        print(f"LTE fig. 4 quick: {a} ({len(quick[a])} seeds) {M(quick[a])} vs {b} ({len(quick[b])} seeds) {M(quick[b])}: {fmt(welch(quick[a], quick[b]))}")
