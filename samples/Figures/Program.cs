@@ -182,12 +182,11 @@ foreach ((string run, int modulus) in new[] { ("grokking", 59), ("grokking-p97",
         G("mean_normalized_effective_rank"));
     Line(R("grokking-nanda", "embed-attention-alignment.svg"), new LineChart { Title = $"{Task}: alignment score of embed → blocks.0.attn.q", XLabel = "step", YLabel = "alignment score" },
         G("alignment_embed_attention"));
-    // Every consecutive pair with weight decay 1 (pair-alignment.csv, from the runs' monitor records), against the steps
-    // from each seed's own 50 % crossing, so that a change at grokking lines up across seeds that grok far apart.
+    // Every consecutive pair with weight decay 1 (pair-alignment.csv: the runs' monitor records and test accuracy), against
+    // the steps from each seed's own 50 % crossing, so that a change at grokking lines up across seeds that grok far apart.
     Csv pairs = Csv.Read(R("grokking-nanda", "pair-alignment.csv"));
-    var crossing = runs.Where(r => r.name.StartsWith("weight decay 1,", StringComparison.Ordinal))
-        .ToDictionary(r => r.name[(r.name.LastIndexOf(' ') + 1)..], r => D(r.rows.First(x => D(x["test_accuracy"]) >= 0.5)["step"]));
     var withDecay = pairs.Rows.Where(r => r["weight_decay"] == "1").GroupBy(r => r["seed"]).ToArray();
+    var crossing = withDecay.ToDictionary(seed => seed.Key, seed => D(seed.First(r => D(r["test_accuracy"]) >= 0.5)["step"]));
     Line(R("grokking-nanda", "pair-alignment.svg"), new LineChart
         {
             Title = $"{Task}, weight decay 1: alignment score of consecutive matrices", XLabel = "steps from the seed's 50% test-accuracy crossing", YLabel = "alignment score",

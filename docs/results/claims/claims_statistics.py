@@ -180,14 +180,15 @@ for s in seeds("wd1"):
     after.append(st.mean(v for x, v in zip(steps, a) if crossing <= x < crossing + 1000))
 print("grokking alignment embed->attn.q, wd 1, 1,000 steps after vs before the 50 % crossing", M(after, 3), M(before, 3), fmt(welch(after, before)))
 
-# Every consecutive pair (grokking-nanda/pair-alignment.csv, from the runs' monitor records by pair_alignment.py): the
-# same three comparisons per pair, and where each seed's peak lies relative to its 50 % crossing.
+# Every consecutive pair (grokking-nanda/pair-alignment.csv, from the runs' monitor records by pair_alignment.py, with
+# each run's own test accuracy): the same three comparisons per pair, and where each seed's peak lies relative to its
+# 50 % crossing.
 pairs = rows(R + "grokking-nanda/pair-alignment.csv")
 pair_names = [c for c in pairs[0] if "->" in c]
 def pair_runs(wd):
     return {s: [r for r in pairs if r["weight_decay"] == wd and int(r["seed"]) == s] for s in sorted({int(r["seed"]) for r in pairs if r["weight_decay"] == wd})}
-def crossing_of(s):
-    return next(int(r["step"]) for r in rows(R + f"grokking-nanda/wd1-seed{s}.csv") if float(r["test_accuracy"]) >= 0.5)
+def crossing_of(t):
+    return next(int(r["step"]) for r in t if float(r["test_accuracy"]) >= 0.5)
 with_decay, without = pair_runs("1"), pair_runs("0")
 print(f"grokking pair alignment: weight decay 1 seeds {sorted(with_decay)}, 0 seeds {sorted(without)}")
 for name in pair_names:
@@ -195,7 +196,7 @@ for name in pair_names:
     before, after, peak_offset = [], [], []
     for s, t in with_decay.items():
         steps, a = series(t)
-        c = crossing_of(s)
+        c = crossing_of(t)
         before.append(st.mean(v for x, v in zip(steps, a) if c - 1000 <= x < c))
         after.append(st.mean(v for x, v in zip(steps, a) if c <= x < c + 1000))
         peak_offset.append(steps[a.index(max(a))] - c)
