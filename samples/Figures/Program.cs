@@ -38,7 +38,7 @@ foreach (string model in new[] { "cnn", "vit-tiny" })
 
 // ViT pre-training (VitPretraining's Report draws from the same curves.csv). A run repeated with --seed S > 0 keeps
 // that seed's curves.csv in <run>/seedS/: then every method is drawn as mean ± std over the seeds.
-foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4", "lte-grid" })
+foreach (string run in new[] { "main", "vit-pretraining", "vit-quick", "vit-long", "vit-nf4", "lte-grid" })
 {
     string[] seedFolders = SeedFolders(run);
     var methods = seedFolders.SelectMany(folder => Csv.Read(Path.Combine(folder, "curves.csv")).Rows.GroupBy(r => r["method"])
@@ -65,8 +65,10 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-long", "vit-nf4",
     string seeds = run == "vit-nf4" && seedFolders.Length == 1 ? " (one seed each)" : "";
     Line(R(run, "accuracy-vs-samples.svg"), new LineChart { Title = $"{Title}: test accuracy{seeds}", XLabel = "cumulative training samples", YLabel = "test accuracy (%)", YRange = accuracyRange },
         [.. By("samples", r => 100 * D(r["test_accuracy"])), .. GridCells(run, perDevice: false)]);
-    Line(R(run, "accuracy-vs-samples-per-device.svg"), new LineChart { Title = $"{Title}: test accuracy{seeds}", XLabel = "training samples per device", YLabel = "test accuracy (%)", YRange = accuracyRange },
-        [.. By("samples_per_device", r => 100 * D(r["test_accuracy"])), .. GridCells(run, perDevice: true)]);
+    // Per device only where some method (or grid cell) splits its samples over devices (LTE); else it repeats the plot above.
+    if (run == "lte-grid" || methods.Any(m => m.seeds.Any(rows => rows.Any(r => r["samples"] != r["samples_per_device"]))))
+        Line(R(run, "accuracy-vs-samples-per-device.svg"), new LineChart { Title = $"{Title}: test accuracy{seeds}", XLabel = "training samples per device", YLabel = "test accuracy (%)", YRange = accuracyRange },
+            [.. By("samples_per_device", r => 100 * D(r["test_accuracy"])), .. GridCells(run, perDevice: true)]);
     Line(R(run, "train-loss.svg"), new LineChart { Title = $"{Title}: training loss", XLabel = "cumulative training samples", YLabel = "cross-entropy", LogY = true },
         By("samples", r => D(r["train_loss"])));
     ChartSeries[] similarity = By("samples", r => D(r["head_cosine_similarity"]), r => r["head_cosine_similarity"].Length > 0);
