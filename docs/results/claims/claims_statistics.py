@@ -88,6 +88,12 @@ g = by(rows(R + "overparam-converged/cnn_fashion_mnist.csv"), "config", "best_te
 for k in g:
     if k != "original":
         print("Table 2.1 converged", k, M(g[k]), "vs original", M(g["original"]), fmt(welch(g[k], g["original"])))
+# The same without the runs that diverged (training loss NaN): they have no place in a mean of trained models.
+g = by(rows(R + "overparam-converged/cnn_fashion_mnist.csv"), "config", "best_test_accuracy",
+       keep=lambda r: r["chosen"] == "yes" and math.isfinite(float(r["train_loss"])))
+for k in g:
+    if k != "original":
+        print("Table 2.1 converged, diverged runs left out", k, len(g[k]), M(g[k]), "vs original", M(g["original"]), fmt(welch(g[k], g["original"])))
 # Figure 2.7 from converged models: the final model's Gram effective rank, recorded per run since issue 33 (older rows
 # have an empty cell).
 g = by(rows(R + "overparam-converged/cnn_fashion_mnist.csv"), "config", "gram_effective_rank", scale=1.0,
