@@ -54,7 +54,8 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-quick", "vit-long
     // keeps every point the seeds share rather than only the few where they coincide exactly.
     static IReadOnlyList<(double, double)>[] OnOneGrid(IReadOnlyList<(double X, double Y)>[] runs)
     {
-        double[] grid = [.. runs.Last(r => r.Count == runs.Max(q => q.Count)).Select(p => p.X)];
+        int most = runs.Max(r => r.Count);
+        double[] grid = [.. runs.Last(r => r.Count == most).Select(p => p.X)];
         (double, double) Snap((double X, double Y) p) => (grid.Where(x => Math.Abs(x - p.X) <= 0.01 * x).DefaultIfEmpty(p.X).MinBy(x => Math.Abs(x - p.X)), p.Y);
         return [.. runs.Select(r => (IReadOnlyList<(double, double)>)[.. r.Select(Snap)])];
     }
@@ -65,10 +66,11 @@ foreach (string run in new[] { "main", "vit-pretraining", "vit-quick", "vit-long
     string seeds = run == "vit-nf4" && seedFolders.Length == 1 ? " (one seed each)" : "";
     Line(R(run, "accuracy-vs-samples.svg"), new LineChart { Title = $"{Title}: test accuracy{seeds}", XLabel = "cumulative training samples", YLabel = "test accuracy (%)", YRange = accuracyRange },
         [.. By("samples", r => 100 * D(r["test_accuracy"])), .. GridCells(run, perDevice: false)]);
-    // Per device only where some method (or grid cell) splits its samples over devices (LTE); else it repeats the plot above.
-    if (run == "lte-grid" || methods.Any(m => m.seeds.Any(rows => rows.Any(r => r["samples"] != r["samples_per_device"]))))
+    // Per device only where some method or grid cell splits its samples over devices (LTE); else it repeats the plot above.
+    ChartSeries[] cellsPerDevice = GridCells(run, perDevice: true);
+    if (cellsPerDevice.Length > 0 || methods.Any(m => m.seeds.Any(rows => rows.Any(r => r["samples"] != r["samples_per_device"]))))
         Line(R(run, "accuracy-vs-samples-per-device.svg"), new LineChart { Title = $"{Title}: test accuracy{seeds}", XLabel = "training samples per device", YLabel = "test accuracy (%)", YRange = accuracyRange },
-            [.. By("samples_per_device", r => 100 * D(r["test_accuracy"])), .. GridCells(run, perDevice: true)]);
+            [.. By("samples_per_device", r => 100 * D(r["test_accuracy"])), .. cellsPerDevice]);
     Line(R(run, "train-loss.svg"), new LineChart { Title = $"{Title}: training loss", XLabel = "cumulative training samples", YLabel = "cross-entropy", LogY = true },
         By("samples", r => D(r["train_loss"])));
     ChartSeries[] similarity = By("samples", r => D(r["head_cosine_similarity"]), r => r["head_cosine_similarity"].Length > 0);

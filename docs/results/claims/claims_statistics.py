@@ -6,7 +6,7 @@ Student-t CDF through the regularised incomplete beta function (Numerical Recipe
 SciPy is needed; it gives the p-values of samples/Common/Statistics/WelchTest.cs (checked on the LoRA-variants table:
 p = 0.729, 0.194, 0.381).
 """
-import glob, csv, json, math, os, re, statistics as st
+import glob, csv, json, math, re, statistics as st
 from collections import defaultdict
 def betacf(a,b,x):
     MAXIT=300; EPS=1e-15; FPMIN=1e-300
@@ -84,16 +84,13 @@ g = by(rows(R + "overparam/cnn_fashion_mnist.csv"), "config", "best_test_accurac
 for k in g:
     if k != "original":
         print("Table 2.1/2.3 quick", k, M(g[k]), fmt(welch(g[k], g["original"])))
-g = by(rows(R + "overparam-converged/cnn_fashion_mnist.csv"), "config", "best_test_accuracy", keep=lambda r: r["chosen"] == "yes")
-for k in g:
-    if k != "original":
-        print("Table 2.1 converged", k, M(g[k]), "vs original", M(g["original"]), fmt(welch(g[k], g["original"])))
-# The same without the runs that diverged (training loss NaN): they have no place in a mean of trained models.
-g = by(rows(R + "overparam-converged/cnn_fashion_mnist.csv"), "config", "best_test_accuracy",
-       keep=lambda r: r["chosen"] == "yes" and math.isfinite(float(r["train_loss"])))
-for k in g:
-    if k != "original":
-        print("Table 2.1 converged, diverged runs left out", k, len(g[k]), M(g[k]), "vs original", M(g["original"]), fmt(welch(g[k], g["original"])))
+# Every chosen run, and again without the runs that diverged (training loss NaN), which have no place in a mean of
+# trained models.
+for label, finite in (("", lambda r: True), (", diverged runs left out", lambda r: math.isfinite(float(r["train_loss"])))):
+    g = by(rows(R + "overparam-converged/cnn_fashion_mnist.csv"), "config", "best_test_accuracy", keep=lambda r: r["chosen"] == "yes" and finite(r))
+    for k in g:
+        if k != "original":
+            print(f"Table 2.1 converged{label}", k, len(g[k]), M(g[k]), "vs original", M(g["original"]), fmt(welch(g[k], g["original"])))
 # Figure 2.7 from converged models: the final model's Gram effective rank, recorded per run since issue 33 (older rows
 # have an empty cell).
 g = by(rows(R + "overparam-converged/cnn_fashion_mnist.csv"), "config", "gram_effective_rank", scale=1.0,
@@ -335,7 +332,6 @@ if len(equal) > 1:
 
 # LTE figure 4 at the quick budget (VitPretraining --preset quick, 156 steps), 5 seeds since issue 33 (vit-quick; the
 # one-seed vit-pretraining run predates the sample's fix that trains every parameter in every method).
-if os.path.isdir(R + "vit-quick"):
-    quick = vit_finals("vit-quick")
-    for a, b in (("lora", "full"), ("lora-merge", "lora"), ("lora-merge", "full")):
-        print(f"LTE fig. 4 quick: {a} ({len(quick[a])} seeds) {M(quick[a])} vs {b} ({len(quick[b])} seeds) {M(quick[b])}: {fmt(welch(quick[a], quick[b]))}")
+quick = vit_finals("vit-quick")
+for a, b in (("lora", "full"), ("lora-merge", "lora"), ("lora-merge", "full")):
+    print(f"LTE fig. 4 quick: {a} ({len(quick[a])} seeds) {M(quick[a])} vs {b} ({len(quick[b])} seeds) {M(quick[b])}: {fmt(welch(quick[a], quick[b]))}")
