@@ -29,11 +29,13 @@ foreach (string model in new[] { "cnn", "vit-tiny" })
         [S("train", "accuracy", 100), S("test", "accuracy", 100)]);
 }
 
-// LTE least squares (LeastSquaresMerge): one column per merge period.
+// LTE least squares (LeastSquaresMerge): one column per merge period, rows per seed; mean ± std over the seeds.
 {
     Csv c = Csv.Read(R("lte-least-squares.csv"));
+    var bySeed = c.Rows.GroupBy(r => r["seed"]).ToArray();
     Line(R("lte-least-squares.svg"), new LineChart { Title = "Least squares 32×32, full-rank target, LoRA rank 4", XLabel = "step", YLabel = "loss / initial loss", LogY = true },
-        c.Header.Skip(1).Select(h => new ChartSeries(h.Replace('_', ' '), c.Rows.Select(r => (D(r["step"]), D(r[h]))).ToArray())).ToArray());
+        [.. c.Header.Skip(2).Select(h => ChartSeries.MeanOverRuns(h.Replace('_', ' '),
+            [.. bySeed.Select(seed => (IReadOnlyList<(double, double)>)[.. seed.Select(r => (D(r["step"]), D(r[h])))])]))]);
 }
 
 // ViT pre-training (VitPretraining's Report draws from the same curves.csv). A run repeated with --seed S > 0 keeps

@@ -113,6 +113,23 @@ for d in depths[1:]:
         print("Figure 2.1 ReLU, depth", d, ": rank", top, "vs", other, fmt(welch(ls[(d, top)], ls[(d, other)])))
 for d1, d2 in zip(depths, depths[1:]):
     print("Figure 2.1 ReLU, rank", top, ": depth", d2, "vs", d1, fmt(welch(ls[(d2, top)], ls[(d1, top)])))
+# The thesis draws the loss growing with the target's rank: do ranks 1 and 4 fit better than rank 16 (negative diff)?
+for d in depths[1:]:
+    for k in (ranks[0], ranks[1]):
+        print("Figure 2.1 ReLU, depth", d, ": rank", k, "vs 16", fmt(welch(ls[(d, k)], ls[(d, 16)])))
+
+# LTE appendix A.2 (LeastSquaresMerge): per seed and merge period T, the first step at which the loss is below 1e-3 of its
+# start (empty: never), and the final loss ratio.
+lsq = defaultdict(list)
+for r in rows(R + "lte-least-squares-steps.csv"):
+    lsq[int(r["merge_every"])].append(r)
+print(f"LTE least squares, no merging ({len(lsq[0])} seeds): final loss ratio", M([float(r["final_loss_ratio"]) for r in lsq[0]], 3),
+      "; ever below 1e-3:", sum(r["steps_to_1e-3"] != "" for r in lsq[0]))
+reach = {T: [int(r["steps_to_1e-3"]) for r in lsq[T] if r["steps_to_1e-3"]] for T in lsq if T > 0}
+for T in sorted(reach):
+    print(f"LTE least squares, T = {T}: below 1e-3 from step {M(reach[T], 0)} ({len(reach[T])} of {len(lsq[T])} seeds)")
+for fast, slow in ((10, 50), (50, 200)):
+    print(f"LTE least squares, steps to 1e-3, T = {fast} vs {slow}", fmt(welch(reach[fast], reach[slow])))
 
 last = {}
 for r in rows(R + "model-merging/merging.csv"):
@@ -154,7 +171,9 @@ print("grokking test accuracy wd 1 vs 0", M(final("wd1", "test_accuracy", 100)),
       fmt(welch(final("wd1", "test_accuracy", 100), final("wd0", "test_accuracy", 100))))
 print("grokking attn.q exp(H) wd 1 vs 0", M(final("wd1", "effective_rank_attention")), M(final("wd0", "effective_rank_attention")))
 # The mean exp(H)/R of the 8 matrices other than attn.q (R = 128 for attn.q): its fall per 1,000 steps over 500-step
-# windows, its minimum after the memorisation phase, and the first window at twice that rate vs the 50 % crossing.
+# windows, its minimum after the memorisation phase, and the first window at twice that rate vs the 50 % crossing; and, as
+# the test of "rank collapse coincides with grokking", its fall in the 1,000 steps after each seed's crossing vs before.
+fall_before, fall_after = [], []
 for s in seeds("wd1"):
     t = rows(R + f"grokking-nanda/wd1-seed{s}.csv")
     steps = [int(r["step"]) for r in t]
@@ -164,6 +183,11 @@ for s in seeds("wd1"):
     slowest = min((x for x in rate if x[0] <= crossing), key=lambda x: x[1])
     doubled = next(x for x, v in rate if x > slowest[0] and v >= 2 * slowest[1])
     print(f"grokking seed {s}: slowest fall {slowest[1]:.4f}/1k steps at {slowest[0]}, twice that from window {doubled}, test >= 50 % at {crossing}")
+    at = {x: v for x, v in zip(steps, other)}
+    fall_before.append(at[crossing - 1000] - at[crossing])
+    fall_after.append(at[crossing] - at[crossing + 1000])
+print("grokking, the other 8 matrices' mean exp(H)/R: fall in the 1,000 steps after vs before the 50 % crossing",
+      M(fall_after, 4), M(fall_before, 4), fmt(welch(fall_after, fall_before)))
 
 # Alignment of embed -> attn.q (Yunis et al. fig. 2, last column; the scalar of the CSVs' alignment_embed_attention):
 # with weight decay (grokking) vs without, its peak over the run and its final value; with weight decay, the 1,000 steps
