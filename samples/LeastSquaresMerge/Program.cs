@@ -46,13 +46,13 @@ for (int seed = 0; seed < seeds; seed++)
         ratios[periods[k]].Add(runs[k]);
         if (first >= 0) firstBelow[periods[k]].Add(first);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"seed {seed + 1}/{seeds}, T = {(periods[k] == 0 ? "never" : periods[k].ToString(CultureInfo.InvariantCulture)),5}: loss/initial after {steps} steps {runs[k][^1]:0.00E+0}, below {Threshold:E0} from step {(first < 0 ? "never" : first.ToString(CultureInfo.InvariantCulture))}"));
+            $"seed {seed} ({seed + 1} of {seeds}), T = {(periods[k] == 0 ? "never" : periods[k].ToString(CultureInfo.InvariantCulture)),5}: loss/initial after {steps} steps {runs[k][^1]:0.00E+0}, below {Threshold:0e-0} from step {(first < 0 ? "never" : first.ToString(CultureInfo.InvariantCulture))}"));
     }
 }
 
 foreach (int period in periods)
-    Console.WriteLine($"{Name(period)}: " + (firstBelow[period].Count == 0 ? $"never below {Threshold:E0}"
-        : $"below {Threshold:E0} from step {SeedSpread.MeanStd(firstBelow[period], "F0")} ({firstBelow[period].Count} of {seeds} seeds)"));
+    Console.WriteLine($"{Name(period)}: " + (firstBelow[period].Count == 0 ? $"never below {Threshold:0e-0}"
+        : $"below {Threshold:0e-0} from step {SeedSpread.MeanStd(firstBelow[period], "F0")} ({firstBelow[period].Count} of {seeds} seeds)"));
 curves.Save(Path.Combine(output, "lte-least-squares.csv"));
 reached.Save(Path.Combine(output, "lte-least-squares-steps.csv"));
 new LineChart { Title = "Least squares 32×32, full-rank target, LoRA rank 4", XLabel = "step", YLabel = "loss / initial loss", LogY = true }

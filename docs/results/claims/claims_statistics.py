@@ -171,9 +171,10 @@ print("grokking test accuracy wd 1 vs 0", M(final("wd1", "test_accuracy", 100)),
       fmt(welch(final("wd1", "test_accuracy", 100), final("wd0", "test_accuracy", 100))))
 print("grokking attn.q exp(H) wd 1 vs 0", M(final("wd1", "effective_rank_attention")), M(final("wd0", "effective_rank_attention")))
 # The mean exp(H)/R of the 8 matrices other than attn.q (R = 128 for attn.q): its fall per 1,000 steps over 500-step
-# windows, its minimum after the memorisation phase, and the first window at twice that rate vs the 50 % crossing; and, as
-# the test of "rank collapse coincides with grokking", its fall in the 1,000 steps after each seed's crossing vs before.
-fall_before, fall_after = [], []
+# windows, its minimum after the memorisation phase, and the first window at twice that rate vs the 50 % crossing. The
+# test of "rank collapse coincides with grokking": over seeds, does that onset track the crossing (Pearson r, t with n − 2
+# df)? (Its fall after vs before the crossing is no test of timing: the fall speeds up through this phase anyway.)
+onsets, crossings = [], []
 for s in seeds("wd1"):
     t = rows(R + f"grokking-nanda/wd1-seed{s}.csv")
     steps = [int(r["step"]) for r in t]
@@ -183,11 +184,15 @@ for s in seeds("wd1"):
     slowest = min((x for x in rate if x[0] <= crossing), key=lambda x: x[1])
     doubled = next(x for x, v in rate if x > slowest[0] and v >= 2 * slowest[1])
     print(f"grokking seed {s}: slowest fall {slowest[1]:.4f}/1k steps at {slowest[0]}, twice that from window {doubled}, test >= 50 % at {crossing}")
-    at = {x: v for x, v in zip(steps, other)}
-    fall_before.append(at[crossing - 1000] - at[crossing])
-    fall_after.append(at[crossing] - at[crossing + 1000])
-print("grokking, the other 8 matrices' mean exp(H)/R: fall in the 1,000 steps after vs before the 50 % crossing",
-      M(fall_after, 4), M(fall_before, 4), fmt(welch(fall_after, fall_before)))
+    onsets.append(doubled)
+    crossings.append(crossing)
+def pearson(x, y):
+    r = st.correlation(x, y)
+    t = r * math.sqrt((len(x) - 2) / (1 - r * r))
+    return r, t, betai((len(x) - 2) / 2, 0.5, (len(x) - 2) / (len(x) - 2 + t * t))
+print("grokking, onset of the other matrices' faster fall vs the 50 %% crossing over seeds: r %.3f, t %.2f, p %.3g" % pearson(onsets, crossings),
+      "; without the latest-crossing seed: r %.3f, t %.2f, p %.3g" % pearson(*zip(*sorted(zip(onsets, crossings), key=lambda oc: oc[1])[:-1])),
+      "; onset - crossing", M([o - c for o, c in zip(onsets, crossings)], 0))
 
 # Alignment of embed -> attn.q (Yunis et al. fig. 2, last column; the scalar of the CSVs' alignment_embed_attention):
 # with weight decay (grokking) vs without, its peak over the run and its final value; with weight decay, the 1,000 steps
