@@ -55,6 +55,7 @@ expect LoraVariants 1 --methods lora,dorra; one_line "--methods lora,dorra" "did
 expect LoraVariants 1 --seeds 1; one_line "--seeds 1" "--seeds 1: must be at least 2"
 expect LoraVariants 1 --checkpoint no-such-file.pt; one_line "--checkpoint no-such-file.pt" "no-such-file.pt: no such file"
 expect TransferLearning 1 --seeds 0; one_line "--seeds 0" "--seeds 0: must be at least 1"
+expect LeastSquaresMerge 1 --seeds 0; one_line "LeastSquaresMerge --seeds 0" "--seeds 0: must be at least 1"
 expect TransferLearning 1 --models /nonexistent; one_line "--models /nonexistent" "--models /nonexistent: no such folder"
 # The weight-analysis tool: the same rules.
 expect lowrankbias 0 spectra --help; grep -q "^Usage:" "$tmp/log" || fail "lowrankbias spectra --help printed no usage"

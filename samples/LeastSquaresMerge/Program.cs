@@ -25,40 +25,44 @@ int seeds = seedsGiven ?? defaultSeeds;
 string output = cli.Output(parsed, presetName);
 int[] periods = [0, 200, 50, 10];
 const double Threshold = 1e-3;
-const int Every = 5; // curve points kept in the CSV; the steps to 1e-3 are counted at every step
+// Curve points kept (every 5th step, and the last) in the CSV and the plot alike; the steps to 1e-3 are counted at every step.
+int[] kept = [.. Enumerable.Range(0, steps + 1).Where(i => i % 5 == 0 || i == steps)];
 
 string Name(int period) => period == 0 ? "no merge" : $"merge every {period}";
 var curves = new CsvTable(["step", "seed", .. periods.Select(p => Name(p).Replace(' ', '_'))]);
 var reached = new CsvTable("seed", "merge_every", "steps_to_1e-3", "final_loss_ratio");
 var ratios = periods.ToDictionary(p => p, _ => new List<double[]>());
-var firstBelow = periods.ToDictionary(p => p, _ => new List<double>());
 for (int seed = 0; seed < seeds; seed++)
 {
     using var task = new LowRankRegression(32, 32, rank: 32, seed: 7 + (ulong)seed);
     using TensorDataset data = task.Sample(512, seed: 1 + (ulong)seed);
     double[][] runs = [.. periods.Select(period => Run(data.tensors[0], data.tensors[1], period, seed))];
-    for (int i = 0; i <= steps; i++)
-        if (i % Every == 0 || i == steps) curves.Add([i, seed, .. runs.Select(r => (object)r[i])]);
+    foreach (int i in kept) curves.Add([i, seed, .. runs.Select(r => (object)r[i])]);
     for (int k = 0; k < periods.Length; k++)
     {
-        int first = Array.FindIndex(runs[k], r => r < Threshold);
+        int first = FirstBelow(runs[k]);
         reached.Add(seed, periods[k], first < 0 ? null : first, runs[k][^1]);
         ratios[periods[k]].Add(runs[k]);
-        if (first >= 0) firstBelow[periods[k]].Add(first);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"seed {seed} ({seed + 1} of {seeds}), T = {(periods[k] == 0 ? "never" : periods[k].ToString(CultureInfo.InvariantCulture)),5}: loss/initial after {steps} steps {runs[k][^1]:0.00E+0}, below {Threshold:0e-0} from step {(first < 0 ? "never" : first.ToString(CultureInfo.InvariantCulture))}"));
     }
 }
 
 foreach (int period in periods)
-    Console.WriteLine($"{Name(period)}: " + (firstBelow[period].Count == 0 ? $"never below {Threshold:0e-0}"
-        : $"below {Threshold:0e-0} from step {SeedSpread.MeanStd(firstBelow[period], "F0")} ({firstBelow[period].Count} of {seeds} seeds)"));
+{
+    double[] reachedAt = [.. ratios[period].Select(FirstBelow).Where(f => f >= 0).Select(f => (double)f)];
+    Console.WriteLine($"{Name(period)}: " + (reachedAt.Length == 0 ? $"never below {Threshold:0e-0}"
+        : $"below {Threshold:0e-0} from step {SeedSpread.MeanStd(reachedAt, "F0")} ({reachedAt.Length} of {seeds} seeds)"));
+}
 curves.Save(Path.Combine(output, "lte-least-squares.csv"));
 reached.Save(Path.Combine(output, "lte-least-squares-steps.csv"));
 new LineChart { Title = "Least squares 32×32, full-rank target, LoRA rank 4", XLabel = "step", YLabel = "loss / initial loss", LogY = true }
     .Save(Path.Combine(output, "lte-least-squares.svg"), [.. periods.Select(p =>
-        ChartSeries.MeanOverRuns(Name(p), [.. ratios[p].Select(r => (IReadOnlyList<(double, double)>)[.. r.Select((y, i) => ((double)i, y))])]))]);
+        ChartSeries.MeanOverRuns(Name(p), [.. ratios[p].Select(r => (IReadOnlyList<(double, double)>)[.. kept.Select(i => ((double)i, r[i]))])]))]);
 Console.WriteLine($"wrote {output}/lte-least-squares.csv, lte-least-squares-steps.csv, .png and .svg");
+
+// The first step whose loss is below the threshold (of the initial loss), or −1.
+int FirstBelow(double[] ratio) => Array.FindIndex(ratio, r => r < Threshold);
 
 // One LTE head (N = 1) of rank 4 on a zero-initialised 32×32 weight; full-batch AdamW; loss / initial loss after every step.
 double[] Run(Tensor x, Tensor y, int period, int seed)

@@ -33,6 +33,11 @@ def welch(x,y):
     a,b=v1/n1,v2/n2; t=(m1-m2)/math.sqrt(a+b); df=(a+b)**2/(a*a/(n1-1)+b*b/(n2-1))
     p=betai(df/2,0.5,df/(df+t*t))
     return m1-m2,t,df,p
+def pearson(x, y):
+    """Pearson's r over paired samples and its two-sided test (t with n − 2 degrees of freedom)."""
+    r = st.correlation(x, y)
+    t = r * math.sqrt((len(x) - 2) / (1 - r * r))
+    return r, t, betai((len(x) - 2) / 2, 0.5, (len(x) - 2) / (len(x) - 2 + t * t))
 def welch_stats(m1,s1,n1,m2,s2,n2):
     a,b=s1*s1/n1,s2*s2/n2; t=(m1-m2)/math.sqrt(a+b); df=(a+b)**2/(a*a/(n1-1)+b*b/(n2-1))
     return m1-m2,t,df,betai(df/2,0.5,df/(df+t*t))
@@ -186,10 +191,6 @@ for s in seeds("wd1"):
     print(f"grokking seed {s}: slowest fall {slowest[1]:.4f}/1k steps at {slowest[0]}, twice that from window {doubled}, test >= 50 % at {crossing}")
     onsets.append(doubled)
     crossings.append(crossing)
-def pearson(x, y):
-    r = st.correlation(x, y)
-    t = r * math.sqrt((len(x) - 2) / (1 - r * r))
-    return r, t, betai((len(x) - 2) / 2, 0.5, (len(x) - 2) / (len(x) - 2 + t * t))
 print("grokking, onset of the other matrices' faster fall vs the 50 %% crossing over seeds: r %.3f, t %.2f, p %.3g" % pearson(onsets, crossings),
       "; without the latest-crossing seed: r %.3f, t %.2f, p %.3g" % pearson(*zip(*sorted(zip(onsets, crossings), key=lambda oc: oc[1])[:-1])),
       "; onset - crossing", M([o - c for o, c in zip(onsets, crossings)], 0))
