@@ -51,11 +51,13 @@ public static class LocalLauncher
             var deadline = timeout is { } t ? Task.Delay(t) : Task.Delay(Timeout.Infinite);
             TimeSpan grace = stragglerTimeout ?? TimeSpan.FromMinutes(2);
             Task? stragglers = null; // armed when the first rank finishes an elastic job
-            while (processes.Any(p => !p.HasExited))
+            while (true)
             {
-                // Snapshot the running ranks before arming: a rank exiting in between is either in the snapshot (its
-                // exit wakes the loop) or seen by the check below — never missed until the deadline.
+                // One snapshot of the running ranks both ends the loop and is what it waits on (two reads could disagree
+                // when the last ranks exit between them). A rank exiting after it is in the snapshot (its exit wakes the
+                // loop) or seen by the checks below — never missed until the deadline.
                 Process[] running = processes.Where(p => !p.HasExited).ToArray();
+                if (running.Length == 0) break;
                 if (!stopAllOnFailure && stragglers is null && processes.Any(p => p.HasExited && p.ExitCode == 0)) stragglers = Task.Delay(grace);
                 Task exit = Task.WhenAny(running.Select(p => p.WaitForExitAsync()));
                 Task first = Task.WhenAny(exit, deadline, stragglers ?? Task.Delay(Timeout.Infinite)).GetAwaiter().GetResult();

@@ -55,6 +55,19 @@ public class DistributedWaitTests
         Assert.Contains(lines, l => l.StartsWith("1: still running 2 s after another rank finished the job (stalled?)", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void LauncherReturnsWhenEveryRankExitsAtOnce()
+    {
+        // Ranks that all exit within microseconds of each other: the launcher once saw one still running, then found
+        // none left to wait for, and threw ArgumentException ("The tasks argument contains no tasks") from Task.WhenAny.
+        for (int attempt = 0; attempt < 30; attempt++)
+        {
+            int[] codes = LocalLauncher.Run("/bin/sh", ["-c", "exit 0"], 12, timeout: TimeSpan.FromSeconds(60), output: (_, _) => { },
+                stopAllOnFailure: false, stragglerTimeout: TimeSpan.FromSeconds(30));
+            Assert.Equal(new int[12], codes);
+        }
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("HTTP/1.1 400 Bad Request\r\n\r\n")]
